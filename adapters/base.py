@@ -12,6 +12,10 @@ from typing import Protocol, runtime_checkable
 from cockpit.domain import Candle, FeedStatus, Fill, OrderRequest, Tick
 
 
+class BrokerError(Exception):
+    """A broker refused or could not carry out an order; the message says why, for the log."""
+
+
 @runtime_checkable
 class MarketFeed(Protocol):
     """A source of ticks and candles for one or more symbols."""

@@ -1,0 +1,147 @@
+"""The paper broker behind SHADOW mode: market orders filled at the live price, with costs.
+
+A shadow result is only worth comparing with live-small if it pays what a venue would charge, so
+every fill crosses the spread (the tick's ask/bid, or the mid moved by `half_spread_bps` when the
+feed has no book), pays `slippage_bps` on top, and a taker fee on the filled notional. Nothing
+fills at a price the market did not show (DESIGN.md section 5).
+
+It keeps its own signed net position per symbol, so reduce-only orders behave as on a venue: they
+can only shrink a position, never flip it, and one larger than the position is clipped to it.
+"""
+
+from __future__ import annotations
+
+import math
+
+from adapters.base import BrokerError
+from cockpit.config import PaperConfig
+from cockpit.domain import Fill, OrderRequest, OrderSide, Tick
+
+DUST_FRACTION = 1e-9
+"""A reduce-only order within this fraction of the whole position closes all of it, so float
+residue such as 0.30000000000000004 - 0.3 never leaves an unclosable crumb of a position."""
+
+
+class PaperBroker:
+    """Fills market orders immediately against the latest tick fed in through `on_tick`."""
+
+    def __init__(self, config: PaperConfig, venue: str = "paper") -> None:
+        self._config = config
+        self._venue = venue
+        self._last: dict[str, Tick] = {}
+        self._positions: dict[str, float] = {}
+        self._done: dict[str, tuple[OrderRequest, Fill]] = {}
+
+    @property
+    def venue(self) -> str:
+        return self._venue
+
+    @property
+    def config(self) -> PaperConfig:
+        return self._config
+
+    def on_tick(self, tick: Tick) -> None:
+        """Remember the newest price per symbol; orders fill against it."""
+        self._last[tick.symbol] = tick
+
+    def last_tick(self, symbol: str) -> Tick | None:
+        return self._last.get(symbol)
+
+    def positions(self) -> dict[str, float]:
+        """Signed net size per symbol (long > 0, short < 0); flat symbols are left out."""
+        return dict(self._positions)
+
+    def adopt_position(self, symbol: str, signed_size: float) -> None:
+        """Take over a position restored from the database after a restart, without a fill."""
+        if not math.isfinite(signed_size):
+            raise BrokerError(f"cannot adopt a non-finite position {signed_size} for {symbol}")
+        if signed_size == 0:
+            self._positions.pop(symbol, None)
+        else:
+            self._positions[symbol] = signed_size
+
+    def fill_price(self, side: OrderSide, tick: Tick) -> float:
+        """Where a market order of `side` fills on `tick`: across the spread, then slippage."""
+        slip = self._config.slippage_bps / 1e4
+        half = self._config.half_spread_bps / 1e4
+        if side is OrderSide.BUY:
+            base = tick.ask if tick.ask is not None else tick.price * (1 + half)
+            return base * (1 + slip)
+        base = tick.bid if tick.bid is not None else tick.price * (1 - half)
+        return base * (1 - slip)
+
+    async def open(self, order: OrderRequest) -> Fill:
+        """A risk-increasing (or netting) market order. Refuses a reduce-only order."""
+        if order.reduce_only:
+            raise BrokerError(
+                f"order {order.client_order_id}: open() got a reduce-only order; "
+                "exits go through close()"
+            )
+        return self._execute(order)
+
+    async def close(self, order: OrderRequest) -> Fill:
+        """A reduce-only market order; clipped to the position, refused if there is none."""
+        if not order.reduce_only:
+            raise BrokerError(
+                f"order {order.client_order_id}: close() needs reduce_only=True "
+                "(an exit must never open or flip a position)"
+            )
+        return self._execute(order)
+
+    def _execute(self, order: OrderRequest) -> Fill:
+        previous = self._done.get(order.client_order_id)
+        if previous is not None:
+            # a retry of an order that already filled: report the same fill, do not fill twice
+            if previous[0] != order:
+                raise BrokerError(
+                    f"client order id {order.client_order_id} was already used for another order"
+                )
+            return previous[1]
+        if not (math.isfinite(order.size) and order.size > 0):
+            raise BrokerError(
+                f"order {order.client_order_id}: size must be positive, got {order.size}"
+            )
+        tick = self._last.get(order.symbol)
+        if tick is None:
+            raise BrokerError(f"order {order.client_order_id}: no price yet for {order.symbol}")
+
+        sign = 1.0 if order.side is OrderSide.BUY else -1.0
+        position = self._positions.get(order.symbol, 0.0)
+        size = order.size
+        if order.reduce_only:
+            if position == 0:
+                raise BrokerError(
+                    f"order {order.client_order_id}: reduce-only {order.side.value} "
+                    f"{order.symbol} but there is no position to reduce"
+                )
+            if position * sign > 0:
+                held = "long" if position > 0 else "short"
+                raise BrokerError(
+                    f"order {order.client_order_id}: reduce-only {order.side.value} would add "
+                    f"to the {held} {abs(position):g} {order.symbol}"
+                )
+            if size >= abs(position) * (1 - DUST_FRACTION):
+                size = abs(position)
+
+        price = self.fill_price(order.side, tick)
+        fill = Fill(
+            client_order_id=order.client_order_id,
+            symbol=order.symbol,
+            side=order.side,
+            size=size,
+            price=price,
+            fee=size * price * self._config.taker_fee_bps / 1e4,
+            ts_ms=tick.ts_ms,
+            price_source=tick.source,
+            reduce_only=order.reduce_only,
+            reason=order.reason,
+        )
+        new_position = (
+            0.0 if size == abs(position) and order.reduce_only else position + sign * size
+        )
+        if new_position == 0:
+            self._positions.pop(order.symbol, None)
+        else:
+            self._positions[order.symbol] = new_position
+        self._done[order.client_order_id] = (order, fill)
+        return fill
