@@ -1,0 +1,221 @@
+"""SQLAlchemy 2 declarative models: the schema every migration must arrive at.
+
+Portable on purpose (SQLite today, PostgreSQL tomorrow): only generic types, explicit string
+lengths, epoch-millisecond BigInteger timestamps instead of DATETIME (no time-zone surprises), and
+a naming convention so every index and constraint has the same name on every backend, which is
+what lets Alembic migrations address them by name. Prices and sizes are Float, the project's
+convention for market values.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Integer, MetaData, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION: Final[dict[str, str]] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Signal features stored with trades and signals, by kind. The store validates a caller's
+# feature dict against these names, so a typo is an error instead of a silently lost column.
+NUMERIC_FEATURES: Final[tuple[str, ...]] = (
+    "quality_score",
+    "atr",
+    "adx",
+    "rsi",
+    "volume_ratio",
+    "price_position",
+    "confidence",
+)
+TEXT_FEATURES: Final[tuple[str, ...]] = ("regime", "strategy", "timeframe", "ab_group")
+FEATURE_COLUMNS: Final[tuple[str, ...]] = NUMERIC_FEATURES + TEXT_FEATURES
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class SignalFeatures:
+    """The entry signal's features, shared by `trades` and `signals` so the two always agree.
+
+    All nullable: a manual entry has no signal, and older signal sources lack some features.
+    """
+
+    quality_score: Mapped[float | None] = mapped_column(Float)
+    atr: Mapped[float | None] = mapped_column(Float)
+    adx: Mapped[float | None] = mapped_column(Float)
+    rsi: Mapped[float | None] = mapped_column(Float)
+    volume_ratio: Mapped[float | None] = mapped_column(Float)
+    price_position: Mapped[float | None] = mapped_column(Float)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    regime: Mapped[str | None] = mapped_column(String(32))
+    strategy: Mapped[str | None] = mapped_column(String(64))
+    timeframe: Mapped[str | None] = mapped_column(String(16))
+    ab_group: Mapped[str | None] = mapped_column(String(32))
+
+
+class Trade(SignalFeatures, Base):
+    """One position from entry to final exit: the frozen plan plus the latest live state.
+
+    The live columns (size, stop, flags, extremes, P&L) mirror `PositionState` so an open
+    position can be rebuilt exactly after a restart; the exit columns are filled on close.
+    """
+
+    __tablename__ = "trades"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    symbol: Mapped[str] = mapped_column(String(64), index=True)
+    side: Mapped[str] = mapped_column(String(8))
+    mode: Mapped[str] = mapped_column(String(16))
+    venue: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(8), index=True)
+    entry_price: Mapped[float] = mapped_column(Float)
+    entry_ts_ms: Mapped[int] = mapped_column(BigInteger)
+    initial_size: Mapped[float] = mapped_column(Float)
+    size: Mapped[float] = mapped_column(Float)
+    leverage: Mapped[float] = mapped_column(Float)
+    policy: Mapped[str] = mapped_column(String(32))
+    plan_json: Mapped[str] = mapped_column(Text)
+    stop_price: Mapped[float] = mapped_column(Float)
+    stop_role: Mapped[str] = mapped_column(String(16))
+    tp1_filled: Mapped[bool] = mapped_column(Boolean)
+    tp2_filled: Mapped[bool] = mapped_column(Boolean)
+    trailing_active: Mapped[bool] = mapped_column(Boolean)
+    peak: Mapped[float | None] = mapped_column(Float)
+    mfe_pct: Mapped[float] = mapped_column(Float)
+    mae_pct: Mapped[float] = mapped_column(Float)
+    mfe_quote: Mapped[float] = mapped_column(Float)
+    mae_quote: Mapped[float] = mapped_column(Float)
+    last_price: Mapped[float | None] = mapped_column(Float)
+    realized_pnl: Mapped[float] = mapped_column(Float)
+    fees: Mapped[float] = mapped_column(Float)
+    exit_price: Mapped[float | None] = mapped_column(Float)
+    exit_ts_ms: Mapped[int | None] = mapped_column(BigInteger)
+    exit_reason: Mapped[str | None] = mapped_column(String(64))
+    updated_at_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class Order(Base):
+    """Every order the cockpit meant to send, written *before* it is sent (the intent row)."""
+
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_order_id: Mapped[str] = mapped_column(String(64), unique=True)
+    trade_id: Mapped[int | None] = mapped_column(ForeignKey("trades.id"), index=True)
+    symbol: Mapped[str] = mapped_column(String(64))
+    side: Mapped[str] = mapped_column(String(8))
+    size: Mapped[float] = mapped_column(Float)
+    reduce_only: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(String(64))
+    leverage: Mapped[float] = mapped_column(Float)
+    mode: Mapped[str] = mapped_column(String(16))
+    venue: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at_ms: Mapped[int] = mapped_column(BigInteger)
+    updated_at_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class FillRow(Base):
+    """One execution report; `price_source` says what price a stop triggered on."""
+
+    __tablename__ = "fills"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trade_id: Mapped[int] = mapped_column(ForeignKey("trades.id"), index=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    client_order_id: Mapped[str] = mapped_column(String(64))
+    side: Mapped[str] = mapped_column(String(8))
+    size: Mapped[float] = mapped_column(Float)
+    price: Mapped[float] = mapped_column(Float)
+    fee: Mapped[float] = mapped_column(Float)
+    ts_ms: Mapped[int] = mapped_column(BigInteger)
+    price_source: Mapped[str] = mapped_column(String(32))
+    reduce_only: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(String(64))
+
+
+class StopMove(Base):
+    """Audit of every stop change, automatic or manual, with who and why."""
+
+    __tablename__ = "stop_moves"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trade_id: Mapped[int] = mapped_column(ForeignKey("trades.id"), index=True)
+    ts_ms: Mapped[int] = mapped_column(BigInteger)
+    old_price: Mapped[float] = mapped_column(Float)
+    new_price: Mapped[float] = mapped_column(Float)
+    role: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    who: Mapped[str] = mapped_column(String(64))
+
+
+class ModeChange(Base):
+    """Audit of every SHADOW/LIVE-SMALL switch; `limits_json` freezes the limits in force."""
+
+    __tablename__ = "mode_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ts_ms: Mapped[int] = mapped_column(BigInteger)
+    from_mode: Mapped[str] = mapped_column(String(16))
+    to_mode: Mapped[str] = mapped_column(String(16))
+    who: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    limits_json: Mapped[str | None] = mapped_column(Text)
+
+
+class Signal(SignalFeatures, Base):
+    """Every entry signal, accepted or not: rejected ones are what the decision gates learn from."""
+
+    __tablename__ = "signals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ts_ms: Mapped[int] = mapped_column(BigInteger)
+    symbol: Mapped[str] = mapped_column(String(64))
+    side: Mapped[str] = mapped_column(String(8))
+    accepted: Mapped[bool] = mapped_column(Boolean)
+    reject_reason: Mapped[str | None] = mapped_column(Text)
+    trade_id: Mapped[int | None] = mapped_column(ForeignKey("trades.id"))
+
+
+class CandleRow(Base):
+    """OHLCV bars keyed by (symbol, timeframe, open time), so re-fetching a bar overwrites it."""
+
+    __tablename__ = "candles"
+
+    symbol: Mapped[str] = mapped_column(String(64), primary_key=True)
+    timeframe: Mapped[str] = mapped_column(String(16), primary_key=True)
+    ts_ms: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    open: Mapped[float] = mapped_column(Float)
+    high: Mapped[float] = mapped_column(Float)
+    low: Mapped[float] = mapped_column(Float)
+    close: Mapped[float] = mapped_column(Float)
+    volume: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(32))
+
+
+class Alert(Base):
+    """Warnings and errors shown in the event log, kept so they outlive the session."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ts_ms: Mapped[int] = mapped_column(BigInteger)
+    level: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text)
+
+
+class SettingRow(Base):
+    """Small key/value state that must survive restarts (e.g. UI choices)."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,105 @@
+"""Plain, frozen read models the UI and analytics render without touching the ORM.
+
+A record is a copy taken inside a read session: no lazy loading, no session lifetime to manage,
+safe to hand to another task or thread. Enum-typed fields use the domain's `StrEnum`s, which
+compare and format as their string values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from cockpit.domain import Mode, OrderSide, Side, StopRole
+
+
+class OrderStatus(StrEnum):
+    """Lifecycle of an order row: written as INTENT (or WOULD_SUBMIT) before it is sent."""
+
+    INTENT = "intent"
+    WOULD_SUBMIT = "would_submit"
+    FILLED = "filled"
+    FAILED = "failed"
+
+
+class TradeStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class TradeSummary:
+    """One trade as the history table shows it; exit fields are None while it is open."""
+
+    id: int
+    symbol: str
+    side: Side
+    mode: Mode
+    venue: str
+    status: TradeStatus
+    entry_price: float
+    exit_price: float | None
+    initial_size: float
+    realized_pnl: float
+    fees: float
+    exit_reason: str | None
+    entry_ts_ms: int
+    exit_ts_ms: int | None
+    mfe_pct: float
+    mae_pct: float
+    policy: str
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRecord:
+    id: int
+    ts_ms: int
+    level: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class FillRecord:
+    id: int
+    trade_id: int
+    order_id: int
+    client_order_id: str
+    side: OrderSide
+    size: float
+    price: float
+    fee: float
+    ts_ms: int
+    price_source: str
+    reduce_only: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    id: int
+    client_order_id: str
+    trade_id: int | None
+    symbol: str
+    side: OrderSide
+    size: float
+    reduce_only: bool
+    reason: str
+    leverage: float
+    mode: Mode
+    venue: str
+    status: OrderStatus
+    error: str | None
+    created_at_ms: int
+    updated_at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class StopMoveRecord:
+    id: int
+    trade_id: int
+    ts_ms: int
+    old_price: float
+    new_price: float
+    role: StopRole
+    reason: str
+    who: str

@@ -1,0 +1,132 @@
+"""Schema versions: an old database upgrades in place, and head is exactly the models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from cockpit.domain import StopRole
+from state.db import create_engine_for
+from state.migrate import (
+    HEAD_REVISION,
+    current_revision,
+    downgrade_to,
+    script_head,
+    upgrade_to,
+    upgrade_to_head,
+)
+from state.models import Base
+from state.store import Store
+from tests.state.factories import T0, open_trade, raw_connect
+
+
+def _diff(connection: Connection) -> list[Any]:
+    return list(compare_metadata(MigrationContext.configure(connection), Base.metadata))
+
+
+async def schema_diff(engine: AsyncEngine) -> list[Any]:
+    async with engine.connect() as conn:
+        return await conn.run_sync(_diff)
+
+
+def index_names(db_path: Path) -> set[str]:
+    conn = raw_connect(db_path)
+    try:
+        rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()
+        return {row[0] for row in rows}
+    finally:
+        conn.close()
+
+
+def test_head_constant_matches_the_scripts() -> None:
+    assert script_head() == HEAD_REVISION
+
+
+async def test_fresh_database_at_head_matches_models(db_url: str) -> None:
+    engine = create_engine_for(db_url)
+    try:
+        assert await current_revision(engine) is None
+        await upgrade_to_head(engine)
+        assert await current_revision(engine) == HEAD_REVISION
+        assert await schema_diff(engine) == []
+        await upgrade_to_head(engine)  # idempotent
+        assert await current_revision(engine) == HEAD_REVISION
+    finally:
+        await engine.dispose()
+
+
+async def test_comparison_does_see_a_difference_at_0001(db_url: str) -> None:
+    """Guards the test above: at 0001 the trade_id indexes are missing and the diff says so."""
+    engine = create_engine_for(db_url)
+    try:
+        await upgrade_to(engine, "0001")
+        added = {op[1].name for op in await schema_diff(engine) if op[0] == "add_index"}
+        assert added == {"ix_fills_trade_id", "ix_orders_trade_id", "ix_stop_moves_trade_id"}
+    finally:
+        await engine.dispose()
+
+
+async def test_0001_database_with_data_upgrades_to_head_intact(db_path: Path, db_url: str) -> None:
+    engine = create_engine_for(db_url)
+    try:
+        await upgrade_to(engine, "0001")
+        assert await current_revision(engine) == "0001"
+    finally:
+        await engine.dispose()
+    # Data written by the 0001 schema (the store's writes only use 0001 columns).
+    old = await Store.open(db_url, migrate=False)
+    position = await open_trade(old, "ck-old-1", ts_ms=T0)
+    assert position.trade_id is not None
+    await old.record_stop_move(
+        position.trade_id, 147.75, 150.0, StopRole.BREAKEVEN, "be", "engine", T0
+    )
+    await old.record_alert("warning", "written at 0001", T0)
+    await old.set_setting("ui.theme", "dark")
+    await old.close()
+    assert "ix_fills_trade_id" not in index_names(db_path)
+
+    store = await Store.open(db_url)
+    try:
+        assert await current_revision(store.engine) == HEAD_REVISION
+        assert await schema_diff(store.engine) == []
+        restored = await store.open_positions()
+        assert len(restored) == 1
+        assert restored[0].trade_id == position.trade_id
+        assert restored[0].stop == 150.0
+        assert restored[0].plan == position.plan
+        assert [f.client_order_id for f in await store.fills_for(position.trade_id)] == ["ck-old-1"]
+        assert [m.new_price for m in await store.stop_moves_for(position.trade_id)] == [150.0]
+        assert [a.message for a in await store.recent_alerts()] == ["written at 0001"]
+        assert await store.get_setting("ui.theme") == "dark"
+    finally:
+        await store.close()
+    assert {"ix_fills_trade_id", "ix_orders_trade_id", "ix_stop_moves_trade_id"} <= index_names(
+        db_path
+    )
+
+
+async def test_downgrade_to_base_then_upgrade_again(db_path: Path, db_url: str) -> None:
+    engine = create_engine_for(db_url)
+    try:
+        await upgrade_to_head(engine)
+        await downgrade_to(engine, "0001")
+        assert await current_revision(engine) == "0001"
+        assert "ix_fills_trade_id" not in index_names(db_path)
+        await downgrade_to(engine, "base")
+        assert await current_revision(engine) is None
+        async with engine.connect() as conn:
+            tables = (
+                await conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'"))
+            ).scalars()
+            assert set(tables) == {"alembic_version"}
+        await upgrade_to_head(engine)
+        assert await current_revision(engine) == HEAD_REVISION
+        assert await schema_diff(engine) == []
+    finally:
+        await engine.dispose()
