@@ -79,7 +79,7 @@ class DemoConfig(BaseModel):
 
     symbol: str = "SOL-PERP"
     start_price: float = Field(150.0, gt=0)
-    seed: int = 7
+    seed: int | None = None
     tick_interval_s: float = Field(1.0, gt=0)
     speed: float = Field(1.0, gt=0)
 

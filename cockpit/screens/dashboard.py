@@ -1,0 +1,74 @@
+"""The dashboard: header, positions, chart, history, event log; redrawn by one 4 Hz timer."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from cockpit.domain import PositionState
+from cockpit.session import Session
+from widgets.event_log import EventLog
+from widgets.header_bar import HeaderBar
+from widgets.history_table import HistoryTable
+from widgets.positions_table import PositionsTable
+from widgets.price_chart import PriceChart
+
+
+class DashboardScreen(Screen[None]):
+    """Polls `session.latest` (written by the feed task) and diffs it into the widgets."""
+
+    def __init__(self, session: Session, refresh_hz: float) -> None:
+        super().__init__()
+        self.session = session
+        self._refresh_hz = refresh_hz
+        self._history_version = -1
+
+    def compose(self) -> ComposeResult:
+        yield HeaderBar(id="header")
+        yield PositionsTable(id="positions")
+        with Horizontal(id="middle"):
+            yield PriceChart(id="chart")
+            yield HistoryTable(id="history")
+        yield EventLog(id="events", wrap=True, markup=False, max_lines=1000)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#positions").border_title = "Open positions"
+        self.query_one("#chart").border_title = "Price"
+        self.query_one("#history").border_title = "Closed trades"
+        self.query_one("#events").border_title = "Events"
+        self.refresh_view()
+        self.set_interval(1.0 / self._refresh_hz, self.refresh_view)
+
+    @property
+    def primary_symbol(self) -> str:
+        return self.session.symbols[0]
+
+    def selected_position(self) -> PositionState | None:
+        trade_id = self.query_one(PositionsTable).selected_trade_id
+        return next((p for p in self.session.latest.positions if p.trade_id == trade_id), None)
+
+    def refresh_view(self) -> None:
+        latest = self.session.latest
+        symbol = self.primary_symbol
+        marks = {s: t.price for s, t in latest.last_tick.items()}
+        with self.app.batch_update():
+            self.query_one(HeaderBar).show(
+                latest.mode,
+                symbol,
+                latest.last_tick.get(symbol),
+                self.session.feed_status,
+                self.session.clock(),
+            )
+            self.query_one(PositionsTable).sync(latest.positions, marks)
+            self.query_one(PriceChart).show(
+                symbol, latest.price_history.get(symbol, ()), self.selected_position()
+            )
+            self.query_one(EventLog).add_events(
+                (e.seq, e.ts_ms, e.level, e.text) for e in latest.events
+            )
+            if latest.history_version != self._history_version:
+                self.query_one(HistoryTable).show(latest.closed_trades)
+                self._history_version = latest.history_version

@@ -1,0 +1,362 @@
+"""The runtime: feed -> engine -> broker -> store, one asyncio task per fed symbol.
+
+The session owns every open position. On each tick it asks the pure engine what to do, sends the
+resulting reduce-only orders through the broker (intent row first, then the result), and hands the
+UI a `LatestState` to poll. It never imports Textual: the app renders `LatestState` and calls the
+session's commands, nothing else (DESIGN.md sections 1 and 6).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from adapters.base import Broker, BrokerError, MarketFeed
+from adapters.paper import PaperBroker
+from cockpit.config import Settings
+from cockpit.domain import (
+    Close,
+    ExitReason,
+    FeedState,
+    FeedStatus,
+    Fill,
+    Mode,
+    MoveStop,
+    OrderRequest,
+    PositionState,
+    Side,
+    Tick,
+)
+from cockpit.engine.exits import apply_fill, on_price
+from cockpit.engine.policy import fixed_plan, open_position
+from state.records import TradeSummary
+from state.store import Store
+
+log = logging.getLogger(__name__)
+
+PRICE_HISTORY_LEN = 600
+EVENT_HISTORY_LEN = 500
+
+
+@dataclass(frozen=True, slots=True)
+class LogEvent:
+    """One line of the event log; `seq` lets the UI append only what is new."""
+
+    seq: int
+    ts_ms: int
+    level: str
+    text: str
+
+
+@dataclass
+class LatestState:
+    """What the UI polls at 4 Hz: the newest value of everything, written by the session only."""
+
+    last_tick: dict[str, Tick] = field(default_factory=dict)
+    price_history: dict[str, deque[float]] = field(default_factory=dict)
+    positions: list[PositionState] = field(default_factory=list)
+    closed_trades: list[TradeSummary] = field(default_factory=list)
+    events: deque[LogEvent] = field(default_factory=lambda: deque(maxlen=EVENT_HISTORY_LEN))
+    event_seq: int = 0
+    history_version: int = 0
+    mode: Mode = Mode.SHADOW
+
+
+class OrderRejected(Exception):
+    """A user command could not be carried out; the message says why, in trader's words."""
+
+
+def wall_clock_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Session:
+    """Runs one feed for one or more symbols against one broker and one store."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        feed: MarketFeed,
+        broker: Broker,
+        symbols: list[str],
+        *,
+        clock: Callable[[], int] = wall_clock_ms,
+    ) -> None:
+        self.settings = settings
+        self.feed = feed
+        self.broker = broker
+        self.symbols = symbols
+        self.clock = clock
+        self.latest = LatestState()
+        self.store: Store | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._order_lock = asyncio.Lock()
+
+    # ----------------------------------------------------------------- lifecycle
+    async def start(self) -> None:
+        """Open the store, restore open positions, start one feed task per symbol."""
+        self.store = await Store.open(
+            self.settings.db_url, flush_interval_s=self.settings.state_flush_ms / 1000
+        )
+        restored = await self.store.open_positions()
+        for pos in restored:
+            self.latest.positions.append(pos)
+            if isinstance(self.broker, PaperBroker) and pos.venue == self.broker.venue:
+                self.broker.adopt_position(pos.symbol, pos.side.sign * pos.size)
+            managed = "managed" if pos.symbol in self.symbols else "NOT managed: no feed for it"
+            self.event(
+                "info",
+                f"restored #{pos.trade_id} {pos.side.value} {pos.size:g} {pos.symbol} "
+                f"@ {pos.entry:.4f} SL {pos.stop:.4f} ({managed})",
+            )
+        await self._reload_history()
+        for symbol in self.symbols:
+            self._tasks.append(asyncio.create_task(self._run_feed(symbol), name=f"feed:{symbol}"))
+
+    async def stop(self) -> None:
+        """Stop feeds, flush position state, close the store and the feed. Safe to call twice."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        with contextlib.suppress(Exception):
+            await self.feed.close()
+        if self.store is not None:
+            for symbol, tick in self.latest.last_tick.items():
+                with contextlib.suppress(Exception):
+                    await self.store.set_setting(last_price_key(symbol), repr(tick.price))
+            for pos in self.latest.positions:
+                self.store.update_position(pos)
+            await self.store.close()
+            self.store = None
+
+    @property
+    def feed_status(self) -> FeedStatus:
+        return self.feed.status
+
+    # ----------------------------------------------------------------- events
+    def event(self, level: str, text: str) -> None:
+        """Append to the event log (and to the alerts table for warnings and errors)."""
+        self.latest.event_seq += 1
+        ts = self.clock()
+        self.latest.events.append(LogEvent(self.latest.event_seq, ts, level, text))
+        log.log(logging.WARNING if level in ("warning", "error") else logging.INFO, text)
+        if level in ("warning", "error") and self.store is not None:
+            task = asyncio.get_running_loop().create_task(self.store.record_alert(level, text, ts))
+            task.add_done_callback(_swallow)
+
+    # ----------------------------------------------------------------- feed loop
+    async def _run_feed(self, symbol: str) -> None:
+        """Consume ticks until the feed ends. Errors go to the log and never kill the app."""
+        try:
+            async for tick in self.feed.ticks(symbol):
+                try:
+                    await self.on_tick(tick)
+                except Exception as exc:  # a bad tick or a store error must not stop the feed
+                    log.exception("tick handling failed")
+                    self.event("error", f"tick handling failed: {exc}")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("feed failed")
+            self.event("error", f"feed {symbol} failed: {exc}")
+            return
+        if self.feed.status.state is FeedState.DOWN:
+            self.event("warning", f"feed {symbol}: {self.feed.status.detail or 'ended'}")
+
+    async def on_tick(self, tick: Tick) -> None:
+        """One price: update the latest state, run the engine for each position, act."""
+        if isinstance(self.broker, PaperBroker):
+            self.broker.on_tick(tick)
+        self.latest.last_tick[tick.symbol] = tick
+        history = self.latest.price_history.get(tick.symbol)
+        if history is None:
+            history = self.latest.price_history[tick.symbol] = deque(maxlen=PRICE_HISTORY_LEN)
+        history.append(tick.price)
+        for pos in list(self.latest.positions):
+            if pos.symbol != tick.symbol or pos.closed:
+                continue
+            actions = on_price(pos, tick.price, tick.ts_ms)
+            for action in actions:
+                if isinstance(action, MoveStop):
+                    await self._record_stop_move(pos, action, tick.ts_ms)
+                elif isinstance(action, Close):
+                    await self._execute_close(pos, action.size, action.reason.value, "engine")
+            if self.store is not None:
+                self.store.update_position(pos)
+
+    # ----------------------------------------------------------------- commands
+    async def open_position(
+        self, symbol: str, side: Side, notional: float, leverage: float, who: str = "user"
+    ) -> PositionState:
+        """Open a position of `notional` quote at the current price with the configured policy."""
+        if symbol not in self.symbols:
+            raise OrderRejected(
+                f"no feed for {symbol}; this session trades {', '.join(self.symbols)}"
+            )
+        if notional <= 0:
+            raise OrderRejected("notional must be above 0")
+        if leverage <= 0:
+            raise OrderRejected("leverage must be above 0")
+        tick = self.latest.last_tick.get(symbol)
+        if tick is None:
+            raise OrderRejected(f"no price for {symbol} yet; wait for the feed")
+        store = self._require_store()
+        size = notional / tick.price
+        order = OrderRequest(
+            client_order_id=_new_client_order_id(),
+            symbol=symbol,
+            side=side.opening_order_side,
+            size=size,
+            reduce_only=False,
+            reason="entry",
+            leverage=leverage,
+        )
+        async with self._order_lock:
+            order_id = await store.record_order_intent(
+                order, mode=self.latest.mode, venue=self.broker.venue
+            )
+            try:
+                fill = await self.broker.open(order)
+            except BrokerError as exc:
+                await store.record_order_failed(order_id, str(exc))
+                self.event("error", f"open {side.value} {symbol} refused by broker: {exc}")
+                raise OrderRejected(str(exc)) from exc
+            plan = fixed_plan(side, fill.price, fill.size, self.settings.policy)
+            pos = open_position(
+                plan,
+                symbol=symbol,
+                leverage=leverage,
+                opened_ms=fill.ts_ms,
+                mode=self.latest.mode,
+                venue=self.broker.venue,
+            )
+            pos.fees += fill.fee
+            pos.trade_id = await store.record_open(order_id, fill, pos)
+        self.latest.positions.append(pos)
+        self.event(
+            "trade",
+            f"#{pos.trade_id} opened {side.value} {fill.size:.4f} {symbol} @ {fill.price:.4f} "
+            f"({leverage:g}x, fee {fill.fee:.4f}) SL {pos.stop:.4f} TP1 {plan.tp1_price:.4f}",
+        )
+        return pos
+
+    async def close_position(self, trade_id: int, who: str = "user") -> None:
+        """Close what is left of a position now, at market, reduce-only."""
+        pos = self._find(trade_id)
+        if pos is None:
+            raise OrderRejected(f"no open position #{trade_id}")
+        await self._execute_close(pos, pos.size, ExitReason.MANUAL_CLOSE.value, who)
+
+    # ----------------------------------------------------------------- internals
+    async def _execute_close(self, pos: PositionState, size: float, reason: str, who: str) -> None:
+        """Send one reduce-only exit: intent row, broker, result row, position update."""
+        store = self._require_store()
+        size = min(size, pos.size)
+        if size <= 0 or pos.closed:
+            return
+        order = OrderRequest(
+            client_order_id=_new_client_order_id(),
+            symbol=pos.symbol,
+            side=pos.side.closing_order_side,
+            size=size,
+            reduce_only=True,
+            reason=reason,
+            leverage=pos.leverage,
+            trade_id=pos.trade_id,
+        )
+        async with self._order_lock:
+            order_id = await store.record_order_intent(
+                order, mode=self.latest.mode, venue=self.broker.venue
+            )
+            try:
+                fill = await self.broker.close(order)
+            except BrokerError as exc:
+                await store.record_order_failed(order_id, str(exc))
+                self.event("error", f"#{pos.trade_id} exit ({reason}) failed: {exc}; will retry")
+                _rearm_target(pos, reason)
+                return
+            apply_fill(pos, fill)
+            await store.record_exit_fill(order_id, fill, pos)
+        self._log_exit(pos, fill, who)
+        if pos.closed:
+            self.latest.positions.remove(pos)
+            await self._reload_history()
+
+    async def _record_stop_move(self, pos: PositionState, move: MoveStop, ts_ms: int) -> None:
+        if self.store is not None and pos.trade_id is not None:
+            await self.store.record_stop_move(
+                pos.trade_id, move.old, move.new, move.role, move.reason, "engine", ts_ms
+            )
+        self.event(
+            "stop",
+            f"#{pos.trade_id} stop {move.old:.4f} -> {move.new:.4f} "
+            f"({move.role.value}: {move.reason})",
+        )
+
+    def _log_exit(self, pos: PositionState, fill: Fill, who: str) -> None:
+        pnl = pos.side.sign * (fill.price - pos.entry) * fill.size
+        left = "closed" if pos.closed else f"{pos.size:.4f} left"
+        self.event(
+            "trade",
+            f"#{pos.trade_id} {fill.reason} {fill.size:.4f} @ {fill.price:.4f} "
+            f"P&L {pnl:+.4f} fee {fill.fee:.4f} by {who}; {left}",
+        )
+
+    async def _reload_history(self) -> None:
+        store = self._require_store()
+        self.latest.closed_trades = await store.closed_trades(limit=50)
+        self.latest.history_version += 1
+
+    def _find(self, trade_id: int) -> PositionState | None:
+        return next((p for p in self.latest.positions if p.trade_id == trade_id), None)
+
+    def _require_store(self) -> Store:
+        if self.store is None:
+            raise RuntimeError("session not started")
+        return self.store
+
+
+def _rearm_target(pos: PositionState, reason: str) -> None:
+    """A take-profit whose order failed is armed again so the next price through it retries.
+
+    (Stops need nothing: the engine re-emits a stop close on every price through the stop.)
+    """
+    if reason == ExitReason.TP1.value:
+        pos.tp1_filled = False
+    elif reason == ExitReason.TP2.value:
+        pos.tp2_filled = False
+
+
+def last_price_key(symbol: str) -> str:
+    return f"last_price:{symbol}"
+
+
+async def last_price(db_url: str, symbol: str) -> float | None:
+    """The last price a previous session saw for `symbol`, so a demo market resumes from it."""
+    store = await Store.open(db_url)
+    try:
+        value = await store.get_setting(last_price_key(symbol))
+    finally:
+        await store.close()
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _new_client_order_id() -> str:
+    return f"ck-{uuid.uuid4().hex[:20]}"
+
+
+def _swallow(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("could not store alert: %s", task.exception())

@@ -1,0 +1,53 @@
+"""A deterministic cockpit for UI tests.
+
+Scripted prices, a paused feed stepped by the test, a fixed clock, a real SQLite file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from adapters.paper import PaperBroker
+from adapters.replay import ReplayFeed
+from cockpit.app import CockpitApp
+from cockpit.config import Settings
+from cockpit.domain import Tick
+from cockpit.session import Session
+
+SYMBOL = "SOL-PERP"
+START_MS = 1_750_000_000_000
+FIXED_CLOCK_MS = START_MS + 3_600_000
+
+
+def scripted_ticks(prices: list[float], start_ms: int = START_MS) -> Iterator[Tick]:
+    """One tick per second along `prices`, with a 1-cent spread around each."""
+    for i, price in enumerate(prices):
+        yield Tick(SYMBOL, start_ms + 1000 * i, price, bid=price - 0.005, ask=price + 0.005)
+
+
+def rally(
+    start: float = 100.0, flat: int = 5, steps: int = 40, step_pct: float = 0.1
+) -> list[float]:
+    """Flat, then a steady rise of `step_pct` % per tick: crosses +1.5 % after 15 rising ticks."""
+    prices = [start] * flat
+    prices += [start * (1 + step_pct / 100 * i) for i in range(1, steps + 1)]
+    return prices
+
+
+AppFactory = Callable[[list[float]], tuple[CockpitApp, ReplayFeed]]
+
+
+def app_factory(db_url: str) -> AppFactory:
+    """Apps on the same database file, each with its own scripted, paused feed."""
+
+    def factory(prices: list[float]) -> tuple[CockpitApp, ReplayFeed]:
+        settings = Settings(db_url=db_url, state_flush_ms=50)
+        feed = ReplayFeed(
+            {SYMBOL: scripted_ticks(prices)}, speed=None, simulated=True, label="test"
+        )
+        feed.pause()
+        broker = PaperBroker(settings.paper)
+        session = Session(settings, feed, broker, [SYMBOL], clock=lambda: FIXED_CLOCK_MS)
+        return CockpitApp(session), feed
+
+    return factory

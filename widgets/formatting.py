@@ -1,0 +1,53 @@
+"""Number formatting for the cockpit's cells: fixed decimals, signs, colours, right-aligned.
+
+Cells are pre-formatted `Text` so the table never re-measures or re-styles on refresh.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+MISSING = Text("—", style="dim", justify="right")
+
+
+def price_decimals(price: float) -> int:
+    """Enough decimals to see a tick move: 4 below 10, 3 below 1000, else 2."""
+    if price < 10:
+        return 4
+    if price < 1000:
+        return 3
+    return 2
+
+
+def price_text(price: float) -> str:
+    return f"{price:,.{price_decimals(price)}f}"
+
+
+def fmt_price(price: float | None) -> Text:
+    if price is None:
+        return MISSING
+    return Text(price_text(price), justify="right")
+
+
+def fmt_size(size: float) -> Text:
+    return Text(f"{size:,.4f}", justify="right")
+
+
+def signed_style(value: float) -> str:
+    if value > 0:
+        return "green"
+    if value < 0:
+        return "red"
+    return ""
+
+
+def fmt_money(value: float | None) -> Text:
+    if value is None:
+        return MISSING
+    return Text(f"{value:+,.2f}", style=signed_style(value), justify="right")
+
+
+def fmt_pct(value: float | None) -> Text:
+    if value is None:
+        return MISSING
+    return Text(f"{value:+.2f}%", style=signed_style(value), justify="right")

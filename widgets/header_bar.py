@@ -1,0 +1,59 @@
+"""Top line: mode badge, symbol and price, feed status, clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Static
+
+from cockpit.domain import FeedState, FeedStatus, Mode, Tick
+from widgets.formatting import fmt_price
+from widgets.mode_badge import ModeBadge
+
+FEED_STYLES = {
+    FeedState.CONNECTED: "green",
+    FeedState.STALE: "yellow",
+    FeedState.RECONNECTING: "yellow",
+    FeedState.DOWN: "bold red",
+}
+
+
+def feed_text(status: FeedStatus) -> Text:
+    """'feed: connected (simulated 1x)' coloured by state; stale shows its age."""
+    label = status.state.value
+    if status.state is FeedState.STALE and status.age_s is not None:
+        label = f"stale {status.age_s:.0f}s"
+    text = Text("feed: ")
+    text.append(label, style=FEED_STYLES[status.state])
+    if status.detail:
+        text.append(f" ({status.detail})", style="dim")
+    if status.simulated:
+        text.append(" SIMULATED", style="bold magenta")
+    return text
+
+
+def clock_text(now_ms: int) -> str:
+    return datetime.fromtimestamp(now_ms / 1000, tz=UTC).strftime("%H:%M:%S UTC")
+
+
+class HeaderBar(Horizontal):
+    """One line across the top; updated by the dashboard's refresh timer."""
+
+    def compose(self) -> ComposeResult:
+        yield ModeBadge(id="mode-badge")
+        yield Static(id="header-price")
+        yield Static(id="header-feed")
+        yield Static(id="header-clock")
+
+    def show(
+        self, mode: Mode, symbol: str, tick: Tick | None, status: FeedStatus, now_ms: int
+    ) -> None:
+        self.query_one(ModeBadge).mode = mode
+        price = Text(f"{symbol} ", style="bold")
+        price.append_text(fmt_price(tick.price if tick else None))
+        self.query_one("#header-price", Static).update(price)
+        self.query_one("#header-feed", Static).update(feed_text(status))
+        self.query_one("#header-clock", Static).update(clock_text(now_ms))

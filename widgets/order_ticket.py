@@ -1,0 +1,149 @@
+"""The order ticket: a small modal to open a paper position; it validates every field first.
+
+Validation is a pure function (`validate_ticket`) so the rules are testable without a
+screen, and the modal shows the first problem in words a trader understands instead of
+silently refusing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
+
+from cockpit.domain import Side
+
+MAX_TICKET_LEVERAGE = 20.0
+MAX_TICKET_NOTIONAL = 1_000_000.0
+
+
+@dataclass(frozen=True, slots=True)
+class TicketRequest:
+    """A validated order ticket."""
+
+    symbol: str
+    side: Side
+    notional: float
+    leverage: float
+
+
+class TicketError(ValueError):
+    """The ticket's input is not valid; `field` names the input to focus."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _number(field: str, label: str, raw: str, example: str) -> float:
+    text = raw.strip().replace(",", "")
+    if not text:
+        raise TicketError(field, f"{label} is empty: enter a number, e.g. {example}")
+    try:
+        value = float(text)
+    except ValueError:
+        raise TicketError(
+            field, f"{label} '{raw.strip()}' is not a number (e.g. {example})"
+        ) from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise TicketError(field, f"{label} must be a finite number")
+    return value
+
+
+def validate_ticket(
+    symbol: str, side: Side | None, notional_raw: str, leverage_raw: str, symbols: list[str]
+) -> TicketRequest:
+    """Turn raw ticket input into a request or raise TicketError saying what is wrong."""
+    symbol = symbol.strip()
+    if symbol not in symbols:
+        raise TicketError(
+            "symbol", f"unknown symbol '{symbol}': this session trades {', '.join(symbols)}"
+        )
+    if side is None:
+        raise TicketError("side", "choose a side: long or short")
+    notional = _number("notional", "notional", notional_raw, "25")
+    if notional <= 0:
+        raise TicketError("notional", "notional must be above 0 USDT")
+    if notional > MAX_TICKET_NOTIONAL:
+        raise TicketError(
+            "notional", f"notional above {MAX_TICKET_NOTIONAL:,.0f} USDT is not accepted"
+        )
+    leverage = _number("leverage", "leverage", leverage_raw, "2")
+    if not 1.0 <= leverage <= MAX_TICKET_LEVERAGE:
+        raise TicketError("leverage", f"leverage must be between 1x and {MAX_TICKET_LEVERAGE:g}x")
+    return TicketRequest(symbol, side, notional, leverage)
+
+
+class OrderTicket(ModalScreen[TicketRequest | None]):
+    """Symbol, side, notional, leverage; Enter or Open submits, Escape cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(
+        self,
+        symbols: list[str],
+        side: Side | None = None,
+        notional: float = 25.0,
+        leverage: float = 2.0,
+        mode_label: str = "SHADOW (paper)",
+    ) -> None:
+        super().__init__()
+        self._symbols = symbols
+        self._side = side
+        self._notional = notional
+        self._leverage = leverage
+        self._mode_label = mode_label
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="ticket"):
+            yield Static(f"Open position · {self._mode_label}", id="ticket-title")
+            with Grid(id="ticket-grid"):
+                yield Label("Symbol")
+                yield Input(self._symbols[0], id="symbol")
+                yield Label("Side")
+                with RadioSet(id="side"):
+                    yield RadioButton("Long", value=self._side is Side.LONG, id="side-long")
+                    yield RadioButton("Short", value=self._side is Side.SHORT, id="side-short")
+                yield Label("Notional USDT")
+                yield Input(f"{self._notional:g}", id="notional")
+                yield Label("Leverage x")
+                yield Input(f"{self._leverage:g}", id="leverage")
+            yield Static("", id="ticket-error")
+            with Horizontal(id="ticket-buttons"):
+                yield Button("Open", variant="primary", id="submit")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#notional", Input).focus()
+
+    def _side_value(self) -> Side | None:
+        pressed = self.query_one(RadioSet).pressed_button
+        if pressed is None:
+            return None
+        return Side.LONG if pressed.id == "side-long" else Side.SHORT
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#submit")
+    def submit(self) -> None:
+        try:
+            request = validate_ticket(
+                self.query_one("#symbol", Input).value,
+                self._side_value(),
+                self.query_one("#notional", Input).value,
+                self.query_one("#leverage", Input).value,
+                self._symbols,
+            )
+        except TicketError as exc:
+            self.query_one("#ticket-error", Static).update(f"✗ {exc}")
+            self.query_one(f"#{exc.field}").focus()
+            return
+        self.dismiss(request)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,97 @@
+"""Open positions, one row per trade, updated in place with keyed `update_cell`."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from cockpit.domain import PositionState
+from widgets.formatting import fmt_money, fmt_pct, fmt_price, fmt_size
+
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("symbol", "Symbol"),
+    ("side", "Side"),
+    ("size", "Size"),
+    ("entry", "Entry"),
+    ("mark", "Mark"),
+    ("upnl", "uPnL $"),
+    ("move", "Move %"),
+    ("roe", "ROE %"),
+    ("mfe", "MFE %"),
+    ("mae", "MAE %"),
+    ("sl", "SL"),
+    ("tp1", "TP1"),
+    ("tp2", "TP2"),
+    ("state", "State"),
+)
+
+
+def position_cells(pos: PositionState, mark: float | None) -> dict[str, Text]:
+    """Every cell of a position's row, formatted. Move % is the price move; ROE % is on margin."""
+    side_style = "green" if pos.side.sign > 0 else "red"
+    return {
+        "symbol": Text(pos.symbol),
+        "side": Text(pos.side.value.upper(), style=side_style),
+        "size": fmt_size(pos.size),
+        "entry": fmt_price(pos.entry),
+        "mark": fmt_price(mark),
+        "upnl": fmt_money(pos.unrealized_pnl(mark) if mark is not None else None),
+        "move": fmt_pct(pos.move_pct(mark) if mark is not None else None),
+        "roe": fmt_pct(pos.roe_pct(mark) if mark is not None else None),
+        "mfe": fmt_pct(pos.mfe_pct),
+        "mae": fmt_pct(pos.mae_pct),
+        "sl": fmt_price(pos.stop),
+        "tp1": _level(pos.plan.tp1_price, pos.tp1_filled),
+        "tp2": _level(pos.plan.tp2_price, pos.tp2_filled),
+        "state": Text(pos.state_label),
+    }
+
+
+def _level(price: float | None, done: bool) -> Text:
+    text = fmt_price(price)
+    if done:
+        text = text.copy()
+        text.stylize("dim strike")
+    return text
+
+
+def row_key(pos: PositionState) -> str:
+    return f"trade-{pos.trade_id}"
+
+
+class PositionsTable(DataTable[Text]):
+    """Adds, updates and removes rows so only changed cells are touched on each refresh."""
+
+    def on_mount(self) -> None:
+        self.cursor_type = "row"
+        self.zebra_stripes = True
+        for key, label in COLUMNS:
+            self.add_column(label, key=key)
+        self._shown: dict[str, dict[str, Text]] = {}
+
+    def sync(self, positions: list[PositionState], marks: dict[str, float]) -> None:
+        """Bring the table in line with `positions`; unchanged cells are not updated."""
+        wanted = {row_key(p): p for p in positions if not p.closed}
+        for key in list(self._shown):
+            if key not in wanted:
+                self.remove_row(key)
+                del self._shown[key]
+        for key, pos in wanted.items():
+            cells = position_cells(pos, marks.get(pos.symbol))
+            shown = self._shown.get(key)
+            if shown is None:
+                self.add_row(*(cells[c] for c, _ in COLUMNS), key=key)
+                self._shown[key] = cells
+                continue
+            for column, value in cells.items():
+                if shown[column] != value:
+                    self.update_cell(key, column, value)
+                    shown[column] = value
+
+    @property
+    def selected_trade_id(self) -> int | None:
+        """Trade id of the row under the cursor, if any."""
+        if self.row_count == 0:
+            return None
+        key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        return int(key.removeprefix("trade-")) if key else None

@@ -1,0 +1,52 @@
+"""Price sparkline with the selected position's levels (entry, SL, TP1, TP2) written beside it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Sparkline, Static
+
+from cockpit.domain import PositionState
+from widgets.formatting import price_text
+
+
+def levels_text(pos: PositionState | None, low: float | None, high: float | None) -> Text:
+    """One line of levels; the range seen in the sparkline helps read where the levels sit."""
+    text = Text()
+    if low is not None and high is not None:
+        text.append(f"range {price_text(low)} .. {price_text(high)}", style="dim")
+    if pos is None:
+        return text
+    for label, value, style in (
+        ("entry", pos.entry, "bold"),
+        ("SL", pos.stop, "red"),
+        ("TP1", pos.plan.tp1_price, "green"),
+        ("TP2", pos.plan.tp2_price, "green"),
+    ):
+        if value is None:
+            continue
+        text.append(f"   {label} ", style=style)
+        text.append(price_text(value))
+    return text
+
+
+class PriceChart(Vertical):
+    """Recent prices as a sparkline; levels of the selected position below it."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="chart-title")
+        yield Sparkline([], id="chart-sparkline", summary_function=max)
+        yield Static(id="chart-levels")
+
+    def show(self, symbol: str, prices: Sequence[float], pos: PositionState | None) -> None:
+        data = list(prices)
+        self.query_one("#chart-title", Static).update(Text(f"{symbol} · last {len(data)} ticks"))
+        sparkline = self.query_one(Sparkline)
+        if data != sparkline.data:
+            sparkline.data = data
+        low = min(data) if data else None
+        high = max(data) if data else None
+        self.query_one("#chart-levels", Static).update(levels_text(pos, low, high))
