@@ -30,5 +30,7 @@ class EventLog(RichLog):
             stamp = datetime.fromtimestamp(ts_ms / 1000, tz=UTC).strftime("%H:%M:%S")
             line = Text(f"{stamp} ", style="dim")
             line.append(message, style=LEVEL_STYLES.get(level, ""))
-            self.write(line)
+            # Wrap at the panel's width (RichLog otherwise measures against the console's width).
+            width = self.scrollable_content_region.width
+            self.write(line, width=width if width > 0 else None)
             self._last_seq = seq

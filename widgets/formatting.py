@@ -20,7 +20,8 @@ def price_decimals(price: float) -> int:
 
 
 def price_text(price: float) -> str:
-    return f"{price:,.{price_decimals(price)}f}"
+    """No thousands separator: a BTC price must fit the same 9-character column as SOL's."""
+    return f"{price:.{price_decimals(price)}f}"
 
 
 def fmt_price(price: float | None) -> Text:

@@ -8,21 +8,22 @@ from textual.widgets import DataTable
 from cockpit.domain import PositionState
 from widgets.formatting import fmt_money, fmt_pct, fmt_price, fmt_size
 
-COLUMNS: tuple[tuple[str, str], ...] = (
-    ("symbol", "Symbol"),
-    ("side", "Side"),
-    ("size", "Size"),
-    ("entry", "Entry"),
-    ("mark", "Mark"),
-    ("upnl", "uPnL $"),
-    ("move", "Move %"),
-    ("roe", "ROE %"),
-    ("mfe", "MFE %"),
-    ("mae", "MAE %"),
-    ("sl", "SL"),
-    ("tp1", "TP1"),
-    ("tp2", "TP2"),
-    ("state", "State"),
+# (key, label, width): fixed widths so a row never makes the columns jump as values change.
+COLUMNS: tuple[tuple[str, str, int], ...] = (
+    ("symbol", "Symbol", 10),
+    ("side", "Side", 5),
+    ("size", "Size", 9),
+    ("entry", "Entry", 9),
+    ("mark", "Mark", 9),
+    ("upnl", "uPnL $", 8),
+    ("move", "Move %", 7),
+    ("roe", "ROE %", 8),
+    ("mfe", "MFE %", 7),
+    ("mae", "MAE %", 7),
+    ("sl", "SL", 9),
+    ("tp1", "TP1", 9),
+    ("tp2", "TP2", 9),
+    ("state", "State", 11),
 )
 
 
@@ -65,8 +66,8 @@ class PositionsTable(DataTable[Text]):
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True
-        for key, label in COLUMNS:
-            self.add_column(label, key=key)
+        for key, label, width in COLUMNS:
+            self.add_column(label, key=key, width=width)
         self._shown: dict[str, dict[str, Text]] = {}
 
     def sync(self, positions: list[PositionState], marks: dict[str, float]) -> None:
@@ -80,7 +81,7 @@ class PositionsTable(DataTable[Text]):
             cells = position_cells(pos, marks.get(pos.symbol))
             shown = self._shown.get(key)
             if shown is None:
-                self.add_row(*(cells[c] for c, _ in COLUMNS), key=key)
+                self.add_row(*(cells[c] for c, _, _ in COLUMNS), key=key)
                 self._shown[key] = cells
                 continue
             for column, value in cells.items():

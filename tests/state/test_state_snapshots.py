@@ -37,6 +37,17 @@ def trade_updates(store: Store) -> Iterator[list[float]]:
         event.remove(engine, "before_cursor_execute", on_execute)
 
 
+async def committed_value(db_path: Path, trade_id: int | None, column: str, want: float) -> float:
+    """The column's value once another connection sees `want` (the UPDATE is seen by the
+    statement hook before its COMMIT lands), or whatever it holds after a generous deadline."""
+    deadline = time.monotonic() + 10.0
+    value = stored(db_path, trade_id)[column]
+    while value != want and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+        value = stored(db_path, trade_id)[column]
+    return float(value)
+
+
 def tick(position: PositionState, i: int) -> None:
     """What the engine does on a price: extremes and last price move."""
     position.last_price = 150.0 + i * 0.01
@@ -92,7 +103,7 @@ async def test_throttled_flush_waits_for_the_interval(db_url: str, db_path: Path
                 await asyncio.sleep(0.02)
             assert len(updates) == 1
             assert updates[0] - first >= interval - 0.01
-        assert stored(db_path, position.trade_id)["mfe_pct"] == 1.0
+        assert await committed_value(db_path, position.trade_id, "mfe_pct", 1.0) == 1.0
 
         # The next burst starts a new interval.
         with trade_updates(store) as updates:
@@ -102,7 +113,7 @@ async def test_throttled_flush_waits_for_the_interval(db_url: str, db_path: Path
             while not updates and time.monotonic() < deadline:
                 await asyncio.sleep(0.02)
             assert len(updates) == 1
-        assert stored(db_path, position.trade_id)["mfe_pct"] == 2.0
+        assert await committed_value(db_path, position.trade_id, "mfe_pct", 2.0) == 2.0
     finally:
         await store.close()
 

@@ -82,7 +82,7 @@ async def test_open_long_then_tp1_fills_and_table_matches_database(make_app: App
         assert cell(app, trade_id, "state") == "tp1 hit"
         assert cell(app, trade_id, "size") == f"{initial * 0.25:,.4f}"
         # the profit lock (+1.2 %) came before TP1 (+1.5 %): the stop sits at +0.4 %, above entry
-        assert cell(app, trade_id, "sl") == f"{pos.plan.profit_lock_stop:,.3f}"
+        assert cell(app, trade_id, "sl") == f"{pos.plan.profit_lock_stop:.3f}"
         assert pos.plan.profit_lock_stop > pos.entry
 
     with sqlite3.connect(db_path(app)) as db:

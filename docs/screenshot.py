@@ -1,0 +1,49 @@
+"""Regenerate docs/cockpit.svg, the README's picture of the cockpit on the demo market.
+
+    uv run python docs/screenshot.py
+
+A seeded simulated market in a throwaway database: one trade that already closed, one open long,
+a few hours of simulated ticks, rendered headless at 150x44.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from pathlib import Path
+
+from adapters.paper import PaperBroker
+from adapters.replay import simulated_market
+from cockpit.app import CockpitApp
+from cockpit.config import Settings
+from cockpit.domain import Side
+from cockpit.session import Session
+
+OUT = Path(__file__).with_name("cockpit.svg")
+START_MS = 1_763_700_000_000 - 1_763_700_000_000 % 60_000
+SEED = 11
+
+
+async def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(db_url=f"sqlite+aiosqlite:///{tmp}/shot.db")
+        feed = simulated_market(start_ms=START_MS, seed=SEED, speed=None, paused=True)
+        session = Session(settings, feed, PaperBroker(settings.paper), ["SOL-PERP"])
+        session.clock = lambda: (feed.market_ms or START_MS)
+        app = CockpitApp(session)
+        async with app.run_test(size=(150, 44)) as pilot:
+            await feed.step(30)
+            first = await session.open_position("SOL-PERP", Side.SHORT, 40, 2)
+            await feed.step(200)
+            if first.trade_id is not None and not first.closed:
+                await session.close_position(first.trade_id)
+            await feed.step(60)
+            await session.open_position("SOL-PERP", Side.LONG, 25, 2)
+            await feed.step(400)
+            await pilot.pause(0.6)
+            app.save_screenshot(str(OUT))
+    print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
