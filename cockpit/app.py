@@ -45,13 +45,15 @@ class CockpitApp(App[None]):
         self._started = False
 
     async def on_mount(self) -> None:
+        # The dashboard is up first (the trader sees the cockpit at once), then the session
+        # opens the database, restores positions and starts the feed behind it.
+        await self.push_screen(DashboardScreen(self.session, self.session.settings.ui_refresh_hz))
         try:
             await self.session.start()
         except Exception as exc:
             self.exit(return_code=2, message=f"cockpit could not start: {exc}")
             return
         self._started = True
-        await self.push_screen(DashboardScreen(self.session, self.session.settings.ui_refresh_hz))
 
     async def on_unmount(self) -> None:
         if self._started:

@@ -321,7 +321,7 @@ class Session:
 
     def _require_store(self) -> Store:
         if self.store is None:
-            raise RuntimeError("session not started")
+            raise OrderRejected("the session is not running (starting up or shut down)")
         return self.store
 
 

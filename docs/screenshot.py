@@ -29,7 +29,7 @@ async def main() -> None:
         settings = Settings(db_url=f"sqlite+aiosqlite:///{tmp}/shot.db")
         feed = simulated_market(start_ms=START_MS, seed=SEED, speed=None, paused=True)
         session = Session(settings, feed, PaperBroker(settings.paper), ["SOL-PERP"])
-        session.clock = lambda: (feed.market_ms or START_MS)
+        session.clock = lambda: feed.market_ms or START_MS
         app = CockpitApp(session)
         async with app.run_test(size=(150, 44)) as pilot:
             await feed.step(30)
