@@ -117,15 +117,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    settings = _settings(args, DEMO_DB_FILE)
+    _setup_logging()
+    return _run(demo_app(settings, seed=args.seed, speed=args.speed))
+
+
+def demo_app(
+    settings: Settings, *, seed: int | None, speed: float | None, paused: bool = False
+) -> CockpitApp:
+    """The cockpit on the simulated market, resuming from the last price the demo saw."""
     from adapters.paper import PaperBroker
     from adapters.replay import simulated_market
     from cockpit.app import CockpitApp
     from cockpit.session import Session, last_price
 
-    settings = _settings(args, DEMO_DB_FILE)
-    _setup_logging()
     demo = settings.demo
-    seed = args.seed if args.seed is not None else demo.seed
+    if seed is None:
+        seed = demo.seed
     if seed is None:
         seed = random.SystemRandom().randrange(1_000_000)
     start_price = asyncio.run(last_price(settings.db_url, demo.symbol)) or demo.start_price
@@ -134,11 +142,12 @@ def run_demo(args: argparse.Namespace) -> int:
         start_price=start_price,
         seed=seed,
         start_ms=_minute_floor(int(time.time() * 1000)),
-        speed=args.speed,
+        speed=speed,
+        paused=paused,
     )
     session = Session(settings, feed, PaperBroker(settings.paper), [demo.symbol])
     session.event("info", f"demo: simulated {demo.symbol} from {start_price:.4f}, seed {seed}")
-    return _run(CockpitApp(session))
+    return CockpitApp(session)
 
 
 def _minute_floor(ms: int) -> int:
@@ -147,20 +156,27 @@ def _minute_floor(ms: int) -> int:
 
 
 def run_replay(args: argparse.Namespace) -> int:
+    if not args.file.is_file():
+        raise FileNotFoundError(f"no such candle file: {args.file}")
+    settings = _settings(args, REPLAY_DB_FILE)
+    _setup_logging()
+    return _run(replay_app(settings, args.file, args.symbol, args.speed))
+
+
+def replay_app(
+    settings: Settings, path: Path, symbol: str, speed: float | None, paused: bool = False
+) -> CockpitApp:
+    """The cockpit on a candle file played as ticks (see adapters/replay.py for the path)."""
     from adapters.paper import PaperBroker
     from adapters.replay import candle_replay
     from cockpit.app import CockpitApp
     from cockpit.session import Session
 
-    if not args.file.is_file():
-        raise FileNotFoundError(f"no such candle file: {args.file}")
-    settings = _settings(args, REPLAY_DB_FILE)
-    _setup_logging()
-    feed = candle_replay(args.file, args.symbol, args.speed)
-    session = Session(settings, feed, PaperBroker(settings.paper), [args.symbol])
-    speed = "max" if args.speed is None else f"{args.speed:g}x"
-    session.event("info", f"replay of {args.file.name} as {args.symbol} at {speed}")
-    return _run(CockpitApp(session))
+    feed = candle_replay(path, symbol, speed, paused=paused)
+    session = Session(settings, feed, PaperBroker(settings.paper), [symbol])
+    speed_text = "max" if speed is None else f"{speed:g}x"
+    session.event("info", f"replay of {path.name} as {symbol} at {speed_text}")
+    return CockpitApp(session)
 
 
 def _run(app: CockpitApp) -> int:

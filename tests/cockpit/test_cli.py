@@ -50,3 +50,14 @@ def test_bad_speed_exits_with_usage_error(capsys: pytest.CaptureFixture[str]) ->
         build_parser().parse_args(["demo", "--speed", "fast"])
     assert info.value.code == 2
     assert "speed must be a number or 'max'" in capsys.readouterr().err
+
+
+def test_malformed_candle_file_is_refused_with_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv = tmp_path / "bad.csv"
+    csv.write_text("1000,1,2,0.5,1.5,3\n61000,1,0.9,0.5,1.5,3\n")
+    code = main(["--db", f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", "replay", str(csv)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "bad.csv:2" in err
