@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from rich.text import Text
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Input, RadioButton
 
 from adapters.replay import ReplayFeed
 from cockpit.app import CockpitApp
@@ -151,3 +151,30 @@ async def test_position_and_history_survive_a_restart(make_app: AppFactory) -> N
         await feed2.step(1)
         await redraw(app2, pilot)
         assert cell(app2, second, "mark") == "100.500"
+
+
+async def test_command_palette_opens_the_ticket_with_the_side_chosen(make_app: AppFactory) -> None:
+    app, feed = make_app(rally())
+    async with app.run_test(size=SIZE) as pilot:
+        await feed.step(1)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Open short")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        for _ in range(50):
+            await pilot.pause(0.02)
+            if isinstance(app.screen, OrderTicket):
+                break
+        ticket = app.screen
+        assert isinstance(ticket, OrderTicket)
+        assert ticket.query_one("#side-short", RadioButton).value is True
+        assert ticket.query_one("#side-long", RadioButton).value is False
+        await pilot.press("enter")  # notional and leverage are prefilled from the settings
+        for _ in range(100):
+            await pilot.pause(0.01)
+            if app.session.latest.positions:
+                break
+        (pos,) = app.session.latest.positions
+        assert pos.side.value == "short"
+        assert pos.initial_size * 100.0 == pytest.approx(app.session.settings.default_notional_usdt)
