@@ -201,6 +201,21 @@ class CandleRow(Base):
     source: Mapped[str] = mapped_column(String(32))
 
 
+class AuditEvent(Base):
+    """Who did what and why: mode changes, refusals, confirmations, manual actions (DESIGN 3)."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ts_ms: Mapped[int] = mapped_column(BigInteger, index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    who: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    detail_json: Mapped[str | None] = mapped_column(Text)
+    trade_id: Mapped[int | None] = mapped_column(ForeignKey("trades.id"))
+
+
 class Alert(Base):
     """Warnings and errors shown in the event log, kept so they outlive the session."""
 

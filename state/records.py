@@ -51,6 +51,31 @@ class TradeSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One audit row: who did what, why, and (as JSON) what was in force at the time."""
+
+    id: int
+    ts_ms: int
+    kind: str
+    who: str
+    action: str
+    reason: str
+    detail_json: str | None
+    trade_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ModeChangeRecord:
+    id: int
+    ts_ms: int
+    from_mode: str
+    to_mode: str
+    who: str
+    reason: str
+    limits_json: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class AlertRecord:
     id: int
     ts_ms: int

@@ -46,6 +46,7 @@ from state.mapping import (
 from state.migrate import upgrade_to_head
 from state.models import (
     Alert,
+    AuditEvent,
     CandleRow,
     FillRow,
     ModeChange,
@@ -57,7 +58,9 @@ from state.models import (
 )
 from state.records import (
     AlertRecord,
+    AuditRecord,
     FillRecord,
+    ModeChangeRecord,
     OrderRecord,
     OrderStatus,
     StopMoveRecord,
@@ -326,6 +329,34 @@ class Store:
         )
         await self._write(_adder(row))
 
+    async def record_audit(
+        self,
+        kind: str,
+        who: str,
+        action: str,
+        reason: str,
+        ts_ms: int,
+        detail_json: str | None = None,
+        trade_id: int | None = None,
+    ) -> int:
+        """An audit row (mode change, refusal, confirmation, manual action); returns its id."""
+        row = AuditEvent(
+            ts_ms=ts_ms,
+            kind=kind,
+            who=who,
+            action=action,
+            reason=reason,
+            detail_json=detail_json,
+            trade_id=trade_id,
+        )
+
+        async def work(session: AsyncSession) -> int:
+            session.add(row)
+            await session.flush()
+            return row.id
+
+        return await self._write(work)
+
     async def record_alert(self, level: str, message: str, ts_ms: int) -> None:
         await self._write(_adder(Alert(ts_ms=ts_ms, level=level, message=message)))
 
@@ -476,6 +507,43 @@ class Store:
         )
         return [trade_summary(t) for t in await self._all(query)]
 
+    async def recent_audit(self, limit: int = 200) -> list[AuditRecord]:
+        """Newest first."""
+        query = (
+            select(AuditEvent).order_by(AuditEvent.ts_ms.desc(), AuditEvent.id.desc()).limit(limit)
+        )
+        return [
+            AuditRecord(
+                id=r.id,
+                ts_ms=r.ts_ms,
+                kind=r.kind,
+                who=r.who,
+                action=r.action,
+                reason=r.reason,
+                detail_json=r.detail_json,
+                trade_id=r.trade_id,
+            )
+            for r in await self._all(query)
+        ]
+
+    async def mode_changes(self, limit: int = 100) -> list[ModeChangeRecord]:
+        """Newest first: the first row says which mode the last session ended in."""
+        query = (
+            select(ModeChange).order_by(ModeChange.ts_ms.desc(), ModeChange.id.desc()).limit(limit)
+        )
+        return [
+            ModeChangeRecord(
+                id=r.id,
+                ts_ms=r.ts_ms,
+                from_mode=r.from_mode,
+                to_mode=r.to_mode,
+                who=r.who,
+                reason=r.reason,
+                limits_json=r.limits_json,
+            )
+            for r in await self._all(query)
+        ]
+
     async def recent_alerts(self, limit: int = 50) -> list[AlertRecord]:
         """Newest first."""
         query = select(Alert).order_by(Alert.ts_ms.desc(), Alert.id.desc()).limit(limit)
@@ -561,7 +629,9 @@ def _mark_filled(order: Order, trade_id: int, now_ms: int) -> None:
     if order.trade_id is not None and order.trade_id != trade_id:
         raise ValueError(f"order {order.id} belongs to trade {order.trade_id}, not {trade_id}")
     order.trade_id = trade_id
-    order.status = OrderStatus.FILLED.value
+    # A SHADOW order stays what it was, a would-be submission: its fill row is the paper fill.
+    if order.status != OrderStatus.WOULD_SUBMIT:
+        order.status = OrderStatus.FILLED.value
     order.updated_at_ms = now_ms
 
 
