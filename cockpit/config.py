@@ -72,6 +72,7 @@ class RiskLimits(BaseModel):
     max_open_positions: int = Field(1, ge=1)
     max_leverage: float = Field(2.0, gt=0)
     entry_cooldown_s: float = Field(60.0, ge=0)
+    daily_loss_limit_usdt: float | None = Field(None, gt=0)
 
 
 class DemoConfig(BaseModel):
