@@ -11,9 +11,12 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from cockpit.domain import Mode, Side
+from cockpit.risk import ModeRefused
+from cockpit.screens.audit import AuditScreen
 from cockpit.screens.dashboard import DashboardScreen
 from cockpit.session import OrderRejected, Session
 from widgets.confirm import ConfirmDialog
+from widgets.live_confirm import LiveConfirmDialog
 from widgets.order_ticket import OrderTicket, TicketRequest
 
 
@@ -36,6 +39,8 @@ class CockpitApp(App[None]):
         Binding("s", "open_ticket('short')", "Short"),
         Binding("c", "close_selected", "Close"),
         Binding("p", "toggle_pause", "Pause feed"),
+        Binding("m", "toggle_mode", "Mode"),
+        Binding("a", "show_audit", "Audit"),
         Binding("q", "quit", "Quit"),
     ]
 
@@ -133,6 +138,53 @@ class CockpitApp(App[None]):
             await self.session.close_position(trade_id)
         except OrderRejected as exc:
             self.notify(str(exc), title="Close refused", severity="error")
+
+    # ------------------------------------------------------------- modes
+    def action_toggle_mode(self) -> None:
+        """LIVE-SMALL -> SHADOW is one key; SHADOW -> LIVE-SMALL needs the typed confirmation."""
+        if self.session.latest.mode is Mode.LIVE_SMALL:
+            self._leave_live()
+            return
+        reason = self.session.live_precondition()
+        if reason is not None:
+            self._refuse_live(reason)
+            return
+        broker = self.session.live_broker
+        dialog = LiveConfirmDialog(
+            self.session.settings.risk, broker.venue if broker else "none", self.session.wallet
+        )
+        self.push_screen(dialog, self._on_live_answer)
+
+    def _on_live_answer(self, confirmed: bool | None) -> None:
+        if confirmed:
+            self._enter_live()
+
+    @work(exclusive=True, group="mode")
+    async def _enter_live(self) -> None:
+        try:
+            await self.session.enter_live("LIVE", who="user")
+        except ModeRefused as exc:
+            self.notify(str(exc), title="LIVE-SMALL refused", severity="error")
+        self._show_mode()
+
+    @work(exclusive=True, group="mode")
+    async def _leave_live(self) -> None:
+        await self.session.leave_live(who="user", reason="trader pressed m")
+        self._show_mode()
+
+    @work(exclusive=True, group="mode")
+    async def _refuse_live(self, reason: str) -> None:
+        await self.session.audit("refusal", "user", "enter LIVE-SMALL", reason)
+        self.session.event("error", f"LIVE-SMALL refused: {reason}")
+        self.notify(reason, title="LIVE-SMALL refused", severity="error")
+
+    def _show_mode(self) -> None:
+        """The whole app wears the mode: a CSS class the stylesheet colours unmistakably."""
+        self.set_class(self.session.latest.mode is Mode.LIVE_SMALL, "-live-mode")
+
+    def action_show_audit(self) -> None:
+        if isinstance(self.screen, DashboardScreen):
+            self.push_screen(AuditScreen(self.session))
 
     def action_toggle_pause(self) -> None:
         feed = self.session.feed

@@ -35,7 +35,8 @@ from cockpit.domain import (
 )
 from cockpit.engine.exits import apply_fill, on_price
 from cockpit.engine.policy import fixed_plan, open_position
-from state.records import TradeSummary
+from cockpit.risk import EntryRequest, ModeChange, ModeRefused, RiskGate
+from state.records import AuditRecord, TradeSummary
 from state.store import Store
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,12 @@ def wall_clock_ms() -> int:
 
 
 class Session:
-    """Runs one feed for one or more symbols against one broker and one store."""
+    """Runs one feed for one or more symbols against one store and up to two brokers.
+
+    `broker` is the paper broker used in SHADOW; `live_broker` (None until a venue is set up)
+    receives orders in LIVE_SMALL. Exits always go to the broker of the position's own venue.
+    Every risk-increasing order passes `self.risk` first; nothing else decides on limits.
+    """
 
     def __init__(
         self,
@@ -86,17 +92,24 @@ class Session:
         broker: Broker,
         symbols: list[str],
         *,
+        live_broker: Broker | None = None,
+        wallet: str | None = None,
         clock: Callable[[], int] = wall_clock_ms,
     ) -> None:
         self.settings = settings
         self.feed = feed
         self.broker = broker
+        self.live_broker = live_broker
+        self.wallet = wallet
         self.symbols = symbols
         self.clock = clock
+        self.risk = RiskGate(settings.risk)
         self.latest = LatestState()
         self.store: Store | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._order_lock = asyncio.Lock()
+        # Paper brokers fill at the latest price, so they see every tick (live venues do not).
+        self._paper_brokers = [b for b in (broker, live_broker) if isinstance(b, PaperBroker)]
 
     # ----------------------------------------------------------------- lifecycle
     async def start(self) -> None:
@@ -104,12 +117,19 @@ class Session:
         self.store = await Store.open(
             self.settings.db_url, flush_interval_s=self.settings.state_flush_ms / 1000
         )
+        await self._note_forced_shadow()
         restored = await self.store.open_positions()
         for pos in restored:
             self.latest.positions.append(pos)
-            if isinstance(self.broker, PaperBroker) and pos.venue == self.broker.venue:
-                self.broker.adopt_position(pos.symbol, pos.side.sign * pos.size)
-            managed = "managed" if pos.symbol in self.symbols else "NOT managed: no feed for it"
+            broker = self._broker_for(pos.venue)
+            if isinstance(broker, PaperBroker):
+                broker.adopt_position(pos.symbol, pos.side.sign * pos.size)
+            if pos.symbol not in self.symbols:
+                managed = "NOT managed: no feed for it"
+            elif broker is None:
+                managed = f"NOT managed: no broker for venue {pos.venue}"
+            else:
+                managed = f"managed on {pos.venue}"
             self.event(
                 "info",
                 f"restored #{pos.trade_id} {pos.side.value} {pos.size:g} {pos.symbol} "
@@ -174,8 +194,8 @@ class Session:
 
     async def on_tick(self, tick: Tick) -> None:
         """One price: update the latest state, run the engine for each position, act."""
-        if isinstance(self.broker, PaperBroker):
-            self.broker.on_tick(tick)
+        for paper in self._paper_brokers:
+            paper.on_tick(tick)
         self.latest.last_tick[tick.symbol] = tick
         history = self.latest.price_history.get(tick.symbol)
         if history is None:
@@ -184,6 +204,8 @@ class Session:
         for pos in list(self.latest.positions):
             if pos.symbol != tick.symbol or pos.closed:
                 continue
+            if self._broker_for(pos.venue) is None:
+                continue  # listed, never acted on: its venue is not connected this session
             actions = on_price(pos, tick.price, tick.ts_ms)
             for action in actions:
                 if isinstance(action, MoveStop):
@@ -210,6 +232,20 @@ class Session:
         if tick is None:
             raise OrderRejected(f"no price for {symbol} yet; wait for the feed")
         store = self._require_store()
+        mode = self.latest.mode
+        broker = self._entry_broker()
+        now_ms = self.clock()
+        decision = self.risk.check_entry(
+            EntryRequest(symbol, side, notional, leverage, who),
+            open_positions=sum(1 for p in self.latest.positions if p.venue == broker.venue),
+            now_ms=now_ms,
+        )
+        if not decision.allowed:
+            await self.audit("refusal", who, f"open {side.value} {symbol}", decision.reason)
+            self.event("error", f"order refused: {decision.reason}")
+            raise OrderRejected(decision.reason)
+        if decision.reason:
+            self.event("warning", decision.reason)
         size = notional / tick.price
         order = OrderRequest(
             client_order_id=_new_client_order_id(),
@@ -222,10 +258,10 @@ class Session:
         )
         async with self._order_lock:
             order_id = await store.record_order_intent(
-                order, mode=self.latest.mode, venue=self.broker.venue
+                order, mode=mode, venue=broker.venue, status=_intent_status(mode)
             )
             try:
-                fill = await self.broker.open(order)
+                fill = await broker.open(order)
             except BrokerError as exc:
                 await store.record_order_failed(order_id, str(exc))
                 self.event("error", f"open {side.value} {symbol} refused by broker: {exc}")
@@ -236,11 +272,12 @@ class Session:
                 symbol=symbol,
                 leverage=leverage,
                 opened_ms=fill.ts_ms,
-                mode=self.latest.mode,
-                venue=self.broker.venue,
+                mode=mode,
+                venue=broker.venue,
             )
             pos.fees += fill.fee
             pos.trade_id = await store.record_open(order_id, fill, pos)
+            self.risk.record_entry(now_ms)
         self.latest.positions.append(pos)
         self.event(
             "trade",
@@ -256,6 +293,108 @@ class Session:
             raise OrderRejected(f"no open position #{trade_id}")
         await self._execute_close(pos, pos.size, ExitReason.MANUAL_CLOSE.value, who)
 
+    # ----------------------------------------------------------------- modes
+    def live_precondition(self) -> str | None:
+        """Why LIVE-SMALL cannot be entered right now (None if it can), before any typing."""
+        if self.live_broker is None:
+            return "no live broker is configured (Drift is not set up yet)"
+        if self.wallet is None:
+            return "no wallet is configured"
+        status = self.feed.status
+        if status.simulated:
+            return "the feed is simulated or a replay: LIVE-SMALL needs the live market"
+        if status.state is not FeedState.CONNECTED:
+            return f"the feed is {status.state.value}: LIVE-SMALL needs a healthy feed"
+        return None
+
+    async def enter_live(self, typed: str, who: str = "user") -> None:
+        """Switch to LIVE-SMALL after the typed confirmation; refusals are audited and raised."""
+        status = self.feed.status
+        try:
+            change = self.risk.enter_live(
+                typed=typed,
+                live_broker=self.live_broker is not None,
+                wallet=self.wallet is not None,
+                feed_healthy=status.state is FeedState.CONNECTED and not status.simulated,
+                who=who,
+                now_ms=self.clock(),
+            )
+        except ModeRefused as exc:
+            await self.audit("refusal", who, "enter LIVE-SMALL", str(exc))
+            self.event("error", f"LIVE-SMALL refused: {exc}")
+            raise
+        await self._record_mode_change(change)
+        await self.audit(
+            "confirmation", who, "typed LIVE", "entered LIVE-SMALL", change.limits_json
+        )
+
+    async def leave_live(self, who: str = "user", reason: str = "back to SHADOW") -> None:
+        """Back to SHADOW at once; open live positions stay listed and managed on their venue."""
+        change = self.risk.leave_live(who=who, reason=reason, now_ms=self.clock())
+        await self._record_mode_change(change)
+
+    async def audit(
+        self, kind: str, who: str, action: str, reason: str, detail_json: str | None = None
+    ) -> None:
+        """An audit row: every mode change, refusal, confirmation and manual action."""
+        if self.store is not None:
+            await self.store.record_audit(kind, who, action, reason, self.clock(), detail_json)
+
+    async def recent_audit(self, limit: int = 200) -> list[AuditRecord]:
+        return await self._require_store().recent_audit(limit)
+
+    async def _record_mode_change(self, change: ModeChange) -> None:
+        self.latest.mode = change.to_mode
+        store = self._require_store()
+        await store.record_mode_change(
+            change.from_mode,
+            change.to_mode,
+            change.who,
+            change.reason,
+            change.ts_ms,
+            change.limits_json,
+        )
+        await self.audit(
+            "mode_change",
+            change.who,
+            f"{change.from_mode.value} -> {change.to_mode.value}",
+            change.reason,
+            change.limits_json,
+        )
+        level = "warning" if change.to_mode is Mode.LIVE_SMALL else "info"
+        self.event(
+            level,
+            f"mode {change.from_mode.value} -> {change.to_mode.value} "
+            f"by {change.who}: {change.reason}",
+        )
+
+    async def _note_forced_shadow(self) -> None:
+        """Every start is SHADOW; if the last session ended in LIVE-SMALL, say so and audit it."""
+        store = self._require_store()
+        changes = await store.mode_changes(limit=1)
+        if changes and changes[0].to_mode == Mode.LIVE_SMALL.value:
+            now = self.clock()
+            await store.record_mode_change(
+                Mode.LIVE_SMALL, Mode.SHADOW, "system", "restart: every start is SHADOW", now
+            )
+            await self.audit(
+                "mode_change", "system", "live_small -> shadow", "restart: every start is SHADOW"
+            )
+            self.event("warning", "the last session ended in LIVE-SMALL; this one starts in SHADOW")
+
+    def _entry_broker(self) -> Broker:
+        if self.latest.mode is Mode.LIVE_SMALL:
+            if self.live_broker is None:
+                raise OrderRejected("LIVE-SMALL without a live broker")
+            return self.live_broker
+        return self.broker
+
+    def _broker_for(self, venue: str) -> Broker | None:
+        for broker in (self.broker, self.live_broker):
+            if broker is not None and broker.venue == venue:
+                return broker
+        return None
+
     # ----------------------------------------------------------------- internals
     async def _execute_close(self, pos: PositionState, size: float, reason: str, who: str) -> None:
         """Send one reduce-only exit: intent row, broker, result row, position update."""
@@ -263,6 +402,13 @@ class Session:
         size = min(size, pos.size)
         if size <= 0 or pos.closed:
             return
+        broker = self._broker_for(pos.venue)
+        if broker is None:
+            self.event(
+                "error", f"#{pos.trade_id} exit ({reason}) impossible: {pos.venue} is not connected"
+            )
+            return
+        mode = Mode.LIVE_SMALL if broker is self.live_broker else Mode.SHADOW
         order = OrderRequest(
             client_order_id=_new_client_order_id(),
             symbol=pos.symbol,
@@ -275,10 +421,10 @@ class Session:
         )
         async with self._order_lock:
             order_id = await store.record_order_intent(
-                order, mode=self.latest.mode, venue=self.broker.venue
+                order, mode=mode, venue=broker.venue, status=_intent_status(mode)
             )
             try:
-                fill = await self.broker.close(order)
+                fill = await broker.close(order)
             except BrokerError as exc:
                 await store.record_order_failed(order_id, str(exc))
                 self.event("error", f"#{pos.trade_id} exit ({reason}) failed: {exc}; will retry")
@@ -286,6 +432,9 @@ class Session:
                 return
             apply_fill(pos, fill)
             await store.record_exit_fill(order_id, fill, pos)
+            self.risk.record_realized(
+                pos.side.sign * (fill.price - pos.entry) * fill.size - fill.fee, self.clock()
+            )
         self._log_exit(pos, fill, who)
         if pos.closed:
             self.latest.positions.remove(pos)
@@ -323,6 +472,11 @@ class Session:
         if self.store is None:
             raise OrderRejected("the session is not running (starting up or shut down)")
         return self.store
+
+
+def _intent_status(mode: Mode) -> str:
+    """SHADOW orders are stored as what would have been submitted, for later comparison."""
+    return "would_submit" if mode is Mode.SHADOW else "intent"
 
 
 def _rearm_target(pos: PositionState, reason: str) -> None:

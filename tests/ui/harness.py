@@ -37,17 +37,31 @@ def rally(
 AppFactory = Callable[[list[float]], tuple[CockpitApp, ReplayFeed]]
 
 
-def app_factory(db_url: str) -> AppFactory:
-    """Apps on the same database file, each with its own scripted, paused feed."""
+LIVE_WALLET = "4Nd1mBQtrMJVYVfKf2PJy9NZUZdTAsp7D4xWLs4gDB4T"
+
+
+def app_factory(db_url: str, *, live: bool = False) -> AppFactory:
+    """Apps on the same database file, each with its own scripted, paused feed.
+
+    `live=True` gives the session a stand-in live venue (a second paper broker named
+    "live-test"), a wallet address and a feed that is not simulated, so LIVE-SMALL can be entered.
+    """
 
     def factory(prices: list[float]) -> tuple[CockpitApp, ReplayFeed]:
         settings = Settings(db_url=db_url, state_flush_ms=50)
         feed = ReplayFeed(
-            {SYMBOL: scripted_ticks(prices)}, speed=None, simulated=True, label="test"
+            {SYMBOL: scripted_ticks(prices)}, speed=None, simulated=not live, label="test"
         )
         feed.pause()
-        broker = PaperBroker(settings.paper)
-        session = Session(settings, feed, broker, [SYMBOL], clock=lambda: FIXED_CLOCK_MS)
+        session = Session(
+            settings,
+            feed,
+            PaperBroker(settings.paper),
+            [SYMBOL],
+            live_broker=PaperBroker(settings.paper, venue="live-test") if live else None,
+            wallet=LIVE_WALLET if live else None,
+            clock=lambda: FIXED_CLOCK_MS,
+        )
         return CockpitApp(session), feed
 
     return factory

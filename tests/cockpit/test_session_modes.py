@@ -1,0 +1,215 @@
+"""SHADOW and LIVE-SMALL through the real session: risk gate, routing, audit, restart in SHADOW.
+
+A second paper broker stands in as the "live" venue until the Drift broker lands; the store is a
+real SQLite file and the feed a real (non-simulated) replay, stepped by the test.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from adapters.paper import PaperBroker
+from adapters.replay import ReplayFeed
+from cockpit.config import Settings
+from cockpit.domain import Mode, Side, Tick
+from cockpit.risk import ModeRefused
+from cockpit.session import OrderRejected, Session
+
+SYMBOL = "SOL-PERP"
+T0 = 1_750_000_000_000
+WALLET = "4Nd1mBQtrMJVYVfKf2PJy9NZUZdTAsp7D4xWLs4gDB4T"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> int:
+        return self.now
+
+
+def flat(price: float = 100.0, n: int = 500) -> Iterator[Tick]:
+    for i in range(n):
+        yield Tick(SYMBOL, T0 + 1000 * i, price, bid=price - 0.01, ask=price + 0.01)
+
+
+def make_session(
+    db: Path, clock: Clock, *, live: bool = True, simulated: bool = False
+) -> tuple[Session, ReplayFeed]:
+    settings = Settings(db_url=f"sqlite+aiosqlite:///{db}")
+    feed = ReplayFeed({SYMBOL: flat()}, speed=None, simulated=simulated, label="test", paused=True)
+    live_broker = PaperBroker(settings.paper, venue="live-test") if live else None
+    session = Session(
+        settings,
+        feed,
+        PaperBroker(settings.paper),
+        [SYMBOL],
+        live_broker=live_broker,
+        wallet=WALLET if live else None,
+        clock=clock,
+    )
+    return session, feed
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def live_ready(tmp_path: Path, clock: Clock) -> AsyncIterator[tuple[Session, ReplayFeed]]:
+    session, feed = make_session(tmp_path / "m.db", clock)
+    await session.start()
+    await feed.step(1)
+    yield session, feed
+    await session.stop()
+
+
+def rows(db: Path, sql: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql).fetchall()
+
+
+async def test_demo_feed_can_never_go_live(tmp_path: Path, clock: Clock) -> None:
+    session, feed = make_session(tmp_path / "d.db", clock, simulated=True)
+    await session.start()
+    try:
+        await feed.step(1)
+        assert "simulated" in (session.live_precondition() or "")
+        with pytest.raises(ModeRefused):
+            await session.enter_live("LIVE")
+        assert session.latest.mode is Mode.SHADOW
+    finally:
+        await session.stop()
+    assert rows(tmp_path / "d.db", "SELECT kind, action FROM audit_events") == [
+        ("refusal", "enter LIVE-SMALL")
+    ]
+
+
+async def test_without_a_live_broker_the_reason_says_so(tmp_path: Path, clock: Clock) -> None:
+    session, _ = make_session(tmp_path / "n.db", clock, live=False)
+    await session.start()
+    try:
+        assert session.live_precondition() == (
+            "no live broker is configured (Drift is not set up yet)"
+        )
+    finally:
+        await session.stop()
+
+
+async def test_typed_word_must_be_exactly_live(live_ready: tuple[Session, ReplayFeed]) -> None:
+    session, _ = live_ready
+    assert session.live_precondition() is None
+    for typed in ("live", "LIVE ", "Live", ""):
+        with pytest.raises(ModeRefused):
+            await session.enter_live(typed)
+        assert session.latest.mode is Mode.SHADOW
+    await session.enter_live("LIVE")
+    assert session.latest.mode is Mode.LIVE_SMALL
+
+
+async def test_live_limits_refuse_before_the_broker_and_exits_pass(
+    live_ready: tuple[Session, ReplayFeed], tmp_path: Path, clock: Clock
+) -> None:
+    session, _ = live_ready
+    await session.enter_live("LIVE")
+    db = tmp_path / "m.db"
+
+    with pytest.raises(OrderRejected, match="50"):
+        await session.open_position(SYMBOL, Side.LONG, 50.01, 2)
+    with pytest.raises(OrderRejected, match="leverage"):
+        await session.open_position(SYMBOL, Side.LONG, 20, 2.01)
+    assert rows(db, "SELECT count(*) FROM orders") == [(0,)], "refused orders never reach a row"
+
+    pos = await session.open_position(SYMBOL, Side.LONG, 49.99, 2)  # entry at T0
+    assert pos.venue == "live-test" and pos.mode is Mode.LIVE_SMALL
+    assert pos.trade_id is not None
+    clock.now = T0 + 1_000
+    await session.close_position(pos.trade_id)  # an exit is never blocked, even in cooldown
+    assert pos.closed
+
+    clock.now = T0 + 59_000
+    with pytest.raises(OrderRejected, match="cooldown"):
+        await session.open_position(SYMBOL, Side.SHORT, 10, 1)
+    clock.now = T0 + 61_000
+    await session.open_position(SYMBOL, Side.SHORT, 10, 1)
+    clock.now = T0 + 200_000
+    with pytest.raises(OrderRejected, match="position"):
+        await session.open_position(SYMBOL, Side.SHORT, 10, 1)
+
+    statuses = rows(db, "SELECT venue, reduce_only, status FROM orders ORDER BY id")
+    assert statuses == [
+        ("live-test", 0, "filled"),
+        ("live-test", 1, "filled"),
+        ("live-test", 0, "filled"),
+    ]
+    kinds = [k for (k,) in rows(db, "SELECT kind FROM audit_events ORDER BY id")]
+    assert kinds.count("refusal") == 4
+    assert "mode_change" in kinds and "confirmation" in kinds
+
+
+async def test_shadow_orders_are_would_submit_and_limits_only_warn(
+    live_ready: tuple[Session, ReplayFeed], tmp_path: Path
+) -> None:
+    session, _ = live_ready
+    await session.open_position(SYMBOL, Side.LONG, 80, 3)  # over two LIVE-SMALL limits
+    events = [e.text for e in session.latest.events]
+    assert any("would be refused in LIVE-SMALL" in t for t in events)
+    assert rows(tmp_path / "m.db", "SELECT mode, venue, status FROM orders") == [
+        ("shadow", "paper", "would_submit")
+    ]
+
+
+async def test_leaving_live_is_one_call_and_audited(
+    live_ready: tuple[Session, ReplayFeed], tmp_path: Path
+) -> None:
+    session, _ = live_ready
+    await session.enter_live("LIVE")
+    await session.leave_live()
+    assert session.latest.mode is Mode.SHADOW
+    changes = rows(
+        tmp_path / "m.db", "SELECT from_mode, to_mode, who FROM mode_changes ORDER BY id"
+    )
+    assert changes == [("shadow", "live_small", "user"), ("live_small", "shadow", "user")]
+    limits = rows(tmp_path / "m.db", "SELECT limits_json FROM mode_changes ORDER BY id")[0][0]
+    assert isinstance(limits, str) and "max_notional_usdt" in limits
+
+
+async def test_restart_after_live_comes_back_in_shadow_with_live_positions(
+    tmp_path: Path, clock: Clock
+) -> None:
+    db = tmp_path / "r.db"
+    session, feed = make_session(db, clock)
+    await session.start()
+    await feed.step(1)
+    await session.enter_live("LIVE")
+    live_pos = await session.open_position(SYMBOL, Side.LONG, 40, 2)
+    await session.stop()  # closed while in LIVE-SMALL
+
+    again, _ = make_session(db, clock)
+    await again.start()
+    try:
+        assert again.latest.mode is Mode.SHADOW
+        (restored,) = again.latest.positions
+        assert (restored.trade_id, restored.venue) == (live_pos.trade_id, "live-test")
+        assert any("starts in SHADOW" in e.text for e in again.latest.events)
+    finally:
+        await again.stop()
+    assert rows(db, "SELECT from_mode, to_mode, who FROM mode_changes ORDER BY id")[-1] == (
+        "live_small",
+        "shadow",
+        "system",
+    )
+
+    # Without the live venue connected, the position is still listed, but never acted on.
+    offline, _ = make_session(db, clock, live=False)
+    await offline.start()
+    try:
+        assert [p.trade_id for p in offline.latest.positions] == [live_pos.trade_id]
+        assert any("no broker for venue live-test" in e.text for e in offline.latest.events)
+    finally:
+        await offline.stop()
