@@ -291,6 +291,9 @@ class Session:
         pos = self._find(trade_id)
         if pos is None:
             raise OrderRejected(f"no open position #{trade_id}")
+        await self.audit(
+            "manual_action", who, f"close #{trade_id} now", "market close, reduce-only"
+        )
         await self._execute_close(pos, pos.size, ExitReason.MANUAL_CLOSE.value, who)
 
     # ----------------------------------------------------------------- modes

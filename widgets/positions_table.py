@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
-from cockpit.domain import PositionState
+from cockpit.domain import Mode, PositionState
 from widgets.formatting import fmt_money, fmt_pct, fmt_price, fmt_size
 
 # (key, label, width): fixed widths so a row never makes the columns jump as values change.
@@ -24,6 +24,7 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("tp1", "TP1", 9),
     ("tp2", "TP2", 9),
     ("state", "State", 11),
+    ("venue", "Venue", 9),
 )
 
 
@@ -45,6 +46,7 @@ def position_cells(pos: PositionState, mark: float | None) -> dict[str, Text]:
         "tp1": _level(pos.plan.tp1_price, pos.tp1_filled),
         "tp2": _level(pos.plan.tp2_price, pos.tp2_filled),
         "state": Text(pos.state_label),
+        "venue": Text(pos.venue, style="bold red" if pos.mode is Mode.LIVE_SMALL else "dim"),
     }
 
 

@@ -16,7 +16,7 @@ T0 = 1_750_000_000_000 - 1_750_000_000_000 % DAY_MS + 3_600_000  # 01:00 UTC on 
 
 
 def live_gate(**limits: float) -> RiskGate:
-    gate = RiskGate(RiskLimits(**limits))  # type: ignore[arg-type]
+    gate = RiskGate(RiskLimits(**limits))
     gate.enter_live(
         typed="LIVE", live_broker=True, wallet=True, feed_healthy=True, who="t", now_ms=0
     )
@@ -134,7 +134,9 @@ def test_shadow_flags_every_kind_of_limit() -> None:
     flagged.append(gate.check_entry(entry(), open_positions=0, now_ms=T0 + 1000))
     gate.record_realized(-5.0, T0)
     flagged.append(gate.check_entry(entry(), open_positions=0, now_ms=T0 + 120_000))
-    for decision, word in zip(flagged, ["leverage", "open position", "cooldown", "daily loss"]):
+    for decision, word in zip(
+        flagged, ["leverage", "open position", "cooldown", "daily loss"], strict=True
+    ):
         assert decision.allowed
         assert decision.reason.startswith("would be refused in LIVE-SMALL: ")
         assert word in decision.reason

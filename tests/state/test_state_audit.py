@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from sqlalchemy.exc import IntegrityError
+
 from cockpit.domain import Mode, Side
+from state.db import create_engine_for
+from state.migrate import HEAD_REVISION, current_revision, downgrade_to, upgrade_to_head
 from state.store import Store
 from tests.state.factories import (
     T0,
@@ -13,6 +18,7 @@ from tests.state.factories import (
     fill_for,
     make_plan,
     make_position,
+    open_trade,
     raw_one,
 )
 
@@ -71,3 +77,66 @@ async def test_failed_orders_are_failed_in_both_modes(store: Store, db_path: Pat
         await store.record_order_failed(order_id, "venue said no")
         row = raw_one(db_path, "SELECT status, error FROM orders WHERE id = ?", (order_id,))
         assert row is not None and (row["status"], row["error"]) == ("failed", "venue said no")
+
+
+async def test_audit_limit_and_equal_timestamps_newest_id_first(store: Store) -> None:
+    ids = [await store.record_audit("manual_action", "user", f"a{i}", "r", 5_000) for i in range(3)]
+    await store.record_mode_change(Mode.SHADOW, Mode.LIVE_SMALL, "user", "x", 5_000)
+    await store.record_mode_change(Mode.LIVE_SMALL, Mode.SHADOW, "user", "y", 5_000)
+    assert [r.id for r in await store.recent_audit(limit=2)] == [ids[2], ids[1]]
+    assert [c.reason for c in await store.mode_changes(limit=1)] == ["y"]
+
+
+async def test_audit_row_links_to_a_trade_and_rejects_an_unknown_one(store: Store) -> None:
+    position = await open_trade(store)
+    assert position.trade_id is not None
+    audit_id = await store.record_audit(
+        "manual_action", "user", "move stop", "manual", T0, trade_id=position.trade_id
+    )
+    [row] = await store.recent_audit()
+    assert (row.id, row.trade_id, row.detail_json) == (audit_id, position.trade_id, None)
+    with pytest.raises(IntegrityError):  # foreign keys are on
+        await store.record_audit("refusal", "user", "x", "y", T0, trade_id=999_999)
+    # The failed write did not stop the writer.
+    await store.record_audit("confirmation", "user", "typed LIVE", "ok", T0 + 1)
+    assert [r.kind for r in await store.recent_audit()] == ["confirmation", "manual_action"]
+
+
+async def test_audit_rows_survive_a_reopen(db_url: str) -> None:
+    store = await Store.open(db_url)
+    await store.record_audit("refusal", "webhook", "open", "cooldown 60 s", T0, '{"left_s": 12}')
+    await store.close()
+    reopened = await Store.open(db_url)
+    try:
+        [row] = await reopened.recent_audit()
+        assert (row.kind, row.who, row.detail_json) == ("refusal", "webhook", '{"left_s": 12}')
+    finally:
+        await reopened.close()
+
+
+async def test_downgrade_to_0002_drops_only_the_audit_table(db_path: Path, db_url: str) -> None:
+    store = await Store.open(db_url)
+    await open_trade(store)
+    await store.record_audit("refusal", "user", "open", "limit", T0)
+    await store.close()
+
+    engine = create_engine_for(db_url)
+    try:
+        await downgrade_to(engine, "0002")
+        assert await current_revision(engine) == "0002"
+        sql = "SELECT count(*) AS n FROM sqlite_master WHERE name = 'audit_events'"
+        row = raw_one(db_path, sql)
+        assert row is not None and row["n"] == 0
+        await upgrade_to_head(engine)
+        assert await current_revision(engine) == HEAD_REVISION
+    finally:
+        await engine.dispose()
+
+    store = await Store.open(db_url)
+    try:
+        assert len(await store.open_positions()) == 1
+        assert await store.recent_audit() == []
+        await store.record_audit("refusal", "user", "open", "limit", T0)
+        assert len(await store.recent_audit()) == 1
+    finally:
+        await store.close()

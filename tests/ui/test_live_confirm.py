@@ -12,16 +12,22 @@ WALLET = "4Nd1mBQtrMJVYVfKf2PJy9NZUZdTAsp7D4xWLs4gDB4T"
 
 
 class Host(App[None]):
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        limits: RiskLimits | None = None,
+        wallet: str | None = WALLET,
+    ) -> None:
         super().__init__()
         self.results: list[bool | None] = []
+        self._limits = limits or RiskLimits(daily_loss_limit_usdt=20)
+        self._wallet = wallet
 
     def compose(self) -> ComposeResult:
         yield Static("host")
 
     def on_mount(self) -> None:
         self.push_screen(
-            LiveConfirmDialog(RiskLimits(daily_loss_limit_usdt=20), "drift", WALLET),
+            LiveConfirmDialog(self._limits, "drift", self._wallet),
             self.results.append,
         )
 
@@ -89,3 +95,21 @@ async def test_shows_limits_and_only_a_short_public_address() -> None:
         venue = str(dialog.query_one("#live-venue", Static).render())
         assert "4Nd1…DB4T" in venue
         assert WALLET not in venue and WALLET not in limits
+
+
+async def test_daily_loss_off_open_positions_and_no_wallet() -> None:
+    app = Host(RiskLimits(max_open_positions=1), wallet=None)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        dialog = app.screen
+        limits = str(dialog.query_one("#live-limits", Static).render())
+        assert "max open positions" in limits
+        assert "daily loss limit" in limits and "off" in limits
+        assert "USDT per UTC day" not in limits
+        venue = str(dialog.query_one("#live-venue", Static).render())
+        assert "drift" in venue and "none" in venue
+        explain = str(dialog.query_one("#live-explain", Static).render())
+        assert explain == (
+            "Type LIVE to confirm. Exits and stops are never blocked; "
+            "leaving LIVE-SMALL is one key."
+        )
