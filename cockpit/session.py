@@ -257,13 +257,9 @@ class Session:
             leverage=leverage,
         )
         async with self._order_lock:
-            order_id = await store.record_order_intent(
-                order, mode=mode, venue=broker.venue, status=_intent_status(mode)
-            )
             try:
-                fill = await broker.open(order)
+                order_id, fill = await self._send(store, broker, order, mode)
             except BrokerError as exc:
-                await store.record_order_failed(order_id, str(exc))
                 self.event("error", f"open {side.value} {symbol} refused by broker: {exc}")
                 raise OrderRejected(str(exc)) from exc
             plan = fixed_plan(side, fill.price, fill.size, self.settings.policy)
@@ -423,13 +419,9 @@ class Session:
             trade_id=pos.trade_id,
         )
         async with self._order_lock:
-            order_id = await store.record_order_intent(
-                order, mode=mode, venue=broker.venue, status=_intent_status(mode)
-            )
             try:
-                fill = await broker.close(order)
+                order_id, fill = await self._send(store, broker, order, mode)
             except BrokerError as exc:
-                await store.record_order_failed(order_id, str(exc))
                 self.event("error", f"#{pos.trade_id} exit ({reason}) failed: {exc}; will retry")
                 _rearm_target(pos, reason)
                 return
@@ -442,6 +434,21 @@ class Session:
         if pos.closed:
             self.latest.positions.remove(pos)
             await self._reload_history()
+
+    async def _send(
+        self, store: Store, broker: Broker, order: OrderRequest, mode: Mode
+    ) -> tuple[int, Fill]:
+        """The one way an order leaves: its row is committed first, then the broker is asked;
+        a refusal is recorded on the row and re-raised for the caller to explain."""
+        order_id = await store.record_order_intent(
+            order, mode=mode, venue=broker.venue, status=_intent_status(mode)
+        )
+        try:
+            fill = await (broker.close(order) if order.reduce_only else broker.open(order))
+        except BrokerError as exc:
+            await store.record_order_failed(order_id, str(exc))
+            raise
+        return order_id, fill
 
     async def _record_stop_move(self, pos: PositionState, move: MoveStop, ts_ms: int) -> None:
         if self.store is not None and pos.trade_id is not None:

@@ -24,15 +24,19 @@ from state.models import (
     NUMERIC_FEATURES,
     TEXT_FEATURES,
     Alert,
+    AuditEvent,
     CandleRow,
     FillRow,
+    ModeChange,
     Order,
     StopMove,
     Trade,
 )
 from state.records import (
     AlertRecord,
+    AuditRecord,
     FillRecord,
+    ModeChangeRecord,
     OrderRecord,
     OrderStatus,
     StopMoveRecord,
@@ -254,6 +258,31 @@ def stop_move_record(row: StopMove) -> StopMoveRecord:
         role=StopRole(row.role),
         reason=row.reason,
         who=row.who,
+    )
+
+
+def audit_record(row: AuditEvent) -> AuditRecord:
+    return AuditRecord(
+        id=row.id,
+        ts_ms=row.ts_ms,
+        kind=row.kind,
+        who=row.who,
+        action=row.action,
+        reason=row.reason,
+        detail_json=row.detail_json,
+        trade_id=row.trade_id,
+    )
+
+
+def mode_change_record(row: ModeChange) -> ModeChangeRecord:
+    return ModeChangeRecord(
+        id=row.id,
+        ts_ms=row.ts_ms,
+        from_mode=row.from_mode,
+        to_mode=row.to_mode,
+        who=row.who,
+        reason=row.reason,
+        limits_json=row.limits_json,
     )
 
 

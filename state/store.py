@@ -30,6 +30,7 @@ from state.db import create_engine_for
 from state.errors import NotFoundError, StoreClosedError
 from state.mapping import (
     alert_record,
+    audit_record,
     candle_from_row,
     candle_values,
     entry_fields,
@@ -37,6 +38,7 @@ from state.mapping import (
     fill_record,
     fill_row,
     live_fields,
+    mode_change_record,
     order_record,
     order_row,
     position_from_trade,
@@ -512,37 +514,14 @@ class Store:
         query = (
             select(AuditEvent).order_by(AuditEvent.ts_ms.desc(), AuditEvent.id.desc()).limit(limit)
         )
-        return [
-            AuditRecord(
-                id=r.id,
-                ts_ms=r.ts_ms,
-                kind=r.kind,
-                who=r.who,
-                action=r.action,
-                reason=r.reason,
-                detail_json=r.detail_json,
-                trade_id=r.trade_id,
-            )
-            for r in await self._all(query)
-        ]
+        return [audit_record(r) for r in await self._all(query)]
 
     async def mode_changes(self, limit: int = 100) -> list[ModeChangeRecord]:
         """Newest first: the first row says which mode the last session ended in."""
         query = (
             select(ModeChange).order_by(ModeChange.ts_ms.desc(), ModeChange.id.desc()).limit(limit)
         )
-        return [
-            ModeChangeRecord(
-                id=r.id,
-                ts_ms=r.ts_ms,
-                from_mode=r.from_mode,
-                to_mode=r.to_mode,
-                who=r.who,
-                reason=r.reason,
-                limits_json=r.limits_json,
-            )
-            for r in await self._all(query)
-        ]
+        return [mode_change_record(r) for r in await self._all(query)]
 
     async def recent_alerts(self, limit: int = 50) -> list[AlertRecord]:
         """Newest first."""
