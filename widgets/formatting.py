@@ -11,12 +11,14 @@ MISSING = Text("—", style="dim", justify="right")
 
 
 def price_decimals(price: float) -> int:
-    """Enough decimals to see a tick move: 4 below 10, 3 below 1000, else 2."""
+    """Enough decimals to see a tick move, and a BTC price still fits 8 characters."""
     if price < 10:
         return 4
     if price < 1000:
         return 3
-    return 2
+    if price < 10_000:
+        return 2
+    return 1
 
 
 def price_text(price: float) -> str:

@@ -9,21 +9,22 @@ from cockpit.domain import Mode, PositionState
 from widgets.formatting import fmt_money, fmt_pct, fmt_price, fmt_size
 
 # (key, label, width): fixed widths so a row never makes the columns jump as values change.
+# Cell padding is 0 and every width has one spare column as the gap: 15 columns fit 150 cells.
 COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("symbol", "Symbol", 10),
-    ("side", "Side", 5),
+    ("side", "Side", 6),
     ("size", "Size", 9),
     ("entry", "Entry", 9),
     ("mark", "Mark", 9),
     ("upnl", "uPnL $", 8),
-    ("move", "Move %", 7),
+    ("move", "Move %", 8),
     ("roe", "ROE %", 8),
-    ("mfe", "MFE %", 7),
-    ("mae", "MAE %", 7),
+    ("mfe", "MFE %", 8),
+    ("mae", "MAE %", 8),
     ("sl", "SL", 9),
     ("tp1", "TP1", 9),
     ("tp2", "TP2", 9),
-    ("state", "State", 11),
+    ("state", "  State", 12),
     ("venue", "Venue", 9),
 )
 
@@ -45,7 +46,7 @@ def position_cells(pos: PositionState, mark: float | None) -> dict[str, Text]:
         "sl": fmt_price(pos.stop),
         "tp1": _level(pos.plan.tp1_price, pos.tp1_filled),
         "tp2": _level(pos.plan.tp2_price, pos.tp2_filled),
-        "state": Text(pos.state_label),
+        "state": Text(f"  {pos.state_label}"),
         "venue": Text(pos.venue, style="bold red" if pos.mode is Mode.LIVE_SMALL else "dim"),
     }
 
@@ -68,6 +69,7 @@ class PositionsTable(DataTable[Text]):
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True
+        self.cell_padding = 0
         for key, label, width in COLUMNS:
             self.add_column(label, key=key, width=width)
         self._shown: dict[str, dict[str, Text]] = {}

@@ -30,7 +30,7 @@ def db_path(app: CockpitApp) -> Path:
 def cell(app: CockpitApp, trade_id: int, column: str) -> str:
     table = app.screen.query_one(PositionsTable)
     value = table.get_cell(f"trade-{trade_id}", column)
-    return value.plain if isinstance(value, Text) else str(value)
+    return (value.plain if isinstance(value, Text) else str(value)).strip()
 
 
 async def redraw(app: CockpitApp, pilot: Pilot[None]) -> None:
