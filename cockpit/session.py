@@ -136,6 +136,7 @@ class Session:
                 f"@ {pos.entry:.4f} SL {pos.stop:.4f} ({managed})",
             )
         await self._reload_history()
+        await self._restore_risk_state(restored)
         for symbol in self.symbols:
             self._tasks.append(asyncio.create_task(self._run_feed(symbol), name=f"feed:{symbol}"))
 
@@ -380,6 +381,21 @@ class Session:
                 "mode_change", "system", "live_small -> shadow", "restart: every start is SHADOW"
             )
             self.event("warning", "the last session ended in LIVE-SMALL; this one starts in SHADOW")
+
+    async def _restore_risk_state(self, open_positions: list[PositionState]) -> None:
+        """A restart must not reset the LIVE-SMALL cooldown or today's loss stop: rebuild both
+        from the live trades on record (closed trades' net P&L by exit time, last live entry)."""
+        store = self._require_store()
+        closed = [
+            t for t in await store.closed_trades(limit=1000) if t.mode == Mode.LIVE_SMALL.value
+        ]
+        for trade in sorted(closed, key=lambda t: t.exit_ts_ms or 0):
+            if trade.exit_ts_ms is not None:
+                self.risk.record_realized(trade.realized_pnl - trade.fees, trade.exit_ts_ms)
+        entries = [t.entry_ts_ms for t in closed]
+        entries += [p.opened_ms for p in open_positions if p.mode is Mode.LIVE_SMALL]
+        if entries:
+            self.risk.record_entry(max(entries))
 
     def _entry_broker(self) -> Broker:
         if self.latest.mode is Mode.LIVE_SMALL:

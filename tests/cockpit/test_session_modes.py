@@ -213,3 +213,27 @@ async def test_restart_after_live_comes_back_in_shadow_with_live_positions(
         assert any("no broker for venue live-test" in e.text for e in offline.latest.events)
     finally:
         await offline.stop()
+
+
+async def test_restart_keeps_the_live_cooldown(tmp_path: Path, clock: Clock) -> None:
+    """Quitting and starting again must not be a way around the LIVE-SMALL cooldown."""
+    db = tmp_path / "c.db"
+    session, feed = make_session(db, clock)
+    await session.start()
+    await feed.step(1)
+    await session.enter_live("LIVE")
+    pos = await session.open_position(SYMBOL, Side.LONG, 40, 2)
+    assert pos.trade_id is not None
+    await session.close_position(pos.trade_id)
+    await session.stop()
+
+    clock.now = T0 + 30_000
+    again, feed2 = make_session(db, clock)
+    await again.start()
+    try:
+        await feed2.step(1)
+        await again.enter_live("LIVE")
+        with pytest.raises(OrderRejected, match="cooldown"):
+            await again.open_position(SYMBOL, Side.LONG, 40, 2)
+    finally:
+        await again.stop()
