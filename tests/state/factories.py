@@ -19,6 +19,7 @@ from cockpit.domain import (
     Side,
     price_at_move,
 )
+from cockpit.engine.policy import open_position
 from state.store import Store
 
 SYMBOL = "SOL-PERP"
@@ -68,21 +69,12 @@ def make_position(
     venue: str = "paper",
     fees: float = 0.0,
 ) -> PositionState:
-    return PositionState(
-        symbol=symbol,
-        side=plan.side,
-        entry=plan.entry,
-        initial_size=plan.initial_size,
-        size=plan.initial_size,
-        leverage=leverage,
-        plan=plan,
-        stop=plan.stop_loss,
-        opened_ms=opened_ms,
-        mode=mode,
-        venue=venue,
-        fees=fees,
-        last_price=plan.entry,
+    """A freshly opened position exactly as the engine builds it, plus the entry fee paid."""
+    position = open_position(
+        plan, symbol=symbol, leverage=leverage, opened_ms=opened_ms, mode=mode, venue=venue
     )
+    position.fees = fees
+    return position
 
 
 def entry_order(
