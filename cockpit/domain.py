@@ -183,6 +183,11 @@ class PositionState:
     tp1_filled: bool = False
     tp2_filled: bool = False
     trailing_active: bool = False
+    breakeven_done: bool = False
+    profit_lock_done: bool = False
+    trail_paused: bool = False
+    trail_mult: float | None = None
+    ambiguous_bars: int = 0
     peak: float | None = None
     mfe_pct: float = 0.0
     mae_pct: float = 0.0

@@ -11,7 +11,17 @@ from __future__ import annotations
 
 from typing import Final
 
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Integer, MetaData, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION: Final[dict[str, str]] = {
@@ -87,6 +97,11 @@ class Trade(SignalFeatures, Base):
     tp1_filled: Mapped[bool] = mapped_column(Boolean)
     tp2_filled: Mapped[bool] = mapped_column(Boolean)
     trailing_active: Mapped[bool] = mapped_column(Boolean)
+    breakeven_done: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    profit_lock_done: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    trail_paused: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    trail_mult: Mapped[float | None] = mapped_column(Float)
+    ambiguous_bars: Mapped[int] = mapped_column(Integer, server_default="0")
     peak: Mapped[float | None] = mapped_column(Float)
     mfe_pct: Mapped[float] = mapped_column(Float)
     mae_pct: Mapped[float] = mapped_column(Float)

@@ -81,14 +81,10 @@ async def test_comparison_does_see_a_difference_at_0001(db_url: str) -> None:
 
 
 async def test_0001_database_with_data_upgrades_to_head_intact(db_path: Path, db_url: str) -> None:
-    engine = create_engine_for(db_url)
-    try:
-        await upgrade_to(engine, "0001")
-        assert await current_revision(engine) == "0001"
-    finally:
-        await engine.dispose()
-    # Data written by the 0001 schema (the store's writes only use 0001 columns).
-    old = await Store.open(db_url, migrate=False)
+    # The rows are written through today's store, then the schema is rolled back to 0001 (every
+    # downgrade keeps data in the 0001 columns): that is exactly what an install that never
+    # upgraded has on disk, including the data its columns can hold.
+    old = await Store.open(db_url)
     position = await open_trade(old, "ck-old-1", ts_ms=T0)
     assert position.trade_id is not None
     await old.record_stop_move(
@@ -97,7 +93,19 @@ async def test_0001_database_with_data_upgrades_to_head_intact(db_path: Path, db
     await old.record_alert("warning", "written at 0001", T0)
     await old.set_setting("ui.theme", "dark")
     await old.close()
+    engine = create_engine_for(db_url)
+    try:
+        await downgrade_to(engine, "0001")
+        assert await current_revision(engine) == "0001"
+    finally:
+        await engine.dispose()
     assert "ix_fills_trade_id" not in index_names(db_path)
+    conn = raw_connect(db_path)
+    try:
+        trade_columns = {row[1] for row in conn.execute("PRAGMA table_info(trades)")}
+    finally:
+        conn.close()
+    assert "breakeven_done" not in trade_columns
 
     store = await Store.open(db_url)
     try:
@@ -108,6 +116,8 @@ async def test_0001_database_with_data_upgrades_to_head_intact(db_path: Path, db
         assert restored[0].trade_id == position.trade_id
         assert restored[0].stop == 150.0
         assert restored[0].plan == position.plan
+        # Columns added after 0001 come back with their defaults.
+        assert (restored[0].breakeven_done, restored[0].trail_mult) == (False, None)
         assert [f.client_order_id for f in await store.fills_for(position.trade_id)] == ["ck-old-1"]
         assert [m.new_price for m in await store.stop_moves_for(position.trade_id)] == [150.0]
         assert [a.message for a in await store.recent_alerts()] == ["written at 0001"]
