@@ -57,6 +57,154 @@ class FixedPolicyConfig(BaseModel):
         return self
 
 
+POLICY_NAMES: tuple[str, ...] = ("fixed", "atr_scaled", "quality_tiers")
+"""The exit policies a position can be opened with (DESIGN.md section 2); `direction_bias` is
+not one of them but a multiplier applied on top of any of them."""
+
+
+class AtrConfig(BaseModel):
+    """How the ATR behind `atr_scaled` and `quality_tiers` is measured.
+
+    `baseline` is the "normal" ATR per base asset in quote currency (roadmap: 2.0 USD for SOL),
+    on the same `timeframe` and `period`; atr_factor = ATR / baseline. A symbol without a
+    baseline cannot use `atr_scaled` or `quality_tiers` (refused with a reason, never guessed).
+    The factor is clamped to [factor_min, factor_max] so one freak bar cannot produce a 0.1 %
+    stop or a 20 % target; the raw factor is stored with the plan as well.
+    """
+
+    period: int = Field(14, ge=1, le=500)
+    timeframe: str = "15m"
+    baseline: dict[str, float] = Field(default_factory=lambda: {"SOL": 2.0})
+    factor_min: float = Field(0.25, gt=0)
+    factor_max: float = Field(4.0, gt=0)
+
+    @field_validator("timeframe")
+    @classmethod
+    def _known_timeframe(cls, value: str) -> str:
+        unit = value[-1:]
+        count = value[:-1]
+        if unit not in ("m", "h", "d") or not count.isdigit() or int(count) <= 0:
+            raise ValueError(f"timeframe must look like 1m, 15m, 1h or 1d, got {value!r}")
+        return value
+
+    @field_validator("baseline")
+    @classmethod
+    def _positive_baselines(cls, value: dict[str, float]) -> dict[str, float]:
+        for asset, atr in value.items():
+            if not atr > 0:
+                raise ValueError(f"baseline ATR for {asset} must be above 0, got {atr}")
+        return {asset.upper(): atr for asset, atr in value.items()}
+
+    @model_validator(mode="after")
+    def _ordered_bounds(self) -> AtrConfig:
+        if self.factor_min > self.factor_max:
+            raise ValueError("atr.factor_min must not exceed atr.factor_max")
+        return self
+
+
+class QualityTier(BaseModel):
+    """One band of signal quality scores and how a position in it exits (roadmap Phase 3).
+
+    Targets are ATR multiples; `tp2_atr=None` means a single target; what TP1 and TP2 leave is
+    the runner, which trails at `trail_atr` x ATR (None: no trailing). `stop_atr` replaces the
+    `atr_scaled` stop with an ATR multiple when set.
+    """
+
+    name: str
+    min_score: float = Field(ge=0, le=100)
+    tp1_fraction: float = Field(gt=0, le=1)
+    tp1_atr: float = Field(gt=0)
+    tp2_fraction: float = Field(0.0, ge=0, le=1)
+    tp2_atr: float | None = Field(None, gt=0)
+    trail_atr: float | None = Field(None, gt=0)
+    stop_atr: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> QualityTier:
+        if self.tp1_fraction + self.tp2_fraction > 1.0 + 1e-9:
+            raise ValueError(f"tier {self.name}: tp1_fraction + tp2_fraction exceeds 1")
+        if self.tp2_atr is None and self.tp2_fraction:
+            raise ValueError(f"tier {self.name}: tp2_fraction needs tp2_atr")
+        if self.tp2_atr is not None and self.tp2_atr <= self.tp1_atr:
+            raise ValueError(f"tier {self.name}: tp2_atr must be beyond tp1_atr")
+        return self
+
+
+def _roadmap_tiers() -> list[QualityTier]:
+    return [
+        QualityTier(
+            name="high",
+            min_score=80,
+            tp1_fraction=0.50,
+            tp1_atr=2.0,
+            tp2_fraction=0.25,
+            tp2_atr=4.0,
+            trail_atr=2.5,
+        ),
+        QualityTier(
+            name="medium",
+            min_score=70,
+            tp1_fraction=0.75,
+            tp1_atr=1.5,
+            tp2_fraction=0.25,
+            tp2_atr=3.0,
+        ),
+        QualityTier(name="low", min_score=60, tp1_fraction=1.0, tp1_atr=1.0),
+    ]
+
+
+class QualityTiersConfig(BaseModel):
+    """Quality tiers, best first by `min_score`; a score below every tier is refused."""
+
+    tiers: list[QualityTier] = Field(default_factory=_roadmap_tiers, min_length=1)
+
+    @model_validator(mode="after")
+    def _distinct_bands(self) -> QualityTiersConfig:
+        scores = [tier.min_score for tier in self.tiers]
+        if len(set(scores)) != len(scores):
+            raise ValueError("quality tiers must have distinct min_score values")
+        self.tiers.sort(key=lambda tier: tier.min_score, reverse=True)
+        return self
+
+    @property
+    def min_score(self) -> float:
+        """Below this, no entry (roadmap: 60)."""
+        return self.tiers[-1].min_score
+
+
+class DirectionBiasConfig(BaseModel):
+    """Target-distance multipliers per side when a position is opened with direction bias."""
+
+    long_mult: float = Field(1.0, gt=0)
+    short_mult: float = Field(1.2, gt=0)
+
+
+class ExitsConfig(BaseModel):
+    """Exit-engine choices that are not levels.
+
+    `candle_ambiguity`: a bar that touches both the stop and a target is resolved stop-first
+    (`pessimistic`, the default) or target-first (`optimistic`); either way it is counted.
+    `default_policy` is preselected in the order ticket.
+    """
+
+    default_policy: str = "fixed"
+    candle_ambiguity: str = "pessimistic"
+
+    @field_validator("default_policy")
+    @classmethod
+    def _known_policy(cls, value: str) -> str:
+        if value not in POLICY_NAMES:
+            raise ValueError(f"default_policy must be one of {', '.join(POLICY_NAMES)}")
+        return value
+
+    @field_validator("candle_ambiguity")
+    @classmethod
+    def _known_ambiguity(cls, value: str) -> str:
+        if value not in ("pessimistic", "optimistic"):
+            raise ValueError("candle_ambiguity must be pessimistic or optimistic")
+        return value
+
+
 class PaperConfig(BaseModel):
     """Paper broker cost model. Fees and slippage in basis points of notional / price."""
 
@@ -94,6 +242,10 @@ class Settings(BaseSettings):
 
     db_url: str = Field(default_factory=default_db_url)
     policy: FixedPolicyConfig = Field(default_factory=FixedPolicyConfig)
+    atr: AtrConfig = Field(default_factory=AtrConfig)
+    quality_tiers: QualityTiersConfig = Field(default_factory=QualityTiersConfig)
+    direction_bias: DirectionBiasConfig = Field(default_factory=DirectionBiasConfig)
+    exits: ExitsConfig = Field(default_factory=ExitsConfig)
     paper: PaperConfig = Field(default_factory=PaperConfig)
     risk: RiskLimits = Field(default_factory=RiskLimits)
     demo: DemoConfig = Field(default_factory=DemoConfig)

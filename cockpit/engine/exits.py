@@ -218,25 +218,33 @@ def on_price(pos: PositionState, price: float, ts_ms: int) -> list[Action]:
         if runner and (hit2 or (hit1 and tp2 is None)):
             _start_runner(pos, actions, price)
 
-    # 4. breakeven, then profit lock (a gap past both emits both moves, in that order). The
-    # "does it tighten" test is inlined so a tick long past a trigger stays cheap.
-    if sign * (price - plan.breakeven_trigger) >= 0.0 and sign * (entry - pos.stop) > 0.0:
-        _move(pos, actions, entry, StopRole.BREAKEVEN, MoveReason.BREAKEVEN_TRIGGER)
-    lock = plan.profit_lock_stop
-    if sign * (price - plan.profit_lock_trigger) >= 0.0 and sign * (lock - pos.stop) > 0.0:
-        _move(pos, actions, lock, StopRole.PROFIT_LOCK, MoveReason.PROFIT_LOCK_TRIGGER)
+    # 4. breakeven, then profit lock (a gap past both emits both moves, in that order). Each
+    # trigger fires once: after that a trader's confirmed manual loosening must stand, not be
+    # undone by the next tick. Until it fires, the test is two multiplications, so a tick long
+    # before a trigger stays cheap.
+    if not pos.breakeven_done and sign * (price - plan.breakeven_trigger) >= 0.0:
+        pos.breakeven_done = True
+        if sign * (entry - pos.stop) > 0.0:
+            _move(pos, actions, entry, StopRole.BREAKEVEN, MoveReason.BREAKEVEN_TRIGGER)
+    if not pos.profit_lock_done and sign * (price - plan.profit_lock_trigger) >= 0.0:
+        pos.profit_lock_done = True
+        lock = plan.profit_lock_stop
+        if sign * (lock - pos.stop) > 0.0:
+            _move(pos, actions, lock, StopRole.PROFIT_LOCK, MoveReason.PROFIT_LOCK_TRIGGER)
 
-    # 5. trailing: peak first, then the trail hangs k x ATR behind it.
+    # 5. trailing: peak first, then the trail hangs k x ATR behind it. The peak keeps moving
+    # while the trader has paused the trail, so resuming trails from the best price seen.
     if pos.trailing_active:
         peak = pos.peak
         if peak is None or sign * (price - peak) > 0.0:
             pos.peak = peak = price
-        mult = plan.trail_atr_mult
-        atr = plan.atr
-        if mult is not None and atr is not None:
-            trail = peak - sign * (mult * atr)
-            if sign * (trail - pos.stop) > 0.0:
-                _move(pos, actions, trail, StopRole.TRAILING_STOP, MoveReason.TRAIL)
+        if not pos.trail_paused:
+            mult = pos.trail_mult if pos.trail_mult is not None else plan.trail_atr_mult
+            atr = plan.atr
+            if mult is not None and atr is not None:
+                trail = peak - sign * (mult * atr)
+                if sign * (trail - pos.stop) > 0.0:
+                    _move(pos, actions, trail, StopRole.TRAILING_STOP, MoveReason.TRAIL)
 
     return actions
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from cockpit.config import FixedPolicyConfig
 from cockpit.domain import (
     Action,
+    Candle,
     Close,
     ExitPlan,
     Fill,
@@ -19,6 +20,7 @@ from cockpit.domain import (
     Side,
     price_at_move,
 )
+from cockpit.engine.bars import bar_prices
 from cockpit.engine.exits import apply_fill, on_price
 from cockpit.engine.policy import fixed_plan, open_position
 
@@ -88,3 +90,23 @@ def run(pos: PositionState, prices: list[float], *, ts0: int = 1_000) -> Run:
         out.stops.append(pos.stop)
         out.sizes.append(pos.size)
     return out
+
+
+def run_bars(pos: PositionState, bars: list[Candle], *, optimistic: bool = False) -> Run:
+    """Feed candles through `bar_prices`, filling each close at its trigger price at once."""
+    out = Run()
+    for i, bar in enumerate(bars):
+        ts = bar.ts_ms if bar.ts_ms else 1_000 + i * 60_000
+        for price in bar_prices(pos, bar, optimistic=optimistic):
+            actions = on_price(pos, price, ts)
+            for action in actions:
+                if isinstance(action, Close):
+                    apply_fill(pos, fill_for(pos, action, ts))
+            out.ticks.append(actions)
+            out.stops.append(pos.stop)
+            out.sizes.append(pos.size)
+    return out
+
+
+def ohlc(o: float, h: float, low: float, c: float, i: int = 0) -> Candle:
+    return Candle("SOL-PERP", "1m", 60_000 * (i + 1), o, h, low, c, 1.0)

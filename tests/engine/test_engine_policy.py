@@ -51,8 +51,8 @@ def test_leverage_never_touches_levels() -> None:
 def test_params_record_the_config_used_and_survive_json() -> None:
     cfg = FixedPolicyConfig(tp1_pct=1.8, tp2_pct=3.5)
     plan = fixed_plan(Side.SHORT, 150.0, 0.3, cfg)
-    assert plan.params == cfg.model_dump()
-    assert plan.params["tp1_pct"] == 1.8
+    assert plan.params["fixed"] == cfg.model_dump()
+    assert plan.params["fixed"]["tp1_pct"] == 1.8
     json.loads(plan.to_json())
     assert ExitPlan.from_json(plan.to_json()) == plan
 
