@@ -10,18 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 from adapters.base import Broker, BrokerError, MarketFeed
+from adapters.csv_candles import timeframe_ms
 from adapters.paper import PaperBroker
 from cockpit.config import Settings
 from cockpit.domain import (
     Close,
+    ExitPlan,
     ExitReason,
     FeedState,
     FeedStatus,
@@ -33,8 +37,15 @@ from cockpit.domain import (
     Side,
     Tick,
 )
+from cockpit.engine.atr import wilder_atr
 from cockpit.engine.exits import apply_fill, on_price
-from cockpit.engine.policy import fixed_plan, open_position
+from cockpit.engine.manual import (
+    ManualRefused,
+    apply_manual_stop,
+    apply_trail_mult,
+    close_size,
+)
+from cockpit.engine.policy import PlanRefused, describe_plan, open_position, plan_for
 from cockpit.risk import EntryRequest, ModeChange, ModeRefused, RiskGate
 from state.records import AuditRecord, TradeSummary
 from state.store import Store
@@ -218,9 +229,24 @@ class Session:
 
     # ----------------------------------------------------------------- commands
     async def open_position(
-        self, symbol: str, side: Side, notional: float, leverage: float, who: str = "user"
+        self,
+        symbol: str,
+        side: Side,
+        notional: float,
+        leverage: float,
+        who: str = "user",
+        *,
+        policy: str | None = None,
+        quality_score: float | None = None,
+        direction_bias: bool = False,
     ) -> PositionState:
-        """Open a position of `notional` quote at the current price with the configured policy."""
+        """Open a position of `notional` quote at the current price under an exit policy.
+
+        `policy` defaults to the configured one. The plan is tried at the current price before
+        anything is sent, so a policy that cannot plan this entry (score below the lowest tier,
+        no ATR yet, no baseline for the symbol) refuses the trade with its reason and no order
+        row; the plan actually used is then built from the fill price and frozen.
+        """
         if symbol not in self.symbols:
             raise OrderRejected(
                 f"no feed for {symbol}; this session trades {', '.join(self.symbols)}"
@@ -233,6 +259,28 @@ class Session:
         if tick is None:
             raise OrderRejected(f"no price for {symbol} yet; wait for the feed")
         store = self._require_store()
+        policy = policy or self.settings.exits.default_policy
+        atr = await self._entry_atr(symbol, tick.ts_ms)
+
+        def make_plan(entry: float, size: float) -> ExitPlan:
+            return plan_for(
+                self.settings,
+                policy=policy,
+                symbol=symbol,
+                side=side,
+                entry=entry,
+                size=size,
+                atr=atr,
+                quality_score=quality_score,
+                direction_bias=direction_bias,
+            )
+
+        try:
+            make_plan(tick.price, notional / tick.price)
+        except PlanRefused as exc:
+            await self.audit("refusal", who, f"open {side.value} {symbol} ({policy})", str(exc))
+            self.event("error", f"order refused: {exc}")
+            raise OrderRejected(str(exc)) from exc
         mode = self.latest.mode
         broker = self._entry_broker()
         now_ms = self.clock()
@@ -257,13 +305,16 @@ class Session:
             reason="entry",
             leverage=leverage,
         )
+        features: dict[str, object] = {"atr": atr, "timeframe": self.settings.atr.timeframe}
+        if quality_score is not None:
+            features["quality_score"] = quality_score
         async with self._order_lock:
             try:
                 order_id, fill = await self._send(store, broker, order, mode)
             except BrokerError as exc:
                 self.event("error", f"open {side.value} {symbol} refused by broker: {exc}")
                 raise OrderRejected(str(exc)) from exc
-            plan = fixed_plan(side, fill.price, fill.size, self.settings.policy)
+            plan = make_plan(fill.price, fill.size)
             pos = open_position(
                 plan,
                 symbol=symbol,
@@ -273,15 +324,32 @@ class Session:
                 venue=broker.venue,
             )
             pos.fees += fill.fee
-            pos.trade_id = await store.record_open(order_id, fill, pos)
+            pos.trade_id = await store.record_open(order_id, fill, pos, features)
             self.risk.record_entry(now_ms)
         self.latest.positions.append(pos)
         self.event(
             "trade",
             f"#{pos.trade_id} opened {side.value} {fill.size:.4f} {symbol} @ {fill.price:.4f} "
-            f"({leverage:g}x, fee {fill.fee:.4f}) SL {pos.stop:.4f} TP1 {plan.tp1_price:.4f}",
+            f"({leverage:g}x, fee {fill.fee:.4f}) {describe_plan(plan)}",
         )
         return pos
+
+    async def _entry_atr(self, symbol: str, now_ms: int) -> float | None:
+        """Wilder ATR on the configured timeframe from the feed's closed bars, or None.
+
+        The bar still forming at `now_ms` is dropped (its range is not final). A feed that
+        cannot serve candles gives None: `fixed` does not need the ATR, the ATR policies then
+        refuse with the reason.
+        """
+        cfg = self.settings.atr
+        try:
+            tf_ms = timeframe_ms(cfg.timeframe)
+            bars = await self.feed.candles(symbol, cfg.timeframe, None, cfg.period * 3 + 1)
+        except Exception as exc:  # a feed error must not block a fixed-policy entry
+            log.warning("no candles for ATR on %s: %s", symbol, exc)
+            return None
+        closed = [bar for bar in bars if bar.ts_ms + tf_ms <= now_ms]
+        return wilder_atr(closed, cfg.period)
 
     async def close_position(self, trade_id: int, who: str = "user") -> None:
         """Close what is left of a position now, at market, reduce-only."""
@@ -289,9 +357,132 @@ class Session:
         if pos is None:
             raise OrderRejected(f"no open position #{trade_id}")
         await self.audit(
-            "manual_action", who, f"close #{trade_id} now", "market close, reduce-only"
+            "manual_action",
+            who,
+            f"close #{trade_id} now",
+            "market close, reduce-only",
+            trade_id=trade_id,
         )
         await self._execute_close(pos, pos.size, ExitReason.MANUAL_CLOSE.value, who)
+
+    async def close_part(
+        self, trade_id: int, percent: float, who: str = "user", why: str = ""
+    ) -> None:
+        """Close `percent` % of what is left now, at market, reduce-only (100: all of it)."""
+        pos = self._managed(trade_id)
+        try:
+            size = close_size(pos, percent)
+        except ManualRefused as exc:
+            await self._refuse_manual(pos, who, f"close {percent:g} % of #{trade_id}", exc)
+        detail = json.dumps({"percent": percent, "size": size, "size_before": pos.size})
+        await self.audit(
+            "manual_action",
+            who,
+            f"close {percent:g} % of #{trade_id} now ({size:.6g} of {pos.size:.6g})",
+            why or "market close, reduce-only",
+            detail,
+            trade_id=trade_id,
+        )
+        await self._execute_close(pos, size, ExitReason.MANUAL_CLOSE.value, who)
+
+    async def move_stop(
+        self,
+        trade_id: int,
+        new_stop: float,
+        *,
+        confirm_loosen: bool = False,
+        who: str = "user",
+        why: str = "",
+    ) -> MoveStop:
+        """Set a position's stop by hand (engine.manual rules: never through the mark; a
+        loosening only with `confirm_loosen`). Audited, logged and written at once."""
+        pos = self._managed(trade_id)
+        mark = self.mark_price(pos)
+        try:
+            move = apply_manual_stop(pos, new_stop, mark, confirm_loosen=confirm_loosen)
+        except ManualRefused as exc:
+            await self._refuse_manual(pos, who, f"move stop of #{trade_id} to {new_stop:g}", exc)
+        store = self._require_store()
+        now = self.clock()
+        reason = f"{move.reason}: {why}" if why else move.reason
+        await store.record_stop_move(trade_id, move.old, move.new, move.role, reason, who, now)
+        detail = json.dumps(
+            {
+                "from": move.old,
+                "to": move.new,
+                "mark": mark,
+                "loosened": "loosen" in move.reason,
+                "trail_paused": pos.trail_paused,
+            }
+        )
+        await self.audit(
+            "manual_action",
+            who,
+            f"move stop of #{trade_id} {move.old:.4f} -> {move.new:.4f}",
+            reason,
+            detail,
+            trade_id=trade_id,
+        )
+        store.update_position(pos)
+        await store.flush()
+        paused = " (trailing paused)" if pos.trail_paused else ""
+        self.event(
+            "stop",
+            f"#{trade_id} stop {move.old:.4f} -> {move.new:.4f} by {who} ({move.reason}){paused}",
+        )
+        return move
+
+    async def set_trail_mult(
+        self, trade_id: int, mult: float, who: str = "user", why: str = ""
+    ) -> None:
+        """Change the runner's trailing multiple (k x ATR) and resume a paused trail."""
+        pos = self._managed(trade_id)
+        try:
+            old, new = apply_trail_mult(pos, mult)
+        except ManualRefused as exc:
+            await self._refuse_manual(
+                pos, who, f"trailing multiple of #{trade_id} to {mult:g}", exc
+            )
+        store = self._require_store()
+        old_text = "none" if old is None else f"{old:g}"
+        await self.audit(
+            "manual_action",
+            who,
+            f"trailing multiple of #{trade_id} {old_text} -> {new:g} x ATR",
+            why or "trail changed by hand; the engine applies it only where it tightens",
+            json.dumps({"from": old, "to": new, "atr": pos.plan.atr}),
+            trade_id=trade_id,
+        )
+        store.update_position(pos)
+        await store.flush()
+        self.event("stop", f"#{trade_id} trailing {old_text} -> {new:g} x ATR by {who}")
+
+    def mark_price(self, pos: PositionState) -> float:
+        """The price manual rules are checked against: the newest tick, else the last seen."""
+        tick = self.latest.last_tick.get(pos.symbol)
+        if tick is not None:
+            return tick.price
+        if pos.last_price is not None:
+            return pos.last_price
+        raise OrderRejected(f"no price for {pos.symbol} yet; wait for the feed")
+
+    def _managed(self, trade_id: int) -> PositionState:
+        """The open position a manual command is for, if this session manages it."""
+        pos = self._find(trade_id)
+        if pos is None:
+            raise OrderRejected(f"no open position #{trade_id}")
+        if self._broker_for(pos.venue) is None:
+            raise OrderRejected(
+                f"#{trade_id} is on {pos.venue}, which is not connected: it is listed, not managed"
+            )
+        return pos
+
+    async def _refuse_manual(
+        self, pos: PositionState, who: str, action: str, exc: ManualRefused
+    ) -> NoReturn:
+        await self.audit("refusal", who, action, str(exc), trade_id=pos.trade_id)
+        self.event("error", f"refused: {exc}")
+        raise OrderRejected(str(exc)) from exc
 
     # ----------------------------------------------------------------- modes
     def live_precondition(self) -> str | None:
@@ -334,11 +525,20 @@ class Session:
         await self._record_mode_change(change)
 
     async def audit(
-        self, kind: str, who: str, action: str, reason: str, detail_json: str | None = None
+        self,
+        kind: str,
+        who: str,
+        action: str,
+        reason: str,
+        detail_json: str | None = None,
+        *,
+        trade_id: int | None = None,
     ) -> None:
         """An audit row: every mode change, refusal, confirmation and manual action."""
         if self.store is not None:
-            await self.store.record_audit(kind, who, action, reason, self.clock(), detail_json)
+            await self.store.record_audit(
+                kind, who, action, reason, self.clock(), detail_json, trade_id
+            )
 
     async def recent_audit(self, limit: int = 200) -> list[AuditRecord]:
         return await self._require_store().recent_audit(limit)

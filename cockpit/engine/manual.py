@@ -108,8 +108,8 @@ def apply_manual_stop(
     check = check_stop(pos, new, mark)
     if check.loosens and not confirm_loosen:
         raise ManualRefused(
-            f"{new:.4f} loosens the stop from {check.old:.4f} (risk +{check.risk_change_quote:.2f}); "
-            "it needs an explicit second confirmation"
+            f"{new:.4f} loosens the stop from {check.old:.4f} "
+            f"(risk +{check.risk_change_quote:.2f}); it needs an explicit second confirmation"
         )
     if check.loosens:
         plan = pos.plan

@@ -354,8 +354,8 @@ def plan_for(
     try:
         if policy == "fixed":
             return fixed_plan(side, entry, size, settings.policy, target_mult=mult, params=extra)
-        factor = atr_factor(symbol, atr, settings.atr)
         if policy == "atr_scaled":
+            factor = atr_factor(symbol, atr, settings.atr)
             return atr_scaled_plan(
                 side,
                 entry,
@@ -366,8 +366,10 @@ def plan_for(
                 target_mult=mult,
                 params=extra,
             )
+        # The score first: a rejected signal is rejected whatever the market's ATR.
         tier = quality_tier_for(quality_score, settings.quality_tiers)
         assert quality_score is not None  # quality_tier_for refused None
+        factor = atr_factor(symbol, atr, settings.atr)
         return quality_tiers_plan(
             side,
             entry,
@@ -416,3 +418,24 @@ def open_position(
         venue=venue,
         last_price=plan.entry,
     )
+
+
+def describe_plan(plan: ExitPlan) -> str:
+    """One line for the event log: the policy (and tier), the ATR behind it and every level."""
+    name = plan.policy
+    tier = plan.params.get("tier")
+    if tier is not None:
+        name += f"/{tier} (score {plan.params.get('quality_score', 0):g})"
+    parts = [name]
+    if plan.atr is not None:
+        parts.append(f"ATR {plan.atr:.4g} x{plan.atr_factor:.2f}")
+    if plan.params.get("direction_bias"):
+        parts.append(f"bias x{plan.params.get('target_mult', 1.0):g}")
+    parts.append(f"SL {plan.stop_loss:.4f}")
+    parts.append(f"TP1 {plan.tp1_price:.4f} ({plan.tp1_fraction:.0%})")
+    if plan.tp2_price is not None:
+        parts.append(f"TP2 {plan.tp2_price:.4f} ({plan.tp2_fraction:.0%})")
+    if plan.runner_fraction > 0.0:
+        trail = f" trail {plan.trail_atr_mult:g}xATR" if plan.trail_atr_mult else ""
+        parts.append(f"runner {plan.runner_fraction:.0%}{trail}")
+    return " ".join(parts)
