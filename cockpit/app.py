@@ -10,14 +10,30 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from cockpit.domain import Mode, Side
+from cockpit.config import POLICY_NAMES
+from cockpit.domain import Mode, PositionState, Side
+from cockpit.engine.manual import StopInput, effective_trail_mult
 from cockpit.risk import ModeRefused
+from cockpit.runner_preview import (
+    Preview,
+    close_preview,
+    stop_preview,
+    trail_preview,
+    trail_refusal,
+)
 from cockpit.screens.audit import AuditScreen
 from cockpit.screens.dashboard import DashboardScreen
 from cockpit.session import OrderRejected, Session
 from widgets.confirm import ConfirmDialog
 from widgets.live_confirm import LiveConfirmDialog
 from widgets.order_ticket import OrderTicket, TicketRequest
+from widgets.runner_dialogs import (
+    AmountRequest,
+    ClosePartDialog,
+    MoveStopDialog,
+    StopRequest,
+    TrailDialog,
+)
 
 
 def stylesheet_path() -> Path:
@@ -38,6 +54,9 @@ class CockpitApp(App[None]):
         Binding("l", "open_ticket('long')", "Long"),
         Binding("s", "open_ticket('short')", "Short"),
         Binding("c", "close_selected", "Close"),
+        Binding("e", "move_stop", "Stop"),
+        Binding("r", "close_part", "Close %"),
+        Binding("t", "trail", "Trail"),
         Binding("p", "toggle_pause", "Pause feed"),
         Binding("m", "toggle_mode", "Mode"),
         Binding("a", "show_audit", "Audit"),
@@ -73,6 +92,19 @@ class CockpitApp(App[None]):
             "Close selected position", "Market close, reduce-only", self.action_close_selected
         )
         yield SystemCommand(
+            "Move stop of selected position",
+            "To a price, a % from entry, or lock a share of the move",
+            self.action_move_stop,
+        )
+        yield SystemCommand(
+            "Close part of selected position",
+            "Close N % now (100 = the runner)",
+            self.action_close_part,
+        )
+        yield SystemCommand(
+            "Trailing multiple of selected position", "k x ATR behind the peak", self.action_trail
+        )
+        yield SystemCommand(
             "Pause / resume feed", "Replay and demo feeds only", self.action_toggle_pause
         )
 
@@ -91,6 +123,8 @@ class CockpitApp(App[None]):
             notional=settings.default_notional_usdt,
             leverage=settings.default_leverage,
             mode_label=mode_label,
+            policies=POLICY_NAMES,
+            policy=settings.exits.default_policy,
         )
         self.push_screen(ticket, self._on_ticket)
 
@@ -102,7 +136,13 @@ class CockpitApp(App[None]):
     async def _submit_open(self, request: TicketRequest) -> None:
         try:
             await self.session.open_position(
-                request.symbol, request.side, request.notional, request.leverage
+                request.symbol,
+                request.side,
+                request.notional,
+                request.leverage,
+                policy=request.policy,
+                quality_score=request.quality_score,
+                direction_bias=request.direction_bias,
             )
         except OrderRejected as exc:
             self.session.event("error", f"order refused: {exc}")
@@ -138,6 +178,97 @@ class CockpitApp(App[None]):
             await self.session.close_position(trade_id)
         except OrderRejected as exc:
             self.notify(str(exc), title="Close refused", severity="error")
+
+    # ------------------------------------------------------------- runner management
+    def _selected_managed(self) -> tuple[PositionState, int, float] | None:
+        """The selected position, its id and mark, if a manual action can apply to it."""
+        screen = self.screen
+        if not isinstance(screen, DashboardScreen):
+            return None
+        pos = screen.selected_position()
+        if pos is None or pos.trade_id is None:
+            self.notify("No open position selected", severity="warning")
+            return None
+        try:
+            self.session.managed(pos.trade_id)
+            mark = self.session.mark_price(pos)
+        except OrderRejected as exc:
+            self.notify(str(exc), title="Not possible", severity="error")
+            return None
+        return pos, pos.trade_id, mark
+
+    def action_move_stop(self) -> None:
+        selected = self._selected_managed()
+        if selected is None:
+            return
+        pos, trade_id, mark = selected
+
+        def preview(how: StopInput, raw: str) -> Preview:
+            return stop_preview(pos, how, raw, self.session.mark_price(pos))
+
+        def on_answer(answer: object) -> None:
+            if isinstance(answer, StopRequest):
+                self._submit_stop(trade_id, answer)
+
+        self.push_screen(MoveStopDialog(pos, mark, preview), on_answer)
+
+    @work(exclusive=False, group="orders")
+    async def _submit_stop(self, trade_id: int, request: StopRequest) -> None:
+        try:
+            await self.session.move_stop(
+                trade_id, request.price, confirm_loosen=request.confirm_loosen, why=request.why
+            )
+        except OrderRejected as exc:
+            self.notify(str(exc), title="Stop refused", severity="error")
+
+    def action_close_part(self) -> None:
+        selected = self._selected_managed()
+        if selected is None:
+            return
+        pos, trade_id, mark = selected
+
+        def on_answer(answer: object) -> None:
+            if isinstance(answer, AmountRequest):
+                self._submit_close_part(trade_id, answer)
+
+        dialog = ClosePartDialog(
+            pos, mark, lambda raw: close_preview(pos, raw, self.session.mark_price(pos))
+        )
+        self.push_screen(dialog, on_answer)
+
+    @work(exclusive=False, group="orders")
+    async def _submit_close_part(self, trade_id: int, request: AmountRequest) -> None:
+        try:
+            await self.session.close_part(trade_id, request.value, why=request.why)
+        except OrderRejected as exc:
+            self.notify(str(exc), title="Close refused", severity="error")
+
+    def action_trail(self) -> None:
+        selected = self._selected_managed()
+        if selected is None:
+            return
+        pos, trade_id, mark = selected
+        refusal = trail_refusal(pos)
+        if refusal is not None:
+            self.session.event("error", f"trailing multiple refused: {refusal}")
+            self.notify(refusal, title="No trailing for this position", severity="error")
+            return
+
+        def on_answer(answer: object) -> None:
+            if isinstance(answer, AmountRequest):
+                self._submit_trail(trade_id, answer)
+
+        dialog = TrailDialog(
+            pos, mark, lambda raw: trail_preview(pos, raw), effective_trail_mult(pos)
+        )
+        self.push_screen(dialog, on_answer)
+
+    @work(exclusive=False, group="orders")
+    async def _submit_trail(self, trade_id: int, request: AmountRequest) -> None:
+        try:
+            await self.session.set_trail_mult(trade_id, request.value, why=request.why)
+        except OrderRejected as exc:
+            self.notify(str(exc), title="Trailing refused", severity="error")
 
     # ------------------------------------------------------------- modes
     def action_toggle_mode(self) -> None:

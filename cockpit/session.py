@@ -369,7 +369,7 @@ class Session:
         self, trade_id: int, percent: float, who: str = "user", why: str = ""
     ) -> None:
         """Close `percent` % of what is left now, at market, reduce-only (100: all of it)."""
-        pos = self._managed(trade_id)
+        pos = self.managed(trade_id)
         try:
             size = close_size(pos, percent)
         except ManualRefused as exc:
@@ -396,7 +396,7 @@ class Session:
     ) -> MoveStop:
         """Set a position's stop by hand (engine.manual rules: never through the mark; a
         loosening only with `confirm_loosen`). Audited, logged and written at once."""
-        pos = self._managed(trade_id)
+        pos = self.managed(trade_id)
         mark = self.mark_price(pos)
         try:
             move = apply_manual_stop(pos, new_stop, mark, confirm_loosen=confirm_loosen)
@@ -436,7 +436,7 @@ class Session:
         self, trade_id: int, mult: float, who: str = "user", why: str = ""
     ) -> None:
         """Change the runner's trailing multiple (k x ATR) and resume a paused trail."""
-        pos = self._managed(trade_id)
+        pos = self.managed(trade_id)
         try:
             old, new = apply_trail_mult(pos, mult)
         except ManualRefused as exc:
@@ -466,7 +466,7 @@ class Session:
             return pos.last_price
         raise OrderRejected(f"no price for {pos.symbol} yet; wait for the feed")
 
-    def _managed(self, trade_id: int) -> PositionState:
+    def managed(self, trade_id: int) -> PositionState:
         """The open position a manual command is for, if this session manages it."""
         pos = self._find(trade_id)
         if pos is None:

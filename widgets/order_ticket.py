@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
+from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Select, Static
 
 from cockpit.domain import Side
 
@@ -30,6 +30,9 @@ class TicketRequest:
     side: Side
     notional: float
     leverage: float
+    policy: str = "fixed"
+    quality_score: float | None = None
+    direction_bias: bool = False
 
 
 class TicketError(ValueError):
@@ -56,9 +59,22 @@ def _number(field: str, label: str, raw: str, example: str) -> float:
 
 
 def validate_ticket(
-    symbol: str, side: Side | None, notional_raw: str, leverage_raw: str, symbols: list[str]
+    symbol: str,
+    side: Side | None,
+    notional_raw: str,
+    leverage_raw: str,
+    symbols: list[str],
+    *,
+    policy: str = "fixed",
+    quality_raw: str = "",
+    direction_bias: bool = False,
 ) -> TicketRequest:
-    """Turn raw ticket input into a request or raise TicketError saying what is wrong."""
+    """Turn raw ticket input into a request or raise TicketError saying what is wrong.
+
+    The quality score is optional (stored with the trade for the gates when given) except
+    under `quality_tiers`, which sizes the exits by it. Whether the score reaches a tier is the
+    policy's decision, made by the session with the reason shown (not duplicated here).
+    """
     symbol = symbol.strip()
     if symbol not in symbols:
         raise TicketError(
@@ -76,7 +92,14 @@ def validate_ticket(
     leverage = _number("leverage", "leverage", leverage_raw, "2")
     if not 1.0 <= leverage <= MAX_TICKET_LEVERAGE:
         raise TicketError("leverage", f"leverage must be between 1x and {MAX_TICKET_LEVERAGE:g}x")
-    return TicketRequest(symbol, side, notional, leverage)
+    quality: float | None = None
+    if quality_raw.strip():
+        quality = _number("quality", "quality score", quality_raw, "85")
+        if not 0.0 <= quality <= 100.0:
+            raise TicketError("quality", "quality score must be between 0 and 100")
+    elif policy == "quality_tiers":
+        raise TicketError("quality", "quality_tiers needs the signal's quality score (0-100)")
+    return TicketRequest(symbol, side, notional, leverage, policy, quality, direction_bias)
 
 
 class OrderTicket(ModalScreen[TicketRequest | None]):
@@ -91,8 +114,12 @@ class OrderTicket(ModalScreen[TicketRequest | None]):
         notional: float = 25.0,
         leverage: float = 2.0,
         mode_label: str = "SHADOW (paper)",
+        policies: tuple[str, ...] = ("fixed",),
+        policy: str = "fixed",
     ) -> None:
         super().__init__()
+        self._policies = policies
+        self._policy = policy if policy in policies else policies[0]
         self._symbols = symbols
         self._side = side
         self._notional = notional
@@ -113,6 +140,17 @@ class OrderTicket(ModalScreen[TicketRequest | None]):
                 yield Input(f"{self._notional:g}", id="notional")
                 yield Label("Leverage x")
                 yield Input(f"{self._leverage:g}", id="leverage")
+                yield Label("Exit policy")
+                yield Select(
+                    [(name, name) for name in self._policies],
+                    value=self._policy,
+                    allow_blank=False,
+                    id="policy",
+                )
+                yield Label("Quality score")
+                yield Input("", placeholder="0-100, needed by quality_tiers", id="quality")
+                yield Label("Direction bias")
+                yield Checkbox("wider targets for this side", id="bias")
             yield Static("", id="ticket-error")
             with Horizontal(id="ticket-buttons"):
                 yield Button("Open", variant="primary", id="submit")
@@ -137,6 +175,9 @@ class OrderTicket(ModalScreen[TicketRequest | None]):
                 self.query_one("#notional", Input).value,
                 self.query_one("#leverage", Input).value,
                 self._symbols,
+                policy=str(self.query_one("#policy", Select).value),
+                quality_raw=self.query_one("#quality", Input).value,
+                direction_bias=self.query_one("#bias", Checkbox).value,
             )
         except TicketError as exc:
             self.query_one("#ticket-error", Static).update(f"✗ {exc}")

@@ -20,16 +20,23 @@ def levels_text(pos: PositionState | None, low: float | None, high: float | None
         text.append(f"range {price_text(low)} .. {price_text(high)}", style="dim")
     if pos is None:
         return text
+    role = pos.stop_role.value
+    stop_label = "SL" if role == "stop_loss" else f"SL ({role.replace('_', ' ')})"
     for label, value, style in (
         ("entry", pos.entry, "bold"),
-        ("SL", pos.stop, "red"),
-        ("TP1", pos.plan.tp1_price, "green"),
-        ("TP2", pos.plan.tp2_price, "green"),
+        (stop_label, pos.stop, "red"),
+        ("TP1", None if pos.tp1_filled else pos.plan.tp1_price, "green"),
+        ("TP2", None if pos.tp2_filled else pos.plan.tp2_price, "green"),
+        ("peak", pos.peak if pos.trailing_active else None, "cyan"),
     ):
         if value is None:
             continue
         text.append(f"   {label} ", style=style)
         text.append(price_text(value))
+    if pos.trailing_active:
+        mult = pos.trail_mult if pos.trail_mult is not None else pos.plan.trail_atr_mult
+        state = "paused" if pos.trail_paused else (f"{mult:g}xATR" if mult else "no ATR")
+        text.append(f"   trail {state}", style="yellow" if pos.trail_paused else "cyan")
     return text
 
 

@@ -11,7 +11,7 @@ from adapters.paper import PaperBroker
 from adapters.replay import ReplayFeed
 from cockpit.app import CockpitApp
 from cockpit.config import Settings
-from cockpit.domain import Tick
+from cockpit.domain import Candle, Tick
 from cockpit.session import Session
 
 SYMBOL = "SOL-PERP"
@@ -36,21 +36,38 @@ def rally(
 
 AppFactory = Callable[[list[float]], tuple[CockpitApp, ReplayFeed]]
 
+BAR_MS = 15 * 60_000
+
+
+def atr_history(price: float = 100.0, true_range: float = 2.0, n: int = 20) -> list[Candle]:
+    """`n` closed 15m bars before START_MS, each `true_range` high to low: ATR(14) = that."""
+    first = START_MS - START_MS % BAR_MS - n * BAR_MS
+    half = true_range / 2
+    return [
+        Candle(SYMBOL, "15m", first + i * BAR_MS, price, price + half, price - half, price, 1.0)
+        for i in range(n)
+    ]
+
 
 LIVE_WALLET = "4Nd1mBQtrMJVYVfKf2PJy9NZUZdTAsp7D4xWLs4gDB4T"
 
 
-def app_factory(db_url: str, *, live: bool = False) -> AppFactory:
+def app_factory(db_url: str, *, live: bool = False, atr_bars: bool = False) -> AppFactory:
     """Apps on the same database file, each with its own scripted, paused feed.
 
     `live=True` gives the session a stand-in live venue (a second paper broker named
     "live-test"), a wallet address and a feed that is not simulated, so LIVE-SMALL can be entered.
+    `atr_bars=True` gives the feed 15m history with an ATR of 2.0, for the ATR policies.
     """
 
     def factory(prices: list[float]) -> tuple[CockpitApp, ReplayFeed]:
         settings = Settings(db_url=db_url, state_flush_ms=50)
         feed = ReplayFeed(
-            {SYMBOL: scripted_ticks(prices)}, speed=None, simulated=not live, label="test"
+            {SYMBOL: scripted_ticks(prices)},
+            speed=None,
+            simulated=not live,
+            label="test",
+            candle_history={SYMBOL: atr_history()} if atr_bars else None,
         )
         feed.pause()
         session = Session(
