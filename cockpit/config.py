@@ -6,6 +6,7 @@ and change them in one place. Percentages are written as percent (1.5 means 1.5 
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -180,28 +181,19 @@ class DirectionBiasConfig(BaseModel):
 
 
 class ExitsConfig(BaseModel):
-    """Exit-engine choices that are not levels.
+    """Exit-engine choices that are not levels: the policy preselected in the order ticket.
 
-    `candle_ambiguity`: a bar that touches both the stop and a target is resolved stop-first
-    (`pessimistic`, the default) or target-first (`optimistic`); either way it is counted.
-    `default_policy` is preselected in the order ticket.
+    (The candle-input ambiguity rule, stop-first by default, is an argument of
+    `engine.bars.bar_prices`; it becomes a setting with the backtest that reads candles.)
     """
 
     default_policy: str = "fixed"
-    candle_ambiguity: str = "pessimistic"
 
     @field_validator("default_policy")
     @classmethod
     def _known_policy(cls, value: str) -> str:
         if value not in POLICY_NAMES:
             raise ValueError(f"default_policy must be one of {', '.join(POLICY_NAMES)}")
-        return value
-
-    @field_validator("candle_ambiguity")
-    @classmethod
-    def _known_ambiguity(cls, value: str) -> str:
-        if value not in ("pessimistic", "optimistic"):
-            raise ValueError("candle_ambiguity must be pessimistic or optimistic")
         return value
 
 
@@ -221,6 +213,77 @@ class RiskLimits(BaseModel):
     max_leverage: float = Field(2.0, gt=0)
     entry_cooldown_s: float = Field(60.0, ge=0)
     daily_loss_limit_usdt: float | None = Field(None, gt=0)
+
+
+class GatesConfig(BaseModel):
+    """Decision-gate thresholds, as the roadmaps state them (docs/analytics.md cites each one).
+
+    `atr_min_cv_pct` and `runner_min_trades` are this project's reading of roadmap words that
+    carry no number ("clear volatility variation", "30 trades minimum for confidence").
+    """
+
+    phase2_min_atr_trades: int = Field(20, ge=1)
+    atr_min: float = Field(0.5, ge=0)
+    atr_max: float = Field(3.5, gt=0)
+    atr_min_cv_pct: float = Field(20.0, ge=0)
+    phase3_min_scored_trades: int = Field(30, ge=2)
+    phase3_min_correlation: float = Field(0.3, ge=-1, le=1)
+    phase4_min_trades: int = Field(50, ge=2)
+    phase4_min_per_direction: int = Field(25, ge=1)
+    phase4_min_edge: float = Field(3.0, gt=0)
+    phase5_min_runner_pct: float = Field(30.0, ge=0, le=100)
+    runner_min_trades: int = Field(30, ge=1)
+    phase6_min_complete_trades: int = Field(100, ge=1)
+    min_trades_significant: int = Field(30, ge=1)
+    success_min_win_rate_pct: float = Field(50.0, ge=0, le=100)
+    success_min_win_loss_ratio: float = Field(2.0, gt=0)
+    success_min_profit_factor: float = Field(2.0, gt=0)
+    p2_sharpe_improvement_pct: float = Field(20.0, gt=0)
+    p2_drawdown_improvement_pct: float = Field(20.0, gt=0, lt=100)
+    p2_win_rate_points: float = Field(10.0, gt=0)
+    p2_win_rate_cap_pct: float = Field(65.0, gt=0, le=100)
+    p2_profit_factor_improvement_pct: float = Field(25.0, gt=0)
+
+    @model_validator(mode="after")
+    def _ordered_atr_range(self) -> GatesConfig:
+        if self.atr_min >= self.atr_max:
+            raise ValueError("gates.atr_min must be below gates.atr_max")
+        return self
+
+
+class AnalyticsConfig(BaseModel):
+    """What the analytics and the decision gates need beyond the trades themselves.
+
+    `starting_equity_usdt` turns the $ drawdown into a % of equity. `baseline_end` splits the
+    journal for the P2 win condition: trades entered before it are the baseline, the rest "now"
+    (unset: the comparison waits for it). `runner_share_pct` and `missed_window_h` define the
+    missed-profit estimate (the roadmap's 25 % runner, best price within the window after exit).
+    """
+
+    starting_equity_usdt: float = Field(1000.0, gt=0)
+    baseline_end: datetime | None = None
+    runner_share_pct: float = Field(25.0, gt=0, le=100)
+    missed_window_h: float = Field(24.0, gt=0)
+    gates: GatesConfig = Field(default_factory=GatesConfig)
+
+    @field_validator("baseline_end", mode="before")
+    @classmethod
+    def _date_is_midnight_utc(cls, value: object) -> object:
+        """A TOML date (2025-11-01) means midnight UTC; a naive datetime is UTC too."""
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return datetime(value.year, value.month, value.day, tzinfo=UTC)
+        return value
+
+    @field_validator("baseline_end")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+    @property
+    def baseline_end_ms(self) -> int | None:
+        return None if self.baseline_end is None else int(self.baseline_end.timestamp() * 1000)
 
 
 class DemoConfig(BaseModel):
@@ -249,6 +312,7 @@ class Settings(BaseSettings):
     paper: PaperConfig = Field(default_factory=PaperConfig)
     risk: RiskLimits = Field(default_factory=RiskLimits)
     demo: DemoConfig = Field(default_factory=DemoConfig)
+    analytics: AnalyticsConfig = Field(default_factory=AnalyticsConfig)
     default_notional_usdt: float = Field(25.0, gt=0)
     default_leverage: float = Field(2.0, gt=0)
     ui_refresh_hz: float = Field(4.0, gt=0, le=30)
