@@ -219,7 +219,7 @@ class PositionState:
         if self.closed:
             return "closed"
         if self.trailing_active:
-            return "runner"
+            return "runner held" if self.trail_paused else "runner"
         if self.tp1_filled and self.tp2_filled:
             return "tp2 hit"
         if self.tp1_filled:

@@ -99,14 +99,16 @@ def test_loosening_a_trailing_runner_pauses_the_trail_until_a_multiple_is_set() 
     pos = runner_position()
     run(pos, [104.0, 108.0, 112.0])  # trail at 107
     assert pos.stop == pytest.approx(107.0) and pos.trailing_active
+    assert pos.state_label == "runner"
     apply_manual_stop(pos, 105.0, 111.0, confirm_loosen=True)
-    assert pos.trail_paused
+    assert pos.trail_paused and pos.state_label == "runner held"
     r = run(pos, [113.0, 114.0])  # the peak moves on, the stop stays where the trader put it
     assert r.moves == [] and pos.stop == 105.0 and pos.peak == 114.0
     old, new = apply_trail_mult(pos, 3.0)
     assert (old, new) == (2.5, 3.0) and effective_trail_mult(pos) == 3.0
     run(pos, [113.5])  # trail 114 - 3 x 2 = 108 tightens the manual 105
     assert pos.stop == pytest.approx(108.0) and pos.stop_role is StopRole.TRAILING_STOP
+    assert pos.state_label == "runner"
 
 
 def test_a_wider_multiple_never_loosens_the_stop_in_force() -> None:
