@@ -577,6 +577,17 @@ class Store:
         async with self._read() as session:
             return list((await session.scalars(query)).all())
 
+    # ------------------------------------------------------------------ extension points
+    async def run_write(self, work: Work[T]) -> T:
+        """Run `work` as one transaction on the writer task (committed when this returns, rolled
+        back entirely if it raises). For state modules with their own writes, e.g.
+        `state.journal.import_trades`, so every write still goes through the single writer."""
+        return await self._write(work)
+
+    def read_session(self) -> AsyncSession:
+        """A read-only session for state modules' own queries (e.g. `state.journal`)."""
+        return self._read()
+
 
 # ---------------------------------------------------------------------- writer-side helpers
 M = TypeVar("M", Order, Trade)

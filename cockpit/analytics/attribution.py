@@ -1,0 +1,180 @@
+"""Attribution: where the P&L came from (P2 roadmap step 2), one table per dimension.
+
+Dimensions: symbol, direction, quality tier, confidence bucket, regime, strategy, exit reason and
+A/B group. Every row is computed by the same `group_row` (net P&L, see `trades.py`), so the tables
+add up to the overall metrics. Ordered dimensions (tiers, confidence buckets) keep their order;
+the others list the biggest net P&L first, with trades lacking the value last as "(none)".
+
+The quality tiers are the configured ones (`quality_tiers`, roadmap default high 80+, medium
+70-79, low 60-69); with the defaults they are the tiers of the SQL view `vw_quality_performance`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+
+from cockpit.analytics.metrics import mean_or_none, profit_factor, win_rate
+from cockpit.analytics.trades import TradeRecord
+
+NONE_KEY = "(none)"
+UNSCORED = "unscored"
+CONFIDENCE_EDGES = (0.5, 0.6, 0.7, 0.8)
+"""P2 roadmap step 3: 0.50-0.60, 0.60-0.70, 0.70-0.80, 0.80+ (and below 0.50 if any)."""
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRow:
+    """One line of an attribution table. `expectancy` is the average net P&L per trade."""
+
+    key: str
+    trades: int
+    wins: int
+    win_rate: float | None
+    net_pnl: float
+    expectancy: float | None
+    profit_factor: float | None
+    avg_mfe_pct: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class AttributionTable:
+    """`title` completes "P&L by ...": "symbol", "quality tier", "A/B group"."""
+
+    key: str
+    title: str
+    rows: tuple[GroupRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    """A quality band: scores >= `min_score` (and below the next tier up)."""
+
+    name: str
+    min_score: float
+
+
+def group_row(key: str, trades: Sequence[TradeRecord]) -> GroupRow:
+    pnls = [t.net_pnl for t in trades]
+    return GroupRow(
+        key=key,
+        trades=len(trades),
+        wins=sum(1 for p in pnls if p > 0),
+        win_rate=win_rate(pnls),
+        net_pnl=float(sum(pnls)),
+        expectancy=mean_or_none(pnls),
+        profit_factor=profit_factor(pnls),
+        avg_mfe_pct=mean_or_none([t.mfe_pct for t in trades if t.mfe_pct is not None]),
+    )
+
+
+def _grouped(
+    trades: Sequence[TradeRecord], key: Callable[[TradeRecord], str]
+) -> dict[str, list[TradeRecord]]:
+    groups: dict[str, list[TradeRecord]] = {}
+    for trade in trades:
+        groups.setdefault(key(trade), []).append(trade)
+    return groups
+
+
+def by_value(
+    trades: Sequence[TradeRecord], key: Callable[[TradeRecord], str | None]
+) -> list[GroupRow]:
+    """Rows for a categorical dimension: biggest net P&L first, "(none)" last."""
+    groups = _grouped(trades, lambda t: key(t) or NONE_KEY)
+    rows = [group_row(name, members) for name, members in groups.items()]
+    rows.sort(key=lambda r: (r.key == NONE_KEY, -r.net_pnl, r.key))
+    return rows
+
+
+def by_order(
+    trades: Sequence[TradeRecord], key: Callable[[TradeRecord], str], order: Sequence[str]
+) -> list[GroupRow]:
+    """Rows for an ordered dimension, in `order`, empty buckets left out."""
+    groups = _grouped(trades, key)
+    return [group_row(name, groups[name]) for name in order if name in groups]
+
+
+# ------------------------------------------------------------------ quality tiers
+def tier_labels(tiers: Sequence[Tier]) -> list[tuple[Tier, str]]:
+    """Best tier first, labelled with its score band: "high (80-100)", "medium (70-79)"."""
+    ordered = sorted(tiers, key=lambda t: t.min_score, reverse=True)
+    labelled: list[tuple[Tier, str]] = []
+    upper: float | None = None
+    for tier in ordered:
+        if upper is None:
+            band = f"{tier.min_score:g}-100"
+        elif float(upper).is_integer() and float(tier.min_score).is_integer():
+            band = f"{tier.min_score:g}-{upper - 1:g}"
+        else:
+            band = f"{tier.min_score:g}-<{upper:g}"
+        labelled.append((tier, f"{tier.name} ({band})"))
+        upper = tier.min_score
+    return labelled
+
+
+def below_label(tiers: Sequence[Tier]) -> str:
+    return f"below {min(t.min_score for t in tiers):g}"
+
+
+def tier_of(score: float | None, tiers: Sequence[Tier]) -> str:
+    if score is None:
+        return UNSCORED
+    for tier, label in tier_labels(tiers):
+        if score >= tier.min_score:
+            return label
+    return below_label(tiers)
+
+
+# ------------------------------------------------------------------ confidence buckets
+def confidence_labels() -> list[str]:
+    edges = CONFIDENCE_EDGES
+    labels = [f"< {edges[0]:.2f}"]
+    labels += [f"{lo:.2f}-{hi:.2f}" for lo, hi in pairwise(edges)]
+    labels.append(f"{edges[-1]:.2f}+")
+    return labels
+
+
+def confidence_bucket(confidence: float | None) -> str:
+    """Half-open buckets: 0.60 belongs to 0.60-0.70."""
+    if confidence is None:
+        return NONE_KEY
+    labels = confidence_labels()
+    for i, edge in enumerate(CONFIDENCE_EDGES):
+        if confidence < edge:
+            return labels[i]
+    return labels[-1]
+
+
+# ------------------------------------------------------------------ all tables
+def attribution_tables(
+    trades: Sequence[TradeRecord], tiers: Sequence[Tier]
+) -> tuple[AttributionTable, ...]:
+    tier_order = [label for _, label in tier_labels(tiers)] + [below_label(tiers), UNSCORED]
+    return (
+        AttributionTable("symbol", "symbol", tuple(by_value(trades, lambda t: t.symbol))),
+        AttributionTable("direction", "direction", tuple(by_value(trades, lambda t: t.side))),
+        AttributionTable(
+            "quality",
+            "quality tier",
+            tuple(by_order(trades, lambda t: tier_of(t.quality_score, tiers), tier_order)),
+        ),
+        AttributionTable(
+            "confidence",
+            "confidence bucket",
+            tuple(
+                by_order(
+                    trades,
+                    lambda t: confidence_bucket(t.confidence),
+                    [*confidence_labels(), NONE_KEY],
+                )
+            ),
+        ),
+        AttributionTable("regime", "regime", tuple(by_value(trades, lambda t: t.regime))),
+        AttributionTable("strategy", "strategy", tuple(by_value(trades, lambda t: t.strategy))),
+        AttributionTable(
+            "exit_reason", "exit reason", tuple(by_value(trades, lambda t: t.exit_reason))
+        ),
+        AttributionTable("ab_group", "A/B group", tuple(by_value(trades, lambda t: t.ab_group))),
+    )

@@ -1,0 +1,360 @@
+"""Performance metrics over closed trades (numpy). Every formula is written out here once.
+
+Inputs are net P&L per trade in USDT (see `cockpit.analytics.trades` for the convention), in the
+order the trades closed. Ratios that are undefined (no trades, no losses, zero variance) are
+None, shown as "n/a": never an inf or a NaN on a trader's screen.
+
+Definitions (DESIGN.md section 7, following empyrical):
+
+- win rate = wins / trades (a win is net P&L > 0; a trade at exactly 0 is neither win nor loss).
+- average win = mean net P&L of the wins; average loss = mean net P&L of the losses (negative);
+  win/loss ratio = average win / |average loss|.
+- profit factor = sum of wins / |sum of losses|.
+- expectancy = P(win) x average win + P(loss) x average loss: dollars expected per trade. It
+  equals the average net P&L per trade (trades at 0 add nothing to either side).
+- equity curve = cumulative net P&L after each closed trade, starting from 0 before the first.
+  Drawdown = running peak (including that 0 start) minus the curve; max drawdown in $ is its
+  largest value; in % it is measured on equity = starting equity + curve, relative to the running
+  peak of that equity (the starting equity is a setting, `analytics.starting_equity_usdt`).
+- Sharpe = mean(r) / std(r, ddof=1) x sqrt(periods per year); Sortino = mean(r) / DD x sqrt(...),
+  with the downside deviation DD = sqrt(mean(min(r, 0)^2)) taken over all N periods (empyrical's
+  `downside_risk` with a 0 target). Two variants:
+    * per day: r = net P&L of each UTC calendar day from the first exit day to the last, days
+      without a close counting as 0; annualised with 365 (crypto trades every day). Dollars
+      instead of returns give the same ratio as returns on a constant account (both ratios are
+      unchanged when every r is divided by the same capital), so no account size is needed.
+    * per trade: r = net P&L of each trade, NOT annualised (labelled "per trade").
+- Pearson correlation of the quality score with net P&L and with MFE, over the scored trades.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from cockpit.analytics.trades import TradeRecord
+
+DAY_MS = 86_400_000
+DAYS_PER_YEAR = 365
+"""Crypto markets trade every calendar day: daily ratios annualise with sqrt(365)."""
+
+# Relative size under which a standard deviation is rounding noise, not variance: the mean of
+# [0.1, 0.1, 0.1] is not exactly 0.1 in floating point, and the resulting std of ~1e-17 would
+# otherwise turn into a Sharpe ratio of 1e16.
+_ZERO_SPREAD = 1e-9
+
+Array = npt.NDArray[np.float64]
+
+
+def as_array(values: Sequence[float] | Array) -> Array:
+    return np.asarray(values, dtype=np.float64)
+
+
+def _is_zero_spread(spread: float, values: Array) -> bool:
+    scale = float(np.max(np.abs(values))) if values.size else 0.0
+    return spread <= _ZERO_SPREAD * scale
+
+
+# ------------------------------------------------------------------ wins and losses
+def win_rate(pnls: Sequence[float] | Array) -> float | None:
+    """Share of trades with net P&L > 0, as a fraction (0.5 = 50 %); None without trades."""
+    values = as_array(pnls)
+    if values.size == 0:
+        return None
+    return float(np.count_nonzero(values > 0) / values.size)
+
+
+def average_win(pnls: Sequence[float] | Array) -> float | None:
+    values = as_array(pnls)
+    wins = values[values > 0]
+    return float(wins.mean()) if wins.size else None
+
+
+def average_loss(pnls: Sequence[float] | Array) -> float | None:
+    """Mean of the losing trades' net P&L: a negative number (None without losses)."""
+    values = as_array(pnls)
+    losses = values[values < 0]
+    return float(losses.mean()) if losses.size else None
+
+
+def win_loss_ratio(pnls: Sequence[float] | Array) -> float | None:
+    """Average win / |average loss|; None unless there are both wins and losses."""
+    win, loss = average_win(pnls), average_loss(pnls)
+    if win is None or loss is None:
+        return None
+    return win / abs(loss)
+
+
+def profit_factor(pnls: Sequence[float] | Array) -> float | None:
+    """Sum of wins / |sum of losses|; None without losses (it would be infinite)."""
+    values = as_array(pnls)
+    gross_loss = float(-values[values < 0].sum())
+    if gross_loss == 0:
+        return None
+    return float(values[values > 0].sum()) / gross_loss
+
+
+def expectancy(pnls: Sequence[float] | Array) -> float | None:
+    """P(win) x average win + P(loss) x average loss, in $ per trade."""
+    values = as_array(pnls)
+    if values.size == 0:
+        return None
+    n = values.size
+    wins, losses = values[values > 0], values[values < 0]
+    win_part = wins.size / n * float(wins.mean()) if wins.size else 0.0
+    loss_part = losses.size / n * float(losses.mean()) if losses.size else 0.0
+    return win_part + loss_part
+
+
+# ------------------------------------------------------------------ equity and drawdown
+def equity_curve(pnls: Sequence[float] | Array) -> Array:
+    """Cumulative net P&L after each trade (the curve starts at 0 before the first trade)."""
+    return np.cumsum(as_array(pnls))
+
+
+def drawdown_curve(pnls: Sequence[float] | Array) -> Array:
+    """$ below the running peak after each trade (>= 0); the peak includes the 0 start."""
+    curve = equity_curve(pnls)
+    if curve.size == 0:
+        return curve
+    peaks = np.maximum.accumulate(np.concatenate(([0.0], curve)))[1:]
+    return peaks - curve
+
+
+@dataclass(frozen=True, slots=True)
+class Drawdown:
+    usd: float
+    pct: float
+
+
+def max_drawdown(pnls: Sequence[float] | Array, starting_equity: float) -> Drawdown | None:
+    """Largest fall from a running peak: in $ of P&L, and in % of equity at that peak."""
+    values = as_array(pnls)
+    if values.size == 0:
+        return None
+    if not starting_equity > 0:
+        raise ValueError("starting equity must be above 0")
+    equity = starting_equity + np.concatenate(([0.0], np.cumsum(values)))
+    peaks = np.maximum.accumulate(equity)
+    usd = float(np.max(peaks - equity))
+    pct = float(np.max((peaks - equity) / peaks)) * 100.0
+    return Drawdown(usd=usd, pct=pct)
+
+
+# ------------------------------------------------------------------ risk-adjusted
+def sharpe_ratio(returns: Sequence[float] | Array, periods_per_year: float = 1.0) -> float | None:
+    """mean / std (ddof=1) x sqrt(periods_per_year); None for fewer than 2 values or no spread."""
+    values = as_array(returns)
+    if values.size < 2:
+        return None
+    spread = float(np.std(values, ddof=1))
+    if _is_zero_spread(spread, values):
+        return None
+    return float(np.mean(values)) / spread * math.sqrt(periods_per_year)
+
+
+def downside_deviation(returns: Sequence[float] | Array) -> float | None:
+    """sqrt(mean(min(r, 0)^2)) over ALL periods, gains counting as 0 (empyrical)."""
+    values = as_array(returns)
+    if values.size == 0:
+        return None
+    return float(np.sqrt(np.mean(np.minimum(values, 0.0) ** 2)))
+
+
+def sortino_ratio(returns: Sequence[float] | Array, periods_per_year: float = 1.0) -> float | None:
+    """mean / downside deviation x sqrt(periods_per_year); None without any losing period."""
+    values = as_array(returns)
+    if values.size < 2:
+        return None
+    downside = downside_deviation(values)
+    # Exactly 0 only when no period lost: min(r, 0) involves no rounding, unlike the std.
+    if downside is None or downside == 0.0:
+        return None
+    return float(np.mean(values)) / downside * math.sqrt(periods_per_year)
+
+
+def daily_pnl(exit_ts_ms: Sequence[int], pnls: Sequence[float] | Array) -> Array:
+    """Net P&L per UTC calendar day from the first exit day to the last, 0 on days without one."""
+    values = as_array(pnls)
+    if values.size == 0:
+        return values
+    days = np.asarray(exit_ts_ms, dtype=np.int64) // DAY_MS
+    first = int(days.min())
+    out = np.zeros(int(days.max()) - first + 1, dtype=np.float64)
+    np.add.at(out, days - first, values)
+    return out
+
+
+def pearson(x: Sequence[float] | Array, y: Sequence[float] | Array) -> float | None:
+    """Pearson's r; None for fewer than 2 pairs or when either side has no spread."""
+    xs, ys = as_array(x), as_array(y)
+    if xs.size != ys.size:
+        raise ValueError("pearson needs two sequences of the same length")
+    if xs.size < 2:
+        return None
+    dx, dy = xs - xs.mean(), ys - ys.mean()
+    sx, sy = float(np.sqrt(np.sum(dx * dx))), float(np.sqrt(np.sum(dy * dy)))
+    if _is_zero_spread(sx, xs) or _is_zero_spread(sy, ys):
+        return None
+    r = float(np.sum(dx * dy)) / (sx * sy)
+    return max(-1.0, min(1.0, r))
+
+
+def mean_or_none(values: Sequence[float] | Array) -> float | None:
+    array = as_array(values)
+    return float(array.mean()) if array.size else None
+
+
+# ------------------------------------------------------------------ runners
+@dataclass(frozen=True, slots=True)
+class RunnerStats:
+    """How often trades ran past their TP2 level, and what was left on the table after exit.
+
+    `with_mfe`: trades whose MFE is known; `beyond_tp2`: those whose MFE went beyond their TP2
+    distance (the trade's own TP2, else the fixed policy's `tp2_pct`: `tp2_fallbacks` counts
+    those). Missed profit: for each trade with candles recorded after its exit, a runner of
+    `runner_share` x size held to the best price within the window after the exit (an upper
+    bound: no trailing stop gives any of it back); None when no trade has such candles.
+    """
+
+    with_mfe: int
+    beyond_tp2: int
+    beyond_share: float | None
+    avg_mfe_pct: float | None
+    avg_tp2_distance_pct: float | None
+    tp2_fallbacks: int
+    tp2_exits: int
+    avg_mfe_tp2_exits_pct: float | None
+    missed_usd: float | None
+    missed_trades: int
+    no_candle_trades: int
+    runner_share: float
+
+
+def tp2_distance(trade: TradeRecord, fallback_tp2_pct: float) -> tuple[float, bool]:
+    """The trade's TP2 distance in % of entry, and whether the fallback had to stand in."""
+    own = trade.tp2_distance_pct
+    return (own, False) if own is not None else (fallback_tp2_pct, True)
+
+
+def missed_after_exit(trade: TradeRecord, runner_share: float) -> float | None:
+    """$ a runner of `runner_share` x size would have added at the best price after exit."""
+    best = trade.after_exit_high if trade.side == "long" else trade.after_exit_low
+    if best is None:
+        return None
+    extra_move = max(0.0, trade.sign * (best - trade.exit_price))
+    return extra_move * trade.size * runner_share
+
+
+def runner_stats(
+    trades: Sequence[TradeRecord], fallback_tp2_pct: float, runner_share: float
+) -> RunnerStats:
+    mfes: list[float] = []
+    distances: list[float] = []
+    fallbacks = beyond = 0
+    for trade in trades:
+        if trade.mfe_pct is None:
+            continue
+        distance, fell_back = tp2_distance(trade, fallback_tp2_pct)
+        fallbacks += fell_back
+        mfes.append(trade.mfe_pct)
+        distances.append(distance)
+        beyond += trade.mfe_pct > distance
+    tp2_mfes = [t.mfe_pct for t in trades if t.exit_reason == "tp2" and t.mfe_pct is not None]
+    missed = [m for t in trades if (m := missed_after_exit(t, runner_share)) is not None]
+    return RunnerStats(
+        with_mfe=len(mfes),
+        beyond_tp2=beyond,
+        beyond_share=beyond / len(mfes) if mfes else None,
+        avg_mfe_pct=mean_or_none(mfes),
+        avg_tp2_distance_pct=mean_or_none(distances),
+        tp2_fallbacks=fallbacks,
+        tp2_exits=len(tp2_mfes),
+        avg_mfe_tp2_exits_pct=mean_or_none(tp2_mfes),
+        missed_usd=float(sum(missed)) if missed else None,
+        missed_trades=len(missed),
+        no_candle_trades=len(trades) - len(missed),
+        runner_share=runner_share,
+    )
+
+
+# ------------------------------------------------------------------ all of it
+@dataclass(frozen=True, slots=True)
+class Metrics:
+    """Every number of the analytics screen's metrics panel, for one set of trades."""
+
+    trades: int
+    wins: int
+    losses: int
+    win_rate: float | None
+    avg_win: float | None
+    avg_loss: float | None
+    win_loss_ratio: float | None
+    profit_factor: float | None
+    expectancy: float | None
+    total_net: float
+    total_gross: float
+    total_fees: float
+    avg_net: float | None
+    max_drawdown: Drawdown | None
+    sharpe_trade: float | None
+    sortino_trade: float | None
+    sharpe_daily: float | None
+    sortino_daily: float | None
+    days: int
+    scored_trades: int
+    corr_quality_pnl: float | None
+    corr_quality_mfe: float | None
+    runner: RunnerStats
+
+
+def by_exit_time(trades: Sequence[TradeRecord]) -> list[TradeRecord]:
+    """The order the equity curve is built in: exit time, then id."""
+    return sorted(trades, key=lambda t: (t.exit_ts_ms, t.id))
+
+
+def compute_metrics(
+    trades: Sequence[TradeRecord],
+    *,
+    starting_equity: float,
+    fallback_tp2_pct: float,
+    runner_share: float,
+) -> Metrics:
+    ordered = by_exit_time(trades)
+    pnls = as_array([t.net_pnl for t in ordered])
+    daily = daily_pnl([t.exit_ts_ms for t in ordered], pnls)
+    scored = [t for t in ordered if t.quality_score is not None]
+    scored_mfe = [t for t in scored if t.mfe_pct is not None]
+    return Metrics(
+        trades=len(ordered),
+        wins=int(np.count_nonzero(pnls > 0)),
+        losses=int(np.count_nonzero(pnls < 0)),
+        win_rate=win_rate(pnls),
+        avg_win=average_win(pnls),
+        avg_loss=average_loss(pnls),
+        win_loss_ratio=win_loss_ratio(pnls),
+        profit_factor=profit_factor(pnls),
+        expectancy=expectancy(pnls),
+        total_net=float(pnls.sum()),
+        total_gross=float(sum(t.realized_pnl for t in ordered)),
+        total_fees=float(sum(t.fees for t in ordered)),
+        avg_net=mean_or_none(pnls),
+        max_drawdown=max_drawdown(pnls, starting_equity),
+        sharpe_trade=sharpe_ratio(pnls),
+        sortino_trade=sortino_ratio(pnls),
+        sharpe_daily=sharpe_ratio(daily, DAYS_PER_YEAR),
+        sortino_daily=sortino_ratio(daily, DAYS_PER_YEAR),
+        days=int(daily.size),
+        scored_trades=len(scored),
+        corr_quality_pnl=pearson(
+            [t.quality_score or 0.0 for t in scored], [t.net_pnl for t in scored]
+        ),
+        corr_quality_mfe=pearson(
+            [t.quality_score or 0.0 for t in scored_mfe], [t.mfe_pct or 0.0 for t in scored_mfe]
+        ),
+        runner=runner_stats(ordered, fallback_tp2_pct, runner_share),
+    )

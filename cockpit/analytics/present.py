@@ -1,0 +1,167 @@
+"""A snapshot as rows of text: what the analytics screen puts in its tables and the report
+writes as Markdown. Both call these functions, so every number reads the same in both places.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from cockpit.analytics import fmt
+from cockpit.analytics.attribution import AttributionTable
+from cockpit.analytics.gates import Gate
+from cockpit.analytics.metrics import Metrics
+from cockpit.analytics.snapshot import AnalyticsSnapshot
+
+PNL_NOTE = (
+    "P&L is net of fees (realized P&L - fees) unless marked gross; a win is a trade with "
+    "net P&L > 0."
+)
+GATE_COLUMNS = ("Gate", "State", "Check", "Result", "Value", "Threshold", "Note")
+TABLE_COLUMNS = ("Group", "Trades", "Win %", "Net $", "Avg $", "PF", "Avg MFE %")
+COMPARISON_COLUMNS = ("Metric", "Baseline", "Now")
+SPARK_BARS = "▁▂▃▄▅▆▇█"
+
+
+def day_text(ts_ms: int | None) -> str:
+    if ts_ms is None:
+        return fmt.NA
+    return datetime.fromtimestamp(ts_ms / 1000, tz=UTC).strftime("%Y-%m-%d")
+
+
+def metric_rows(snapshot: AnalyticsSnapshot) -> list[tuple[str, str]]:
+    """Label and value of every headline metric, in reading order (short enough for a 72
+    column panel)."""
+    m = snapshot.metrics
+    imported = f" ({snapshot.imported} imported)" if snapshot.imported else ""
+    rows = [
+        ("Closed trades", f"{snapshot.trades}{imported}"),
+        (
+            "Period (exit days, UTC)",
+            f"{day_text(snapshot.first_exit_ms)} .. {day_text(snapshot.last_exit_ms)} ({m.days} d)",
+        ),
+    ]
+    rows += performance_rows(m)
+    rows += [
+        ("Starting equity (for DD %)", f"{snapshot.config.starting_equity_usdt:,.0f} USDT"),
+        ("r(quality, net P&L)", f"{fmt.ratio(m.corr_quality_pnl)} ({m.scored_trades} scored)"),
+        ("r(quality, MFE)", fmt.ratio(m.corr_quality_mfe)),
+    ]
+    rows += runner_rows(snapshot)
+    return rows
+
+
+def performance_rows(m: Metrics) -> list[tuple[str, str]]:
+    """The rows that exist for any set of trades (also used per period)."""
+    dd = m.max_drawdown
+    dd_text = fmt.NA if dd is None else f"{fmt.plain_usd(dd.usd)} ({fmt.pct(dd.pct, 2)})"
+    return [
+        ("Net P&L $", fmt.usd(m.total_net)),
+        ("Gross P&L / fees $", f"{fmt.usd(m.total_gross)} / {fmt.plain_usd(m.total_fees)}"),
+        ("Average net P&L per trade $", fmt.usd(m.avg_net)),
+        ("Win rate", f"{fmt.share(m.win_rate)} ({m.wins} W / {m.losses} L)"),
+        ("Average win / average loss $", f"{fmt.usd(m.avg_win)} / {fmt.usd(m.avg_loss)}"),
+        ("Win/loss ratio", fmt.times(m.win_loss_ratio)),
+        ("Profit factor", fmt.ratio(m.profit_factor)),
+        ("Expectancy per trade $", fmt.usd(m.expectancy)),
+        ("Max drawdown $ (% of equity)", dd_text),
+        ("Sharpe per day, x sqrt(365)", fmt.ratio(m.sharpe_daily)),
+        ("Sortino per day, x sqrt(365)", fmt.ratio(m.sortino_daily)),
+        ("Sharpe per trade (not annualised)", fmt.ratio(m.sharpe_trade)),
+        ("Sortino per trade (not annualised)", fmt.ratio(m.sortino_trade)),
+    ]
+
+
+def runner_rows(snapshot: AnalyticsSnapshot) -> list[tuple[str, str]]:
+    r = snapshot.metrics.runner
+    cfg = snapshot.config
+    if r.missed_usd is None:
+        missed = "no candles recorded"
+    else:
+        without = f", {r.no_candle_trades} without candles" if r.no_candle_trades else ""
+        missed = f"{fmt.usd(r.missed_usd)} ({r.missed_trades} trades{without})"
+    rows = [
+        ("MFE beyond TP2", f"{r.beyond_tp2} of {r.with_mfe} ({fmt.share(r.beyond_share)})"),
+        (
+            "Average MFE / TP2 distance",
+            f"{fmt.pct(r.avg_mfe_pct, 2)} / {fmt.pct(r.avg_tp2_distance_pct, 2)}",
+        ),
+        ("Average MFE of TP2 exits", f"{fmt.pct(r.avg_mfe_tp2_exits_pct, 2)} ({r.tp2_exits})"),
+        (
+            f"Missed after exit $ ({cfg.runner_share_pct:g}% runner, {cfg.missed_window_h:g} h)",
+            missed,
+        ),
+    ]
+    if r.tp2_fallbacks:
+        rows.insert(
+            1,
+            (
+                "Trades without own TP2 level",
+                f"{r.tp2_fallbacks} (use {snapshot.fallback_tp2_pct:g}%)",
+            ),
+        )
+    return rows
+
+
+def gate_rows(gates: Sequence[Gate]) -> list[tuple[str, str, str, str, str, str, str]]:
+    """One row per check; the gate's label and state on its first row only."""
+    rows: list[tuple[str, str, str, str, str, str, str]] = []
+    for gate in gates:
+        for i, check in enumerate(gate.checks):
+            rows.append(
+                (
+                    gate.label if i == 0 else "",
+                    gate.state.label if i == 0 else "",
+                    check.name,
+                    check.state.label,
+                    check.value,
+                    check.threshold,
+                    check.note,
+                )
+            )
+    return rows
+
+
+def gate_line(gate: Gate) -> tuple[str, str, str]:
+    """State word, short label and one-line verdict: the dashboard panel's line."""
+    return gate.state.label, gate.label, gate.summary
+
+
+def table_rows(table: AttributionTable) -> list[tuple[str, ...]]:
+    return [
+        (
+            row.key,
+            str(row.trades),
+            fmt.share(row.win_rate),
+            fmt.usd(row.net_pnl),
+            fmt.usd(row.expectancy),
+            fmt.ratio(row.profit_factor),
+            fmt.pct(row.avg_mfe_pct, 2),
+        )
+        for row in table.rows
+    ]
+
+
+def comparison_rows(snapshot: AnalyticsSnapshot) -> list[tuple[str, str, str]]:
+    """Baseline and now side by side (empty without `analytics.baseline_end`)."""
+    comparison = snapshot.comparison
+    if comparison is None:
+        return []
+    base = performance_rows(comparison.baseline)
+    now = performance_rows(comparison.now)
+    rows = [("Trades", str(comparison.baseline.trades), str(comparison.now.trades))]
+    rows += [(label, b, n) for (label, b), (_, n) in zip(base, now, strict=True)]
+    return rows
+
+
+def sparkline(values: Sequence[float], width: int = 60) -> str:
+    """Block characters for a text chart (the report's equity and drawdown lines)."""
+    if not values:
+        return ""
+    step = max(1, -(-len(values) // width))
+    points = [values[min(i + step - 1, len(values) - 1)] for i in range(0, len(values), step)]
+    low, high = min(points), max(points)
+    if high == low:
+        return SPARK_BARS[0] * len(points)
+    top = len(SPARK_BARS) - 1
+    return "".join(SPARK_BARS[round((v - low) / (high - low) * top)] for v in points)

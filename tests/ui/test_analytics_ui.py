@@ -1,0 +1,133 @@
+"""The gate panel and the analytics screen under Pilot, on a real journal file.
+
+The panel must change when a trade closes (the session recomputes the analytics then), `g` opens
+the analytics screen and Escape closes it, and `cockpit report` writes what the screen shows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from adapters.trades_csv import load_trades_csv
+from cockpit.analytics import present
+from cockpit.app import CockpitApp
+from cockpit.cli import main
+from cockpit.screens.analytics import AnalyticsScreen
+from cockpit.screens.dashboard import DashboardScreen
+from state.journal import import_trades
+from state.store import Store
+from tests.ui.harness import START_MS, app_factory, rally
+from tests.ui.test_dashboard import open_long, redraw, step_until
+from widgets.gate_panel import GatePanel
+
+SIZE = (150, 45)
+SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "sample_trades.csv"
+
+
+def iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def import_file(db_url: str, path: Path) -> None:
+    store = await Store.open(db_url)
+    try:
+        await import_trades(store, load_trades_csv(path), now_ms=START_MS)
+    finally:
+        await store.close()
+
+
+async def import_winners(db_url: str, tmp_path: Path, n: int) -> None:
+    """`n` winning longs (+1 each), one a day, all before the scripted market starts."""
+    rows = ["symbol,side,entry_time,entry_price,exit_time,exit_price,size"]
+    for k in range(n):
+        entry = START_MS - (k + 1) * 86_400_000
+        rows.append(f"SOL-PERP,long,{iso(entry)},100,{iso(entry + 60_000)},101,1")
+    path = tmp_path / "winners.csv"
+    path.write_text("\n".join(rows) + "\n")
+    await import_file(db_url, path)
+
+
+def panel_line(app: CockpitApp, label: str) -> str:
+    panel = app.screen.query_one(GatePanel)
+    return next(line for line in panel.line_texts() if label in line)
+
+
+def table_rows(table: DataTable[Text]) -> list[tuple[str, ...]]:
+    return [
+        tuple(cell.plain.strip() for cell in table.get_row_at(i)) for i in range(table.row_count)
+    ]
+
+
+async def test_gate_panel_changes_when_a_trade_closes(tmp_path: Path) -> None:
+    db_url = f"sqlite+aiosqlite:///{tmp_path / 'cockpit.db'}"
+    await import_winners(db_url, tmp_path, 29)
+    app, feed = app_factory(db_url)(rally())
+    async with app.run_test(size=SIZE) as pilot:
+        await feed.step(1)
+        await app.session.analytics_settled()
+        await redraw(app, pilot)
+        assert panel_line(app, "Win rate") == "NEED Win rate ≥ 50%    29/30 trades"
+        assert len(app.screen.query_one(GatePanel).line_texts()) == 9
+
+        await open_long(app, pilot)
+        pos = app.session.latest.positions[0]
+        await step_until(feed, pilot, lambda: pos.closed)  # TP1, then TP2 closes the rest
+        await app.session.analytics_settled()
+        await redraw(app, pilot)
+        # the 30th trade, a winner too: 30 of 30
+        assert panel_line(app, "Win rate") == "PASS Win rate ≥ 50%    100.0% of 30"
+        assert panel_line(app, "Profit factor") == "PASS Profit factor > 2 no losing trades"
+
+
+async def test_g_opens_the_analytics_screen_and_escape_closes_it(tmp_path: Path) -> None:
+    db_url = f"sqlite+aiosqlite:///{tmp_path / 'cockpit.db'}"
+    await import_file(db_url, SAMPLE)
+    app, feed = app_factory(db_url)(rally())
+    async with app.run_test(size=SIZE) as pilot:
+        await feed.step(1)
+        await app.session.analytics_settled()
+        await pilot.press("g")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, AnalyticsScreen)
+        snapshot = app.session.latest.analytics
+        assert snapshot is not None and snapshot.trades == 60
+        gates = table_rows(screen.query_one("#analytics-gates", DataTable))
+        assert gates == [tuple(c.strip() for c in row) for row in present.gate_rows(snapshot.gates)]
+        states = {row[1] for row in gates if row[1]}
+        assert states <= {"PASS", "FAIL", "NEED"} and len([r for r in gates if r[1]]) == 9
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen)
+
+
+async def test_the_report_says_what_the_screen_shows(tmp_path: Path) -> None:
+    db_url = f"sqlite+aiosqlite:///{tmp_path / 'cockpit.db'}"
+    await import_file(db_url, SAMPLE)
+    app, feed = app_factory(db_url)(rally())
+    async with app.run_test(size=SIZE) as pilot:
+        await feed.step(1)
+        await app.session.analytics_settled()
+        await pilot.press("g")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, AnalyticsScreen)
+        shown = {
+            name: table_rows(screen.query_one(f"#{name}", DataTable))
+            for name in ("analytics-gates", "analytics-metrics", "attr-symbol", "attr-quality")
+        }
+        await pilot.press("escape")
+
+    out = tmp_path / "report.md"
+    # the command as a trader runs it (in a thread: it runs its own event loop)
+    assert await asyncio.to_thread(main, ["--db", db_url, "report", "--out", str(out)]) == 0
+    lines = set(out.read_text().splitlines())
+    for name, rows in shown.items():
+        assert rows, name
+        for row in rows:
+            assert "| " + " | ".join(row) + " |" in lines, (name, row)
