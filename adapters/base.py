@@ -7,6 +7,7 @@ simulated market, a CSV replay, ccxt and Drift are interchangeable.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from cockpit.domain import Candle, FeedStatus, Fill, OrderRequest, Tick
@@ -44,3 +45,61 @@ class Broker(Protocol):
     async def open(self, order: OrderRequest) -> Fill: ...
 
     async def close(self, order: OrderRequest) -> Fill: ...
+
+
+# --------------------------------------------------------------------------- optional capabilities
+# A live feed offers more than the MarketFeed protocol; the session checks for each capability
+# with isinstance(), so the replay feed and any other feed keep working without them.
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedBar:
+    """A bar that will not change any more, as streamed by the exchange.
+
+    `after_gap` is True for the first bar closed after the stream was interrupted: it (and any
+    bar between it and the previous one) may be incomplete and must be re-fetched over REST.
+    """
+
+    candle: Candle
+    after_gap: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FundingInfo:
+    """A perp's current funding rate and the next time it is charged.
+
+    `rate` is a fraction of notional per funding interval (0.0001 = 0.01 %); when positive,
+    longs pay shorts. `ts_ms` is when the exchange last reported it.
+    """
+
+    symbol: str
+    rate: float
+    next_funding_ms: int
+    ts_ms: int
+
+
+@runtime_checkable
+class LiveFeed(Protocol):
+    """A feed of the live market: its prices go stale, and the session must not act on them."""
+
+    @property
+    def stale_after_s(self) -> float: ...
+
+
+@runtime_checkable
+class ClosedCandleFeed(Protocol):
+    """A feed that streams the exchange's own bars; the candle recorder stores them."""
+
+    @property
+    def candle_timeframe(self) -> str: ...
+
+    def closed_candles(self, symbol: str) -> AsyncIterator[ClosedBar]:
+        """Each bar once, when it has closed; ends when the feed is closed."""
+        ...
+
+
+@runtime_checkable
+class FundingFeed(Protocol):
+    """A feed that knows the venue's funding rate (paper positions are charged funding)."""
+
+    def funding(self, symbol: str) -> FundingInfo | None: ...

@@ -5,6 +5,16 @@ every fill crosses the spread (the tick's ask/bid, or the mid moved by `half_spr
 feed has no book), pays `slippage_bps` on top, and a taker fee on the filled notional. Nothing
 fills at a price the market did not show (DESIGN.md section 5).
 
+Stops are market orders too: the session sends the close on the first tick through the stop,
+and it fills at that tick's executable side (the bid for a long's exit, the ask for a short's),
+never at the stop level, so a gap through a stop costs what it would have cost on the venue.
+On the live feed the tick's bid/ask never look better than a trade printed after the book
+(adapters/ccxt_feed.py).
+
+With `max_price_age_ms` and a `clock` (the live cockpit sets both), an order is refused when
+the newest price is older than that: a market order on a stale price would fill at a price the
+market no longer shows. Funding on paper positions is charged by cockpit/funding.py.
+
 It keeps its own signed net position per symbol, so reduce-only orders behave as on a venue: they
 can only shrink a position, never flip it, and one larger than the position is clipped to it.
 """
@@ -12,6 +22,7 @@ can only shrink a position, never flip it, and one larger than the position is c
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from adapters.base import BrokerError
 from cockpit.config import PaperConfig
@@ -25,9 +36,20 @@ residue such as 0.30000000000000004 - 0.3 never leaves an unclosable crumb of a 
 class PaperBroker:
     """Fills market orders immediately against the latest tick fed in through `on_tick`."""
 
-    def __init__(self, config: PaperConfig, venue: str = "paper") -> None:
+    def __init__(
+        self,
+        config: PaperConfig,
+        venue: str = "paper",
+        *,
+        max_price_age_ms: int | None = None,
+        clock: Callable[[], int] | None = None,
+    ) -> None:
+        if (max_price_age_ms is None) != (clock is None):
+            raise ValueError("max_price_age_ms and clock go together")
         self._config = config
         self._venue = venue
+        self._max_age_ms = max_price_age_ms
+        self._clock = clock
         self._last: dict[str, Tick] = {}
         self._positions: dict[str, float] = {}
         self._done: dict[str, tuple[OrderRequest, Fill]] = {}
@@ -104,6 +126,13 @@ class PaperBroker:
         tick = self._last.get(order.symbol)
         if tick is None:
             raise BrokerError(f"order {order.client_order_id}: no price yet for {order.symbol}")
+        if self._max_age_ms is not None and self._clock is not None:
+            age_ms = self._clock() - tick.ts_ms
+            if age_ms > self._max_age_ms:
+                raise BrokerError(
+                    f"order {order.client_order_id}: the last {order.symbol} price is "
+                    f"{age_ms / 1000:.0f}s old; no fill on a stale price"
+                )
 
         sign = 1.0 if order.side is OrderSide.BUY else -1.0
         position = self._positions.get(order.symbol, 0.0)

@@ -19,6 +19,9 @@ CORE_MODULES = [
     "adapters.base",
     "adapters.paper",
     "adapters.replay",
+    "adapters.ccxt_feed",
+    "cockpit.candle_recorder",
+    "cockpit.live_jobs",
     "state.store",
     "state.models",
 ]
@@ -42,6 +45,19 @@ def test_driftpy_is_not_imported_by_the_demo_path() -> None:
     code = (
         "import sys, cockpit.app, cockpit.cli, adapters.replay, adapters.paper\n"
         "print(any(m == 'driftpy' or m.startswith('driftpy.') for m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"
+
+
+def test_ccxt_is_imported_only_when_the_live_feed_starts() -> None:
+    """ccxt costs a second or more to import; the demo, the CLI and the live feed's module must
+    not pull it in (the feed imports it in a worker thread when it starts)."""
+    code = (
+        "import sys, cockpit.app, cockpit.cli, cockpit.session, adapters.ccxt_feed\n"
+        "print(any(m == 'ccxt' or m.startswith('ccxt.') for m in sys.modules))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True

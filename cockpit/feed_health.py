@@ -1,0 +1,102 @@
+"""What the session does about a live feed's health: no automatic action on stale prices, and
+every change of the feed's state in the event log.
+
+`StaleGuard` answers, for each tick, whether the engine may act on it: not when the price is
+older than the feed's `stale_after_s` (a tick that sat in a queue, or a feed that just came back
+with a backlog) or while the feed says it is stale. It logs once when a stale episode starts and
+once when fresh prices resume. Feeds that are not live (replay, demo) carry their own market
+time and are never judged by the wall clock.
+
+`FeedMonitor` polls `feed.status` and writes each change of state into the event log (warnings
+and errors also go to the alerts table), so the trader reads "reconnecting: NetworkError ..."
+and "connected again" in the log, not only in the header.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from adapters.base import LiveFeed, MarketFeed
+from cockpit.domain import FeedState, FeedStatus, Tick
+
+EventSink = Callable[[str, str], None]
+
+
+class StaleGuard:
+    """Decides per tick whether automatic exits may act on it; logs stale episodes once."""
+
+    def __init__(self, feed: MarketFeed, clock: Callable[[], int], event: EventSink) -> None:
+        self._feed = feed
+        self._clock = clock
+        self._event = event
+        self._limit_s = feed.stale_after_s if isinstance(feed, LiveFeed) else None
+        self._stale: set[str] = set()
+
+    @property
+    def active(self) -> bool:
+        return self._limit_s is not None
+
+    def stale_symbols(self) -> set[str]:
+        return set(self._stale)
+
+    def fresh(self, tick: Tick) -> bool:
+        """True if the engine may act on `tick` (always, for a feed that is not live)."""
+        if self._limit_s is None:
+            return True
+        age_s = (self._clock() - tick.ts_ms) / 1000.0
+        status = self._feed.status
+        stale = age_s > self._limit_s or status.state is FeedState.STALE
+        if stale:
+            if tick.symbol not in self._stale:
+                self._stale.add(tick.symbol)
+                why = f"price {age_s:.1f}s old" if age_s > self._limit_s else "feed stale"
+                self._event(
+                    "warning",
+                    f"{tick.symbol}: {why}: no automatic stop or take-profit on stale prices",
+                )
+            return False
+        if tick.symbol in self._stale:
+            self._stale.discard(tick.symbol)
+            self._event("info", f"{tick.symbol}: fresh prices again; automatic exits resume")
+        return True
+
+
+class FeedMonitor:
+    """Logs the feed's state changes. `run()` is a task; cancel it to stop."""
+
+    def __init__(self, feed: MarketFeed, event: EventSink, interval_s: float = 0.5) -> None:
+        self._feed = feed
+        self._event = event
+        self._interval_s = interval_s
+        self._last: FeedStatus | None = None
+        self._connected_before = False
+
+    async def run(self) -> None:
+        while True:
+            self.check()
+            await asyncio.sleep(self._interval_s)
+
+    def check(self) -> None:
+        status = self._feed.status
+        last = self._last
+        self._last = status
+        if last is not None and status.state is last.state:
+            return
+        detail = f": {status.detail}" if status.detail else ""
+        if status.state is FeedState.CONNECTED:
+            if self._connected_before:
+                self._event("info", f"feed connected again{detail}; automatic exits resume")
+            else:
+                self._event("info", f"feed connected{detail}")
+            self._connected_before = True
+        elif status.state is FeedState.STALE:
+            age = f" {status.age_s:.0f}s" if status.age_s is not None else ""
+            self._event("warning", f"feed stale{age}: no automatic exits on stale prices")
+        elif status.state is FeedState.RECONNECTING:
+            if self._connected_before:
+                self._event("warning", f"feed reconnecting{detail}")
+            else:
+                self._event("info", f"feed{detail}")
+        else:
+            self._event("error", f"feed down{detail} (still retrying)")

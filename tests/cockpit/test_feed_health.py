@@ -1,0 +1,84 @@
+"""Stale prices never drive automatic exits and say so once per episode; the feed monitor puts
+every change of the feed's state into the event log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cockpit.domain import FeedState, FeedStatus, Tick
+from cockpit.feed_health import FeedMonitor, StaleGuard
+
+SYM = "SOL/USDT:USDT"
+NOW = 1_750_000_000_000
+
+
+@dataclass
+class StatusFeed:
+    """Only what the guard and the monitor read: a status and, for a live feed, stale_after_s."""
+
+    state: FeedState = FeedState.CONNECTED
+    detail: str = ""
+    stale_after_s: float = 5.0
+
+    @property
+    def status(self) -> FeedStatus:
+        return FeedStatus(self.state, self.detail, 1.0)
+
+
+@dataclass
+class ReplayLike:
+    status: FeedStatus = field(default_factory=lambda: FeedStatus(FeedState.CONNECTED))
+
+
+def tick(age_s: float) -> Tick:
+    return Tick(SYM, NOW - int(age_s * 1000), 100.0)
+
+
+def test_stale_prices_are_refused_and_logged_once_per_episode() -> None:
+    events: list[tuple[str, str]] = []
+    feed = StatusFeed()
+    guard = StaleGuard(feed, lambda: NOW, lambda level, text: events.append((level, text)))  # type: ignore[arg-type]
+    assert guard.active
+    assert guard.fresh(tick(0.5))
+    assert not guard.fresh(tick(6.0))
+    assert not guard.fresh(tick(7.0))
+    assert [e[0] for e in events] == ["warning"]
+    assert "no automatic stop or take-profit" in events[0][1]
+    feed.state = FeedState.STALE  # the feed itself says stale: even a recent stamp waits
+    assert not guard.fresh(tick(0.1))
+    feed.state = FeedState.CONNECTED
+    assert guard.fresh(tick(0.1))
+    assert events[-1] == ("info", f"{SYM}: fresh prices again; automatic exits resume")
+    assert len(events) == 2
+
+
+def test_a_replay_is_never_judged_by_the_wall_clock() -> None:
+    guard = StaleGuard(ReplayLike(), lambda: NOW, lambda level, text: None)  # type: ignore[arg-type]
+    assert not guard.active
+    assert guard.fresh(tick(3600.0))
+
+
+def test_monitor_logs_each_state_change() -> None:
+    events: list[tuple[str, str]] = []
+    feed = StatusFeed(FeedState.RECONNECTING, "connecting to binanceusdm")
+    monitor = FeedMonitor(feed, lambda level, text: events.append((level, text)))  # type: ignore[arg-type]
+    monitor.check()
+    feed.state, feed.detail = FeedState.CONNECTED, "binanceusdm mark price"
+    monitor.check()
+    monitor.check()  # no change, no line
+    feed.state, feed.detail = FeedState.STALE, "no price for 6s"
+    monitor.check()
+    feed.state, feed.detail = FeedState.RECONNECTING, "NetworkError: closed"
+    monitor.check()
+    feed.state, feed.detail = FeedState.DOWN, "NetworkError: refused (attempt 3)"
+    monitor.check()
+    feed.state, feed.detail = FeedState.CONNECTED, "binanceusdm mark price"
+    monitor.check()
+    assert events == [
+        ("info", "feed: connecting to binanceusdm"),
+        ("info", "feed connected: binanceusdm mark price"),
+        ("warning", "feed stale 1s: no automatic exits on stale prices"),
+        ("warning", "feed reconnecting: NetworkError: closed"),
+        ("error", "feed down: NetworkError: refused (attempt 3) (still retrying)"),
+        ("info", "feed connected again: binanceusdm mark price; automatic exits resume"),
+    ]
