@@ -21,6 +21,7 @@ from cockpit.runner_preview import (
     trail_preview,
     trail_refusal,
 )
+from cockpit.screens.analytics import AnalyticsScreen
 from cockpit.screens.audit import AuditScreen
 from cockpit.screens.dashboard import DashboardScreen
 from cockpit.session import OrderRejected, Session
@@ -60,13 +61,33 @@ class CockpitApp(App[None]):
         Binding("p", "toggle_pause", "Pause feed"),
         Binding("m", "toggle_mode", "Mode"),
         Binding("a", "show_audit", "Audit"),
+        Binding("g", "show_analytics", "Gates"),
         Binding("q", "quit", "Quit"),
     ]
+
+    # Actions about the dashboard's positions or that open a screen from it: on the audit or
+    # analytics screen their keys do nothing (and leave the footer), so `l` cannot open a
+    # ticket on top of the analytics tables.
+    DASHBOARD_ACTIONS = frozenset(
+        {
+            "open_ticket",
+            "close_selected",
+            "move_stop",
+            "close_part",
+            "trail",
+            "toggle_mode",
+            "show_audit",
+            "show_analytics",
+        }
+    )
 
     def __init__(self, session: Session) -> None:
         super().__init__()
         self.session = session
         self._started = False
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return action not in self.DASHBOARD_ACTIONS or isinstance(self.screen, DashboardScreen)
 
     async def on_mount(self) -> None:
         # The dashboard is up first (the trader sees the cockpit at once), then the session
@@ -106,6 +127,11 @@ class CockpitApp(App[None]):
         )
         yield SystemCommand(
             "Pause / resume feed", "Replay and demo feeds only", self.action_toggle_pause
+        )
+        yield SystemCommand(
+            "Analytics and decision gates",
+            "Gates with every check, metrics, equity and drawdown, P&L attribution",
+            self.action_show_analytics,
         )
 
     def _ticket_long(self) -> None:
@@ -316,6 +342,10 @@ class CockpitApp(App[None]):
     def action_show_audit(self) -> None:
         if isinstance(self.screen, DashboardScreen):
             self.push_screen(AuditScreen(self.session))
+
+    def action_show_analytics(self) -> None:
+        if isinstance(self.screen, DashboardScreen):
+            self.push_screen(AnalyticsScreen(self.session))
 
     def action_toggle_pause(self) -> None:
         feed = self.session.feed

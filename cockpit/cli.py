@@ -22,10 +22,14 @@ from pydantic import ValidationError
 from cockpit.config import APP_NAME, Settings, default_data_dir, load_settings
 
 if TYPE_CHECKING:
+    from adapters.trades_csv import TradesFile
+    from cockpit.analytics.snapshot import AnalyticsSnapshot
     from cockpit.app import CockpitApp
+    from state.journal import ImportResult
 
 DEMO_DB_FILE = "demo.db"
 REPLAY_DB_FILE = "replay.db"
+REPORT_FILE = "cockpit-report.md"
 
 
 def parse_speed(text: str) -> float | None:
@@ -48,6 +52,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     parser.add_argument("--config", type=Path, help="TOML settings file (default: user config dir)")
     parser.add_argument("--db", help="SQLAlchemy async database URL (default: user data dir)")
+    parser.add_argument(
+        "--feed",
+        metavar="EXCHANGE",
+        help="without a COMMAND: SHADOW on this exchange's live data (binanceusdm, bybit)",
+    )
+    parser.add_argument(
+        "--symbol",
+        dest="feed_symbol",
+        metavar="SYMBOL",
+        help="the live feed's perp symbol in ccxt form (default SOL/USDT:USDT)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = sub.add_parser("demo", help="open the cockpit on an offline simulated SOL-PERP market")
@@ -60,6 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     replay.add_argument("--speed", type=parse_speed, default=1.0, help="1, 10, 100, ... or max")
     replay.add_argument("--symbol", default="SOL-PERP", help="symbol to label the data with")
+
+    report = sub.add_parser("report", help="write the analytics and decision gates as Markdown")
+    report.add_argument(
+        "--out", type=Path, default=Path(REPORT_FILE), help=f"default: ./{REPORT_FILE}"
+    )
+    journal = sub.add_parser("import", help="load past closed trades from a CSV journal")
+    journal.add_argument("file", type=Path, help="CSV with a header line (docs/analytics.md)")
     return parser
 
 
@@ -101,14 +123,23 @@ def _setup_logging() -> Path:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 0
+    if args.command is not None and (args.feed or args.feed_symbol):
+        parser.error("--feed and --symbol start the live cockpit: use them without a COMMAND")
     try:
+        if args.command is None:
+            settings = live_settings(args)
+            if settings is None:
+                parser.print_help()
+                return 0
+            return run_live(settings)
         if args.command == "demo":
             return run_demo(args)
         if args.command == "replay":
             return run_replay(args)
+        if args.command == "report":
+            return run_report(args)
+        if args.command == "import":
+            return run_import(args)
     except (ValidationError, FileNotFoundError, ValueError) as exc:
         print(f"cockpit: {exc}", file=sys.stderr)
         return 2
@@ -177,6 +208,153 @@ def replay_app(
     speed_text = "max" if speed is None else f"{speed:g}x"
     session.event("info", f"replay of {path.name} as {symbol} at {speed_text}")
     return CockpitApp(session)
+
+
+def live_settings(args: argparse.Namespace) -> Settings | None:
+    """Settings for SHADOW on live data, or None when neither the command line (--feed,
+    --symbol) nor the config ([feed]) asks for it. The database is the trader's real journal
+    (--db, else config/env, else the default cockpit.db), never the demo's."""
+    from cockpit.config import FeedConfig
+
+    overrides: dict[str, object] = {"db_url": args.db} if args.db else {}
+    settings = load_settings(args.config, **overrides)
+    if not (args.feed or args.feed_symbol or "feed" in settings.model_fields_set):
+        return None
+    feed = settings.feed.model_dump()
+    if args.feed:
+        feed["exchange"] = args.feed
+    if args.feed_symbol:
+        feed["symbol"] = args.feed_symbol
+    settings.feed = FeedConfig(**feed)
+    _check_exchange(settings.feed.exchange)
+    return settings
+
+
+def _check_exchange(exchange_id: str) -> None:
+    """Refuse an exchange ccxt.pro does not have, without importing ccxt (slow) to find out."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("ccxt")
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    if not locations:
+        raise ValueError("ccxt is not installed; the live feed needs it")
+    module = Path(locations[0]) / "pro" / f"{exchange_id}.py"
+    if not exchange_id.isidentifier() or not module.is_file():
+        raise ValueError(f"ccxt.pro has no exchange {exchange_id!r} (tested: binanceusdm, bybit)")
+
+
+def run_live(settings: Settings) -> int:
+    _setup_logging()
+    return _run(live_app(settings))
+
+
+def live_app(settings: Settings) -> CockpitApp:
+    """SHADOW on live mainnet data: the ccxt.pro feed, paper fills, every candle recorded."""
+    from adapters.ccxt_feed import CcxtFeed
+    from adapters.paper import PaperBroker
+    from cockpit.app import CockpitApp
+    from cockpit.session import Session, wall_clock_ms
+
+    cfg = settings.feed
+    feed = CcxtFeed(cfg)
+    broker = PaperBroker(
+        settings.paper,
+        max_price_age_ms=int(cfg.stale_after_s * 1000),
+        clock=wall_clock_ms,
+    )
+    session = Session(settings, feed, broker, [cfg.symbol])
+    session.event(
+        "info",
+        f"SHADOW on {cfg.exchange} {cfg.symbol}: paper fills on live prices "
+        f"(exits act on the {feed.trigger} price)",
+    )
+    return CockpitApp(session)
+
+
+def _journal_settings(args: argparse.Namespace) -> Settings:
+    """`report` and `import` work on the trader's real journal: --db, else config/env, else the
+    default cockpit.db (never the demo or replay files, whose fills are simulated)."""
+    overrides: dict[str, object] = {"db_url": args.db} if args.db else {}
+    return load_settings(args.config, **overrides)
+
+
+def _shown_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """Compute the analytics from the journal and write them as Markdown; print where."""
+    from cockpit.analytics.present import gate_line
+
+    settings = _journal_settings(args)
+    out: Path = args.out
+    snapshot = asyncio.run(_write_report(settings, out))
+    print(f"wrote {out.resolve()} ({snapshot.trades} closed trades, {_shown_url(settings.db_url)})")
+    for gate in snapshot.gates:
+        state, label, summary = gate_line(gate)
+        print(f"  {state}  {label:<18} {summary}")
+    return 0
+
+
+async def _write_report(settings: Settings, out: Path) -> AnalyticsSnapshot:
+    from cockpit.analytics.report import render_markdown
+    from state.journal import analytics_snapshot
+    from state.store import Store
+
+    store = await Store.open(settings.db_url)
+    try:
+        snapshot = await analytics_snapshot(store, settings)
+    finally:
+        await store.close()
+    text = render_markdown(
+        snapshot, source=_shown_url(settings.db_url), generated_ms=int(time.time() * 1000)
+    )
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"cannot write the report to {out}: {exc.strerror or exc}") from None
+    return snapshot
+
+
+def run_import(args: argparse.Namespace) -> int:
+    """Validate the whole file first; only a file without a single bad row is written, in one
+    transaction. Exit status 2 and every problem on stderr otherwise."""
+    from adapters.trades_csv import TradesFileError, load_trades_csv
+
+    path: Path = args.file
+    if not path.is_file():
+        raise FileNotFoundError(f"no such trades file: {path}")
+    try:
+        journal = load_trades_csv(path)
+    except TradesFileError as exc:
+        count = len(exc.errors) + exc.more
+        print(
+            f"cockpit: {path} refused, nothing imported ({count} problem"
+            f"{'' if count == 1 else 's'}):",
+            file=sys.stderr,
+        )
+        print(str(exc), file=sys.stderr)
+        return 2
+    settings = _journal_settings(args)
+    result = asyncio.run(_import(settings, journal))
+    skipped = f"; {result.skipped} already there, skipped" if result.skipped else ""
+    print(
+        f"imported {result.imported} trades from {path} into {_shown_url(settings.db_url)}{skipped}"
+    )
+    return 0
+
+
+async def _import(settings: Settings, journal: TradesFile) -> ImportResult:
+    from state.journal import import_trades
+    from state.store import Store
+
+    store = await Store.open(settings.db_url)
+    try:
+        return await import_trades(store, journal, now_ms=int(time.time() * 1000))
+    finally:
+        await store.close()
 
 
 def _run(app: CockpitApp) -> int:

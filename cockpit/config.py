@@ -296,6 +296,117 @@ class DemoConfig(BaseModel):
     speed: float = Field(1.0, gt=0)
 
 
+FEED_EXCHANGES: tuple[str, ...] = ("binanceusdm", "bybit")
+"""Exchanges the live feed is tested against (tests/fakes/); other ccxt.pro ids may work."""
+
+
+class FeedConfig(BaseModel):
+    """The live mainnet feed of SHADOW mode (adapters/ccxt_feed.py, docs/feeds.md).
+
+    `trigger` is the price the exit engine acts on: `mark` (what venues trigger stops on,
+    DESIGN.md section 2) where the exchange streams it, else `last` (trades). A feed without a
+    price for `stale_after_s` is stale: the engine takes no automatic action on its prices;
+    after `reconnect_after_s` without one the sockets are dropped and reopened (a dead socket
+    is often noticed late by the exchange client). Reconnects back off exponentially from
+    `backoff_initial_s` to `backoff_max_s` (with jitter); after `down_after_failures` failed
+    attempts in a row the feed shows as down, and keeps retrying. Bid/ask older than
+    `book_max_age_s` is not used for paper fills. `origin` replaces the exchange's REST and
+    websocket hosts (e.g. ``http://127.0.0.1:8080`` for a local fake or a relay).
+    """
+
+    exchange: str = "binanceusdm"
+    symbol: str = "SOL/USDT:USDT"
+    trigger: str = "mark"
+    stale_after_s: float = Field(5.0, gt=0)
+    reconnect_after_s: float = Field(20.0, gt=0)
+    backoff_initial_s: float = Field(1.0, gt=0)
+    backoff_max_s: float = Field(30.0, gt=0)
+    down_after_failures: int = Field(3, ge=1)
+    book_max_age_s: float = Field(2.0, gt=0)
+    backfill_minutes: int = Field(240, ge=0, le=10_080)
+    request_timeout_s: float = Field(10.0, gt=0)
+    origin: str | None = None
+
+    @field_validator("trigger")
+    @classmethod
+    def _known_trigger(cls, value: str) -> str:
+        if value not in ("mark", "last"):
+            raise ValueError("trigger must be mark or last")
+        return value
+
+    @field_validator("symbol")
+    @classmethod
+    def _perp_symbol(cls, value: str) -> str:
+        if "/" not in value or ":" not in value:
+            raise ValueError(f"symbol must be a ccxt perp symbol like SOL/USDT:USDT, got {value!r}")
+        return value
+
+    @field_validator("origin")
+    @classmethod
+    def _origin_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"origin must start with http:// or https://, got {value!r}")
+        return None if value is None else value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FeedConfig:
+        if self.backoff_max_s < self.backoff_initial_s:
+            raise ValueError("feed.backoff_max_s must not be below feed.backoff_initial_s")
+        if self.reconnect_after_s < self.stale_after_s:
+            raise ValueError("feed.reconnect_after_s must not be below feed.stale_after_s")
+        return self
+
+
+class DriftConfig(BaseModel):
+    """LIVE-SMALL on Drift through driftpy (adapters/drift.py, docs/drift.md).
+
+    The wallet comes from a Solana CLI keypair file (`keypair_path`, mode 600) or, when no path
+    is set, from the environment variable named by `keypair_env` (a JSON array or base58); the
+    key itself never appears in this file. `markets` maps the cockpit's symbols to Drift perp
+    market indexes: only these markets are polled (no getProgramAccounts). A transaction that
+    fails or is not confirmed is retried `max_retries` times with the same user_order_id,
+    backing off from `backoff_initial_s` to `backoff_max_s`; an order is "placed" until the
+    account shows its fill, for at most `confirm_timeout_s` per call. `taker_fee_bps` estimates
+    the fee of a close until fills are read from Drift's event records.
+    """
+
+    rpc_url: str = "https://api.mainnet-beta.solana.com"
+    env: str = "mainnet"
+    keypair_path: Path | None = None
+    keypair_env: str | None = "COCKPIT_DRIFT_KEYPAIR"
+    markets: dict[str, int] = Field(default_factory=lambda: {"SOL-PERP": 0})
+    sub_account_id: int = Field(0, ge=0)
+    poll_interval_s: float = Field(1.0, gt=0)
+    stale_after_s: float = Field(10.0, gt=0)
+    confirm_timeout_s: float = Field(20.0, gt=0)
+    max_retries: int = Field(3, ge=0, le=10)
+    backoff_initial_s: float = Field(0.5, gt=0)
+    backoff_max_s: float = Field(10.0, gt=0)
+    taker_fee_bps: float = Field(3.5, ge=0)
+
+    @field_validator("rpc_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"drift.rpc_url must start with http:// or https://, got {value!r}")
+        return value
+
+    @field_validator("env")
+    @classmethod
+    def _known_env(cls, value: str) -> str:
+        if value not in ("mainnet", "devnet"):
+            raise ValueError("drift.env must be mainnet or devnet")
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DriftConfig:
+        if self.backoff_max_s < self.backoff_initial_s:
+            raise ValueError("drift.backoff_max_s must not be below drift.backoff_initial_s")
+        if not self.markets:
+            raise ValueError("drift.markets must name at least one perp market")
+        return self
+
+
 class Settings(BaseSettings):
     """All of the cockpit's configuration."""
 
@@ -312,7 +423,9 @@ class Settings(BaseSettings):
     paper: PaperConfig = Field(default_factory=PaperConfig)
     risk: RiskLimits = Field(default_factory=RiskLimits)
     demo: DemoConfig = Field(default_factory=DemoConfig)
+    feed: FeedConfig = Field(default_factory=FeedConfig)
     analytics: AnalyticsConfig = Field(default_factory=AnalyticsConfig)
+    drift: DriftConfig = Field(default_factory=DriftConfig)
     default_notional_usdt: float = Field(25.0, gt=0)
     default_leverage: float = Field(2.0, gt=0)
     ui_refresh_hz: float = Field(4.0, gt=0, le=30)

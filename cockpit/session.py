@@ -22,6 +22,7 @@ from typing import NoReturn
 from adapters.base import Broker, BrokerError, MarketFeed
 from adapters.csv_candles import timeframe_ms
 from adapters.paper import PaperBroker
+from cockpit.analytics.snapshot import AnalyticsSnapshot
 from cockpit.config import Settings
 from cockpit.domain import (
     Close,
@@ -46,7 +47,10 @@ from cockpit.engine.manual import (
     close_size,
 )
 from cockpit.engine.policy import PlanRefused, describe_plan, open_position, plan_for
+from cockpit.feed_health import StaleGuard
+from cockpit.live_jobs import live_feed_jobs
 from cockpit.risk import EntryRequest, ModeChange, ModeRefused, RiskGate
+from state.journal import analytics_snapshot
 from state.records import AuditRecord, TradeSummary
 from state.store import Store
 
@@ -78,6 +82,8 @@ class LatestState:
     event_seq: int = 0
     history_version: int = 0
     mode: Mode = Mode.SHADOW
+    # Metrics and decision gates over every closed trade; None until the first history load.
+    analytics: AnalyticsSnapshot | None = None
 
 
 class OrderRejected(Exception):
@@ -121,6 +127,10 @@ class Session:
         self._order_lock = asyncio.Lock()
         # Paper brokers fill at the latest price, so they see every tick (live venues do not).
         self._paper_brokers = [b for b in (broker, live_broker) if isinstance(b, PaperBroker)]
+        # A live feed's prices go stale: no automatic exits on them (a replay is never stale).
+        self._stale_guard = StaleGuard(feed, clock, self.event)
+        self._analytics_task: asyncio.Task[None] | None = None
+        self._analytics_again = False
 
     # ----------------------------------------------------------------- lifecycle
     async def start(self) -> None:
@@ -150,15 +160,24 @@ class Session:
         await self._restore_risk_state(restored)
         for symbol in self.symbols:
             self._tasks.append(asyncio.create_task(self._run_feed(symbol), name=f"feed:{symbol}"))
+        # Live feeds only: candle recorder, funding on paper positions, feed state in the log.
+        for name, job in live_feed_jobs(self):
+            self._tasks.append(asyncio.create_task(job, name=name))
 
     async def stop(self) -> None:
         """Stop feeds, flush position state, close the store and the feed. Safe to call twice."""
+        if self._analytics_task is not None:
+            self._analytics_task.cancel()
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
+        pending = [*self._tasks]
+        if self._analytics_task is not None:
+            pending.append(self._analytics_task)
+        for waiting in pending:
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+                await waiting
         self._tasks.clear()
+        self._analytics_task = None
         with contextlib.suppress(Exception):
             await self.feed.close()
         if self.store is not None:
@@ -213,6 +232,8 @@ class Session:
         if history is None:
             history = self.latest.price_history[tick.symbol] = deque(maxlen=PRICE_HISTORY_LEN)
         history.append(tick.price)
+        if not self._stale_guard.fresh(tick):
+            return  # shown and logged; management resumes with the next fresh price
         for pos in list(self.latest.positions):
             if pos.symbol != tick.symbol or pos.closed:
                 continue
@@ -690,6 +711,41 @@ class Session:
         store = self._require_store()
         self.latest.closed_trades = await store.closed_trades(limit=50)
         self.latest.history_version += 1
+        self._refresh_analytics_soon()
+
+    def _refresh_analytics_soon(self) -> None:
+        """Recompute analytics in the background: at start and after each close, never per tick.
+
+        Not awaited, because it runs from the tick that closed a trade: re-reading a long
+        journal (with its after-exit candles) can take a second, and the other positions'
+        ticks must not wait for it. Closes that arrive meanwhile are folded into one more run.
+        """
+        if self._analytics_task is not None and not self._analytics_task.done():
+            self._analytics_again = True
+            return
+        self._analytics_task = asyncio.create_task(self._refresh_analytics(), name="analytics")
+
+    async def _refresh_analytics(self) -> None:
+        while True:
+            self._analytics_again = False
+            store = self.store
+            if store is None:
+                return
+            try:
+                snapshot = await analytics_snapshot(store, self.settings)
+            except Exception as exc:  # a failed analysis must never stop trading
+                log.exception("analytics failed")
+                self.event("error", f"analytics not updated: {exc}")
+            else:
+                self.latest.analytics = snapshot
+                self.latest.history_version += 1
+            if not self._analytics_again:
+                return
+
+    async def analytics_settled(self) -> None:
+        """Wait until the analytics reflect every trade closed so far (for reports and tests)."""
+        while self._analytics_task is not None and not self._analytics_task.done():
+            await asyncio.shield(self._analytics_task)
 
     def _find(self, trade_id: int) -> PositionState | None:
         return next((p for p in self.latest.positions if p.trade_id == trade_id), None)

@@ -1,15 +1,17 @@
-"""The dashboard: header, positions, chart, history, event log; redrawn by one 4 Hz timer."""
+"""The dashboard: header, positions, chart, history, decision gates, event log; redrawn by one
+4 Hz timer."""
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer
 
 from cockpit.domain import PositionState
 from cockpit.session import Session
 from widgets.event_log import EventLog
+from widgets.gate_panel import GatePanel
 from widgets.header_bar import HeaderBar
 from widgets.history_table import HistoryTable
 from widgets.positions_table import PositionsTable
@@ -30,7 +32,9 @@ class DashboardScreen(Screen[None]):
         yield PositionsTable(id="positions")
         with Horizontal(id="middle"):
             yield PriceChart(id="chart")
-            yield HistoryTable(id="history")
+            with Vertical(id="journal-column"):
+                yield HistoryTable(id="history")
+                yield GatePanel(id="gates")
         yield EventLog(id="events", wrap=True, markup=False, max_lines=1000)
         yield Footer()
 
@@ -38,6 +42,7 @@ class DashboardScreen(Screen[None]):
         self.query_one("#positions").border_title = "Open positions"
         self.query_one("#chart").border_title = "Price"
         self.query_one("#history").border_title = "Closed trades"
+        self.query_one("#gates").border_title = "Decision gates (g: detail)"
         self.query_one("#events").border_title = "Events"
         self.refresh_view()
         self.set_interval(1.0 / self._refresh_hz, self.refresh_view)
@@ -71,4 +76,6 @@ class DashboardScreen(Screen[None]):
             )
             if latest.history_version != self._history_version:
                 self.query_one(HistoryTable).show(latest.closed_trades)
+                if latest.analytics is not None:
+                    self.query_one(GatePanel).show(latest.analytics.gates)
                 self._history_version = latest.history_version
