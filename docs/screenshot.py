@@ -2,8 +2,8 @@
 
     uv run python docs/screenshot.py
 
-A seeded simulated market in a throwaway database: one trade that already closed, one open long,
-a few hours of simulated ticks, rendered headless at 150x44.
+A seeded simulated market in a throwaway database: one trade that already closed, one open long
+under the quality_tiers policy, a few minutes of simulated ticks, rendered headless at 150x44.
 """
 
 from __future__ import annotations
@@ -38,8 +38,11 @@ async def main() -> None:
             if first.trade_id is not None and not first.closed:
                 await session.close_position(first.trade_id)
             await feed.step(60)
-            await session.open_position("SOL-PERP", Side.LONG, 25, 2)
+            await session.open_position(
+                "SOL-PERP", Side.LONG, 25, 2, policy="quality_tiers", quality_score=86.0
+            )
             await feed.step(400)
+            await session.analytics_settled()
             await pilot.pause(0.6)
             app.save_screenshot(str(OUT))
     print(f"wrote {OUT}")

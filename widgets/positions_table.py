@@ -33,7 +33,8 @@ def position_cells(pos: PositionState, mark: float | None) -> dict[str, Text]:
     """Every cell of a position's row, formatted. Move % is the price move; ROE % is on margin."""
     side_style = "green" if pos.side.sign > 0 else "red"
     return {
-        "symbol": Text(pos.symbol),
+        # ccxt's settle suffix (":USDT") says nothing the column needs and would not fit.
+        "symbol": Text(pos.symbol.split(":", 1)[0]),
         "side": Text(pos.side.value.upper(), style=side_style),
         "size": fmt_size(pos.size),
         "entry": fmt_price(pos.entry),
