@@ -1,4 +1,4 @@
-"""Regenerate docs/sample_trades.csv, a plausible 60-trade journal for `cockpit import`.
+"""Regenerate tests/data/sample_trades.csv, a plausible 60-trade journal for `cockpit import`.
 
     uv run python docs/sample_trades.py
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-OUT = Path(__file__).with_name("sample_trades.csv")
+OUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "sample_trades.csv"
 SEED = 20251031
 COLUMNS = [
     *("symbol", "side", "entry_time", "entry_price", "exit_time", "exit_price", "size"),

@@ -14,7 +14,7 @@ from adapters.trades_csv import (
     parse_time,
 )
 
-SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "sample_trades.csv"
+SAMPLE = Path(__file__).resolve().parents[2] / "tests" / "data" / "sample_trades.csv"
 HEADER = ",".join(REQUIRED)
 GOOD_ROW = "SOL-PERP,long,2025-10-31T14:05:00Z,182.73,2025-10-31T18:00:00Z,186.56,0.5"
 

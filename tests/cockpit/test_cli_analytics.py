@@ -11,7 +11,7 @@ import pytest
 
 from cockpit.cli import main
 
-SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "sample_trades.csv"
+SAMPLE = Path(__file__).resolve().parents[2] / "tests" / "data" / "sample_trades.csv"
 
 
 def db_args(tmp_path: Path) -> list[str]:

@@ -22,7 +22,7 @@ from state.migrate import downgrade_to, upgrade_to_head
 from state.store import Store
 from tests.state.factories import T0, exit_order, fill_for, open_trade, raw_connect
 
-SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "sample_trades.csv"
+SAMPLE = Path(__file__).resolve().parents[2] / "tests" / "data" / "sample_trades.csv"
 HEADER = "symbol,side,entry_time,entry_price,exit_time,exit_price,size,fees,mfe_pct,tp2_price"
 HOUR = 3_600_000
 

@@ -26,7 +26,7 @@ from tests.ui.test_dashboard import open_long, redraw, step_until
 from widgets.gate_panel import GatePanel
 
 SIZE = (150, 45)
-SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "sample_trades.csv"
+SAMPLE = Path(__file__).resolve().parents[2] / "tests" / "data" / "sample_trades.csv"
 
 
 def iso(ms: int) -> str:
