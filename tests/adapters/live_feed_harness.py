@@ -10,10 +10,9 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import ccxt.pro  # noqa: F401  (imported once at collection: ~1-9 s, not inside a timeout)
-import pytest
 
 from adapters.base import ClosedBar
 from adapters.ccxt_feed import CcxtFeed
@@ -23,6 +22,24 @@ from tests.fakes._server import FakeExchangeServer, LoopbackGuard, assert_loopba
 
 SYMBOL = "SOL/USDT:USDT"
 WAIT = 15.0
+
+# Binance USD-M stream names for SOLUSDT, as the fake counts them.
+MARK = "solusdt@markPrice@1s"
+BOOK = "solusdt@bookTicker"
+KLINE = "solusdt@kline_1m"
+AGG = "solusdt@aggTrade"
+
+Server = TypeVar("Server", bound=FakeExchangeServer)
+
+
+@contextlib.asynccontextmanager
+async def running(server: Server) -> AsyncIterator[Server]:
+    """A fake exchange started for the block and stopped after it, whatever happens."""
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
 
 
 def fast_config(fake_origin: str, exchange: str = "binanceusdm", **overrides: Any) -> FeedConfig:
@@ -111,12 +128,6 @@ async def live_feed(
         if exchange_obj is not None:
             assert exchange_obj.session is None, "exchange.close() was not awaited"
         assert fake.unexpected == [], f"the client called what nobody faked: {fake.unexpected}"
-
-
-@pytest.fixture
-def guard() -> Iterator[LoopbackGuard]:
-    with loopback_only() as g:
-        yield g
 
 
 def messages(feed: CcxtFeed, stream: str, symbol: str = SYMBOL) -> int:

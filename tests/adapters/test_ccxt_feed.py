@@ -5,7 +5,7 @@ duplicates and out-of-order trades, and the exchange always closed."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -13,36 +13,27 @@ from adapters.base import ClosedCandleFeed, FundingFeed, LiveFeed, MarketFeed
 from adapters.ccxt_feed import CcxtFeed, point_at
 from cockpit.domain import FeedState
 from tests.adapters.live_feed_harness import (
+    AGG,
+    BOOK,
+    KLINE,
+    MARK,
     SYMBOL,
     book_seen,
     fast_config,
     live_feed,
-    loopback_only,
+    running,
     until,
 )
-from tests.fakes._server import LoopbackGuard, assert_loopback
+from tests.fakes._server import assert_loopback
 from tests.fakes.binance_usdm import MINUTE_MS, FakeBinanceUSDM
 
-MARK = "solusdt@markPrice@1s"
-BOOK = "solusdt@bookTicker"
-KLINE = "solusdt@kline_1m"
-AGG = "solusdt@aggTrade"
-
-
-@pytest.fixture(autouse=True)
-def guard() -> Iterator[LoopbackGuard]:
-    with loopback_only() as g:
-        yield g
+pytestmark = pytest.mark.usefixtures("guard")
 
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeBinanceUSDM]:
-    server = FakeBinanceUSDM()
-    await server.start()
-    try:
+    async with running(FakeBinanceUSDM()) as server:
         yield server
-    finally:
-        await server.stop()
 
 
 def test_is_a_live_market_feed_with_candles_and_funding() -> None:

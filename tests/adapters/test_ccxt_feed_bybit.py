@@ -4,13 +4,17 @@ stream carries book, mark and funding; trades have UUID ids; klines close on rol
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
 from cockpit.domain import FeedState
-from tests.adapters.live_feed_harness import SYMBOL, live_feed, loopback_only, until
-from tests.fakes._server import LoopbackGuard
+from tests.adapters.live_feed_harness import (
+    SYMBOL,
+    live_feed,
+    running,
+    until,
+)
 from tests.fakes.bybit import MINUTE_MS, FakeBybit
 
 TICKERS = "tickers.SOLUSDT"
@@ -18,20 +22,13 @@ TRADES = "publicTrade.SOLUSDT"
 KLINE = "kline.1.SOLUSDT"
 
 
-@pytest.fixture(autouse=True)
-def guard() -> Iterator[LoopbackGuard]:
-    with loopback_only() as g:
-        yield g
+pytestmark = pytest.mark.usefixtures("guard")
 
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeBybit]:
-    server = FakeBybit()
-    await server.start()
-    try:
+    async with running(FakeBybit()) as server:
         yield server
-    finally:
-        await server.stop()
 
 
 async def test_mark_book_and_funding_from_the_tickers_stream(fake: FakeBybit) -> None:

@@ -6,44 +6,33 @@ what is wrong, and it recovers on its own."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
 from adapters.ccxt_feed import CcxtFeed
 from cockpit.domain import FeedState
 from tests.adapters.live_feed_harness import (
+    KLINE,
+    MARK,
     SYMBOL,
     Collector,
     closed_port,
     fast_config,
     live_feed,
-    loopback_only,
     messages,
+    running,
     until,
 )
-from tests.fakes._server import LoopbackGuard
 from tests.fakes.binance_usdm import MINUTE_MS, FakeBinanceUSDM
 
-MARK = "solusdt@markPrice@1s"
-KLINE = "solusdt@kline_1m"
-AGG = "solusdt@aggTrade"
-
-
-@pytest.fixture(autouse=True)
-def guard() -> Iterator[LoopbackGuard]:
-    with loopback_only() as g:
-        yield g
+pytestmark = pytest.mark.usefixtures("guard")
 
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeBinanceUSDM]:
-    server = FakeBinanceUSDM()
-    await server.start()
-    try:
+    async with running(FakeBinanceUSDM()) as server:
         yield server
-    finally:
-        await server.stop()
 
 
 async def mark_until_tick(fake: FakeBinanceUSDM, got: Collector, price: float) -> None:

@@ -5,7 +5,7 @@ retried until the range is complete, and never a forming bar stored."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -14,15 +14,16 @@ from adapters.ccxt_feed import CcxtFeed
 from cockpit.candle_recorder import CandleRecorder
 from cockpit.domain import Candle
 from state.store import Store
-from tests.adapters.live_feed_harness import SYMBOL, fast_config, loopback_only, until
-from tests.fakes._server import FakeClock, LoopbackGuard
+from tests.adapters.live_feed_harness import (
+    SYMBOL,
+    fast_config,
+    running,
+    until,
+)
+from tests.fakes._server import FakeClock
 from tests.fakes.binance_usdm import MINUTE_MS, FakeBinanceUSDM
 
-
-@pytest.fixture(autouse=True)
-def guard() -> Iterator[LoopbackGuard]:
-    with loopback_only() as g:
-        yield g
+pytestmark = pytest.mark.usefixtures("guard")
 
 
 @pytest.fixture
@@ -32,12 +33,8 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def fake(clock: FakeClock) -> AsyncIterator[FakeBinanceUSDM]:
-    server = FakeBinanceUSDM(clock=clock, history_minutes=90)
-    await server.start()
-    try:
+    async with running(FakeBinanceUSDM(clock=clock, history_minutes=90)) as server:
         yield server
-    finally:
-        await server.stop()
 
 
 @pytest.fixture

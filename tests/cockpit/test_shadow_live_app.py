@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -18,27 +18,24 @@ from cockpit.cli import live_app
 from cockpit.config import Settings
 from cockpit.domain import Side
 from cockpit.screens.dashboard import DashboardScreen
-from tests.adapters.live_feed_harness import SYMBOL, closed_port, fast_config, loopback_only
-from tests.fakes._server import LoopbackGuard
+from tests.adapters.live_feed_harness import (
+    SYMBOL,
+    closed_port,
+    fast_config,
+    running,
+)
 from tests.fakes.binance_usdm import FakeBinanceUSDM
 
 SIZE = (160, 48)
 
 
-@pytest.fixture(autouse=True)
-def guard() -> Iterator[LoopbackGuard]:
-    with loopback_only() as g:
-        yield g
+pytestmark = pytest.mark.usefixtures("guard")
 
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeBinanceUSDM]:
-    server = FakeBinanceUSDM()
-    await server.start()
-    try:
+    async with running(FakeBinanceUSDM()) as server:
         yield server
-    finally:
-        await server.stop()
 
 
 def header_feed(app: CockpitApp) -> str:

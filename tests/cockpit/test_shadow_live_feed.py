@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -20,19 +20,19 @@ from adapters.paper import PaperBroker
 from cockpit.config import Settings
 from cockpit.domain import FeedState, Side
 from cockpit.session import Session
-from tests.adapters.live_feed_harness import SYMBOL, fast_config, loopback_only, until
-from tests.fakes._server import FakeClock, LoopbackGuard
+from tests.adapters.live_feed_harness import (
+    BOOK,
+    KLINE,
+    MARK,
+    SYMBOL,
+    fast_config,
+    running,
+    until,
+)
+from tests.fakes._server import FakeClock
 from tests.fakes.binance_usdm import MINUTE_MS, FakeBinanceUSDM
 
-MARK = "solusdt@markPrice@1s"
-BOOK = "solusdt@bookTicker"
-KLINE = "solusdt@kline_1m"
-
-
-@pytest.fixture(autouse=True)
-def guard() -> Iterator[LoopbackGuard]:
-    with loopback_only() as g:
-        yield g
+pytestmark = pytest.mark.usefixtures("guard")
 
 
 @pytest.fixture
@@ -42,12 +42,8 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def fake(clock: FakeClock) -> AsyncIterator[FakeBinanceUSDM]:
-    server = FakeBinanceUSDM(clock=clock, history_minutes=60)
-    await server.start()
-    try:
+    async with running(FakeBinanceUSDM(clock=clock, history_minutes=60)) as server:
         yield server
-    finally:
-        await server.stop()
 
 
 def shadow_session(
