@@ -607,9 +607,7 @@ class Session:
         """A restart must not reset the LIVE-SMALL cooldown or today's loss stop: rebuild both
         from the live trades on record (closed trades' net P&L by exit time, last live entry)."""
         store = self._require_store()
-        closed = [
-            t for t in await store.closed_trades(limit=1000) if t.mode == Mode.LIVE_SMALL.value
-        ]
+        closed = await store.closed_trades(limit=1000, mode=Mode.LIVE_SMALL)
         for trade in sorted(closed, key=lambda t: t.exit_ts_ms or 0):
             if trade.exit_ts_ms is not None:
                 self.risk.record_realized(trade.realized_pnl - trade.fees, trade.exit_ts_ms)

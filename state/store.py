@@ -499,14 +499,13 @@ class Store:
         query = select(Trade).where(Trade.status == TradeStatus.OPEN.value).order_by(Trade.id)
         return [position_from_trade(t) for t in await self._all(query)]
 
-    async def closed_trades(self, limit: int = 100) -> list[TradeSummary]:
-        """Closed trades, newest exit first."""
-        query = (
-            select(Trade)
-            .where(Trade.status == TradeStatus.CLOSED.value)
-            .order_by(Trade.exit_ts_ms.desc(), Trade.id.desc())
-            .limit(limit)
-        )
+    async def closed_trades(self, limit: int = 100, mode: Mode | None = None) -> list[TradeSummary]:
+        """Closed trades, newest exit first; only those of `mode` when given (in SQL, so shadow
+        or imported trades can never crowd live ones out of the limit)."""
+        query = select(Trade).where(Trade.status == TradeStatus.CLOSED.value)
+        if mode is not None:
+            query = query.where(Trade.mode == mode.value)
+        query = query.order_by(Trade.exit_ts_ms.desc(), Trade.id.desc()).limit(limit)
         return [trade_summary(t) for t in await self._all(query)]
 
     async def recent_audit(self, limit: int = 200) -> list[AuditRecord]:

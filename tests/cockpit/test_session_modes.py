@@ -237,3 +237,39 @@ async def test_restart_keeps_the_live_cooldown(tmp_path: Path, clock: Clock) -> 
             await again.open_position(SYMBOL, Side.LONG, 40, 2)
     finally:
         await again.stop()
+
+
+async def test_the_cooldown_survives_a_thousand_newer_shadow_trades(
+    tmp_path: Path, clock: Clock
+) -> None:
+    """Shadow and imported trades outnumbering live ones must not hide them from the restart."""
+    db = tmp_path / "many.db"
+    session, feed = make_session(db, clock)
+    await session.start()
+    await feed.step(1)
+    await session.enter_live("LIVE")
+    pos = await session.open_position(SYMBOL, Side.LONG, 40, 2)
+    assert pos.trade_id is not None
+    await session.close_position(pos.trade_id)
+    await session.stop()
+    # 1,100 closed shadow trades, all exiting after the live one (copies of its row).
+    with sqlite3.connect(db) as conn:
+        columns = [r[1] for r in conn.execute("PRAGMA table_info(trades)") if r[1] != "id"]
+        names = ", ".join(columns)
+        values = ", ".join(
+            "'shadow'" if c == "mode" else "exit_ts_ms + 1" if c == "exit_ts_ms" else c
+            for c in columns
+        )
+        for _ in range(1100):
+            conn.execute(f"INSERT INTO trades ({names}) SELECT {values} FROM trades WHERE id = 1")
+
+    clock.now = T0 + 30_000
+    again, feed2 = make_session(db, clock)
+    await again.start()
+    try:
+        await feed2.step(1)
+        await again.enter_live("LIVE")
+        with pytest.raises(OrderRejected, match="cooldown"):
+            await again.open_position(SYMBOL, Side.LONG, 40, 2)
+    finally:
+        await again.stop()
