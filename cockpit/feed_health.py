@@ -40,17 +40,26 @@ class StaleGuard:
     def stale_symbols(self) -> set[str]:
         return set(self._stale)
 
+    def staleness(self, tick: Tick) -> str | None:
+        """Why `tick` is too old to act on ("price 7.2s old", "feed stale"), or None.
+
+        Pure: the session also asks it before an entry, which must not open on an old price.
+        """
+        if self._limit_s is None:
+            return None
+        age_s = (self._clock() - tick.ts_ms) / 1000.0
+        if age_s > self._limit_s:
+            return f"price {age_s:.1f}s old"
+        if self._feed.status.state is FeedState.STALE:
+            return "feed stale"
+        return None
+
     def fresh(self, tick: Tick) -> bool:
         """True if the engine may act on `tick` (always, for a feed that is not live)."""
-        if self._limit_s is None:
-            return True
-        age_s = (self._clock() - tick.ts_ms) / 1000.0
-        status = self._feed.status
-        stale = age_s > self._limit_s or status.state is FeedState.STALE
-        if stale:
+        why = self.staleness(tick)
+        if why is not None:
             if tick.symbol not in self._stale:
                 self._stale.add(tick.symbol)
-                why = f"price {age_s:.1f}s old" if age_s > self._limit_s else "feed stale"
                 self._event(
                     "warning",
                     f"{tick.symbol}: {why}: no automatic stop or take-profit on stale prices",

@@ -279,6 +279,12 @@ class Session:
         tick = self.latest.last_tick.get(symbol)
         if tick is None:
             raise OrderRejected(f"no price for {symbol} yet; wait for the feed")
+        stale = self._stale_guard.staleness(tick)
+        if stale is not None:
+            reason = f"{symbol}: {stale}; no entry on a stale price (wait for the feed)"
+            await self.audit("refusal", who, f"open {side.value} {symbol}", reason)
+            self.event("error", f"order refused: {reason}")
+            raise OrderRejected(reason)
         store = self._require_store()
         policy = policy or self.settings.exits.default_policy
         atr = await self._entry_atr(symbol, tick.ts_ms)

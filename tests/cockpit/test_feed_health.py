@@ -3,10 +3,18 @@ every change of the feed's state into the event log."""
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from cockpit.domain import FeedState, FeedStatus, Tick
+import pytest
+
+from adapters.paper import PaperBroker
+from adapters.replay import ReplayFeed
+from cockpit.config import Settings
+from cockpit.domain import FeedState, FeedStatus, Side, Tick
 from cockpit.feed_health import FeedMonitor, StaleGuard
+from cockpit.session import OrderRejected, Session
 
 SYM = "SOL/USDT:USDT"
 NOW = 1_750_000_000_000
@@ -82,3 +90,32 @@ def test_monitor_logs_each_state_change() -> None:
         ("error", "feed down: NetworkError: refused (attempt 3) (still retrying)"),
         ("info", "feed connected again: binanceusdm mark price; automatic exits resume"),
     ]
+
+
+class LiveReplay(ReplayFeed):
+    """A real replay feed that declares itself live (stale after 5 s), like the ccxt feed."""
+
+    @property
+    def stale_after_s(self) -> float:
+        return 5.0
+
+
+async def test_no_entry_on_a_stale_price(tmp_path: Path) -> None:
+    settings = Settings(db_url=f"sqlite+aiosqlite:///{tmp_path / 's.db'}")
+    ticks = iter([Tick(SYM, NOW - 60_000, 100.0), Tick(SYM, NOW - 1_000, 100.0)])
+    feed = LiveReplay({SYM: ticks}, speed=None, simulated=False, label="t", paused=True)
+    session = Session(settings, feed, PaperBroker(settings.paper), [SYM], clock=lambda: NOW)
+    await session.start()
+    try:
+        await feed.step(1)  # a minute old
+        with pytest.raises(OrderRejected, match=r"price 60\.0s old; no entry on a stale price"):
+            await session.open_position(SYM, Side.LONG, 25, 2)
+        await feed.step(1)  # a second old: fine
+        pos = await session.open_position(SYM, Side.LONG, 25, 2)
+        assert pos.trade_id == 1
+    finally:
+        await session.stop()
+    with sqlite3.connect(tmp_path / "s.db") as conn:
+        assert [r[0] for r in conn.execute("SELECT reason FROM orders")] == ["entry"]
+        refusal = conn.execute("SELECT reason FROM audit_events WHERE kind = 'refusal'").fetchone()
+    assert "stale price" in refusal[0]
