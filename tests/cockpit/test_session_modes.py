@@ -215,9 +215,8 @@ async def test_restart_after_live_comes_back_in_shadow_with_live_positions(
         await offline.stop()
 
 
-async def test_restart_keeps_the_live_cooldown(tmp_path: Path, clock: Clock) -> None:
-    """Quitting and starting again must not be a way around the LIVE-SMALL cooldown."""
-    db = tmp_path / "c.db"
+async def trade_live_once(db: Path, clock: Clock) -> None:
+    """One LIVE-SMALL trade opened and closed at T0, then the session stopped."""
     session, feed = make_session(db, clock)
     await session.start()
     await feed.step(1)
@@ -227,11 +226,14 @@ async def test_restart_keeps_the_live_cooldown(tmp_path: Path, clock: Clock) -> 
     await session.close_position(pos.trade_id)
     await session.stop()
 
+
+async def assert_cooldown_after_restart(db: Path, clock: Clock) -> None:
+    """30 s later (cooldown 60 s), a restarted session still refuses a live entry."""
     clock.now = T0 + 30_000
-    again, feed2 = make_session(db, clock)
+    again, feed = make_session(db, clock)
     await again.start()
     try:
-        await feed2.step(1)
+        await feed.step(1)
         await again.enter_live("LIVE")
         with pytest.raises(OrderRejected, match="cooldown"):
             await again.open_position(SYMBOL, Side.LONG, 40, 2)
@@ -239,19 +241,19 @@ async def test_restart_keeps_the_live_cooldown(tmp_path: Path, clock: Clock) -> 
         await again.stop()
 
 
+async def test_restart_keeps_the_live_cooldown(tmp_path: Path, clock: Clock) -> None:
+    """Quitting and starting again must not be a way around the LIVE-SMALL cooldown."""
+    db = tmp_path / "c.db"
+    await trade_live_once(db, clock)
+    await assert_cooldown_after_restart(db, clock)
+
+
 async def test_the_cooldown_survives_a_thousand_newer_shadow_trades(
     tmp_path: Path, clock: Clock
 ) -> None:
     """Shadow and imported trades outnumbering live ones must not hide them from the restart."""
     db = tmp_path / "many.db"
-    session, feed = make_session(db, clock)
-    await session.start()
-    await feed.step(1)
-    await session.enter_live("LIVE")
-    pos = await session.open_position(SYMBOL, Side.LONG, 40, 2)
-    assert pos.trade_id is not None
-    await session.close_position(pos.trade_id)
-    await session.stop()
+    await trade_live_once(db, clock)
     # 1,100 closed shadow trades, all exiting after the live one (copies of its row).
     with sqlite3.connect(db) as conn:
         columns = [r[1] for r in conn.execute("PRAGMA table_info(trades)") if r[1] != "id"]
@@ -262,14 +264,4 @@ async def test_the_cooldown_survives_a_thousand_newer_shadow_trades(
         )
         for _ in range(1100):
             conn.execute(f"INSERT INTO trades ({names}) SELECT {values} FROM trades WHERE id = 1")
-
-    clock.now = T0 + 30_000
-    again, feed2 = make_session(db, clock)
-    await again.start()
-    try:
-        await feed2.step(1)
-        await again.enter_live("LIVE")
-        with pytest.raises(OrderRejected, match="cooldown"):
-            await again.open_position(SYMBOL, Side.LONG, 40, 2)
-    finally:
-        await again.stop()
+    await assert_cooldown_after_restart(db, clock)
