@@ -28,7 +28,7 @@ import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from adapters.base import BrokerError
 from adapters.drift_reconcile import VenueOrder, VenuePosition
@@ -47,6 +47,16 @@ MAX_USER_ORDER_ID = 255
 
 Clock = Callable[[], int]
 Sleep = Callable[[float], Awaitable[None]]
+
+
+class CandleSource(Protocol):
+    """Where the oracle feed gets bars (for the ATR): any MarketFeed's `candles` and `close`."""
+
+    async def candles(
+        self, symbol: str, timeframe: str, since_ms: int | None = None, limit: int = 500
+    ) -> list[Candle]: ...
+
+    async def close(self) -> None: ...
 
 
 def wall_clock_ms() -> int:
@@ -560,25 +570,109 @@ class DriftBroker:
         moved = (base - placed.base_before) * sign
         if moved <= 0:
             return Confirmation(placed, "placed")
-        size = base_to_float(min(moved, placed.base_amount))
-        fee_rate = self._config.taker_fee_bps / 1e4
-        quote_delta = (quote - placed.quote_before) / QUOTE_PRECISION
-        # a buy pays notional + fee (quote falls); a sell receives notional - fee
-        notional = -quote_delta / (1 + fee_rate) if sign > 0 else quote_delta / (1 - fee_rate)
-        fill = Fill(
+        fill = self._fill_from_delta(
             client_order_id=placed.client_order_id,
             symbol=placed.symbol,
             side=placed.side,
+            base_moved=min(moved, placed.base_amount),
+            quote_delta=quote - placed.quote_before,
+            reduce_only=placed.reduce_only,
+            reason=placed.reason,
+            price_source="drift_account",
+        )
+        self._fills[placed.client_order_id] = fill
+        return Confirmation(placed, "filled", fill)
+
+    def _fill_from_delta(
+        self,
+        *,
+        client_order_id: str,
+        symbol: str,
+        side: OrderSide,
+        base_moved: int,
+        quote_delta: int,
+        reduce_only: bool,
+        reason: str,
+        price_source: str,
+    ) -> Fill:
+        """A fill read from how the account changed: `base_moved` (> 0) in the order's
+        direction and the position's quote change, which includes the fee (a buy pays
+        notional + fee, a sell receives notional - fee); the fee is split out with
+        `drift.taker_fee_bps`."""
+        size = base_to_float(base_moved)
+        fee_rate = self._config.taker_fee_bps / 1e4
+        delta = quote_delta / QUOTE_PRECISION
+        buy = side is OrderSide.BUY
+        notional = -delta / (1 + fee_rate) if buy else delta / (1 - fee_rate)
+        return Fill(
+            client_order_id=client_order_id,
+            symbol=symbol,
+            side=side,
             size=size,
             price=abs(notional) / size,
             fee=abs(notional) * fee_rate,
             ts_ms=self._clock(),
-            price_source="drift_account",
-            reduce_only=placed.reduce_only,
-            reason=placed.reason,
+            price_source=price_source,
+            reduce_only=reduce_only,
+            reason=reason,
         )
-        self._fills[placed.client_order_id] = fill
-        return Confirmation(placed, "filled", fill)
+
+    # ------------------------------------------------------------------ the account as it stands
+    def account_position(self, symbol: str) -> tuple[int, int]:
+        """(signed base, quote amount) of `symbol`'s position as last refreshed: the mark a
+        later `reduction_fill` measures from."""
+        base, quote, _ = self._position(self.market_index(symbol))
+        return base, quote
+
+    def reduction_fill(
+        self, symbol: str, before: tuple[int, int], *, client_order_id: str, reason: str
+    ) -> Fill | None:
+        """The fill implied by the position having shrunk since `before` without an order of
+        this session's (an on-chain stop that triggered, or a close outside the cockpit).
+
+        None when the position did not shrink. A flip (the sign changed) is not a reduction: it
+        is reported as None here and shows up as a side mismatch.
+        """
+        base_before, quote_before = before
+        base, quote = self.account_position(symbol)
+        if base_before == 0 or (base != 0 and (base > 0) != (base_before > 0)):
+            return None
+        reduced = abs(base_before) - abs(base)
+        if reduced <= 0:
+            return None
+        side = OrderSide.SELL if base_before > 0 else OrderSide.BUY
+        return self._fill_from_delta(
+            client_order_id=client_order_id,
+            symbol=symbol,
+            side=side,
+            base_moved=reduced,
+            quote_delta=quote - quote_before,
+            reduce_only=True,
+            reason=reason,
+            price_source="drift_account",
+        )
+
+    def stop_resting(self, user_order_id: int) -> bool:
+        """True if an order with this user_order_id rests on the account (as last refreshed)."""
+        return self._find_open(user_order_id) is not None
+
+    def trigger_price_of(self, placed: PlacedOrder) -> float | None:
+        """The trigger a placed stop was sent with, as a price (tick-rounded toward the
+        position, so it can differ from the price asked for by less than one tick)."""
+        return None if placed.trigger_price is None else price_to_float(placed.trigger_price)
+
+    async def close_client(self) -> None:
+        """Stop the account polling and close the RPC connection (the session is ending)."""
+        try:
+            await self._client.unsubscribe()
+        except Exception as exc:  # shutting down: say so, never raise
+            log.warning("drift: unsubscribing failed: %s", describe_error(exc))
+        connection = getattr(self._client, "connection", None)
+        if connection is not None:
+            try:
+                await connection.close()
+            except Exception as exc:
+                log.warning("drift: closing the RPC connection failed: %s", describe_error(exc))
 
     def confirmations(self, user: Any | None = None) -> list[Confirmation]:
         """Every market order this broker placed and has not yet seen filled, as of `user`."""
@@ -845,8 +939,10 @@ class DriftOracleFeed:
 
     Each poll re-reads the market and oracle accounts; an RPC error or rate limit backs off
     (shown as reconnecting, then down) and the loop keeps going: it never raises into the
-    session. Drift serves no candles through driftpy, so `candles` returns an empty list and
-    the session falls back to its own recorded candles.
+    session. Drift serves no candles through driftpy: `candles` asks `candle_source` (another
+    MarketFeed, e.g. an exchange's REST history of the same asset, `drift.candle_symbols`
+    naming its symbol) and relabels its bars with the Drift symbol; without one it returns an
+    empty list, and the ATR policies then refuse an entry with "no ATR yet".
     """
 
     def __init__(
@@ -856,11 +952,13 @@ class DriftOracleFeed:
         *,
         clock: Clock = wall_clock_ms,
         sleep: Sleep = asyncio.sleep,
+        candle_source: CandleSource | None = None,
     ) -> None:
         self._client = client
         self._config = config
         self._clock = clock
         self._sleep = sleep
+        self._candle_source = candle_source
         self._closed = False
         self._failures = 0
         self._last_ok_ms: int | None = None
@@ -914,7 +1012,14 @@ class DriftOracleFeed:
     async def candles(
         self, symbol: str, timeframe: str, since_ms: int | None = None, limit: int = 500
     ) -> list[Candle]:
-        return []
+        source = self._candle_source
+        if source is None:
+            return []
+        theirs = self._config.candle_symbols.get(symbol, symbol)
+        bars = await source.candles(theirs, timeframe, since_ms, limit)
+        return [replace(bar, symbol=symbol) for bar in bars]
 
     async def close(self) -> None:
         self._closed = True
+        if self._candle_source is not None:
+            await self._candle_source.close()

@@ -366,8 +366,14 @@ class DriftConfig(BaseModel):
     market indexes: only these markets are polled (no getProgramAccounts). A transaction that
     fails or is not confirmed is retried `max_retries` times with the same user_order_id,
     backing off from `backoff_initial_s` to `backoff_max_s`; an order is "placed" until the
-    account shows its fill, for at most `confirm_timeout_s` per call. `taker_fee_bps` estimates
-    the fee of a close until fills are read from Drift's event records.
+    account shows its fill, for at most `confirm_timeout_s` per call; the session then keeps it
+    "placed", re-sends the same order after each `confirm_timeout_s`, and gives up on an order
+    the venue never showed after `unconfirmed_expiry_s` (a Solana transaction whose blockhash
+    expired cannot land). `taker_fee_bps` estimates the fee of a close until fills are read
+    from Drift's event records. A stop that cannot be put on chain is retried every
+    `stop_retry_s` (the engine's software stop protects the position meanwhile); a price
+    through a stop that is on chain is left to the venue for `stop_grace_s` before the software
+    stop closes at market.
     """
 
     rpc_url: str = "https://api.mainnet-beta.solana.com"
@@ -383,6 +389,12 @@ class DriftConfig(BaseModel):
     backoff_initial_s: float = Field(0.5, gt=0)
     backoff_max_s: float = Field(10.0, gt=0)
     taker_fee_bps: float = Field(3.5, ge=0)
+    candle_symbols: dict[str, str] = Field(
+        default_factory=lambda: {"SOL-PERP": "SOL/USDT:USDT"}
+    )
+    stop_retry_s: float = Field(5.0, gt=0)
+    stop_grace_s: float = Field(5.0, ge=0)
+    unconfirmed_expiry_s: float = Field(90.0, gt=0)
 
     @field_validator("rpc_url")
     @classmethod

@@ -15,12 +15,13 @@ import logging
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import NoReturn
 
 from adapters.base import Broker, BrokerError, MarketFeed
 from adapters.csv_candles import timeframe_ms
+from adapters.drift import DriftBroker
 from adapters.paper import PaperBroker
 from cockpit.analytics.snapshot import AnalyticsSnapshot
 from cockpit.config import Settings
@@ -49,6 +50,7 @@ from cockpit.engine.manual import (
 from cockpit.engine.policy import PlanRefused, describe_plan, open_position, plan_for
 from cockpit.feed_health import StaleGuard
 from cockpit.live_jobs import live_feed_jobs
+from cockpit.live_venue import LiveVenue, OrderPending
 from cockpit.risk import EntryRequest, ModeChange, ModeRefused, RiskGate
 from state.journal import analytics_snapshot
 from state.records import AuditRecord, TradeSummary
@@ -88,6 +90,11 @@ class LatestState:
 
 class OrderRejected(Exception):
     """A user command could not be carried out; the message says why, in trader's words."""
+
+
+class EntryPending(OrderRejected):
+    """The entry went out to the venue but its fill is not confirmed yet: no position is listed
+    until the account shows it (the session keeps watching; the message says so)."""
 
 
 def wall_clock_ms() -> int:
@@ -131,6 +138,12 @@ class Session:
         self._stale_guard = StaleGuard(feed, clock, self.event)
         self._analytics_task: asyncio.Task[None] | None = None
         self._analytics_again = False
+        # A venue with on-chain orders (Drift): stops kept on chain, placed orders watched,
+        # reconcile at start (cockpit/live_venue.py). None for paper brokers.
+        self.venue: LiveVenue | None = (
+            LiveVenue(self, live_broker) if isinstance(live_broker, DriftBroker) else None
+        )
+        self.venue_down: str | None = None
 
     # ----------------------------------------------------------------- lifecycle
     async def start(self) -> None:
@@ -158,11 +171,36 @@ class Session:
             )
         await self._reload_history()
         await self._restore_risk_state(restored)
+        await self._start_venue(restored)
         for symbol in self.symbols:
             self._tasks.append(asyncio.create_task(self._run_feed(symbol), name=f"feed:{symbol}"))
         # Live feeds only: candle recorder, funding on paper positions, feed state in the log.
         for name, job in live_feed_jobs(self):
             self._tasks.append(asyncio.create_task(job, name=name))
+
+    async def _start_venue(self, restored: list[PositionState]) -> None:
+        """Reconcile with the live venue before any order; without it, no live trading.
+
+        If the venue cannot be read, its positions stay listed but unmanaged (their on-chain
+        stops still protect them) and LIVE-SMALL cannot be entered this session.
+        """
+        venue = self.venue
+        if venue is None:
+            return
+        try:
+            await venue.start(restored)
+        except Exception as exc:
+            log.exception("venue reconcile failed")
+            self.event(
+                "error",
+                f"{venue.venue} could not be reconciled ({exc}): its positions are listed, not "
+                "managed, and LIVE-SMALL is off this session",
+            )
+            self.venue_down = f"{venue.venue} could not be reconciled at start: {exc}"
+            self.live_broker = None
+            self.venue = None
+            return
+        self._tasks.append(asyncio.create_task(venue.run(), name=f"venue:{venue.venue}"))
 
     async def stop(self) -> None:
         """Stop feeds, flush position state, close the store and the feed. Safe to call twice."""
@@ -180,6 +218,9 @@ class Session:
         self._analytics_task = None
         with contextlib.suppress(Exception):
             await self.feed.close()
+        if self.venue is not None:
+            with contextlib.suppress(Exception):
+                await self.venue.close()
         if self.store is not None:
             for symbol, tick in self.latest.last_tick.items():
                 with contextlib.suppress(Exception):
@@ -234,17 +275,33 @@ class Session:
         history.append(tick.price)
         if not self._stale_guard.fresh(tick):
             return  # shown and logged; management resumes with the next fresh price
+        venue = self.venue
         for pos in list(self.latest.positions):
             if pos.symbol != tick.symbol or pos.closed:
                 continue
             if self._broker_for(pos.venue) is None:
                 continue  # listed, never acted on: its venue is not connected this session
+            on_venue = venue is not None and pos.venue == venue.venue
+            if on_venue and venue is not None and pos.trade_id in venue.blocked:
+                continue  # the venue holds something else: listed, never acted on
             actions = on_price(pos, tick.price, tick.ts_ms)
+            stop_through = False
             for action in actions:
                 if isinstance(action, MoveStop):
                     await self._record_stop_move(pos, action, tick.ts_ms)
+                    if on_venue and venue is not None:
+                        venue.stop_changed(pos)
                 elif isinstance(action, Close):
+                    if on_venue and venue is not None:
+                        if venue.exit_pending(pos.trade_id):
+                            continue  # the same exit is placed and watched: never a second
+                        if action.reason.value == pos.stop_role.value:
+                            stop_through = True
+                            if venue.defers_stop(pos, tick.ts_ms):
+                                continue  # the on-chain stop fills it; the poll records it
                     await self._execute_close(pos, action.size, action.reason.value, "engine")
+            if on_venue and venue is not None and not stop_through:
+                venue.price_back(pos.trade_id)
             if self.store is not None:
                 self.store.update_position(pos)
 
@@ -335,12 +392,8 @@ class Session:
         features: dict[str, object] = {"atr": atr, "timeframe": self.settings.atr.timeframe}
         if quality_score is not None:
             features["quality_score"] = quality_score
-        async with self._order_lock:
-            try:
-                order_id, fill = await self._send(store, broker, order, mode)
-            except BrokerError as exc:
-                self.event("error", f"open {side.value} {symbol} refused by broker: {exc}")
-                raise OrderRejected(str(exc)) from exc
+
+        async def finish(order_id: int, fill: Fill) -> PositionState:
             plan = make_plan(fill.price, fill.size)
             pos = open_position(
                 plan,
@@ -352,14 +405,50 @@ class Session:
             )
             pos.fees += fill.fee
             pos.trade_id = await store.record_open(order_id, fill, pos, features)
+            self.latest.positions.append(pos)
+            self.event(
+                "trade",
+                f"#{pos.trade_id} opened {side.value} {fill.size:.4f} {symbol} @ "
+                f"{fill.price:.4f} ({leverage:g}x, fee {fill.fee:.4f}) {describe_plan(plan)}",
+            )
+            if self.venue is not None and broker is self.live_broker:
+                self.venue.track(pos)  # its stop goes on chain
+            return pos
+
+        async with self._order_lock:
+            try:
+                order_id, fill = await self._send(store, broker, order, mode)
+            except OrderPending as pending:
+                self.risk.record_entry(now_ms)  # it may still land: the cooldown holds
+                self._watch_entry(pending, finish)
+                raise EntryPending(
+                    f"entry {order.client_order_id} is placed on {broker.venue} but not "
+                    "confirmed yet; the cockpit keeps watching and lists the position when the "
+                    "fill shows"
+                ) from pending
+            except BrokerError as exc:
+                self.event("error", f"open {side.value} {symbol} refused by broker: {exc}")
+                raise OrderRejected(str(exc)) from exc
+            pos = await finish(order_id, fill)
             self.risk.record_entry(now_ms)
-        self.latest.positions.append(pos)
-        self.event(
-            "trade",
-            f"#{pos.trade_id} opened {side.value} {fill.size:.4f} {symbol} @ {fill.price:.4f} "
-            f"({leverage:g}x, fee {fill.fee:.4f}) {describe_plan(plan)}",
-        )
         return pos
+
+    def _watch_entry(
+        self,
+        pending: OrderPending,
+        finish: Callable[[int, Fill], Awaitable[PositionState]],
+    ) -> None:
+        venue = self.venue
+        assert venue is not None
+        self.event("warning", f"entry not confirmed yet: {pending}; watching the account")
+
+        async def on_fill(fill: Fill) -> None:
+            await finish(pending.order_id, fill)
+
+        async def on_expired(reason: str) -> None:
+            self.event("error", f"entry failed: {reason}")
+
+        venue.watch(pending, on_fill=on_fill, on_expired=on_expired)
 
     async def _entry_atr(self, symbol: str, now_ms: int) -> float | None:
         """Wilder ATR on the configured timeframe from the feed's closed bars, or None.
@@ -380,9 +469,8 @@ class Session:
 
     async def close_position(self, trade_id: int, who: str = "user") -> None:
         """Close what is left of a position now, at market, reduce-only."""
-        pos = self._find(trade_id)
-        if pos is None:
-            raise OrderRejected(f"no open position #{trade_id}")
+        pos = self.managed(trade_id)
+        self._refuse_while_exit_pending(pos)
         await self.audit(
             "manual_action",
             who,
@@ -397,6 +485,7 @@ class Session:
     ) -> None:
         """Close `percent` % of what is left now, at market, reduce-only (100: all of it)."""
         pos = self.managed(trade_id)
+        self._refuse_while_exit_pending(pos)
         try:
             size = close_size(pos, percent)
         except ManualRefused as exc:
@@ -452,6 +541,8 @@ class Session:
         )
         store.update_position(pos)
         await store.flush()
+        if self.venue is not None and pos.venue == self.venue.venue:
+            self.venue.stop_changed(pos)
         paused = " (trailing paused)" if pos.trail_paused else ""
         self.event(
             "stop",
@@ -502,7 +593,46 @@ class Session:
             raise OrderRejected(
                 f"#{trade_id} is on {pos.venue}, which is not connected: it is listed, not managed"
             )
+        venue = self.venue
+        if venue is not None and pos.venue == venue.venue and trade_id in venue.blocked:
+            raise OrderRejected(
+                f"#{trade_id}: {venue.blocked[trade_id]}; resolve it on the venue first"
+            )
         return pos
+
+    def _refuse_while_exit_pending(self, pos: PositionState) -> None:
+        if self.venue is not None and self.venue.exit_pending(pos.trade_id):
+            raise OrderRejected(
+                f"an exit of #{pos.trade_id} is placed on {pos.venue} and not confirmed yet; "
+                "wait for it (a second exit could close more than you meant)"
+            )
+
+    async def put_stop_on_chain(self, trade_id: int, who: str = "user") -> None:
+        """Put the venue's stop where the engine's stop is, now (after a start-up difference
+        was shown, or while the chain is behind). Audited; only on a venue with on-chain stops."""
+        pos = self.managed(trade_id)
+        venue = self.venue
+        if venue is None or pos.venue != venue.venue:
+            raise OrderRejected(f"#{trade_id} is on {pos.venue}: it has no on-chain stop")
+        await self.audit(
+            "manual_action",
+            who,
+            f"put the on-chain stop of #{trade_id} at {pos.stop:.4f}",
+            "trader asked to bring the venue's stop in step with the engine's",
+            trade_id=trade_id,
+        )
+        venue.put_in_step(trade_id)
+        await venue.sync_stops()
+
+    def venue_alerts(self) -> dict[int, str]:
+        """Trade id -> a short red label (stop not on chain, venue differs, exit placed)."""
+        return {} if self.venue is None else self.venue.venue_alerts
+
+    def venue_note(self, trade_id: int | None) -> str | None:
+        """The long form of a position's venue state for the levels line, or None."""
+        if self.venue is None or trade_id is None:
+            return None
+        return self.venue.stop_note(trade_id)
 
     async def _refuse_manual(
         self, pos: PositionState, who: str, action: str, exc: ManualRefused
@@ -514,6 +644,8 @@ class Session:
     # ----------------------------------------------------------------- modes
     def live_precondition(self) -> str | None:
         """Why LIVE-SMALL cannot be entered right now (None if it can), before any typing."""
+        if self.venue_down is not None:
+            return self.venue_down
         if self.live_broker is None:
             return "no live broker is configured (Drift is not set up yet)"
         if self.wallet is None:
@@ -662,30 +794,78 @@ class Session:
         async with self._order_lock:
             try:
                 order_id, fill = await self._send(store, broker, order, mode)
+            except OrderPending as pending:
+                self._watch_exit(pos, pending, reason, who)
+                return
             except BrokerError as exc:
                 self.event("error", f"#{pos.trade_id} exit ({reason}) failed: {exc}; will retry")
                 _rearm_target(pos, reason)
                 return
-            apply_fill(pos, fill)
-            await store.record_exit_fill(order_id, fill, pos)
-            self.risk.record_realized(
-                pos.side.sign * (fill.price - pos.entry) * fill.size - fill.fee, self.clock()
-            )
+            await self._apply_exit(pos, order_id, fill, who)
+
+    async def _apply_exit(self, pos: PositionState, order_id: int, fill: Fill, who: str) -> None:
+        """An exit fill (ours, or one the venue made): position, fill row, risk, log, close.
+
+        Called with the order lock held."""
+        store = self._require_store()
+        apply_fill(pos, fill)
+        await store.record_exit_fill(order_id, fill, pos)
+        self.risk.record_realized(
+            pos.side.sign * (fill.price - pos.entry) * fill.size - fill.fee, self.clock()
+        )
+        venue = self.venue
+        on_venue = venue is not None and pos.venue == venue.venue
+        if on_venue and venue is not None:
+            venue.agreed(pos)
         self._log_exit(pos, fill, who)
         if pos.closed:
             self.latest.positions.remove(pos)
+            if on_venue and venue is not None:
+                await venue.release(pos)
             await self._reload_history()
+
+    def _watch_exit(self, pos: PositionState, pending: OrderPending, reason: str, who: str) -> None:
+        """An exit placed but not confirmed: no second exit for this position until the account
+        decides (a second one could close more than planned); expired means it never landed."""
+        venue = self.venue
+        assert venue is not None
+        self.event(
+            "warning",
+            f"#{pos.trade_id} exit ({reason}) placed, not confirmed yet: {pending}; watching",
+        )
+
+        async def on_fill(fill: Fill) -> None:
+            if not pos.closed:
+                await self._apply_exit(pos, pending.order_id, fill, who)
+
+        async def on_expired(why: str) -> None:
+            self.event("error", f"#{pos.trade_id} exit ({reason}) failed: {why}; will retry")
+            _rearm_target(pos, reason)
+
+        venue.watch(pending, on_fill=on_fill, on_expired=on_expired, trade_id=pos.trade_id)
 
     async def _send(
         self, store: Store, broker: Broker, order: OrderRequest, mode: Mode
     ) -> tuple[int, Fill]:
-        """The one way an order leaves: its row is committed first, then the broker is asked;
-        a refusal is recorded on the row and re-raised for the caller to explain."""
+        """The one way an order leaves: its row is committed first (with the venue's handle for
+        it, where the venue has one), then the broker is asked; a refusal is recorded on the row
+        and re-raised for the caller to explain. On a venue with on-chain orders a sent order
+        is `placed` until the account shows its fill; OrderPending means it still is."""
+        venue = self.venue if broker is self.live_broker else None
         order_id = await store.record_order_intent(
-            order, mode=mode, venue=broker.venue, status=_intent_status(mode)
+            order,
+            mode=mode,
+            venue=broker.venue,
+            status=_intent_status(mode),
+            user_order_id=None if venue is None else venue.user_order_id(order.client_order_id),
         )
         try:
-            fill = await (broker.close(order) if order.reduce_only else broker.open(order))
+            if venue is not None:
+                fill = await venue.send(order_id, order)
+            else:
+                fill = await (broker.close(order) if order.reduce_only else broker.open(order))
+        except OrderPending:
+            raise
         except BrokerError as exc:
             await store.record_order_failed(order_id, str(exc))
             raise

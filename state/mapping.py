@@ -70,15 +70,16 @@ def live_fields(position: PositionState) -> dict[str, Any]:
     }
 
 
-def entry_fields(position: PositionState, fill: Fill) -> dict[str, Any]:
-    """The trades columns fixed at entry (the plan is frozen, DESIGN.md section 2)."""
+def entry_fields(position: PositionState, fill: Fill | None) -> dict[str, Any]:
+    """The trades columns fixed at entry (the plan is frozen, DESIGN.md section 2); `fill` is
+    None for a position adopted from the venue, which the cockpit did not open."""
     return {
         "symbol": position.symbol,
         "side": position.side.value,
         "mode": position.mode.value,
         "venue": position.venue,
         "entry_price": position.entry,
-        "entry_ts_ms": position.opened_ms or fill.ts_ms,
+        "entry_ts_ms": position.opened_ms or (fill.ts_ms if fill is not None else 0),
         "initial_size": position.initial_size,
         "leverage": position.leverage,
         "policy": position.plan.policy,
@@ -113,9 +114,20 @@ def feature_values(features: dict[str, object] | None) -> dict[str, float | str 
 
 
 def order_row(
-    order: OrderRequest, *, mode: Mode, venue: str, status: OrderStatus, now_ms: int
+    order: OrderRequest,
+    *,
+    mode: Mode,
+    venue: str,
+    status: OrderStatus,
+    now_ms: int,
+    order_type: str = "market",
+    user_order_id: int | None = None,
+    trigger_price: float | None = None,
 ) -> Order:
     return Order(
+        order_type=order_type,
+        user_order_id=user_order_id,
+        trigger_price=trigger_price,
         client_order_id=order.client_order_id,
         trade_id=order.trade_id,
         symbol=order.symbol,
@@ -255,6 +267,10 @@ def order_record(row: Order) -> OrderRecord:
         error=row.error,
         created_at_ms=row.created_at_ms,
         updated_at_ms=row.updated_at_ms,
+        order_type=row.order_type,
+        user_order_id=row.user_order_id,
+        trigger_price=row.trigger_price,
+        tx_sig=row.tx_sig,
     )
 
 

@@ -136,6 +136,13 @@ class Order(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at_ms: Mapped[int] = mapped_column(BigInteger)
     updated_at_ms: Mapped[int] = mapped_column(BigInteger)
+    # Venue handles (migration 0006): `market` or `stop` (reduce-only trigger order), Drift's
+    # user_order_id (kept across retries and modifies), the stop's trigger last asked for, and
+    # the last transaction signature.
+    order_type: Mapped[str] = mapped_column(String(16), server_default="market")
+    user_order_id: Mapped[int | None] = mapped_column(Integer)
+    trigger_price: Mapped[float | None] = mapped_column(Float)
+    tx_sig: Mapped[str | None] = mapped_column(String(128))
 
 
 class FillRow(Base):

@@ -18,8 +18,13 @@ class OrderStatus(StrEnum):
 
     INTENT = "intent"
     WOULD_SUBMIT = "would_submit"
+    PLACED = "placed"
+    """Sent to the venue; the account does not show its fill (or, for a stop, the order) yet."""
+    OPEN = "open"
+    """A stop resting on the venue at `trigger_price` (what reconcile expects to find)."""
     FILLED = "filled"
     FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 class TradeStatus(StrEnum):
@@ -116,6 +121,10 @@ class OrderRecord:
     error: str | None
     created_at_ms: int
     updated_at_ms: int
+    order_type: str = "market"
+    user_order_id: int | None = None
+    trigger_price: float | None = None
+    tx_sig: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,6 +77,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _INTENT_STATUSES = (OrderStatus.INTENT, OrderStatus.WOULD_SUBMIT)
+_ORDER_TYPES = ("market", "stop")
 _CANDLE_KEY = ("symbol", "timeframe", "ts_ms")
 _CANDLE_VALUES = ("open", "high", "low", "close", "volume", "source")
 
@@ -179,19 +180,35 @@ class Store:
         mode: Mode,
         venue: str,
         status: str = OrderStatus.INTENT,
+        order_type: str = "market",
+        user_order_id: int | None = None,
+        trigger_price: float | None = None,
     ) -> int:
         """Store an order before it is sent; returns its row id once committed.
 
         `status` is 'intent' or 'would_submit' (SHADOW). A reused client_order_id raises
-        sqlalchemy.exc.IntegrityError: the id is what makes a retry recognisable.
+        sqlalchemy.exc.IntegrityError: the id is what makes a retry recognisable. A venue order
+        carries the handle it will be sent with (`user_order_id`), so an order sent just before
+        a crash can still be found on the venue.
         """
         order_status = OrderStatus(status)
         if order_status not in _INTENT_STATUSES:
             raise ValueError(f"an order starts as intent or would_submit, not {status!r}")
+        if order_type not in _ORDER_TYPES:
+            raise ValueError(f"order_type must be one of {_ORDER_TYPES}, not {order_type!r}")
         row_mode, now = Mode(mode), self._clock()
 
         async def work(session: AsyncSession) -> int:
-            row = order_row(order, mode=row_mode, venue=venue, status=order_status, now_ms=now)
+            row = order_row(
+                order,
+                mode=row_mode,
+                venue=venue,
+                status=order_status,
+                now_ms=now,
+                order_type=order_type,
+                user_order_id=user_order_id,
+                trigger_price=trigger_price,
+            )
             session.add(row)
             await session.flush()
             return row.id
@@ -209,6 +226,55 @@ class Store:
             order.updated_at_ms = now
 
         await self._write(work)
+
+    async def record_order_state(
+        self,
+        order_id: int,
+        status: str,
+        *,
+        error: str | None = None,
+        trigger_price: float | None = None,
+        tx_sig: str | None = None,
+        user_order_id: int | None = None,
+    ) -> None:
+        """A venue order's new state: `placed` (sent, not confirmed), `open` (a stop resting at
+        `trigger_price`), `cancelled` or `failed`, with the venue's words in `error`. Fields left
+        None keep their value, so a stop's last trigger and signature survive a failed move."""
+        order_status = OrderStatus(status)
+        now = self._clock()
+
+        async def work(session: AsyncSession) -> None:
+            order = await _get(session, Order, order_id)
+            order.status = order_status.value
+            order.error = error
+            if trigger_price is not None:
+                order.trigger_price = trigger_price
+            if tx_sig is not None:
+                order.tx_sig = tx_sig
+            if user_order_id is not None:
+                order.user_order_id = user_order_id
+            order.updated_at_ms = now
+
+        await self._write(work)
+
+    async def record_adopted(self, position: PositionState) -> int:
+        """Store a venue position the database did not know (reconcile): a trade with no entry
+        order or fill of the cockpit's, so nothing pretends the cockpit opened it."""
+        snapshot = copy.copy(position)
+        now = self._clock()
+
+        async def work(session: AsyncSession) -> int:
+            trade = Trade(
+                **entry_fields(snapshot, None),
+                **live_fields(snapshot),
+                status=TradeStatus.OPEN.value,
+                updated_at_ms=now,
+            )
+            session.add(trade)
+            await session.flush()
+            return trade.id
+
+        return await self._write(work)
 
     async def record_open(
         self,
@@ -532,6 +598,18 @@ class Store:
             select(FillRow).where(FillRow.trade_id == trade_id).order_by(FillRow.ts_ms, FillRow.id)
         )
         return [fill_record(f) for f in await self._all(query)]
+
+    async def venue_orders(
+        self, venue: str, statuses: Sequence[OrderStatus] = (OrderStatus.PLACED, OrderStatus.OPEN)
+    ) -> list[OrderRecord]:
+        """The venue's orders in `statuses` (default: sent and not finished), oldest first:
+        what a restart must find again on the venue before it sends anything."""
+        query = (
+            select(Order)
+            .where(Order.venue == venue, Order.status.in_([s.value for s in statuses]))
+            .order_by(Order.id)
+        )
+        return [order_record(o) for o in await self._all(query)]
 
     async def orders_for(self, trade_id: int) -> list[OrderRecord]:
         query = select(Order).where(Order.trade_id == trade_id).order_by(Order.id)

@@ -388,6 +388,41 @@ def plan_for(
         raise PlanRefused(f"{policy} cannot plan this entry: {exc}") from exc
 
 
+MONITOR_POLICY = "external"
+"""The policy name of a venue position the cockpit adopted instead of opening (reconcile)."""
+
+
+def monitor_plan(side: Side, entry: float, size: float, stop: float | None) -> ExitPlan:
+    """A plan that only watches: no target, no breakeven or profit lock can ever trigger, and
+    the stop is the venue's (None: none, which no price can reach) until the trader sets one.
+
+    For a position adopted from the venue (DESIGN.md section 4): the engine still tracks its
+    extremes and fires a stop the trader set, but never takes profit on a trade it did not
+    plan. Unreachable levels are +/-inf on the far side (0 or inf for the stop), so the
+    engine's ordinary comparisons need no special case.
+    """
+    _require_positive("entry", entry)
+    _require_positive("size", size)
+    never_up, never_down = math.inf, 0.0
+    far_target = never_up if side is Side.LONG else never_down
+    no_stop = never_down if side is Side.LONG else never_up
+    return ExitPlan(
+        policy=MONITOR_POLICY,
+        side=side,
+        entry=entry,
+        initial_size=size,
+        stop_loss=no_stop if stop is None else stop,
+        breakeven_trigger=far_target,
+        profit_lock_trigger=far_target,
+        profit_lock_stop=entry,
+        tp1_price=far_target,
+        tp1_fraction=1.0,
+        tp2_price=None,
+        tp2_fraction=0.0,
+        params={"adopted": True},
+    )
+
+
 def open_position(
     plan: ExitPlan,
     *,

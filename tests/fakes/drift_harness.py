@@ -241,6 +241,31 @@ class FakeChain:
                 self._fill(long, int(order.base_asset_amount), bool(order.reduce_only))
                 self.user.orders[i] = dataclasses.replace(order, status=OrderStatus.Init())
 
+    def fire_triggers(self) -> int:
+        """What a keeper does when the oracle crosses a trigger: fill the trigger-market order
+        at the oracle price (reduce-only orders only reduce). Returns how many fired."""
+        fired = 0
+        for i, order in enumerate(self.user.orders):
+            if (
+                type(order.status).__name__ != "Open"
+                or type(order.order_type).__name__ != "TriggerMarket"
+            ):
+                continue
+            trigger = int(order.trigger_price) / PRICE_PRECISION
+            below = type(order.trigger_condition).__name__ == "Below"
+            if (below and self.oracle_price > trigger) or (
+                not below and self.oracle_price < trigger
+            ):
+                continue
+            long = type(order.direction).__name__ == "Long"
+            if order.reduce_only and (self.base() == 0 or (self.base() > 0) == long):
+                self.user.orders[i] = dataclasses.replace(order, status=OrderStatus.Canceled())
+                continue
+            self._fill(long, int(order.base_asset_amount), bool(order.reduce_only))
+            self.user.orders[i] = dataclasses.replace(order, status=OrderStatus.Init())
+            fired += 1
+        return fired
+
     def apply(self, ix: DecodedIx) -> None:
         """What the Drift program does with the instruction, as far as these tests need."""
         self.slot += 1
@@ -394,6 +419,15 @@ class Harness:
     broker: DriftBroker
     config: DriftConfig
     sleeps: list[float]
+
+    def set_oracle(self, price: float) -> int:
+        """Move the oracle (a new slot): the markets cache sees it, resting triggers through it
+        fire as a keeper would fire them. Returns how many triggers fired."""
+        self.chain.oracle_price = price
+        self.chain.slot += 1
+        fired = self.chain.fire_triggers()
+        self.markets._load()
+        return fired
 
 
 def make_harness(

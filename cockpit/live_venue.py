@@ -1,0 +1,770 @@
+"""LIVE-SMALL on Drift, the session's side of `adapters.drift.DriftBroker`.
+
+The broker knows how to send one order; this module knows what the cockpit owes the venue over
+a position's life (issue 6, DESIGN.md sections 3-5):
+
+- **On-chain stops in step with the engine.** After a live entry fills, a reduce-only
+  TriggerMarket stop is placed at the engine's stop; every later stop move (breakeven, profit
+  lock, trailing, a manual move) modifies it in place; it is cancelled when the position closes.
+  Moves arrive from the tick path as "the stop is now X" and are applied by one poll loop, so a
+  burst of trailing moves is one modify, and a tick never waits for a transaction.
+- **Software stop when the chain has none.** If a stop cannot be placed or moved, the position is
+  marked "stop not on chain" (red in the positions table), the engine's own stop keeps
+  protecting it (a reduce-only market close on the first price through it), and the keeper
+  retries every `drift.stop_retry_s`. While a stop *is* on chain at the engine's level, a price
+  through it is left to the venue for `drift.stop_grace_s` before the software stop backs it up.
+- **Placed is not filled.** An order whose transaction was sent but whose fill the account does
+  not show yet stays "placed" (its row says so). The poll loop keeps reading the account; after
+  `drift.confirm_timeout_s` it re-sends the *same* order (same client and user order id, and the
+  broker first checks the account so a landed order is never sent twice), up to
+  `drift.max_retries` times; after `drift.unconfirmed_expiry_s` an order the venue never showed
+  is marked failed (a Solana transaction cannot land once its blockhash has expired).
+- **The venue moves on its own.** A stop that triggered on chain shrinks the position without an
+  order of the session's: the poll loop reads the change from the account and records it as the
+  stop's fill (or as `closed_on_venue` when no stop of ours explains it).
+- **Reconcile on start.** Before any order, the database's open Drift positions and stop rows
+  are compared with the venue (adapters/drift_reconcile.py). Every difference goes to the event
+  log and the audit table; a position the database does not know is adopted as `external`
+  (monitored, its venue stop adopted, SL management offered, no automatic targets); a position
+  whose size or side differs is listed but not acted on; a stop that is missing or at another
+  price is shown and only put back in step when the trader asks (`o`), never silently.
+
+No Textual here; the session owns this object and calls it, the UI reads `venue_alerts`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import math
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from adapters.base import BrokerError
+from adapters.drift import (
+    DriftBroker,
+    OrderNotConfirmed,
+    PlacedOrder,
+    describe_error,
+)
+from adapters.drift_reconcile import Difference, DifferenceKind, VenueOrder, reconcile
+from cockpit.domain import ExitReason, Fill, Mode, OrderRequest, PositionState, Side, StopRole
+from cockpit.engine.policy import monitor_plan
+from state.records import OrderRecord, OrderStatus
+
+if TYPE_CHECKING:
+    from cockpit.session import Session
+
+log = logging.getLogger(__name__)
+
+CLOSED_ON_VENUE = "closed_on_venue"
+"""Exit reason of a reduction the venue made that no stop of the cockpit's explains."""
+
+# Differences after which the cockpit must not act on a position by itself: what it would send
+# is computed from a size or side the venue does not hold.
+_BLOCKING = frozenset(
+    {
+        DifferenceKind.MISSING_ON_VENUE,
+        DifferenceKind.SIDE_MISMATCH,
+        DifferenceKind.SIZE_MISMATCH,
+    }
+)
+
+
+class OrderPending(BrokerError):
+    """The order's transaction went out (or may have) but the account shows no fill yet."""
+
+    def __init__(self, message: str, order_id: int, order: OrderRequest, placed: PlacedOrder):
+        super().__init__(message)
+        self.order_id = order_id
+        self.order = order
+        self.placed = placed
+
+
+@dataclass
+class StopState:
+    """The on-chain stop of one position, as far as the cockpit knows it.
+
+    `synced_to` is the engine stop the on-chain trigger was last set from (None: no stop of
+    ours is on chain); `error` why the chain is not in step (shown in red); `hold` a start-up
+    difference that waits for the trader.
+    """
+
+    trade_id: int
+    order_id: int | None = None
+    client_order_id: str | None = None
+    user_order_id: int | None = None
+    synced_to: float | None = None
+    trigger: float | None = None
+    error: str | None = None
+    retry_at_ms: int = 0
+    hold: str | None = None
+    through_since_ms: int | None = None
+    done: bool = False
+
+
+@dataclass
+class PendingOrder:
+    """A market order sent but not confirmed, and what to do once the account decides."""
+
+    order_id: int
+    order: OrderRequest
+    placed: PlacedOrder
+    first_sent_ms: int
+    sent_ms: int
+    on_fill: Callable[[Fill], Awaitable[None]]
+    on_expired: Callable[[str], Awaitable[None]]
+    trade_id: int | None = None
+    resends: int = 0
+
+
+class LiveVenue:
+    """Drift for one session: stops, unconfirmed orders, venue-side exits, start-up reconcile."""
+
+    def __init__(self, session: Session, broker: DriftBroker) -> None:
+        self.session = session
+        self.broker = broker
+        self.config = broker.config
+        self.stops: dict[int, StopState] = {}
+        self.pending: dict[int, PendingOrder] = {}
+        self.blocked: dict[int, str] = {}
+        self.differences: list[Difference] = []
+        # The account's (base, quote) for each position when the cockpit last agreed with it:
+        # a later unexplained reduction is measured from here.
+        self._marks: dict[int, tuple[int, int]] = {}
+        self._poll_lock = asyncio.Lock()
+        self._stop_lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._refresh_failing: str | None = None
+
+    @property
+    def venue(self) -> str:
+        return self.broker.venue
+
+    # ------------------------------------------------------------------ what the UI shows
+    @property
+    def venue_alerts(self) -> dict[int, str]:
+        """Trade id -> the short red label for the positions table (absent when in step)."""
+        out: dict[int, str] = {}
+        for trade_id, state in self.stops.items():
+            if state.done:
+                continue
+            if state.error is not None or state.hold is not None:
+                out[trade_id] = "no chain SL"
+        for trade_id in self.blocked:
+            out[trade_id] = "venue differs"
+        for pending in self.pending.values():
+            if pending.trade_id is not None:
+                out[pending.trade_id] = "exit placed"
+        return out
+
+    def stop_note(self, trade_id: int) -> str | None:
+        """The long form of a position's venue state, for the chart's levels line."""
+        if trade_id in self.blocked:
+            return f"venue differs: {self.blocked[trade_id]} (not acted on)"
+        state = self.stops.get(trade_id)
+        if state is None or state.done:
+            return None
+        if state.hold is not None:
+            return f"stop not on chain as planned: {state.hold} (o puts it in step)"
+        if state.error is not None:
+            return f"stop not on chain: {state.error}; software stop active, retrying"
+        if state.trigger is not None:
+            return f"stop on chain @ {state.trigger:g}"
+        return None
+
+    def exit_pending(self, trade_id: int | None) -> bool:
+        return trade_id is not None and any(p.trade_id == trade_id for p in self.pending.values())
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self, restored: list[PositionState]) -> None:
+        """Reconcile with the venue before anything is sent; restore user order ids and stops."""
+        session = self.session
+        store = session._require_store()
+        await self.broker.refresh()
+        mine = [p for p in restored if p.venue == self.venue and not p.closed]
+        rows = await store.venue_orders(
+            self.venue,
+            (OrderStatus.INTENT, OrderStatus.PLACED, OrderStatus.OPEN, OrderStatus.FAILED),
+        )
+        for row in rows:
+            if row.user_order_id is not None:
+                self.broker.assign_user_order_id(row.client_order_id, row.user_order_id)
+        venue_orders = self.broker.open_orders()
+        step = max((self.broker.order_step(s) for s in {p.symbol for p in mine}), default=0.0)
+        self.differences = reconcile(
+            mine,
+            self.broker.positions(),
+            venue_orders,
+            size_tolerance=max(step / 2, 1e-9),
+            price_tolerance=1e-4,
+        )
+        await self._resolve_unfinished_market_rows(rows)
+        open_ids = {p.trade_id for p in mine}
+        stop_rows = {
+            r.trade_id: r
+            for r in rows
+            if r.order_type == "stop" and r.trade_id in open_ids and r.status is not None
+        }
+        for pos in mine:
+            assert pos.trade_id is not None
+            self._marks[pos.trade_id] = self.broker.account_position(pos.symbol)
+            self._restore_stop(pos, stop_rows.get(pos.trade_id), venue_orders)
+        for diff in self.differences:
+            await self._show_difference(diff)
+            if diff.kind is DifferenceKind.EXTERNAL_POSITION:
+                await self._adopt_external(diff.symbol, venue_orders)
+            elif diff.kind in _BLOCKING and diff.trade_id is not None:
+                self.blocked[diff.trade_id] = diff.detail
+        if not self.differences:
+            session.event("info", f"{self.venue}: positions and stops agree with the database")
+
+    async def close(self) -> None:
+        await self.broker.close_client()
+
+    async def run(self) -> None:
+        """The poll loop: every `poll_interval_s`, or at once when a stop changed."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.config.poll_interval_s)
+            self._wake.clear()
+            try:
+                await self.poll_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a bad poll must never stop the loop or the app
+                log.exception("drift poll failed")
+                self.session.event("error", f"{self.venue} poll failed: {describe_error(exc)}")
+
+    async def poll_once(self) -> None:
+        """One look at the account: settle placed orders, notice venue exits, sync stops."""
+        async with self._poll_lock:
+            if not await self._refresh():
+                return
+            async with self.session._order_lock:
+                await self._settle_pending()
+                await self._notice_venue_exits()
+            await self.sync_stops()
+
+    async def _refresh(self) -> bool:
+        try:
+            await self.broker.refresh()
+        except Exception as exc:  # RPC down or rate limited: the loop backs off by polling
+            text = describe_error(exc)
+            if self._refresh_failing is None:
+                self.session.event(
+                    "error", f"{self.venue}: reading the account failed ({text}); retrying"
+                )
+            self._refresh_failing = text
+            return False
+        if self._refresh_failing is not None:
+            self.session.event("info", f"{self.venue}: account readable again")
+            self._refresh_failing = None
+        return True
+
+    # ------------------------------------------------------------------ entries and exits
+    def user_order_id(self, client_order_id: str) -> int:
+        return self.broker.user_order_id(client_order_id)
+
+    async def send(self, order_id: int, order: OrderRequest) -> Fill:
+        """Send a market order whose row exists; the row goes `placed` once the transaction is
+        out. Raises OrderPending (row stays placed) when the fill is not confirmed in time,
+        BrokerError when the broker refused it (nothing sent)."""
+        store = self.session._require_store()
+        try:
+            placed = await self.broker.submit(order)
+        except OrderNotConfirmed as exc:
+            await store.record_order_state(order_id, OrderStatus.PLACED, error=str(exc))
+            raise OrderPending(str(exc), order_id, order, exc.placed) from exc
+        await store.record_order_state(order_id, OrderStatus.PLACED, tx_sig=placed.tx_sig)
+        try:
+            return await self.broker.wait_filled(placed)
+        except OrderNotConfirmed as exc:
+            await store.record_order_state(order_id, OrderStatus.PLACED, error=str(exc))
+            raise OrderPending(str(exc), order_id, order, exc.placed) from exc
+
+    def watch(
+        self,
+        pending: OrderPending,
+        *,
+        on_fill: Callable[[Fill], Awaitable[None]],
+        on_expired: Callable[[str], Awaitable[None]],
+        trade_id: int | None = None,
+    ) -> None:
+        """Keep an unconfirmed order until the account shows its fill or it expires."""
+        now = self.session.clock()
+        self.pending[pending.order_id] = PendingOrder(
+            order_id=pending.order_id,
+            order=pending.order,
+            placed=pending.placed,
+            first_sent_ms=now,
+            sent_ms=now,
+            on_fill=on_fill,
+            on_expired=on_expired,
+            trade_id=trade_id,
+        )
+        self._wake.set()
+
+    async def _settle_pending(self) -> None:
+        store = self.session._require_store()
+        now = self.session.clock()
+        for key, item in list(self.pending.items()):
+            confirmation = self.broker.confirm(item.placed)
+            if confirmation.fill is not None:
+                del self.pending[key]
+                await item.on_fill(confirmation.fill)
+                continue
+            if now - item.sent_ms < self.config.confirm_timeout_s * 1000:
+                continue
+            if now - item.first_sent_ms >= self.config.unconfirmed_expiry_s * 1000:
+                del self.pending[key]
+                reason = (
+                    f"{item.order.reason} {item.order.client_order_id} never showed on "
+                    f"{self.venue} within {self.config.unconfirmed_expiry_s:g} s: expired"
+                )
+                await store.record_order_failed(item.order_id, reason)
+                await item.on_expired(reason)
+                continue
+            if confirmation.status == "open" or item.resends >= self.config.max_retries:
+                continue  # resting in the auction, or re-sent enough: wait for expiry
+            item.resends += 1
+            item.sent_ms = now
+            try:
+                item.placed = await self.broker.submit(item.order)
+            except OrderNotConfirmed as exc:
+                item.placed = exc.placed
+                await store.record_order_state(item.order_id, OrderStatus.PLACED, error=str(exc))
+            except BrokerError as exc:  # refused now (e.g. the position is gone): give up
+                del self.pending[key]
+                await store.record_order_failed(item.order_id, str(exc))
+                await item.on_expired(str(exc))
+                continue
+            self.session.event(
+                "warning",
+                f"{item.order.reason} {item.order.client_order_id} not confirmed: re-sent with "
+                f"the same user_order_id {item.placed.user_order_id} ({item.resends}/"
+                f"{self.config.max_retries})",
+            )
+
+    def agreed(self, pos: PositionState) -> None:
+        """The account now holds what the cockpit thinks (after one of its own fills)."""
+        if pos.trade_id is not None:
+            self._marks[pos.trade_id] = self.broker.account_position(pos.symbol)
+
+    async def _notice_venue_exits(self) -> None:
+        """A position that shrank without an order of ours: a stop fired on chain, or the
+        trader closed on the venue. Recorded as a fill, never guessed as anything else."""
+        session = self.session
+        for pos in list(session.latest.positions):
+            trade_id = pos.trade_id
+            if (
+                pos.venue != self.venue
+                or pos.closed
+                or trade_id is None
+                or trade_id in self.blocked
+                or self.exit_pending(trade_id)
+            ):
+                continue
+            mark = self._marks.get(trade_id)
+            if mark is None:
+                continue
+            stop = self.stops.get(trade_id)
+            fired = (
+                stop is not None
+                and stop.user_order_id is not None
+                and stop.synced_to is not None
+                and not self.broker.stop_resting(stop.user_order_id)
+            )
+            if fired and stop is not None and stop.order_id is not None:
+                assert stop.client_order_id is not None
+                cid, order_id = stop.client_order_id, stop.order_id
+                reason = ExitReason.for_stop(pos.stop_role).value
+            else:
+                cid, order_id, reason = f"ck-venue-{uuid.uuid4().hex[:14]}", None, CLOSED_ON_VENUE
+            fill = self.broker.reduction_fill(pos.symbol, mark, client_order_id=cid, reason=reason)
+            if fill is None:
+                await self._check_growth(pos, mark)
+                continue
+            if order_id is None:
+                order_id = await self._record_venue_exit_row(pos, fill)
+            if fired and stop is not None:
+                stop.through_since_ms = None
+            how = "the on-chain stop fired" if fired else "not by the cockpit"
+            session.event(
+                "warning",
+                f"#{trade_id} {self.venue} reduced the position by {fill.size:g} @ "
+                f"{fill.price:.4f} ({how})",
+            )
+            await session._apply_exit(pos, order_id, fill, "venue")
+            self._marks[trade_id] = self.broker.account_position(pos.symbol)
+
+    async def _check_growth(self, pos: PositionState, mark: tuple[int, int]) -> None:
+        base, _ = self.broker.account_position(pos.symbol)
+        if base == mark[0]:
+            return
+        assert pos.trade_id is not None
+        step = self.broker.order_step(pos.symbol)
+        venue_size = abs(base) / 1e9
+        same_side = base != 0 and (base > 0) == (pos.side is Side.LONG)
+        if same_side and abs(venue_size - pos.size) <= step / 2:
+            self._marks[pos.trade_id] = self.broker.account_position(pos.symbol)
+            return
+        side = "long" if base > 0 else "short"
+        detail = (
+            f"#{pos.trade_id} is {pos.side.value} {pos.size:g} in the database, {side} "
+            f"{venue_size:g} on {self.venue}"
+        )
+        self.blocked[pos.trade_id] = detail
+        self.session.event("error", f"{detail}: listed, not acted on until this is resolved")
+        await self.session.audit("venue_difference", "system", "venue changed", detail)
+
+    async def _record_venue_exit_row(self, pos: PositionState, fill: Fill) -> int:
+        """A row for what the venue did (no order of ours): the fill needs an order to hang on."""
+        store = self.session._require_store()
+        order = OrderRequest(
+            client_order_id=fill.client_order_id,
+            symbol=pos.symbol,
+            side=fill.side,
+            size=fill.size,
+            reduce_only=True,
+            reason=fill.reason,
+            leverage=pos.leverage,
+            trade_id=pos.trade_id,
+        )
+        return await store.record_order_intent(order, mode=pos.mode, venue=self.venue)
+
+    # ------------------------------------------------------------------ stops
+    def track(self, pos: PositionState) -> None:
+        """A new live position: its on-chain stop follows the engine's from now on."""
+        assert pos.trade_id is not None
+        self.stops.setdefault(pos.trade_id, StopState(pos.trade_id))
+        self.agreed(pos)
+        self._wake.set()
+
+    def stop_changed(self, pos: PositionState) -> None:
+        """The engine or the trader moved the stop: the poll loop brings the chain along."""
+        state = self.stops.get(pos.trade_id) if pos.trade_id is not None else None
+        if state is not None:
+            state.through_since_ms = None
+            state.retry_at_ms = 0
+            self._wake.set()
+
+    def put_in_step(self, trade_id: int) -> None:
+        """The trader asked (`o`): put the on-chain stop where the engine's stop is, now."""
+        state = self.stops.setdefault(trade_id, StopState(trade_id))
+        state.hold = None
+        state.retry_at_ms = 0
+        self._wake.set()
+
+    def defers_stop(self, pos: PositionState, ts_ms: int) -> bool:
+        """Whether a price through the stop is left to the on-chain stop for now.
+
+        Only while our trigger stands at the engine's stop, and for `stop_grace_s` of price
+        time at most: then the software stop closes at market (the venue may lag the feed)."""
+        state = self.stops.get(pos.trade_id) if pos.trade_id is not None else None
+        if state is None or state.error is not None or state.synced_to != pos.stop:
+            return False
+        if state.through_since_ms is None:
+            state.through_since_ms = ts_ms
+            self.session.event(
+                "stop", f"#{pos.trade_id} price through the stop: left to the on-chain stop"
+            )
+        if ts_ms - state.through_since_ms < self.config.stop_grace_s * 1000:
+            return True
+        self.session.event(
+            "warning",
+            f"#{pos.trade_id} on-chain stop has not filled after {self.config.stop_grace_s:g} s: "
+            "the software stop closes at market",
+        )
+        return False
+
+    def price_back(self, trade_id: int | None) -> None:
+        state = self.stops.get(trade_id) if trade_id is not None else None
+        if state is not None:
+            state.through_since_ms = None
+
+    async def sync_stops(self) -> None:
+        async with self._stop_lock:
+            for state in list(self.stops.values()):
+                if not state.done:
+                    await self._sync(state)
+
+    async def _sync(self, state: StopState) -> None:
+        pos = self.session._find(state.trade_id)
+        if pos is None or pos.closed:
+            return
+        if state.trade_id in self.blocked or state.hold is not None:
+            return
+        wanted = pos.stop
+        if not math.isfinite(wanted) or wanted <= 0:
+            return  # an external position with no stop yet: nothing to protect on chain
+        if state.synced_to == wanted and state.error is None:
+            return
+        now = self.session.clock()
+        if state.error is not None and now < state.retry_at_ms:
+            return
+        on_chain = state.user_order_id is not None and self.broker.stop_resting(state.user_order_id)
+        if on_chain and state.synced_to is not None:
+            await self._modify(state, pos, wanted)
+        else:
+            await self._place(state, pos, wanted)
+
+    async def _place(self, state: StopState, pos: PositionState, wanted: float) -> None:
+        store = self.session._require_store()
+        if state.order_id is None or state.client_order_id is None:
+            cid = f"ck-sl-{uuid.uuid4().hex[:16]}"
+            try:
+                uoid = self.broker.user_order_id(cid)
+            except BrokerError as exc:
+                await self._stop_failed(state, pos, str(exc), None)
+                return
+            order = OrderRequest(
+                client_order_id=cid,
+                symbol=pos.symbol,
+                side=pos.side.closing_order_side,
+                size=pos.size,
+                reduce_only=True,
+                reason="stop",
+                leverage=pos.leverage,
+                trade_id=pos.trade_id,
+            )
+            state.order_id = await store.record_order_intent(
+                order,
+                mode=pos.mode,
+                venue=self.venue,
+                order_type="stop",
+                user_order_id=uoid,
+                trigger_price=wanted,
+            )
+            state.client_order_id, state.user_order_id = cid, uoid
+        else:  # a retry: the same row, client and user order id, at today's level
+            await store.record_order_state(state.order_id, OrderStatus.INTENT, trigger_price=wanted)
+        try:
+            placed = await self.broker.place_stop(
+                state.client_order_id, pos.symbol, pos.side, wanted
+            )
+        except BrokerError as exc:
+            await self._stop_failed(state, pos, str(exc), OrderStatus.FAILED)
+            return
+        await self._stop_ok(state, pos, wanted, placed, "placed")
+
+    async def _modify(self, state: StopState, pos: PositionState, wanted: float) -> None:
+        assert state.user_order_id is not None
+        try:
+            placed = await self.broker.modify_stop(state.user_order_id, wanted)
+        except BrokerError as exc:
+            old = f"{state.trigger:g}" if state.trigger is not None else "?"
+            # The old trigger still stands on chain: the row stays open at it.
+            await self._stop_failed(
+                state, pos, f"still at {old}, not moved to {wanted:g}: {exc}", OrderStatus.OPEN
+            )
+            return
+        await self._stop_ok(state, pos, wanted, placed, "moved")
+
+    async def _stop_ok(
+        self, state: StopState, pos: PositionState, wanted: float, placed: PlacedOrder, verb: str
+    ) -> None:
+        store = self.session._require_store()
+        trigger = self.broker.trigger_price_of(placed)
+        recovered = state.error is not None
+        state.synced_to, state.trigger, state.error = wanted, trigger, None
+        if state.order_id is not None:
+            await store.record_order_state(
+                state.order_id, OrderStatus.OPEN, trigger_price=trigger, tx_sig=placed.tx_sig
+            )
+        level = "info" if recovered else "stop"
+        again = " (back on chain)" if recovered else ""
+        self.session.event(level, f"#{pos.trade_id} on-chain stop {verb} @ {trigger:g}{again}")
+
+    async def _stop_failed(
+        self, state: StopState, pos: PositionState, reason: str, status: OrderStatus | None
+    ) -> None:
+        store = self.session._require_store()
+        first = state.error is None
+        state.error = reason
+        state.retry_at_ms = self.session.clock() + int(self.config.stop_retry_s * 1000)
+        if status is not None and state.order_id is not None:
+            await store.record_order_state(state.order_id, status, error=reason)
+        if first:
+            self.session.event(
+                "error",
+                f"#{pos.trade_id} stop not on chain: {reason}; the cockpit's software stop at "
+                f"{pos.stop:.4f} protects it, retrying every {self.config.stop_retry_s:g} s",
+            )
+
+    async def release(self, pos: PositionState) -> None:
+        """The position closed: cancel its stop (a stop that already fired is just forgotten)."""
+        state = self.stops.get(pos.trade_id) if pos.trade_id is not None else None
+        self._marks.pop(pos.trade_id or -1, None)
+        self.blocked.pop(pos.trade_id or -1, None)
+        if state is None or state.done:
+            return
+        state.done = True
+        async with self._stop_lock:
+            if state.user_order_id is None:
+                return
+            store = self.session._require_store()
+            resting = self.broker.stop_resting(state.user_order_id)
+            try:
+                await self.broker.cancel_stop(state.user_order_id)
+            except BrokerError as exc:
+                self.session.event(
+                    "error",
+                    f"#{pos.trade_id} stop {state.user_order_id} could not be cancelled: {exc} "
+                    "(reduce-only: it cannot open a position; cancel it on Drift)",
+                )
+                return
+            if resting and state.order_id is not None:
+                await store.record_order_state(state.order_id, OrderStatus.CANCELLED)
+
+    # ------------------------------------------------------------------ start-up
+    async def _resolve_unfinished_market_rows(self, rows: list[OrderRecord]) -> None:
+        """Market orders sent just before the last stop: unknown outcome. If the venue still
+        rests one it stays placed; otherwise it is marked failed and reconcile shows whether
+        the position moved anyway."""
+        store = self.session._require_store()
+        for row in rows:
+            if row.order_type != "market" or row.status not in (
+                OrderStatus.INTENT,
+                OrderStatus.PLACED,
+            ):
+                continue
+            if row.user_order_id is not None and self.broker.stop_resting(row.user_order_id):
+                self.session.event(
+                    "warning", f"order {row.client_order_id} still rests on {self.venue}"
+                )
+                continue
+            reason = "unconfirmed when the cockpit stopped; see the reconcile lines"
+            await store.record_order_failed(row.id, reason)
+            self.session.event(
+                "warning", f"{row.reason} order {row.client_order_id} was {row.status}: {reason}"
+            )
+
+    def _restore_stop(
+        self, pos: PositionState, row: OrderRecord | None, venue_orders: list[VenueOrder]
+    ) -> None:
+        assert pos.trade_id is not None
+        state = StopState(pos.trade_id)
+        self.stops[pos.trade_id] = state
+        if row is None:
+            state.hold = f"no stop of the cockpit's is on record for the engine's {pos.stop:g}"
+            return
+        state.order_id, state.client_order_id = row.id, row.client_order_id
+        state.user_order_id = row.user_order_id
+        found = next(
+            (
+                o
+                for o in venue_orders
+                if o.kind == "stop"
+                and o.symbol == pos.symbol
+                and o.user_order_id == row.user_order_id
+            ),
+            None,
+        )
+        if found is None:
+            state.hold = f"the stop (user_order_id {row.user_order_id}) is not on {self.venue}"
+            return
+        self.broker.adopt_stop(row.client_order_id, found)
+        state.trigger = found.trigger_price
+        if found.trigger_price is not None and _same_level(found.trigger_price, pos.stop):
+            state.synced_to = pos.stop
+        else:
+            state.hold = f"on chain at {found.trigger_price}, the engine's stop is {pos.stop:g}"
+
+    async def _adopt_external(self, symbol: str, venue_orders: list[VenueOrder]) -> None:
+        """A venue position the database does not know: monitored, its stop adopted if any."""
+        session = self.session
+        store = session._require_store()
+        venue_pos = next((p for p in self.broker.positions() if p.symbol == symbol), None)
+        if venue_pos is None or venue_pos.entry is None:
+            return
+        closing = venue_pos.side.closing_order_side
+        stop_order = next(
+            (
+                o
+                for o in venue_orders
+                if o.symbol == symbol and o.kind == "stop" and o.side is closing and o.reduce_only
+            ),
+            None,
+        )
+        stop = stop_order.trigger_price if stop_order is not None else None
+        plan = monitor_plan(venue_pos.side, venue_pos.entry, venue_pos.size, stop)
+        pos = PositionState(
+            symbol=symbol,
+            side=venue_pos.side,
+            entry=venue_pos.entry,
+            initial_size=venue_pos.size,
+            size=venue_pos.size,
+            leverage=1.0,
+            plan=plan,
+            stop=plan.stop_loss,
+            stop_role=StopRole.MANUAL_STOP if stop is not None else StopRole.STOP_LOSS,
+            opened_ms=session.clock(),
+            mode=Mode.LIVE_SMALL,
+            venue=self.venue,
+            last_price=venue_pos.entry,
+        )
+        pos.trade_id = await store.record_adopted(pos)
+        session.latest.positions.append(pos)
+        self._marks[pos.trade_id] = self.broker.account_position(symbol)
+        state = StopState(pos.trade_id)
+        self.stops[pos.trade_id] = state
+        if stop_order is not None:
+            cid = f"ck-ext-{uuid.uuid4().hex[:14]}"
+            order = OrderRequest(
+                client_order_id=cid,
+                symbol=symbol,
+                side=closing,
+                size=stop_order.size,
+                reduce_only=True,
+                reason="stop",
+                trade_id=pos.trade_id,
+            )
+            state.order_id = await store.record_order_intent(
+                order,
+                mode=pos.mode,
+                venue=self.venue,
+                order_type="stop",
+                user_order_id=stop_order.user_order_id,
+                trigger_price=stop,
+            )
+            await store.record_order_state(state.order_id, OrderStatus.OPEN)
+            self.broker.adopt_stop(cid, stop_order)
+            state.client_order_id, state.user_order_id = cid, stop_order.user_order_id
+            state.synced_to, state.trigger = pos.stop, stop
+        stop_text = f"its venue stop {stop:g} adopted" if stop is not None else "no stop on it"
+        session.event(
+            "warning",
+            f"#{pos.trade_id} adopted external {venue_pos.side.value} {venue_pos.size:g} "
+            f"{symbol} @ {venue_pos.entry:.4f}: monitored, no automatic targets, {stop_text} "
+            "(e sets a stop)",
+        )
+        await session.audit(
+            "reconcile",
+            "system",
+            f"adopt external {symbol}",
+            "a venue position the database did not know",
+            json.dumps({"size": venue_pos.size, "entry": venue_pos.entry, "stop": stop}),
+            trade_id=pos.trade_id,
+        )
+
+    async def _show_difference(self, diff: Difference) -> None:
+        self.session.event("warning", f"reconcile: {diff.detail}")
+        detail = json.dumps({"db": diff.db_value, "venue": diff.venue_value, "symbol": diff.symbol})
+        await self.session.audit(
+            "reconcile",
+            "system",
+            diff.kind.value,
+            diff.detail,
+            detail,
+            trade_id=diff.trade_id if diff.kind is not DifferenceKind.EXTERNAL_POSITION else None,
+        )
+
+
+def _same_level(a: float, b: float) -> bool:
+    """Trigger prices are tick-rounded toward the position: within a hair counts as the same."""
+    return abs(a - b) <= 1e-4 * max(abs(b), 1e-12)
