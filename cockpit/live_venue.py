@@ -229,8 +229,11 @@ class LiveVenue:
     async def run(self) -> None:
         """The poll loop: every `poll_interval_s`, or at once when a stop changed."""
         while True:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+            # arrives as the event is set, and the session could never stop this loop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.config.poll_interval_s)
+                async with asyncio.timeout(self.config.poll_interval_s):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 await self.poll_once()

@@ -38,7 +38,9 @@ def bars_with_atr(atr: float, around: float = 150.0, n: int = 45) -> list[Candle
     """15m bars ending at T0 whose true range is `atr` each: Wilder's ATR is exactly `atr`."""
     half = atr / 2
     return [
-        Candle(SYMBOL, "15m", T0 - (n - i) * BAR_MS, around, around + half, around - half, around, 1)
+        Candle(
+            SYMBOL, "15m", T0 - (n - i) * BAR_MS, around, around + half, around - half, around, 1
+        )
         for i in range(n)
     ]
 
@@ -146,9 +148,14 @@ async def open_rig(
     atr: float | None = 2.0,
     oracle: float = 150.0,
     prepare: Any = None,
+    poll_loop: bool = False,
 ) -> Rig:
     """Build and start the rig; `prepare(harness)` edits the chain before the session starts
-    (positions or stops that were there before the cockpit)."""
+    (positions or stops that were there before the cockpit).
+
+    Without `poll_loop` the session's venue poll loop is stopped right after the start and the
+    test runs each pass itself (`settle`), so what happens between two passes is the test's
+    choice; with it, the loop runs as in the app."""
     wallet = wallet or new_wallet()
     cfg = config or drift_config()
     h = make_harness(wallet, config=cfg, oracle_price=oracle)
@@ -186,6 +193,10 @@ async def open_rig(
         clock=clock,
     )
     await session.start()
+    if not poll_loop:
+        for task in session._tasks:
+            if task.get_name().startswith("venue:"):
+                task.cancel()
     await gate.first()
     return Rig(db, h, session, clock, gate, wallet)
 

@@ -25,8 +25,12 @@ async def rig(tmp_path: Path) -> Any:
 
 
 def stop_params(r: Rig, i: int = -1) -> Any:
-    ixs = [ix for ix in r.h.sender.drift_ixs() if ix.name != "place_perp_order" or
-           type(ix.args["params"].order_type).__name__ == "TriggerMarket"]
+    ixs = [
+        ix
+        for ix in r.h.sender.drift_ixs()
+        if ix.name != "place_perp_order"
+        or type(ix.args["params"].order_type).__name__ == "TriggerMarket"
+    ]
     return ixs[i]
 
 

@@ -395,6 +395,7 @@ class OfflineUser(CachedUserAccountSubscriber):
         super().__init__(pubkey, program)
         self.chain = chain
         self.fetches = 0
+        self.fail_fetches: list[Exception] = []
         self._load()
 
     def _load(self) -> None:
@@ -406,6 +407,8 @@ class OfflineUser(CachedUserAccountSubscriber):
 
     async def update_cache(self) -> None:
         self.fetches += 1
+        if self.fail_fetches:
+            raise self.fail_fetches.pop(0)
         self._load()
 
 

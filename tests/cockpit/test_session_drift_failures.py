@@ -1,0 +1,255 @@
+"""LIVE-SMALL failures through the whole cockpit against the offline Drift: lost and
+unconfirmed transactions are retried with the same user_order_id (never a second order), a stop
+that cannot go on chain leaves the software stop in charge (marked, retried), and the database
+and the venue agree afterwards."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cockpit.domain import Side
+from cockpit.session import EntryPending, OrderRejected
+from tests.cockpit.drift_rig import SYMBOL, Rig, drift_config, open_rig
+from tests.fakes.drift_harness import RpcDown
+
+LOST_EVERY_ATTEMPT = ["lost"] * 4  # max_retries 3: the first send and three re-sends
+
+
+@pytest.fixture
+async def rig(tmp_path: Path) -> Any:
+    r = await open_rig(tmp_path / "live.db")
+    await r.session.enter_live("LIVE")
+    yield r
+    await r.session.stop()
+
+
+def market_sends(r: Rig) -> list[tuple[int, bool, bool]]:
+    """(user_order_id, reduce_only, landed) of every market order transaction."""
+    return [
+        (ix.args["params"].user_order_id, ix.args["params"].reduce_only, tx.landed)
+        for tx in r.h.sender.sent
+        for ix in tx.instructions
+        if ix.name == "place_perp_order" and type(ix.args["params"].order_type).__name__ == "Market"
+    ]
+
+
+async def test_a_lost_entry_is_resent_with_the_same_user_order_id(rig: Rig) -> None:
+    rig.h.sender.failures = ["lost"]
+    pos = await rig.session.open_position(SYMBOL, Side.LONG, 40, 2)
+    sends = market_sends(rig)
+    assert [landed for _, _, landed in sends] == [False, True]
+    assert len({uoid for uoid, _, _ in sends}) == 1
+    assert rig.chain_size() == pytest.approx(pos.size) == pytest.approx(0.26)
+    assert rig.rows("SELECT reason, status FROM orders WHERE order_type = 'market'") == [
+        ("entry", "filled")
+    ]
+
+
+async def test_an_entry_that_landed_but_errored_is_not_sent_again(rig: Rig) -> None:
+    rig.h.sender.failures = ["landed"]
+    await rig.session.open_position(SYMBOL, Side.LONG, 40, 2)
+    assert [landed for _, _, landed in market_sends(rig)] == [True]
+    assert rig.chain_size() == pytest.approx(0.26), "one order, one position"
+
+
+async def test_an_unconfirmed_entry_stays_placed_and_is_listed_when_it_lands(rig: Rig) -> None:
+    rig.h.sender.failures = list(LOST_EVERY_ATTEMPT)
+    with pytest.raises(EntryPending, match="placed on drift but not confirmed"):
+        await rig.session.open_position(SYMBOL, Side.LONG, 40, 2)
+    assert rig.session.latest.positions == []
+    assert rig.rows("SELECT reason, status FROM orders") == [("entry", "placed")]
+    with pytest.raises(OrderRejected, match="cooldown"):
+        await rig.session.open_position(SYMBOL, Side.LONG, 40, 2)  # it may still land
+
+    await rig.settle()  # within confirm_timeout_s: nothing is re-sent yet
+    assert len(market_sends(rig)) == 4
+    rig.clock.now += 5_000
+    await rig.settle()  # re-sent once, the same order: it lands now
+    sends = market_sends(rig)
+    assert len(sends) == 5 and sends[-1][2] is True
+    assert len({uoid for uoid, _, _ in sends}) == 1
+    await rig.settle()
+    [pos] = rig.session.latest.positions
+    assert pos.size == pytest.approx(0.26) == pytest.approx(rig.chain_size())
+    assert rig.rows("SELECT reason, order_type, status FROM orders ORDER BY id") == [
+        ("entry", "market", "filled"),
+        ("stop", "stop", "open"),
+    ]
+    assert [u for u, _ in rig.chain_stops()] != []
+
+
+async def test_an_entry_resting_on_the_book_is_listed_once_a_keeper_fills_it(rig: Rig) -> None:
+    rig.h.chain.fill_market_orders = False
+    with pytest.raises(EntryPending):
+        await rig.session.open_position(SYMBOL, Side.SHORT, 40, 2)
+    assert rig.rows("SELECT status, tx_sig IS NOT NULL FROM orders") == [("placed", 1)]
+    rig.h.chain.fill_resting_market_orders()
+    await rig.settle()
+    [pos] = rig.session.latest.positions
+    assert pos.side is Side.SHORT and rig.chain_size() == pytest.approx(-0.26)
+    assert len(market_sends(rig)) == 1, "a resting order is waited for, never re-sent"
+
+
+async def test_an_entry_that_never_lands_expires_and_lists_nothing(rig: Rig) -> None:
+    rig.h.sender.failures = ["lost"] * 20
+    with pytest.raises(EntryPending):
+        await rig.session.open_position(SYMBOL, Side.LONG, 40, 2)
+    for _ in range(4):
+        rig.clock.now += 30_000
+        await rig.settle()
+    assert rig.session.latest.positions == []
+    assert rig.chain_size() == 0
+    sends = market_sends(rig)
+    # the first submit and two re-sends (at 30 s and 60 s; expired at 90 s), each with the
+    # broker's own four attempts: one order id throughout, and nothing ever landed
+    assert len(sends) == 3 * 4
+    assert {(uoid, landed) for uoid, _, landed in sends} == {(sends[0][0], False)}
+    [(status, error)] = rig.rows("SELECT status, error FROM orders")
+    assert status == "failed" and "expired" in error
+    assert any("entry failed" in e for e in rig.events())
+
+
+async def test_a_stop_that_cannot_go_on_chain_leaves_the_software_stop_in_charge(
+    rig: Rig,
+) -> None:
+    session = rig.session
+    pos = await session.open_position(SYMBOL, Side.LONG, 40, 2)
+    rig.h.sender.failures = list(LOST_EVERY_ATTEMPT)
+    await rig.settle()
+    assert rig.chain_stops() == []
+    assert session.venue_alerts() == {pos.trade_id: "no chain SL"}
+    assert "stop not on chain" in (session.venue_note(pos.trade_id) or "")
+    assert rig.rows("SELECT status FROM orders WHERE order_type = 'stop'") == [("failed",)]
+    assert any("stop not on chain" in e for e in rig.events())
+
+    await rig.price(147.7)  # through the stop: the software stop closes at once, reduce-only
+    assert pos.closed
+    assert rig.chain_size() == 0
+    [close] = [s for s in market_sends(rig) if s[1]]
+    assert close[1] is True
+    assert rig.rows("SELECT exit_reason FROM trades") == [("stop_loss",)]
+
+
+async def test_a_failed_stop_is_retried_and_the_mark_clears(rig: Rig) -> None:
+    session = rig.session
+    pos = await session.open_position(SYMBOL, Side.LONG, 40, 2)
+    rig.h.sender.failures = list(LOST_EVERY_ATTEMPT)
+    await rig.settle()
+    uoid = rig.rows("SELECT user_order_id FROM orders WHERE order_type = 'stop'")[0][0]
+    await rig.settle()  # before stop_retry_s: not yet
+    assert rig.chain_stops() == []
+    rig.clock.now += 5_000
+    await rig.settle()
+    assert rig.chain_stops() == [(uoid, 147.75)], "the same user_order_id, the same row"
+    assert session.venue_alerts() == {}
+    assert rig.rows("SELECT status FROM orders WHERE order_type = 'stop'") == [("open",)]
+    assert pos.trade_id is not None
+
+
+async def test_a_stop_that_cannot_be_moved_stays_where_it_was_and_is_retried(rig: Rig) -> None:
+    session = rig.session
+    pos = await session.open_position(SYMBOL, Side.LONG, 40, 2)
+    await rig.settle()
+    [(uoid, _)] = rig.chain_stops()
+    rig.h.sender.failures = list(LOST_EVERY_ATTEMPT)
+    await rig.price(151.0)  # breakeven: the engine's stop is 150
+    await rig.settle()
+    assert pos.stop == pytest.approx(150.0)
+    assert rig.chain_stops() == [(uoid, 147.75)], "the old stop still protects"
+    assert "still at 147.75" in (session.venue_note(pos.trade_id) or "")
+    assert rig.rows("SELECT status, trigger_price FROM orders WHERE order_type = 'stop'") == [
+        ("open", 147.75)
+    ]
+    rig.clock.now += 5_000
+    await rig.settle()
+    assert rig.chain_stops() == [(uoid, 150.0)]
+    assert session.venue_alerts() == {}
+
+
+async def test_an_unconfirmed_exit_is_never_doubled(rig: Rig) -> None:
+    session = rig.session
+    pos = await session.open_position(SYMBOL, Side.LONG, 40, 2)
+    await rig.settle()
+    rig.h.chain.fill_market_orders = False  # the TP1 order rests: sent, not filled
+    await rig.price(152.3)  # TP1 (+1.5 %) at 152.25
+    assert pos.size == pytest.approx(0.26), "decided, not filled"
+    assert session.venue_alerts() == {pos.trade_id: "exit placed"}
+    for p in (152.4, 152.5, 152.6):
+        await rig.price(p)
+    assert len([s for s in market_sends(rig) if s[1]]) == 1, "one TP1 order, however many ticks"
+    with pytest.raises(OrderRejected, match="placed on drift and not confirmed"):
+        await session.close_position(pos.trade_id or 0)
+    rig.h.chain.fill_resting_market_orders()
+    await rig.settle()
+    assert pos.size == pytest.approx(rig.chain_size()) == pytest.approx(0.07)
+    assert session.venue_alerts() == {}
+
+
+async def test_the_software_stop_backs_up_an_on_chain_stop_that_does_not_fill(rig: Rig) -> None:
+    session = rig.session
+    pos = await session.open_position(SYMBOL, Side.LONG, 40, 2)
+    await rig.settle()
+    rig.h.chain.fire_triggers = lambda: 0  # type: ignore[method-assign]  # no keeper fires it
+    await rig.price(147.5)
+    assert not pos.closed, "left to the on-chain stop first"
+    await rig.price(147.5, advance_ms=3_000)
+    assert not pos.closed
+    await rig.price(147.4, advance_ms=3_000)  # 6 s through: past stop_grace_s
+    assert pos.closed
+    assert rig.chain_size() == 0
+    assert rig.chain_stops() == [], "the stop is cancelled once the position is closed"
+    assert rig.rows("SELECT reason, order_type, status FROM orders ORDER BY id") == [
+        ("entry", "market", "filled"),
+        ("stop", "stop", "cancelled"),
+        ("stop_loss", "market", "filled"),
+    ]
+
+
+async def test_rpc_errors_in_the_poll_show_and_never_stop_it(rig: Rig) -> None:
+    session = rig.session
+    pos = await session.open_position(SYMBOL, Side.LONG, 40, 2)
+    rig.h.user.fail_fetches = [RpcDown("HTTP 429 Too Many Requests")] * 2
+    await rig.settle()
+    await rig.settle()
+    errors = [e for e in rig.events() if "reading the account failed" in e]
+    assert len(errors) == 1 and "429" in errors[0], "said once, not every poll"
+    await rig.settle()
+    assert any("account readable again" in e for e in rig.events())
+    assert rig.chain_stops() != [] and pos.trade_id is not None
+
+
+async def test_the_poll_loop_runs_by_itself_and_records_a_stop_fill_once(
+    tmp_path: Path,
+) -> None:
+    r = await open_rig(
+        tmp_path / "l.db",
+        config=drift_config(poll_interval_s=0.01, stop_grace_s=60),
+        poll_loop=True,
+    )
+    try:
+        await r.session.enter_live("LIVE")
+        pos = await r.session.open_position(SYMBOL, Side.LONG, 40, 2)
+        for _ in range(200):
+            if r.chain_stops():
+                break
+            await asyncio.sleep(0.01)
+        assert r.chain_stops() == [(r.chain_stops()[0][0], 147.75)], "placed by the loop"
+        await r.price(147.0)
+        for _ in range(200):
+            if pos.closed:
+                break
+            await asyncio.sleep(0.01)
+        await r.price(146.9)
+        await asyncio.sleep(0.05)
+        assert pos.closed
+        assert r.rows("SELECT reason FROM fills ORDER BY id") == [("entry",), ("stop_loss",)]
+        assert r.rows("SELECT reason, status FROM orders ORDER BY id") == [
+            ("entry", "filled"),
+            ("stop", "filled"),
+        ]
+    finally:
+        await r.session.stop()
