@@ -33,6 +33,11 @@ class Side(StrEnum):
         return OrderSide.SELL if self is Side.LONG else OrderSide.BUY
 
 
+EXTERNAL_POLICY = "external"
+"""The policy of a venue position the cockpit adopted at reconcile instead of opening it: it is
+monitored, never the strategy's trade (analytics leave it out)."""
+
+
 class OrderSide(StrEnum):
     BUY = "buy"
     SELL = "sell"

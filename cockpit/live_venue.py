@@ -185,6 +185,10 @@ class LiveVenue:
         """Reconcile with the venue before anything is sent; restore user order ids and stops."""
         session = self.session
         store = session._require_store()
+        self.stops.clear()
+        self.blocked.clear()
+        self._marks.clear()
+        await self.broker.connect()
         await self.broker.refresh()
         mine = [p for p in restored if p.venue == self.venue and not p.closed]
         rows = await store.venue_orders(
@@ -511,7 +515,7 @@ class LiveVenue:
         if state.error is not None and now < state.retry_at_ms:
             return
         on_chain = state.user_order_id is not None and self.broker.stop_resting(state.user_order_id)
-        if on_chain and state.synced_to is not None:
+        if on_chain:  # ours and resting: moved in place, never a second stop beside it
             await self._modify(state, pos, wanted)
         else:
             await self._place(state, pos, wanted)

@@ -143,7 +143,10 @@ class Session:
         self.venue: LiveVenue | None = (
             LiveVenue(self, live_broker) if isinstance(live_broker, DriftBroker) else None
         )
-        self.venue_down: str | None = None
+        # Why the live venue cannot be used right now (None once it is reconciled).
+        self.venue_down: str | None = (
+            None if self.venue is None else f"{self.venue.venue} is not reconciled yet"
+        )
 
     # ----------------------------------------------------------------- lifecycle
     async def start(self) -> None:
@@ -160,6 +163,8 @@ class Session:
                 broker.adopt_position(pos.symbol, pos.side.sign * pos.size)
             if pos.symbol not in self.symbols:
                 managed = "NOT managed: no feed for it"
+            elif self.venue is not None and pos.venue == self.venue.venue:
+                managed = f"managed on {pos.venue} once reconciled"
             elif broker is None:
                 managed = f"NOT managed: no broker for venue {pos.venue}"
             else:
@@ -179,28 +184,49 @@ class Session:
             self._tasks.append(asyncio.create_task(job, name=name))
 
     async def _start_venue(self, restored: list[PositionState]) -> None:
-        """Reconcile with the live venue before any order; without it, no live trading.
+        """Reconcile with the live venue before any order is sent to it.
 
-        If the venue cannot be read, its positions stay listed but unmanaged (their on-chain
-        stops still protect them) and LIVE-SMALL cannot be entered this session.
+        Until that has worked, the venue's positions are listed but not managed (their on-chain
+        stops still protect them) and LIVE-SMALL cannot be entered; a venue that cannot be read
+        at start is tried again in the background, backing off, and the log says when it is in.
         """
         venue = self.venue
         if venue is None:
             return
+        if not await self._try_start_venue(venue, restored, quiet=False):
+            self._tasks.append(
+                asyncio.create_task(self._retry_venue(venue), name=f"venue-connect:{venue.venue}")
+            )
+
+    async def _try_start_venue(
+        self, venue: LiveVenue, restored: list[PositionState], *, quiet: bool
+    ) -> bool:
         try:
             await venue.start(restored)
         except Exception as exc:
-            log.exception("venue reconcile failed")
-            self.event(
-                "error",
-                f"{venue.venue} could not be reconciled ({exc}): its positions are listed, not "
-                "managed, and LIVE-SMALL is off this session",
-            )
-            self.venue_down = f"{venue.venue} could not be reconciled at start: {exc}"
-            self.live_broker = None
-            self.venue = None
-            return
+            log.warning("venue reconcile failed: %s", exc)
+            self.venue_down = f"{venue.venue} could not be reconciled: {exc}"
+            if not quiet:
+                self.event(
+                    "error",
+                    f"{venue.venue} could not be reconciled ({exc}): its positions are listed, "
+                    "not managed, and LIVE-SMALL is off until it is; retrying",
+                )
+            return False
+        self.venue_down = None
         self._tasks.append(asyncio.create_task(venue.run(), name=f"venue:{venue.venue}"))
+        return True
+
+    async def _retry_venue(self, venue: LiveVenue) -> None:
+        cfg = venue.config
+        delay = cfg.backoff_initial_s
+        while True:
+            await asyncio.sleep(delay)
+            mine = [p for p in self.latest.positions if p.venue == venue.venue]
+            if await self._try_start_venue(venue, mine, quiet=True):
+                self.event("info", f"{venue.venue} reconciled: its positions are managed again")
+                return
+            delay = min(cfg.backoff_max_s, delay * 2)
 
     async def stop(self) -> None:
         """Stop feeds, flush position state, close the store and the feed. Safe to call twice."""
@@ -764,6 +790,8 @@ class Session:
     def _broker_for(self, venue: str) -> Broker | None:
         for broker in (self.broker, self.live_broker):
             if broker is not None and broker.venue == venue:
+                if broker is self.live_broker and self.venue_down is not None:
+                    return None  # not reconciled: what it holds is not known to be ours
                 return broker
         return None
 

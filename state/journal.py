@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cockpit.analytics.snapshot import AnalyticsSnapshot, snapshot_for
 from cockpit.analytics.trades import IMPORT_VENUE, TradeRecord
 from cockpit.config import Settings
-from cockpit.domain import Mode, StopRole
+from cockpit.domain import EXTERNAL_POLICY, Mode, StopRole
 from state.models import AuditEvent, CandleRow, Trade
 from state.records import TradeStatus
 from state.store import Store
@@ -47,7 +47,8 @@ async def closed_trade_records(store: Store, *, missed_window_h: float = 24.0) -
     """Every closed trade, oldest exit first, with the extremes of the candles recorded for its
     symbol in the `missed_window_h` hours after its exit (bars that open in that window)."""
     window_ms = int(missed_window_h * HOUR_MS)
-    closed = Trade.status == TradeStatus.CLOSED.value
+    # Positions adopted from the venue were never the strategy's trades: no gate learns from them.
+    closed = and_(Trade.status == TradeStatus.CLOSED.value, Trade.policy != EXTERNAL_POLICY)
     order = (Trade.exit_ts_ms, Trade.id)
     rows: list[tuple[Trade, float | None, float | None]]
     async with store.read_session() as session:

@@ -28,7 +28,15 @@ from cockpit.config import (
     QualityTiersConfig,
     Settings,
 )
-from cockpit.domain import ExitPlan, Mode, PositionState, Side, StopRole, price_at_move
+from cockpit.domain import (
+    EXTERNAL_POLICY,
+    ExitPlan,
+    Mode,
+    PositionState,
+    Side,
+    StopRole,
+    price_at_move,
+)
 
 # A runner fraction below this is float residue of `1 - tp1 - tp2`, not a runner: treating it as
 # one would leave an unsellable sliver of the position trailing forever.
@@ -388,10 +396,6 @@ def plan_for(
         raise PlanRefused(f"{policy} cannot plan this entry: {exc}") from exc
 
 
-MONITOR_POLICY = "external"
-"""The policy name of a venue position the cockpit adopted instead of opening (reconcile)."""
-
-
 def monitor_plan(side: Side, entry: float, size: float, stop: float | None) -> ExitPlan:
     """A plan that only watches: no target, no breakeven or profit lock can ever trigger, and
     the stop is the venue's (None: none, which no price can reach) until the trader sets one.
@@ -407,7 +411,7 @@ def monitor_plan(side: Side, entry: float, size: float, stop: float | None) -> E
     far_target = never_up if side is Side.LONG else never_down
     no_stop = never_down if side is Side.LONG else never_up
     return ExitPlan(
-        policy=MONITOR_POLICY,
+        policy=EXTERNAL_POLICY,
         side=side,
         entry=entry,
         initial_size=size,

@@ -159,16 +159,31 @@ async def open_rig(
     wallet = wallet or new_wallet()
     cfg = config or drift_config()
     h = make_harness(wallet, config=cfg, oracle_price=oracle)
-    clock = Clock(T0)
+    if prepare is not None:
+        prepare(h)
+        h.markets._load()
+    return await _start(db, h, wallet, cfg, Clock(T0), atr, poll_loop)
+
+
+async def restart(rig: Rig, *, poll_loop: bool = False) -> Rig:
+    """Stop the cockpit and start a new one on the same database and the same chain: a new
+    broker that remembers nothing, as after quitting (or a crash, with `stop` skipped)."""
+    await rig.session.stop()
+    rig.h.markets._load()  # stop() unsubscribed the client; a new cockpit subscribes anew
+    return await _start(rig.db, rig.h, rig.wallet, rig.h.config, rig.clock, 2.0, poll_loop)
+
+
+def build_session(
+    db: Path, h: Harness, wallet: Wallet, cfg: DriftConfig, clock: Clock, atr: float | None
+) -> tuple[Session, PollGate]:
+    """A Session wired as `cockpit --venue drift` wires it, on the offline chain; not started
+    (a CockpitApp starts it, or `_start` does)."""
 
     async def sleep(seconds: float) -> None:  # the broker's back-off: recorded, not slept
         h.sleeps.append(seconds)
         clock.now += int(seconds * 1000)
 
     h.broker = DriftBroker(h.client, cfg, lookup_tables=[], clock=clock, sleep=sleep)
-    if prepare is not None:
-        prepare(h)
-        h.markets._load()
     gate = PollGate()
     history = ReplayFeed(
         {SYMBOL: iter(())},
@@ -192,6 +207,19 @@ async def open_rig(
         wallet=wallet.short,
         clock=clock,
     )
+    return session, gate
+
+
+async def _start(
+    db: Path,
+    h: Harness,
+    wallet: Wallet,
+    cfg: DriftConfig,
+    clock: Clock,
+    atr: float | None,
+    poll_loop: bool,
+) -> Rig:
+    session, gate = build_session(db, h, wallet, cfg, clock, atr)
     await session.start()
     if not poll_loop:
         for task in session._tasks:

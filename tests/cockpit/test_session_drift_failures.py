@@ -6,11 +6,16 @@ and the venue agree afterwards."""
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
+from solders.keypair import Keypair
 
+from adapters.drift_wallet import load_wallet
 from cockpit.domain import Side
 from cockpit.session import EntryPending, OrderRejected
 from tests.cockpit.drift_rig import SYMBOL, Rig, drift_config, open_rig
@@ -253,3 +258,43 @@ async def test_the_poll_loop_runs_by_itself_and_records_a_stop_fill_once(
         ]
     finally:
         await r.session.stop()
+
+
+async def test_the_wallet_key_never_reaches_the_log_the_screen_or_sqlite(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    keypair = Keypair()
+    key_file = tmp_path / "id.json"
+    key_file.write_text(json.dumps(list(bytes(keypair))))
+    key_file.chmod(0o600)
+    wallet = load_wallet(path=key_file)
+    secrets = {
+        str(keypair),  # base58 of the 64 bytes, what solders prints
+        str(Keypair.from_seed(bytes(keypair)[:32])),
+        json.dumps(list(bytes(keypair))),
+        bytes(keypair).hex(),
+        bytes(keypair)[:32].hex(),
+    }
+    caplog.set_level(logging.DEBUG)
+    r = await open_rig(tmp_path / "k.db", wallet=wallet)
+    try:
+        await r.session.enter_live("LIVE")
+        r.h.sender.failures = ["lost", "landed"]
+        pos = await r.session.open_position(SYMBOL, Side.LONG, 40, 2)
+        r.h.sender.failures = list(LOST_EVERY_ATTEMPT)
+        await r.settle()  # a failed stop: error paths log too
+        r.clock.now += 5_000
+        await r.settle()
+        await r.price(154.0)
+        await r.settle()
+        await r.session.close_position(pos.trade_id or 0)
+    finally:
+        await r.session.stop()
+    with sqlite3.connect(r.db) as conn:
+        dump = "\n".join(conn.iterdump())
+    shown = "\n".join(r.events()) + repr(r.session.wallet) + str(wallet) + repr(wallet)
+    for secret in secrets:
+        assert secret not in caplog.text
+        assert secret not in dump
+        assert secret not in shown
+    assert str(keypair.pubkey())[:4] in (r.session.wallet or "")
