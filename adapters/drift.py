@@ -221,11 +221,9 @@ def build_drift_client(config: DriftConfig, wallet: Wallet) -> Any:
 
 async def connect_broker(config: DriftConfig, wallet: Wallet) -> DriftBroker:
     """Build the client, load the accounts and the lookup tables once, return the broker."""
-    client = build_drift_client(config, wallet)
-    await client.subscribe()
-    tables = await client.fetch_market_lookup_table_accounts()
-    log.info("drift: connected as %s, sub-account %d", wallet.short, config.sub_account_id)
-    return DriftBroker(client, config, lookup_tables=list(tables))
+    broker = DriftBroker.unconnected(config, wallet)
+    await broker.connect()
+    return broker
 
 
 # ----------------------------------------------------------------------------- the broker
@@ -254,6 +252,30 @@ class DriftBroker:
         self._fills: dict[str, Fill] = {}
         self._stops: dict[int, PlacedOrder] = {}
         self._lock = asyncio.Lock()
+        self._wallet_short: str | None = None
+        self._connected = True
+
+    @classmethod
+    def unconnected(cls, config: DriftConfig, wallet: Wallet) -> DriftBroker:
+        """A broker on a fresh client that has fetched nothing yet (no network here): the
+        session calls `connect()` when it starts, so the CLI can build it before the UI runs."""
+        broker = cls(build_drift_client(config, wallet), config)
+        broker._connected = False
+        broker._wallet_short = wallet.short
+        return broker
+
+    async def connect(self) -> None:
+        """Load the market, oracle and user accounts and the lookup tables (once)."""
+        if self._connected:
+            return
+        await self._client.subscribe()
+        self._tables = list(await self._client.fetch_market_lookup_table_accounts())
+        self._connected = True
+        log.info(
+            "drift: connected as %s, sub-account %d",
+            self._wallet_short,
+            self._config.sub_account_id,
+        )
 
     # ------------------------------------------------------------------ identity and reads
     @property

@@ -58,6 +58,7 @@ class CockpitApp(App[None]):
         Binding("e", "move_stop", "Stop"),
         Binding("r", "close_part", "Close %"),
         Binding("t", "trail", "Trail"),
+        Binding("o", "stop_on_chain", "Stop on chain"),
         Binding("p", "toggle_pause", "Pause feed"),
         Binding("m", "toggle_mode", "Mode"),
         Binding("a", "show_audit", "Audit"),
@@ -75,6 +76,7 @@ class CockpitApp(App[None]):
             "move_stop",
             "close_part",
             "trail",
+            "stop_on_chain",
             "toggle_mode",
             "show_audit",
             "show_analytics",
@@ -87,6 +89,8 @@ class CockpitApp(App[None]):
         self._started = False
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "stop_on_chain" and self.session.venue is None:
+            return False  # no venue with on-chain stops this session: not in the footer
         return action not in self.DASHBOARD_ACTIONS or isinstance(self.screen, DashboardScreen)
 
     async def on_mount(self) -> None:
@@ -295,6 +299,19 @@ class CockpitApp(App[None]):
             await self.session.set_trail_mult(trade_id, request.value, why=request.why)
         except OrderRejected as exc:
             self.notify(str(exc), title="Trailing refused", severity="error")
+
+    def action_stop_on_chain(self) -> None:
+        """Put the venue's stop where the engine's stop is (after a difference was shown)."""
+        selected = self._selected_managed()
+        if selected is not None:
+            self._submit_stop_on_chain(selected[1])
+
+    @work(exclusive=False, group="orders")
+    async def _submit_stop_on_chain(self, trade_id: int) -> None:
+        try:
+            await self.session.put_stop_on_chain(trade_id)
+        except OrderRejected as exc:
+            self.notify(str(exc), title="Not possible", severity="error")
 
     # ------------------------------------------------------------- modes
     def action_toggle_mode(self) -> None:

@@ -1,4 +1,5 @@
-"""Command line: `cockpit demo`, `cockpit replay FILE --speed N`.
+"""Command line: `cockpit demo`, `cockpit replay FILE --speed N`, `cockpit --feed EXCHANGE`
+(SHADOW on live data), `cockpit --venue drift` (SHADOW and LIVE-SMALL on Drift), report, import.
 
 Bad input is refused here with one clear line and exit status 2, before any screen opens.
 """
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 import platformdirs
 from pydantic import ValidationError
 
+from adapters.drift_wallet import WalletError
 from cockpit.config import APP_NAME, Settings, default_data_dir, load_settings
 
 if TYPE_CHECKING:
@@ -56,6 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--feed",
         metavar="EXCHANGE",
         help="without a COMMAND: SHADOW on this exchange's live data (binanceusdm, bybit)",
+    )
+    parser.add_argument(
+        "--venue",
+        choices=("drift",),
+        help="without a COMMAND: the cockpit on Drift (oracle prices, paper fills in SHADOW, "
+        "real orders in LIVE-SMALL); a [drift] section in the config does the same",
     )
     parser.add_argument(
         "--symbol",
@@ -123,14 +131,20 @@ def _setup_logging() -> Path:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is not None and (args.feed or args.feed_symbol):
-        parser.error("--feed and --symbol start the live cockpit: use them without a COMMAND")
+    if args.command is not None and (args.feed or args.feed_symbol or args.venue):
+        parser.error(
+            "--feed, --symbol and --venue start the live cockpit: use them without a COMMAND"
+        )
+    if args.venue and args.feed:
+        parser.error("--venue drift trades on Drift's oracle prices: it takes no --feed")
     try:
         if args.command is None:
             settings = live_settings(args)
             if settings is None:
                 parser.print_help()
                 return 0
+            if on_drift(args, settings):
+                return run_drift(settings)
             return run_live(settings)
         if args.command == "demo":
             return run_demo(args)
@@ -140,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_report(args)
         if args.command == "import":
             return run_import(args)
-    except (ValidationError, FileNotFoundError, ValueError) as exc:
+    except (ValidationError, FileNotFoundError, ValueError, WalletError) as exc:
         print(f"cockpit: {exc}", file=sys.stderr)
         return 2
     parser.error(f"unknown command {args.command}")
@@ -218,7 +232,8 @@ def live_settings(args: argparse.Namespace) -> Settings | None:
 
     overrides: dict[str, object] = {"db_url": args.db} if args.db else {}
     settings = load_settings(args.config, **overrides)
-    if not (args.feed or args.feed_symbol or "feed" in settings.model_fields_set):
+    asked = args.feed or args.feed_symbol or args.venue
+    if not (asked or "feed" in settings.model_fields_set or "drift" in settings.model_fields_set):
         return None
     feed = settings.feed.model_dump()
     if args.feed:
@@ -241,6 +256,50 @@ def _check_exchange(exchange_id: str) -> None:
     module = Path(locations[0]) / "pro" / f"{exchange_id}.py"
     if not exchange_id.isidentifier() or not module.is_file():
         raise ValueError(f"ccxt.pro has no exchange {exchange_id!r} (tested: binanceusdm, bybit)")
+
+
+def on_drift(args: argparse.Namespace, settings: Settings) -> bool:
+    """Drift when asked with --venue, or when the config has a [drift] section and the command
+    line does not ask for a ccxt feed instead."""
+    if args.venue == "drift":
+        return True
+    return "drift" in settings.model_fields_set and not (args.feed or args.feed_symbol)
+
+
+def run_drift(settings: Settings) -> int:
+    _setup_logging()
+    return _run(drift_app(settings))
+
+
+def drift_app(settings: Settings) -> CockpitApp:
+    """The cockpit on Drift: ticks are the oracle price (what Drift triggers stops on), SHADOW
+    fills on paper at it, LIVE-SMALL sends real orders with on-chain stops. The wallet is loaded
+    and checked here, before any screen; the RPC is first used when the session starts (the
+    dashboard is up by then, and a dead RPC shows in the feed status instead of a crash). Bars
+    for the ATR come from the `[feed]` exchange's REST history of `drift.candle_symbols`."""
+    from adapters.ccxt_candles import CcxtCandles
+    from adapters.drift import DriftBroker, DriftOracleFeed
+    from adapters.drift_wallet import load_wallet
+    from adapters.paper import PaperBroker
+    from cockpit.app import CockpitApp
+    from cockpit.session import Session, wall_clock_ms
+
+    cfg = settings.drift
+    wallet = load_wallet(path=cfg.keypair_path, env_var=cfg.keypair_env)
+    broker = DriftBroker.unconnected(cfg, wallet)
+    feed = DriftOracleFeed(broker.client, cfg, candle_source=CcxtCandles(settings.feed))
+    paper = PaperBroker(
+        settings.paper, max_price_age_ms=int(cfg.stale_after_s * 1000), clock=wall_clock_ms
+    )
+    session = Session(
+        settings, feed, paper, list(cfg.markets), live_broker=broker, wallet=wallet.short
+    )
+    session.event(
+        "info",
+        f"Drift {cfg.env} as {wallet.short}: SHADOW fills on paper at the oracle price; "
+        "m + typed LIVE for real orders under the LIVE-SMALL limits",
+    )
+    return CockpitApp(session)
 
 
 def run_live(settings: Settings) -> int:

@@ -389,9 +389,7 @@ class DriftConfig(BaseModel):
     backoff_initial_s: float = Field(0.5, gt=0)
     backoff_max_s: float = Field(10.0, gt=0)
     taker_fee_bps: float = Field(3.5, ge=0)
-    candle_symbols: dict[str, str] = Field(
-        default_factory=lambda: {"SOL-PERP": "SOL/USDT:USDT"}
-    )
+    candle_symbols: dict[str, str] = Field(default_factory=lambda: {"SOL-PERP": "SOL/USDT:USDT"})
     stop_retry_s: float = Field(5.0, gt=0)
     stop_grace_s: float = Field(5.0, ge=0)
     unconfirmed_expiry_s: float = Field(90.0, gt=0)

@@ -5,6 +5,8 @@ Cells are pre-formatted `Text` so the table never re-measures or re-styles on re
 
 from __future__ import annotations
 
+import math
+
 from rich.text import Text
 
 MISSING = Text("—", style="dim", justify="right")
@@ -27,7 +29,9 @@ def price_text(price: float) -> str:
 
 
 def fmt_price(price: float | None) -> Text:
-    if price is None:
+    """A price cell; None or a level no price can reach (an adopted position's +/-inf target,
+    its 0 stop) shows as a dash."""
+    if price is None or not 0 < price < math.inf:
         return MISSING
     return Text(price_text(price), justify="right")
 

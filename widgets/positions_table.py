@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from rich.text import Text
 from textual.widgets import DataTable
 
@@ -9,7 +11,8 @@ from cockpit.domain import Mode, PositionState
 from widgets.formatting import fmt_money, fmt_pct, fmt_price, fmt_size
 
 # (key, label, width): fixed widths so a row never makes the columns jump as values change.
-# Cell padding is 0 and every width has one spare column as the gap: 15 columns fit 150 cells.
+# Cell padding is 0 and every width has one spare column as the gap: 15 columns fit 145 cells
+# (State is wide enough for the venue's red labels: "no chain SL", "venue differs").
 COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("symbol", "Symbol", 10),
     ("side", "Side", 6),
@@ -24,14 +27,26 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("sl", "SL", 9),
     ("tp1", "TP1", 9),
     ("tp2", "TP2", 9),
-    ("state", "  State", 12),
+    ("state", "  State", 16),
     ("venue", "Venue", 9),
 )
 
 
-def position_cells(pos: PositionState, mark: float | None) -> dict[str, Text]:
-    """Every cell of a position's row, formatted. Move % is the price move; ROE % is on margin."""
+ALERT_STYLE = "bold white on red"
+
+
+def position_cells(
+    pos: PositionState, mark: float | None, alert: str | None = None
+) -> dict[str, Text]:
+    """Every cell of a position's row, formatted. Move % is the price move; ROE % is on margin.
+
+    `alert` is the venue's short red label for it (stop not on chain, venue differs, exit
+    placed): it replaces the state, and a stop that is not on chain reddens the SL too."""
     side_style = "green" if pos.side.sign > 0 else "red"
+    stop = fmt_price(pos.stop)
+    if alert == "no chain SL":
+        stop = stop.copy()
+        stop.stylize(ALERT_STYLE)
     return {
         # ccxt's settle suffix (":USDT") says nothing the column needs and would not fit.
         "symbol": Text(pos.symbol.split(":", 1)[0]),
@@ -44,10 +59,10 @@ def position_cells(pos: PositionState, mark: float | None) -> dict[str, Text]:
         "roe": fmt_pct(pos.roe_pct(mark) if mark is not None else None),
         "mfe": fmt_pct(pos.mfe_pct),
         "mae": fmt_pct(pos.mae_pct),
-        "sl": fmt_price(pos.stop),
+        "sl": stop,
         "tp1": _level(pos.plan.tp1_price, pos.tp1_filled),
         "tp2": _level(pos.plan.tp2_price, pos.tp2_filled),
-        "state": Text(f"  {pos.state_label}"),
+        "state": Text(f"  {alert}", style=ALERT_STYLE) if alert else Text(f"  {pos.state_label}"),
         "venue": Text(pos.venue, style="bold red" if pos.mode is Mode.LIVE_SMALL else "dim"),
     }
 
@@ -75,15 +90,22 @@ class PositionsTable(DataTable[Text]):
             self.add_column(label, key=key, width=width)
         self._shown: dict[str, dict[str, Text]] = {}
 
-    def sync(self, positions: list[PositionState], marks: dict[str, float]) -> None:
+    def sync(
+        self,
+        positions: list[PositionState],
+        marks: dict[str, float],
+        alerts: Mapping[int, str] | None = None,
+    ) -> None:
         """Bring the table in line with `positions`; unchanged cells are not updated."""
+        alerts = alerts or {}
         wanted = {row_key(p): p for p in positions if not p.closed}
         for key in list(self._shown):
             if key not in wanted:
                 self.remove_row(key)
                 del self._shown[key]
         for key, pos in wanted.items():
-            cells = position_cells(pos, marks.get(pos.symbol))
+            alert = alerts.get(pos.trade_id) if pos.trade_id is not None else None
+            cells = position_cells(pos, marks.get(pos.symbol), alert)
             shown = self._shown.get(key)
             if shown is None:
                 self.add_row(*(cells[c] for c, _, _ in COLUMNS), key=key)

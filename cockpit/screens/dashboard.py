@@ -67,9 +67,15 @@ class DashboardScreen(Screen[None]):
                 self.session.feed_status,
                 self.session.clock(),
             )
-            self.query_one(PositionsTable).sync(latest.positions, marks)
+            self.query_one(PositionsTable).sync(
+                latest.positions, marks, self.session.venue_alerts()
+            )
+            selected = self.selected_position()
             self.query_one(PriceChart).show(
-                symbol, latest.price_history.get(symbol, ()), self.selected_position()
+                symbol,
+                latest.price_history.get(symbol, ()),
+                selected,
+                self.session.venue_note(selected.trade_id) if selected else None,
             )
             self.query_one(EventLog).add_events(
                 (e.seq, e.ts_ms, e.level, e.text) for e in latest.events
