@@ -70,13 +70,19 @@ class OrderNotConfirmed(BrokerError):
     intent: calling again with the same OrderRequest checks the account before re-sending.
     """
 
-    def __init__(self, message: str, placed: PlacedOrder) -> None:
+    def __init__(self, message: str, placed: PlacedOrder, cause: str = "") -> None:
         super().__init__(message)
         self.placed = placed
+        self.cause = cause or message
+        """The venue's or the RPC's own words, short enough for a table's note."""
 
 
 class StopNotPlaced(BrokerError):
     """The on-chain stop could not be placed or moved: keep a software stop and retry."""
+
+    def __init__(self, message: str, cause: str = "") -> None:
+        super().__init__(message)
+        self.cause = cause or message
 
 
 @dataclass(frozen=True, slots=True)
@@ -756,7 +762,9 @@ class DriftBroker:
             try:
                 return await self._send(placed, self._stop_ix)
             except OrderNotConfirmed as exc:
-                raise StopNotPlaced(f"stop {client_order_id} not on chain: {exc}") from None
+                raise StopNotPlaced(
+                    f"stop {client_order_id} not on chain: {exc}", cause=exc.cause
+                ) from None
 
     def _check_trigger(self, symbol: str, side: Side, trigger: int) -> None:
         oracle = self.oracle_price(symbol)
@@ -813,7 +821,9 @@ class DriftBroker:
             try:
                 return await self._send(moved, self._modify_ix)
             except OrderNotConfirmed as exc:
-                raise StopNotPlaced(f"stop {user_order_id} not moved on chain: {exc}") from None
+                raise StopNotPlaced(
+                    f"stop {user_order_id} not moved on chain: {exc}", cause=exc.cause
+                ) from None
 
     def _modify_ix(self, placed: PlacedOrder) -> Any:
         from driftpy.types import ModifyOrderParams
@@ -824,7 +834,8 @@ class DriftBroker:
         )
 
     async def cancel_stop(self, user_order_id: int) -> None:
-        """Cancel a stop (the position closed); a stop already gone is not an error."""
+        """Cancel a resting order by user_order_id: a stop whose position closed, or a market
+        order that rested unfilled too long. An order already gone is not an error."""
         async with self._lock:
             await self._refresh_quietly()
             current = self._stops.get(user_order_id)
@@ -933,6 +944,7 @@ class DriftBroker:
             f"{placed.kind} {placed.client_order_id} (user_order_id {placed.user_order_id}) "
             f"not confirmed after {self._config.max_retries + 1} attempts: {last_error}",
             placed,
+            cause=f"{self._config.max_retries + 1} attempts failed, last: {last_error}",
         )
 
     def _remember(self, placed: PlacedOrder) -> None:

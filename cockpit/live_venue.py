@@ -177,6 +177,11 @@ class LiveVenue:
             return f"stop on chain @ {state.trigger:g}"
         return None
 
+    @property
+    def pending_entries(self) -> int:
+        """Entries sent but not confirmed: the risk gate counts them as open positions."""
+        return sum(1 for p in self.pending.values() if p.trade_id is None)
+
     def exit_pending(self, trade_id: int | None) -> bool:
         return trade_id is not None and any(p.trade_id == trade_id for p in self.pending.values())
 
@@ -184,7 +189,7 @@ class LiveVenue:
     async def start(self, restored: list[PositionState]) -> None:
         """Reconcile with the venue before anything is sent; restore user order ids and stops."""
         session = self.session
-        store = session._require_store()
+        store = session.require_store()
         self.stops.clear()
         self.blocked.clear()
         self._marks.clear()
@@ -210,9 +215,7 @@ class LiveVenue:
         await self._resolve_unfinished_market_rows(rows)
         open_ids = {p.trade_id for p in mine}
         stop_rows = {
-            r.trade_id: r
-            for r in rows
-            if r.order_type == "stop" and r.trade_id in open_ids and r.status is not None
+            r.trade_id: r for r in rows if r.order_type == "stop" and r.trade_id in open_ids
         }
         for pos in mine:
             assert pos.trade_id is not None
@@ -232,30 +235,41 @@ class LiveVenue:
 
     async def run(self) -> None:
         """The poll loop: every `poll_interval_s`, or at once when a stop changed."""
+        failures = 0
         while True:
-            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
-            # arrives as the event is set, and the session could never stop this loop.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.config.poll_interval_s):
-                    await self._wake.wait()
+            # An RPC that fails or rate-limits is asked less often: the interval doubles from
+            # backoff_initial_s per failed read, up to backoff_max_s, and a wake-up (a stop
+            # changed) does not cut the back-off short.
+            if failures:
+                backoff = self.config.backoff_initial_s * 2 ** (failures - 1)
+                backoff = max(self.config.poll_interval_s, backoff)
+                await asyncio.sleep(min(self.config.backoff_max_s, backoff))
+            else:
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+                # that arrives as the event is set, and the session could never stop the loop.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.config.poll_interval_s):
+                        await self._wake.wait()
             self._wake.clear()
             try:
-                await self.poll_once()
+                failures = 0 if await self.poll_once() else failures + 1
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a bad poll must never stop the loop or the app
                 log.exception("drift poll failed")
                 self.session.event("error", f"{self.venue} poll failed: {describe_error(exc)}")
 
-    async def poll_once(self) -> None:
-        """One look at the account: settle placed orders, notice venue exits, sync stops."""
+    async def poll_once(self) -> bool:
+        """One look at the account: settle placed orders, notice venue exits, sync stops.
+        False when the account could not be read (nothing else was done)."""
         async with self._poll_lock:
             if not await self._refresh():
-                return
-            async with self.session._order_lock:
+                return False
+            async with self.session.order_lock:
                 await self._settle_pending()
                 await self._notice_venue_exits()
             await self.sync_stops()
+            return True
 
     async def _refresh(self) -> bool:
         try:
@@ -281,7 +295,7 @@ class LiveVenue:
         """Send a market order whose row exists; the row goes `placed` once the transaction is
         out. Raises OrderPending (row stays placed) when the fill is not confirmed in time,
         BrokerError when the broker refused it (nothing sent)."""
-        store = self.session._require_store()
+        store = self.session.require_store()
         try:
             placed = await self.broker.submit(order)
         except OrderNotConfirmed as exc:
@@ -317,7 +331,7 @@ class LiveVenue:
         self._wake.set()
 
     async def _settle_pending(self) -> None:
-        store = self.session._require_store()
+        store = self.session.require_store()
         now = self.session.clock()
         for key, item in list(self.pending.items()):
             confirmation = self.broker.confirm(item.placed)
@@ -328,10 +342,23 @@ class LiveVenue:
             if now - item.sent_ms < self.config.confirm_timeout_s * 1000:
                 continue
             if now - item.first_sent_ms >= self.config.unconfirmed_expiry_s * 1000:
+                if confirmation.status == "open":  # still resting unfilled: take it off first
+                    try:
+                        await self.broker.cancel_stop(item.placed.user_order_id)
+                    except BrokerError as exc:
+                        self.session.event(
+                            "error",
+                            f"{item.order.reason} {item.order.client_order_id} rests unfilled "
+                            f"and could not be cancelled ({_cause(exc)}); still watching",
+                        )
+                        continue
+                    what = "rested unfilled and was cancelled"
+                else:
+                    what = "never showed"
                 del self.pending[key]
                 reason = (
-                    f"{item.order.reason} {item.order.client_order_id} never showed on "
-                    f"{self.venue} within {self.config.unconfirmed_expiry_s:g} s: expired"
+                    f"{item.order.reason} {item.order.client_order_id} {what} on {self.venue} "
+                    f"within {self.config.unconfirmed_expiry_s:g} s: expired"
                 )
                 await store.record_order_failed(item.order_id, reason)
                 await item.on_expired(reason)
@@ -406,7 +433,7 @@ class LiveVenue:
                 f"#{trade_id} {self.venue} reduced the position by {fill.size:g} @ "
                 f"{fill.price:.4f} ({how})",
             )
-            await session._apply_exit(pos, order_id, fill, "venue")
+            await session.apply_exit(pos, order_id, fill, "venue")
             self._marks[trade_id] = self.broker.account_position(pos.symbol)
 
     async def _check_growth(self, pos: PositionState, mark: tuple[int, int]) -> None:
@@ -431,7 +458,7 @@ class LiveVenue:
 
     async def _record_venue_exit_row(self, pos: PositionState, fill: Fill) -> int:
         """A row for what the venue did (no order of ours): the fill needs an order to hang on."""
-        store = self.session._require_store()
+        store = self.session.require_store()
         order = OrderRequest(
             client_order_id=fill.client_order_id,
             symbol=pos.symbol,
@@ -501,7 +528,7 @@ class LiveVenue:
                     await self._sync(state)
 
     async def _sync(self, state: StopState) -> None:
-        pos = self.session._find(state.trade_id)
+        pos = self.session.find_position(state.trade_id)
         if pos is None or pos.closed:
             return
         if state.trade_id in self.blocked or state.hold is not None:
@@ -521,7 +548,7 @@ class LiveVenue:
             await self._place(state, pos, wanted)
 
     async def _place(self, state: StopState, pos: PositionState, wanted: float) -> None:
-        store = self.session._require_store()
+        store = self.session.require_store()
         if state.order_id is None or state.client_order_id is None:
             cid = f"ck-sl-{uuid.uuid4().hex[:16]}"
             try:
@@ -529,24 +556,7 @@ class LiveVenue:
             except BrokerError as exc:
                 await self._stop_failed(state, pos, str(exc), None)
                 return
-            order = OrderRequest(
-                client_order_id=cid,
-                symbol=pos.symbol,
-                side=pos.side.closing_order_side,
-                size=pos.size,
-                reduce_only=True,
-                reason="stop",
-                leverage=pos.leverage,
-                trade_id=pos.trade_id,
-            )
-            state.order_id = await store.record_order_intent(
-                order,
-                mode=pos.mode,
-                venue=self.venue,
-                order_type="stop",
-                user_order_id=uoid,
-                trigger_price=wanted,
-            )
+            state.order_id = await self._record_stop_row(pos, cid, uoid, pos.size, wanted)
             state.client_order_id, state.user_order_id = cid, uoid
         else:  # a retry: the same row, client and user order id, at today's level
             await store.record_order_state(state.order_id, OrderStatus.INTENT, trigger_price=wanted)
@@ -555,9 +565,33 @@ class LiveVenue:
                 state.client_order_id, pos.symbol, pos.side, wanted
             )
         except BrokerError as exc:
-            await self._stop_failed(state, pos, str(exc), OrderStatus.FAILED)
+            await self._stop_failed(state, pos, _cause(exc), OrderStatus.FAILED)
             return
         await self._stop_ok(state, pos, wanted, placed, "placed")
+
+    async def _record_stop_row(
+        self, pos: PositionState, cid: str, uoid: int, size: float, trigger: float | None
+    ) -> int:
+        """The stop's order row (reduce-only, `order_type = stop`), written before it is sent
+        (or, for a stop adopted from the venue, before the cockpit touches it)."""
+        order = OrderRequest(
+            client_order_id=cid,
+            symbol=pos.symbol,
+            side=pos.side.closing_order_side,
+            size=size,
+            reduce_only=True,
+            reason="stop",
+            leverage=pos.leverage,
+            trade_id=pos.trade_id,
+        )
+        return await self.session.require_store().record_order_intent(
+            order,
+            mode=pos.mode,
+            venue=self.venue,
+            order_type="stop",
+            user_order_id=uoid,
+            trigger_price=trigger,
+        )
 
     async def _modify(self, state: StopState, pos: PositionState, wanted: float) -> None:
         assert state.user_order_id is not None
@@ -567,7 +601,10 @@ class LiveVenue:
             old = f"{state.trigger:g}" if state.trigger is not None else "?"
             # The old trigger still stands on chain: the row stays open at it.
             await self._stop_failed(
-                state, pos, f"still at {old}, not moved to {wanted:g}: {exc}", OrderStatus.OPEN
+                state,
+                pos,
+                f"still at {old}, not moved to {wanted:g} ({_cause(exc)})",
+                OrderStatus.OPEN,
             )
             return
         await self._stop_ok(state, pos, wanted, placed, "moved")
@@ -575,7 +612,7 @@ class LiveVenue:
     async def _stop_ok(
         self, state: StopState, pos: PositionState, wanted: float, placed: PlacedOrder, verb: str
     ) -> None:
-        store = self.session._require_store()
+        store = self.session.require_store()
         trigger = self.broker.trigger_price_of(placed)
         recovered = state.error is not None
         state.synced_to, state.trigger, state.error = wanted, trigger, None
@@ -590,7 +627,7 @@ class LiveVenue:
     async def _stop_failed(
         self, state: StopState, pos: PositionState, reason: str, status: OrderStatus | None
     ) -> None:
-        store = self.session._require_store()
+        store = self.session.require_store()
         first = state.error is None
         state.error = reason
         state.retry_at_ms = self.session.clock() + int(self.config.stop_retry_s * 1000)
@@ -614,7 +651,7 @@ class LiveVenue:
         async with self._stop_lock:
             if state.user_order_id is None:
                 return
-            store = self.session._require_store()
+            store = self.session.require_store()
             resting = self.broker.stop_resting(state.user_order_id)
             try:
                 await self.broker.cancel_stop(state.user_order_id)
@@ -633,7 +670,7 @@ class LiveVenue:
         """Market orders sent just before the last stop: unknown outcome. If the venue still
         rests one it stays placed; otherwise it is marked failed and reconcile shows whether
         the position moved anyway."""
-        store = self.session._require_store()
+        store = self.session.require_store()
         for row in rows:
             if row.order_type != "market" or row.status not in (
                 OrderStatus.INTENT,
@@ -685,7 +722,7 @@ class LiveVenue:
     async def _adopt_external(self, symbol: str, venue_orders: list[VenueOrder]) -> None:
         """A venue position the database does not know: monitored, its stop adopted if any."""
         session = self.session
-        store = session._require_store()
+        store = session.require_store()
         venue_pos = next((p for p in self.broker.positions() if p.symbol == symbol), None)
         if venue_pos is None or venue_pos.entry is None:
             return
@@ -722,22 +759,8 @@ class LiveVenue:
         self.stops[pos.trade_id] = state
         if stop_order is not None:
             cid = f"ck-ext-{uuid.uuid4().hex[:14]}"
-            order = OrderRequest(
-                client_order_id=cid,
-                symbol=symbol,
-                side=closing,
-                size=stop_order.size,
-                reduce_only=True,
-                reason="stop",
-                trade_id=pos.trade_id,
-            )
-            state.order_id = await store.record_order_intent(
-                order,
-                mode=pos.mode,
-                venue=self.venue,
-                order_type="stop",
-                user_order_id=stop_order.user_order_id,
-                trigger_price=stop,
+            state.order_id = await self._record_stop_row(
+                pos, cid, stop_order.user_order_id, stop_order.size, stop
             )
             await store.record_order_state(state.order_id, OrderStatus.OPEN)
             self.broker.adopt_stop(cid, stop_order)
@@ -770,6 +793,13 @@ class LiveVenue:
             detail,
             trade_id=diff.trade_id if diff.kind is not DifferenceKind.EXTERNAL_POSITION else None,
         )
+
+
+def _cause(exc: BaseException) -> str:
+    """The short reason of a broker error (the RPC's words), for the table note and the log;
+    the full message with ids is in the log file."""
+    log.warning("%s", exc)
+    return str(getattr(exc, "cause", "") or exc)
 
 
 def _same_level(a: float, b: float) -> bool:

@@ -131,7 +131,9 @@ class Session:
         self.latest = LatestState()
         self.store: Store | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._order_lock = asyncio.Lock()
+        # Held while an order is in flight: one at a time, and the venue poll never reads the
+        # account halfway through one of ours.
+        self.order_lock = asyncio.Lock()
         # Paper brokers fill at the latest price, so they see every tick (live venues do not).
         self._paper_brokers = [b for b in (broker, live_broker) if isinstance(b, PaperBroker)]
         # A live feed's prices go stale: no automatic exits on them (a replay is never stale).
@@ -368,7 +370,7 @@ class Session:
             await self.audit("refusal", who, f"open {side.value} {symbol}", reason)
             self.event("error", f"order refused: {reason}")
             raise OrderRejected(reason)
-        store = self._require_store()
+        store = self.require_store()
         policy = policy or self.settings.exits.default_policy
         atr = await self._entry_atr(symbol, tick.ts_ms)
 
@@ -394,9 +396,12 @@ class Session:
         mode = self.latest.mode
         broker = self._entry_broker()
         now_ms = self.clock()
+        open_here = sum(1 for p in self.latest.positions if p.venue == broker.venue)
+        if self.venue is not None and broker is self.live_broker:
+            open_here += self.venue.pending_entries  # placed, may still become a position
         decision = self.risk.check_entry(
             EntryRequest(symbol, side, notional, leverage, who),
-            open_positions=sum(1 for p in self.latest.positions if p.venue == broker.venue),
+            open_positions=open_here,
             now_ms=now_ms,
         )
         if not decision.allowed:
@@ -441,7 +446,7 @@ class Session:
                 self.venue.track(pos)  # its stop goes on chain
             return pos
 
-        async with self._order_lock:
+        async with self.order_lock:
             try:
                 order_id, fill = await self._send(store, broker, order, mode)
             except OrderPending as pending:
@@ -544,7 +549,7 @@ class Session:
             move = apply_manual_stop(pos, new_stop, mark, confirm_loosen=confirm_loosen)
         except ManualRefused as exc:
             await self._refuse_manual(pos, who, f"move stop of #{trade_id} to {new_stop:g}", exc)
-        store = self._require_store()
+        store = self.require_store()
         now = self.clock()
         reason = f"{move.reason}: {why}" if why else move.reason
         await store.record_stop_move(trade_id, move.old, move.new, move.role, reason, who, now)
@@ -587,7 +592,7 @@ class Session:
             await self._refuse_manual(
                 pos, who, f"trailing multiple of #{trade_id} to {mult:g}", exc
             )
-        store = self._require_store()
+        store = self.require_store()
         old_text = "none" if old is None else f"{old:g}"
         await self.audit(
             "manual_action",
@@ -612,7 +617,7 @@ class Session:
 
     def managed(self, trade_id: int) -> PositionState:
         """The open position a manual command is for, if this session manages it."""
-        pos = self._find(trade_id)
+        pos = self.find_position(trade_id)
         if pos is None:
             raise OrderRejected(f"no open position #{trade_id}")
         if self._broker_for(pos.venue) is None:
@@ -726,11 +731,11 @@ class Session:
             )
 
     async def recent_audit(self, limit: int = 200) -> list[AuditRecord]:
-        return await self._require_store().recent_audit(limit)
+        return await self.require_store().recent_audit(limit)
 
     async def _record_mode_change(self, change: ModeChange) -> None:
         self.latest.mode = change.to_mode
-        store = self._require_store()
+        store = self.require_store()
         await store.record_mode_change(
             change.from_mode,
             change.to_mode,
@@ -755,7 +760,7 @@ class Session:
 
     async def _note_forced_shadow(self) -> None:
         """Every start is SHADOW; if the last session ended in LIVE-SMALL, say so and audit it."""
-        store = self._require_store()
+        store = self.require_store()
         changes = await store.mode_changes(limit=1)
         if changes and changes[0].to_mode == Mode.LIVE_SMALL.value:
             now = self.clock()
@@ -770,7 +775,7 @@ class Session:
     async def _restore_risk_state(self, open_positions: list[PositionState]) -> None:
         """A restart must not reset the LIVE-SMALL cooldown or today's loss stop: rebuild both
         from the live trades on record (closed trades' net P&L by exit time, last live entry)."""
-        store = self._require_store()
+        store = self.require_store()
         closed = await store.closed_trades(limit=1000, mode=Mode.LIVE_SMALL)
         for trade in sorted(closed, key=lambda t: t.exit_ts_ms or 0):
             if trade.exit_ts_ms is not None:
@@ -798,7 +803,7 @@ class Session:
     # ----------------------------------------------------------------- internals
     async def _execute_close(self, pos: PositionState, size: float, reason: str, who: str) -> None:
         """Send one reduce-only exit: intent row, broker, result row, position update."""
-        store = self._require_store()
+        store = self.require_store()
         size = min(size, pos.size)
         if size <= 0 or pos.closed:
             return
@@ -819,7 +824,7 @@ class Session:
             leverage=pos.leverage,
             trade_id=pos.trade_id,
         )
-        async with self._order_lock:
+        async with self.order_lock:
             try:
                 order_id, fill = await self._send(store, broker, order, mode)
             except OrderPending as pending:
@@ -829,13 +834,13 @@ class Session:
                 self.event("error", f"#{pos.trade_id} exit ({reason}) failed: {exc}; will retry")
                 _rearm_target(pos, reason)
                 return
-            await self._apply_exit(pos, order_id, fill, who)
+            await self.apply_exit(pos, order_id, fill, who)
 
-    async def _apply_exit(self, pos: PositionState, order_id: int, fill: Fill, who: str) -> None:
+    async def apply_exit(self, pos: PositionState, order_id: int, fill: Fill, who: str) -> None:
         """An exit fill (ours, or one the venue made): position, fill row, risk, log, close.
 
         Called with the order lock held."""
-        store = self._require_store()
+        store = self.require_store()
         apply_fill(pos, fill)
         await store.record_exit_fill(order_id, fill, pos)
         self.risk.record_realized(
@@ -864,7 +869,7 @@ class Session:
 
         async def on_fill(fill: Fill) -> None:
             if not pos.closed:
-                await self._apply_exit(pos, pending.order_id, fill, who)
+                await self.apply_exit(pos, pending.order_id, fill, who)
 
         async def on_expired(why: str) -> None:
             self.event("error", f"#{pos.trade_id} exit ({reason}) failed: {why}; will retry")
@@ -920,7 +925,7 @@ class Session:
         )
 
     async def _reload_history(self) -> None:
-        store = self._require_store()
+        store = self.require_store()
         self.latest.closed_trades = await store.closed_trades(limit=50)
         self.latest.history_version += 1
         self._refresh_analytics_soon()
@@ -959,10 +964,10 @@ class Session:
         while self._analytics_task is not None and not self._analytics_task.done():
             await asyncio.shield(self._analytics_task)
 
-    def _find(self, trade_id: int) -> PositionState | None:
+    def find_position(self, trade_id: int) -> PositionState | None:
         return next((p for p in self.latest.positions if p.trade_id == trade_id), None)
 
-    def _require_store(self) -> Store:
+    def require_store(self) -> Store:
         if self.store is None:
             raise OrderRejected("the session is not running (starting up or shut down)")
         return self.store

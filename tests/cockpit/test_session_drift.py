@@ -24,14 +24,14 @@ async def rig(tmp_path: Path) -> Any:
     await r.session.stop()
 
 
-def stop_params(r: Rig, i: int = -1) -> Any:
-    ixs = [
-        ix
+def stop_params(r: Rig) -> Any:
+    """The params of the last TriggerMarket order placed."""
+    return [
+        ix.args["params"]
         for ix in r.h.sender.drift_ixs()
-        if ix.name != "place_perp_order"
-        or type(ix.args["params"].order_type).__name__ == "TriggerMarket"
-    ]
-    return ixs[i]
+        if ix.name == "place_perp_order"
+        and type(ix.args["params"].order_type).__name__ == "TriggerMarket"
+    ][-1]
 
 
 async def test_live_entry_within_the_limits_puts_its_stop_on_chain(rig: Rig) -> None:
@@ -166,3 +166,61 @@ async def test_the_on_chain_stop_follows_the_engine_through_tp1_tp2_and_the_trai
         (StopRole.TRAILING_STOP.value, 153.0),
         (StopRole.TRAILING_STOP.value, 155.0),
     ]
+
+
+async def test_a_short_gets_a_buy_stop_above_and_its_stop_is_cancelled_on_close(rig: Rig) -> None:
+    session = rig.session
+    await session.enter_live("LIVE")
+    pos = await session.open_position(SYMBOL, Side.SHORT, 40, 2)
+    await rig.settle()
+    stop = stop_params(rig)
+    assert type(stop.direction).__name__ == "Long"
+    assert type(stop.trigger_condition).__name__ == "Above"
+    # 150 x (1 + 1.5 %), on the 0.0001 tick and rounded toward the position: never looser
+    assert 152_249_900 <= stop.trigger_price <= 152_250_000
+    await rig.price(145.4)  # -3.07 %: TP1 and TP2 of `fixed` on one tick, nothing left
+    assert pos.closed and rig.chain_size() == 0
+    assert rig.chain_stops() == []
+    assert rig.ixs()[-1] == "cancel_order_by_user_id"
+    assert rig.h.sender.drift_ixs()[-1].args["user_order_id"] == stop.user_order_id
+    assert rig.rows("SELECT reason, status FROM orders ORDER BY id") == [
+        ("entry", "filled"),
+        ("stop", "cancelled"),
+        ("tp1", "filled"),
+        ("tp2", "filled"),
+    ]
+
+
+async def test_a_manual_loosening_moves_the_chain_only_after_confirmation(rig: Rig) -> None:
+    session = rig.session
+    await session.enter_live("LIVE")
+    pos = await session.open_position(SYMBOL, Side.LONG, 40, 2)
+    await rig.settle()
+    [(uoid, _)] = rig.chain_stops()
+    with pytest.raises(OrderRejected, match="loosen"):
+        await session.move_stop(pos.trade_id or 0, 145.0)
+    await rig.settle()
+    assert rig.chain_stops() == [(uoid, 147.75)]
+    await session.move_stop(pos.trade_id or 0, 145.0, confirm_loosen=True, why="news")
+    await rig.settle()
+    assert rig.chain_stops() == [(uoid, 145.0)]
+    await session.move_stop(pos.trade_id or 0, 149.0)
+    await rig.settle()
+    assert rig.chain_stops() == [(uoid, 149.0)]
+
+
+async def test_close_now_is_reduce_only_and_takes_the_stop_with_it(rig: Rig) -> None:
+    session = rig.session
+    await session.enter_live("LIVE")
+    pos = await session.open_position(SYMBOL, Side.LONG, 40, 2)
+    await rig.settle()
+    await rig.price(150.8)
+    await session.close_position(pos.trade_id or 0)
+    assert pos.closed and rig.chain_size() == 0 and rig.chain_stops() == []
+    close = [
+        ix.args["params"]
+        for ix in rig.h.sender.drift_ixs()
+        if ix.name == "place_perp_order" and ix.args["params"].reduce_only
+    ]
+    assert [type(p.order_type).__name__ for p in close] == ["TriggerMarket", "Market"]
+    assert rig.rows("SELECT exit_reason FROM trades") == [("manual_close",)]

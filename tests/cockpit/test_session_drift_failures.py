@@ -17,6 +17,7 @@ from solders.keypair import Keypair
 
 from adapters.drift_wallet import load_wallet
 from cockpit.domain import Side
+from cockpit.risk import EntryRequest
 from cockpit.session import EntryPending, OrderRejected
 from tests.cockpit.drift_rig import SYMBOL, Rig, drift_config, open_rig
 from tests.fakes.drift_harness import RpcDown
@@ -67,8 +68,11 @@ async def test_an_unconfirmed_entry_stays_placed_and_is_listed_when_it_lands(rig
         await rig.session.open_position(SYMBOL, Side.LONG, 40, 2)
     assert rig.session.latest.positions == []
     assert rig.rows("SELECT reason, status FROM orders") == [("entry", "placed")]
-    with pytest.raises(OrderRejected, match="cooldown"):
+    with pytest.raises(OrderRejected, match="1 open position"):
         await rig.session.open_position(SYMBOL, Side.LONG, 40, 2)  # it may still land
+    assert rig.session.risk.check_entry(  # and the cooldown runs from its send
+        EntryRequest(SYMBOL, Side.LONG, 40, 2, "test"), open_positions=0, now_ms=rig.clock.now
+    ).reason.startswith("cooldown")
 
     await rig.settle()  # within confirm_timeout_s: nothing is re-sent yet
     assert len(market_sends(rig)) == 4
@@ -97,6 +101,20 @@ async def test_an_entry_resting_on_the_book_is_listed_once_a_keeper_fills_it(rig
     [pos] = rig.session.latest.positions
     assert pos.side is Side.SHORT and rig.chain_size() == pytest.approx(-0.26)
     assert len(market_sends(rig)) == 1, "a resting order is waited for, never re-sent"
+
+
+async def test_an_entry_resting_unfilled_too_long_is_cancelled_then_failed(rig: Rig) -> None:
+    rig.h.chain.fill_market_orders = False
+    with pytest.raises(EntryPending):
+        await rig.session.open_position(SYMBOL, Side.LONG, 40, 2)
+    for _ in range(4):
+        rig.clock.now += 30_000
+        await rig.settle()
+    assert rig.h.chain.open_orders() == [] and rig.chain_size() == 0
+    assert rig.ixs() == ["place_perp_order", "cancel_order_by_user_id"], "never re-sent"
+    [(status, error)] = rig.rows("SELECT status, error FROM orders")
+    assert status == "failed" and "rested unfilled and was cancelled" in error
+    assert rig.session.latest.positions == []
 
 
 async def test_an_entry_that_never_lands_expires_and_lists_nothing(rig: Rig) -> None:
@@ -298,3 +316,25 @@ async def test_the_wallet_key_never_reaches_the_log_the_screen_or_sqlite(
         assert secret not in dump
         assert secret not in shown
     assert str(keypair.pubkey())[:4] in (r.session.wallet or "")
+
+
+async def test_the_poll_loop_backs_off_while_the_rpc_fails(tmp_path: Path) -> None:
+    cfg = drift_config(poll_interval_s=0.001, backoff_initial_s=0.05, backoff_max_s=0.4)
+    r = await open_rig(tmp_path / "b.db", config=cfg, poll_loop=True)
+    try:
+        r.h.user.fail_fetches = [RpcDown("HTTP 429 Too Many Requests")] * 10_000
+        before = r.h.user.fetches
+        await asyncio.sleep(0.6)
+        tries = r.h.user.fetches - before
+        # 1 ms polling would have tried hundreds of times; backing off 50, 100, 200, 400 ms
+        # leaves a handful
+        assert 1 <= tries <= 8
+        assert len([e for e in r.events() if "reading the account failed" in e]) == 1
+        r.h.user.fail_fetches = []
+        for _ in range(200):
+            if any("account readable again" in e for e in r.events()):
+                break
+            await asyncio.sleep(0.01)
+        assert any("account readable again" in e for e in r.events())
+    finally:
+        await r.session.stop()
