@@ -146,6 +146,7 @@ class Session:
             LiveVenue(self, live_broker) if isinstance(live_broker, DriftBroker) else None
         )
         # Why the live venue cannot be used right now (None once it is reconciled).
+        self._venue_tried = asyncio.Event()
         self.venue_down: str | None = (
             None if self.venue is None else f"{self.venue.venue} is not reconciled yet"
         )
@@ -178,57 +179,62 @@ class Session:
             )
         await self._reload_history()
         await self._restore_risk_state(restored)
-        await self._start_venue(restored)
+        self._start_venue()
         for symbol in self.symbols:
             self._tasks.append(asyncio.create_task(self._run_feed(symbol), name=f"feed:{symbol}"))
         # Live feeds only: candle recorder, funding on paper positions, feed state in the log.
         for name, job in live_feed_jobs(self):
             self._tasks.append(asyncio.create_task(job, name=name))
 
-    async def _start_venue(self, restored: list[PositionState]) -> None:
-        """Reconcile with the live venue before any order is sent to it.
+    def _start_venue(self) -> None:
+        """Connect to the live venue and reconcile with it, in the background.
 
         Until that has worked, the venue's positions are listed but not managed (their on-chain
-        stops still protect them) and LIVE-SMALL cannot be entered; a venue that cannot be read
-        at start is tried again in the background, backing off, and the log says when it is in.
+        stops still protect them) and LIVE-SMALL cannot be entered, so nothing is ever sent to
+        the venue before the comparison. It runs beside the feed so that a slow or dead RPC
+        never holds up the dashboard: a failure is said once and retried, backing off.
         """
         venue = self.venue
         if venue is None:
             return
-        if not await self._try_start_venue(venue, restored, quiet=False):
-            self._tasks.append(
-                asyncio.create_task(self._retry_venue(venue), name=f"venue-connect:{venue.venue}")
-            )
+        self._tasks.append(
+            asyncio.create_task(self._connect_venue(venue), name=f"venue-connect:{venue.venue}")
+        )
 
-    async def _try_start_venue(
-        self, venue: LiveVenue, restored: list[PositionState], *, quiet: bool
-    ) -> bool:
-        try:
-            await venue.start(restored)
-        except Exception as exc:
-            log.warning("venue reconcile failed: %s", exc)
-            self.venue_down = f"{venue.venue} could not be reconciled: {exc}"
-            if not quiet:
-                self.event(
-                    "error",
-                    f"{venue.venue} could not be reconciled ({exc}): its positions are listed, "
-                    "not managed, and LIVE-SMALL is off until it is; retrying",
-                )
-            return False
-        self.venue_down = None
-        self._tasks.append(asyncio.create_task(venue.run(), name=f"venue:{venue.venue}"))
-        return True
-
-    async def _retry_venue(self, venue: LiveVenue) -> None:
+    async def _connect_venue(self, venue: LiveVenue) -> None:
         cfg = venue.config
         delay = cfg.backoff_initial_s
+        first = True
         while True:
-            await asyncio.sleep(delay)
             mine = [p for p in self.latest.positions if p.venue == venue.venue]
-            if await self._try_start_venue(venue, mine, quiet=True):
-                self.event("info", f"{venue.venue} reconciled: its positions are managed again")
+            try:
+                await venue.start(mine)
+            except Exception as exc:
+                log.warning("venue reconcile failed: %s", exc)
+                self.venue_down = f"{venue.venue} could not be reconciled: {exc}"
+                if first:
+                    self.event(
+                        "error",
+                        f"{venue.venue} could not be reconciled ({exc}): its positions are "
+                        "listed, not managed, and LIVE-SMALL is off until it is; retrying",
+                    )
+            else:
+                self.venue_down = None
+                if not first:
+                    self.event("info", f"{venue.venue} reconciled: its positions are managed again")
+                self._venue_tried.set()
+                self._tasks.append(asyncio.create_task(venue.run(), name=f"venue:{venue.venue}"))
                 return
+            first = False
+            self._venue_tried.set()
+            await asyncio.sleep(delay)
             delay = min(cfg.backoff_max_s, delay * 2)
+
+    async def venue_tried(self) -> None:
+        """Wait until the first attempt to reconcile with the live venue has finished, well or
+        not (tests, and anything that must not act before the comparison was made)."""
+        if self.venue is not None:
+            await self._venue_tried.wait()
 
     async def stop(self) -> None:
         """Stop feeds, flush position state, close the store and the feed. Safe to call twice."""

@@ -221,6 +221,7 @@ async def _start(
 ) -> Rig:
     session, gate = build_session(db, h, wallet, cfg, clock, atr)
     await session.start()
+    await session.venue_tried()
     if not poll_loop:
         for task in session._tasks:
             if task.get_name().startswith("venue:"):
