@@ -22,6 +22,10 @@ CORE_MODULES = [
     "adapters.ccxt_feed",
     "cockpit.candle_recorder",
     "cockpit.live_jobs",
+    "cockpit.live_venue",
+    "adapters.drift",
+    "adapters.drift_reconcile",
+    "adapters.ccxt_candles",
     "state.store",
     "state.models",
 ]
