@@ -15,6 +15,8 @@ from cockpit.domain import Mode, Side
 
 DAY_MS = 86_400_000
 LIVE_WORD = "LIVE"
+NO_LIVE_VENUE = "no live venue in this session: LIVE-SMALL needs `cockpit --venue drift`"
+"""Why LIVE-SMALL is refused on the demo, a replay or a ccxt feed: their only venue is paper."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +169,7 @@ class RiskGate:
         if typed != LIVE_WORD:
             raise ModeRefused(f"type exactly {LIVE_WORD} (capitals, no spaces) to confirm")
         if not live_broker:
-            raise ModeRefused("no live broker is configured (Drift is not set up yet)")
+            raise ModeRefused(NO_LIVE_VENUE)
         if not wallet:
             raise ModeRefused("no wallet is configured")
         if not feed_healthy:

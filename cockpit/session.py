@@ -51,7 +51,7 @@ from cockpit.engine.policy import PlanRefused, describe_plan, open_position, pla
 from cockpit.feed_health import StaleGuard
 from cockpit.live_jobs import live_feed_jobs
 from cockpit.live_venue import LiveVenue, OrderPending
-from cockpit.risk import EntryRequest, ModeChange, ModeRefused, RiskGate
+from cockpit.risk import NO_LIVE_VENUE, EntryRequest, ModeChange, ModeRefused, RiskGate
 from state.journal import analytics_snapshot
 from state.records import AuditRecord, TradeSummary
 from state.store import Store
@@ -145,8 +145,8 @@ class Session:
         self.venue: LiveVenue | None = (
             LiveVenue(self, live_broker) if isinstance(live_broker, DriftBroker) else None
         )
+        self._venue_tried = asyncio.Event()  # set once the first reconcile attempt is over
         # Why the live venue cannot be used right now (None once it is reconciled).
-        self._venue_tried = asyncio.Event()
         self.venue_down: str | None = (
             None if self.venue is None else f"{self.venue.venue} is not reconciled yet"
         )
@@ -309,24 +309,24 @@ class Session:
         history.append(tick.price)
         if not self._stale_guard.fresh(tick):
             return  # shown and logged; management resumes with the next fresh price
-        venue = self.venue
         for pos in list(self.latest.positions):
             if pos.symbol != tick.symbol or pos.closed:
                 continue
             if self._broker_for(pos.venue) is None:
                 continue  # listed, never acted on: its venue is not connected this session
-            on_venue = venue is not None and pos.venue == venue.venue
-            if on_venue and venue is not None and pos.trade_id in venue.blocked:
+            # The venue keeping this position's stop on chain, if any (Drift).
+            venue = self.venue if self.venue and pos.venue == self.venue.venue else None
+            if venue is not None and pos.trade_id in venue.blocked:
                 continue  # the venue holds something else: listed, never acted on
             actions = on_price(pos, tick.price, tick.ts_ms)
             stop_through = False
             for action in actions:
                 if isinstance(action, MoveStop):
                     await self._record_stop_move(pos, action, tick.ts_ms)
-                    if on_venue and venue is not None:
+                    if venue is not None:
                         venue.stop_changed(pos)
                 elif isinstance(action, Close):
-                    if on_venue and venue is not None:
+                    if venue is not None:
                         if venue.exit_pending(pos.trade_id):
                             continue  # the same exit is placed and watched: never a second
                         if action.reason.value == pos.stop_role.value:
@@ -334,7 +334,7 @@ class Session:
                             if venue.defers_stop(pos, tick.ts_ms):
                                 continue  # the on-chain stop fills it; the poll records it
                     await self._execute_close(pos, action.size, action.reason.value, "engine")
-            if on_venue and venue is not None and not stop_through:
+            if venue is not None and not stop_through:
                 venue.price_back(pos.trade_id)
             if self.store is not None:
                 self.store.update_position(pos)
@@ -684,7 +684,7 @@ class Session:
         if self.venue_down is not None:
             return self.venue_down
         if self.live_broker is None:
-            return "no live broker is configured (Drift is not set up yet)"
+            return NO_LIVE_VENUE
         if self.wallet is None:
             return "no wallet is configured"
         status = self.feed.status

@@ -1,7 +1,7 @@
 """SHADOW and LIVE-SMALL through the real session: risk gate, routing, audit, restart in SHADOW.
 
-A second paper broker stands in as the "live" venue until the Drift broker lands; the store is a
-real SQLite file and the feed a real (non-simulated) replay, stepped by the test.
+A second paper broker stands in as the "live" venue (Drift itself: test_session_drift*.py); the
+store is a real SQLite file and the feed a real (non-simulated) replay, stepped by the test.
 """
 
 from __future__ import annotations
@@ -94,9 +94,8 @@ async def test_without_a_live_broker_the_reason_says_so(tmp_path: Path, clock: C
     session, _ = make_session(tmp_path / "n.db", clock, live=False)
     await session.start()
     try:
-        assert session.live_precondition() == (
-            "no live broker is configured (Drift is not set up yet)"
-        )
+        reason = session.live_precondition() or ""
+        assert reason.startswith("no live venue") and "cockpit --venue drift" in reason
     finally:
         await session.stop()
 

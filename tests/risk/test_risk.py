@@ -171,7 +171,7 @@ def test_only_the_exact_word_enters_live(typed: str) -> None:
 @pytest.mark.parametrize(
     ("broker", "wallet", "feed", "reason"),
     [
-        (False, True, True, "no live broker is configured"),
+        (False, True, True, "no live venue in this session"),
         (True, False, True, "no wallet is configured"),
         (True, True, False, "the feed is stale or down"),
     ],

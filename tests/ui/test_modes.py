@@ -28,7 +28,7 @@ async def test_demo_refuses_live_with_the_reason_and_audits_it(tmp_path: Path) -
         assert isinstance(app.screen, AuditScreen)
         table = app.screen.query_one(DataTable)
         assert table.row_count == 1
-        assert "no live broker" in str(table.get_row_at(0)[4])
+        assert "no live venue" in str(table.get_row_at(0)[4])
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, DashboardScreen)
