@@ -49,6 +49,7 @@ from adapters.drift import (
     DriftBroker,
     OrderNotConfirmed,
     PlacedOrder,
+    base_to_float,
     describe_error,
 )
 from adapters.drift_reconcile import Difference, DifferenceKind, VenueOrder, reconcile
@@ -349,7 +350,7 @@ class LiveVenue:
                         self.session.event(
                             "error",
                             f"{item.order.reason} {item.order.client_order_id} rests unfilled "
-                            f"and could not be cancelled ({_cause(exc)}); still watching",
+                            f"and could not be cancelled ({_logged_cause(exc)}); still watching",
                         )
                         continue
                     what = "rested unfilled and was cancelled"
@@ -442,7 +443,7 @@ class LiveVenue:
             return
         assert pos.trade_id is not None
         step = self.broker.order_step(pos.symbol)
-        venue_size = abs(base) / 1e9
+        venue_size = base_to_float(abs(base))
         same_side = base != 0 and (base > 0) == (pos.side is Side.LONG)
         if same_side and abs(venue_size - pos.size) <= step / 2:
             self._marks[pos.trade_id] = self.broker.account_position(pos.symbol)
@@ -565,7 +566,7 @@ class LiveVenue:
                 state.client_order_id, pos.symbol, pos.side, wanted
             )
         except BrokerError as exc:
-            await self._stop_failed(state, pos, _cause(exc), OrderStatus.FAILED)
+            await self._stop_failed(state, pos, _logged_cause(exc), OrderStatus.FAILED)
             return
         await self._stop_ok(state, pos, wanted, placed, "placed")
 
@@ -603,7 +604,7 @@ class LiveVenue:
             await self._stop_failed(
                 state,
                 pos,
-                f"still at {old}, not moved to {wanted:g} ({_cause(exc)})",
+                f"still at {old}, not moved to {wanted:g} ({_logged_cause(exc)})",
                 OrderStatus.OPEN,
             )
             return
@@ -795,9 +796,9 @@ class LiveVenue:
         )
 
 
-def _cause(exc: BaseException) -> str:
-    """The short reason of a broker error (the RPC's words), for the table note and the log;
-    the full message with ids is in the log file."""
+def _logged_cause(exc: BaseException) -> str:
+    """Log the broker error's full message (with its ids) and return its short reason (the
+    RPC's words) for the table note and the event log."""
     log.warning("%s", exc)
     return str(getattr(exc, "cause", "") or exc)
 

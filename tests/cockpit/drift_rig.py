@@ -12,8 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ from adapters.drift_wallet import Wallet, wallet_from_text
 from adapters.paper import PaperBroker
 from adapters.replay import ReplayFeed
 from cockpit.config import DriftConfig, PaperConfig, Settings
-from cockpit.domain import Candle, Tick
+from cockpit.domain import Candle
 from cockpit.live_venue import LiveVenue
 from cockpit.session import Session
 from tests.fakes.drift_harness import CLOSED_RPC, Harness, make_harness
@@ -87,7 +86,6 @@ class Rig:
     clock: Clock
     gate: PollGate
     wallet: Wallet
-    log: list[str] = field(default_factory=list)
 
     @property
     def venue(self) -> LiveVenue:
@@ -228,8 +226,3 @@ async def _start(
                 task.cancel()
     await gate.first()
     return Rig(db, h, session, clock, gate, wallet)
-
-
-def ticks_of(prices: list[float]) -> Iterator[Tick]:
-    for i, p in enumerate(prices):
-        yield Tick(SYMBOL, T0 + 1000 * i, p)
