@@ -1,0 +1,33 @@
+"""bench/tick_path.py still runs against the current Session API (figures are not checked: a
+benchmark prints, it never asserts on time)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_tick_path_bench_runs_and_prints_its_table() -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "tick_path.py"),
+            "--ticks",
+            "50",
+            "--positions",
+            "1",
+            "--repeats",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "positions  engine us/pos-tick  full us/pos-tick  full/engine" in out.stdout
+    assert "goal: <= 5 us per position-tick and <= 3x the engine" in out.stdout
+    assert "load average before:" in out.stdout
