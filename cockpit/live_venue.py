@@ -199,7 +199,7 @@ class LiveVenue:
         mine = [p for p in restored if p.venue == self.venue and not p.closed]
         rows = await store.venue_orders(
             self.venue,
-            (OrderStatus.INTENT, OrderStatus.PLACED, OrderStatus.OPEN, OrderStatus.FAILED),
+            (OrderStatus.INTENT, OrderStatus.SUBMITTED, OrderStatus.OPEN, OrderStatus.FAILED),
         )
         for row in rows:
             if row.user_order_id is not None:
@@ -300,13 +300,13 @@ class LiveVenue:
         try:
             placed = await self.broker.submit(order)
         except OrderNotConfirmed as exc:
-            await store.record_order_state(order_id, OrderStatus.PLACED, error=str(exc))
+            await store.record_order_state(order_id, OrderStatus.SUBMITTED, error=str(exc))
             raise OrderPending(str(exc), order_id, order, exc.placed) from exc
-        await store.record_order_state(order_id, OrderStatus.PLACED, tx_sig=placed.tx_sig)
+        await store.record_order_state(order_id, OrderStatus.SUBMITTED, tx_sig=placed.tx_sig)
         try:
             return await self.broker.wait_filled(placed)
         except OrderNotConfirmed as exc:
-            await store.record_order_state(order_id, OrderStatus.PLACED, error=str(exc))
+            await store.record_order_state(order_id, OrderStatus.SUBMITTED, error=str(exc))
             raise OrderPending(str(exc), order_id, order, exc.placed) from exc
 
     def watch(
@@ -372,7 +372,7 @@ class LiveVenue:
                 item.placed = await self.broker.submit(item.order)
             except OrderNotConfirmed as exc:
                 item.placed = exc.placed
-                await store.record_order_state(item.order_id, OrderStatus.PLACED, error=str(exc))
+                await store.record_order_state(item.order_id, OrderStatus.SUBMITTED, error=str(exc))
             except BrokerError as exc:  # refused now (e.g. the position is gone): give up
                 del self.pending[key]
                 await store.record_order_failed(item.order_id, str(exc))
@@ -566,7 +566,9 @@ class LiveVenue:
                 state.client_order_id, pos.symbol, pos.side, wanted
             )
         except BrokerError as exc:
-            await self._stop_failed(state, pos, _logged_cause(exc), OrderStatus.FAILED)
+            # Nothing is on chain: the row stays at intent (with the error) and is retried
+            # from there; `failed` would be final (cockpit/orders.py).
+            await self._stop_failed(state, pos, _logged_cause(exc), OrderStatus.INTENT)
             return
         await self._stop_ok(state, pos, wanted, placed, "placed")
 
@@ -675,7 +677,7 @@ class LiveVenue:
         for row in rows:
             if row.order_type != "market" or row.status not in (
                 OrderStatus.INTENT,
-                OrderStatus.PLACED,
+                OrderStatus.SUBMITTED,
             ):
                 continue
             if row.user_order_id is not None and self.broker.stop_resting(row.user_order_id):

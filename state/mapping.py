@@ -123,11 +123,13 @@ def order_row(
     order_type: str = "market",
     user_order_id: int | None = None,
     trigger_price: float | None = None,
+    intent_json: str | None = None,
 ) -> Order:
     return Order(
         order_type=order_type,
         user_order_id=user_order_id,
         trigger_price=trigger_price,
+        intent_json=intent_json,
         client_order_id=order.client_order_id,
         trade_id=order.trade_id,
         symbol=order.symbol,
@@ -271,6 +273,7 @@ def order_record(row: Order) -> OrderRecord:
         user_order_id=row.user_order_id,
         trigger_price=row.trigger_price,
         tx_sig=row.tx_sig,
+        intent_json=row.intent_json,
     )
 
 

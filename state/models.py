@@ -143,6 +143,9 @@ class Order(Base):
     user_order_id: Mapped[int | None] = mapped_column(Integer)
     trigger_price: Mapped[float | None] = mapped_column(Float)
     tx_sig: Mapped[str | None] = mapped_column(String(128))
+    # What must happen when the order fills (JSON, migration 0007), written with the intent row
+    # so a restart can resume it. `status` follows cockpit.orders.TRANSITIONS (store-enforced).
+    intent_json: Mapped[str | None] = mapped_column(Text)
 
 
 class FillRow(Base):

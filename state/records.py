@@ -1,8 +1,8 @@
 """Plain, frozen read models the UI and analytics render without touching the ORM.
 
 A record is a copy taken inside a read session: no lazy loading, no session lifetime to manage,
-safe to hand to another task or thread. Enum-typed fields use the domain's `StrEnum`s, which
-compare and format as their string values.
+safe to hand to another task or thread. Enum-typed fields use the domain's `StrEnum`s (and
+`cockpit.orders.OrderStatus`, re-exported here), which compare and format as their string values.
 """
 
 from __future__ import annotations
@@ -11,20 +11,19 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from cockpit.domain import Mode, OrderSide, Side, StopRole
+from cockpit.orders import OrderStatus
 
-
-class OrderStatus(StrEnum):
-    """Lifecycle of an order row: written as INTENT (or WOULD_SUBMIT) before it is sent."""
-
-    INTENT = "intent"
-    WOULD_SUBMIT = "would_submit"
-    PLACED = "placed"
-    """Sent to the venue; the account does not show its fill (or, for a stop, the order) yet."""
-    OPEN = "open"
-    """A stop resting on the venue at `trigger_price` (what reconcile expects to find)."""
-    FILLED = "filled"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
+__all__ = [
+    "AlertRecord",
+    "AuditRecord",
+    "FillRecord",
+    "ModeChangeRecord",
+    "OrderRecord",
+    "OrderStatus",
+    "StopMoveRecord",
+    "TradeStatus",
+    "TradeSummary",
+]
 
 
 class TradeStatus(StrEnum):
@@ -125,6 +124,9 @@ class OrderRecord:
     user_order_id: int | None = None
     trigger_price: float | None = None
     tx_sig: str | None = None
+    intent_json: str | None = None
+    """What must happen when the order fills (JSON, written with the intent row), so a restart
+    can resume it; None for rows that need nothing beyond the fill itself."""
 
 
 @dataclass(frozen=True, slots=True)

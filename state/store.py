@@ -8,7 +8,9 @@ Durability contract (DESIGN.md section 4):
   (one UPDATE per changed trade), or at once on `flush()` / `close()`. A crash can lose at most
   the last interval of extremes/last-price updates, never a decision (fills, stop moves, orders
   are written directly);
-- an error in a write is raised to whoever awaited it and never stops the writer.
+- an error in a write is raised to whoever awaited it and never stops the writer;
+- an order's status only moves along `cockpit.orders.TRANSITIONS`: any other status write is
+  logged, not written, and raised to the caller as `IllegalTransition`.
 Reads see committed data only; call `flush()` first to read your own throttled snapshots.
 """
 
@@ -26,6 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from cockpit.domain import Candle, Fill, Mode, OrderRequest, PositionState, Side, StopRole
+from cockpit.orders import FINAL, IllegalTransition, transition
 from state.db import create_engine_for
 from state.errors import NotFoundError, StoreClosedError
 from state.mapping import (
@@ -77,6 +80,15 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _INTENT_STATUSES = (OrderStatus.INTENT, OrderStatus.WOULD_SUBMIT)
+# Sent or about to be, and not over; a resting stop (`open`) is not "unfinished", it is the
+# stop doing its job.
+_UNFINISHED_STATUSES = (
+    OrderStatus.INTENT,
+    OrderStatus.WOULD_SUBMIT,
+    OrderStatus.SUBMITTED,
+    OrderStatus.ACCEPTED,
+    OrderStatus.PARTIALLY_FILLED,
+)
 _ORDER_TYPES = ("market", "stop")
 _CANDLE_KEY = ("symbol", "timeframe", "ts_ms")
 _CANDLE_VALUES = ("open", "high", "low", "close", "volume", "source")
@@ -183,13 +195,15 @@ class Store:
         order_type: str = "market",
         user_order_id: int | None = None,
         trigger_price: float | None = None,
+        intent_json: str | None = None,
     ) -> int:
         """Store an order before it is sent; returns its row id once committed.
 
         `status` is 'intent' or 'would_submit' (SHADOW). A reused client_order_id raises
         sqlalchemy.exc.IntegrityError: the id is what makes a retry recognisable. A venue order
         carries the handle it will be sent with (`user_order_id`), so an order sent just before
-        a crash can still be found on the venue.
+        a crash can still be found on the venue. `intent_json` says what must happen when it
+        fills (stored as given), so a restart can resume it.
         """
         order_status = OrderStatus(status)
         if order_status not in _INTENT_STATUSES:
@@ -208,6 +222,7 @@ class Store:
                 order_type=order_type,
                 user_order_id=user_order_id,
                 trigger_price=trigger_price,
+                intent_json=intent_json,
             )
             session.add(row)
             await session.flush()
@@ -216,16 +231,17 @@ class Store:
         return await self._write(work)
 
     async def record_order_failed(self, order_id: int, error: str) -> None:
-        """Mark an order as refused or lost by the broker, with the broker's words."""
-        now = self._clock()
+        """The order ended on the cockpit's side (an error, lost, given up), with the words why.
+        Only from a live state: a filled or cancelled order cannot fail afterwards."""
+        await self.record_order_state(order_id, OrderStatus.FAILED, error=error)
 
-        async def work(session: AsyncSession) -> None:
-            order = await _get(session, Order, order_id)
-            order.status = OrderStatus.FAILED.value
-            order.error = error
-            order.updated_at_ms = now
+    async def record_order_rejected(self, order_id: int, error: str) -> None:
+        """The venue (or the broker, before sending) refused the order: the refusal's words."""
+        await self.record_order_state(order_id, OrderStatus.REJECTED, error=error)
 
-        await self._write(work)
+    async def record_order_expired(self, order_id: int, error: str) -> None:
+        """The order ran out of time on the venue (it was sent: an intent cannot expire)."""
+        await self.record_order_state(order_id, OrderStatus.EXPIRED, error=error)
 
     async def record_order_state(
         self,
@@ -237,15 +253,19 @@ class Store:
         tx_sig: str | None = None,
         user_order_id: int | None = None,
     ) -> None:
-        """A venue order's new state: `placed` (sent, not confirmed), `open` (a stop resting at
-        `trigger_price`), `cancelled` or `failed`, with the venue's words in `error`. Fields left
-        None keep their value, so a stop's last trigger and signature survive a failed move."""
+        """An order's new state, checked against `cockpit.orders.TRANSITIONS`: e.g. `submitted`
+        (sent, not confirmed; again on a re-send), `open` (a stop resting at `trigger_price`),
+        `cancelled`, `rejected`, `expired` or `failed`, with the venue's words in `error`.
+        Fields left None keep their value, so a stop's last trigger and signature survive a
+        failed move. A move the table does not allow is logged, not written, and raises
+        IllegalTransition (nothing of the call is written then).
+        """
         order_status = OrderStatus(status)
         now = self._clock()
 
         async def work(session: AsyncSession) -> None:
             order = await _get(session, Order, order_id)
-            order.status = order_status.value
+            _move(order, order_status)
             order.error = error
             if trigger_price is not None:
                 order.trigger_price = trigger_price
@@ -256,6 +276,19 @@ class Store:
             order.updated_at_ms = now
 
         await self._write(work)
+
+    async def resolve_order(self, order_id: int, status: str, reason: str) -> None:
+        """End a dangling row (one `unfinished_orders` listed) in the final `status` with
+        `reason`, e.g. `failed` with "the cockpit stopped before this order was sent" for a
+        paper row a kill left behind. Along the table like every status write: an order that
+        is already over raises IllegalTransition and keeps its row."""
+        order_status = OrderStatus(status)
+        if order_status not in FINAL:
+            raise ValueError(
+                f"an order is resolved to a final state "
+                f"({', '.join(sorted(s.value for s in FINAL))}), not {order_status.value!r}"
+            )
+        await self.record_order_state(order_id, order_status, error=reason)
 
     async def record_adopted(self, position: PositionState) -> int:
         """Store a venue position the database did not know (reconcile): a trade with no entry
@@ -600,7 +633,9 @@ class Store:
         return [fill_record(f) for f in await self._all(query)]
 
     async def venue_orders(
-        self, venue: str, statuses: Sequence[OrderStatus] = (OrderStatus.PLACED, OrderStatus.OPEN)
+        self,
+        venue: str,
+        statuses: Sequence[OrderStatus] = (OrderStatus.SUBMITTED, OrderStatus.OPEN),
     ) -> list[OrderRecord]:
         """The venue's orders in `statuses` (default: sent and not finished), oldest first:
         what a restart must find again on the venue before it sends anything."""
@@ -610,6 +645,16 @@ class Store:
             .order_by(Order.id)
         )
         return [order_record(o) for o in await self._all(query)]
+
+    async def unfinished_orders(self, venue: str | None = None) -> list[OrderRecord]:
+        """Orders written or sent and not over (intent, would_submit, submitted, accepted,
+        partially_filled), oldest first, of `venue` when given: what a start must settle
+        (resume from `intent_json`, find on the venue, or `resolve_order`). Resting stops
+        (`open`) are not listed: they are the stop doing its job, reconcile checks them."""
+        query = select(Order).where(Order.status.in_([s.value for s in _UNFINISHED_STATUSES]))
+        if venue is not None:
+            query = query.where(Order.venue == venue)
+        return [order_record(o) for o in await self._all(query.order_by(Order.id))]
 
     async def orders_for(self, trade_id: int) -> list[OrderRecord]:
         query = select(Order).where(Order.trade_id == trade_id).order_by(Order.id)
@@ -693,13 +738,39 @@ def _check_fill_matches(order: Order, fill: Fill) -> None:
 
 
 def _mark_filled(order: Order, trade_id: int, now_ms: int) -> None:
+    """The order's fill arrived: link it to the trade and move it to `filled` via the table.
+
+    A SHADOW row goes `would_submit -> filled` (its mode and venue still say it was a paper
+    fill of a would-be submission). A row still at `intent` belongs to a broker that sends and
+    fills in one call (the paper broker in a live mode, a venue-exit row recorded with its
+    fill): the fill proves the order reached the venue, so the store records that step too,
+    `intent -> submitted -> filled`, each checked. Anything else (a second fill of a filled
+    order, a fill of a failed one) raises IllegalTransition and the whole write rolls back.
+    """
     if order.trade_id is not None and order.trade_id != trade_id:
         raise ValueError(f"order {order.id} belongs to trade {order.trade_id}, not {trade_id}")
+    if order.status == OrderStatus.INTENT:
+        _move(order, OrderStatus.SUBMITTED)
+    _move(order, OrderStatus.FILLED)
     order.trade_id = trade_id
-    # A SHADOW order stays what it was, a would-be submission: its fill row is the paper fill.
-    if order.status != OrderStatus.WOULD_SUBMIT:
-        order.status = OrderStatus.FILLED.value
     order.updated_at_ms = now_ms
+
+
+def _move(order: Order, new: OrderStatus) -> None:
+    """Set `order.status` to `new` if the lifecycle table allows it from where the row is;
+    otherwise log it (the row id and both states) and raise IllegalTransition, so the caller's
+    transaction rolls back and the row keeps its last legal state."""
+    try:
+        order.status = transition(order.status, new, order=order.id).value
+    except IllegalTransition:
+        log.error(
+            "order %s (%s): illegal status transition %s -> %s refused, row left as it was",
+            order.id,
+            order.client_order_id,
+            order.status,
+            new.value,
+        )
+        raise
 
 
 async def _weighted_exit_price(session: AsyncSession, trade_id: int, fallback: float) -> float:

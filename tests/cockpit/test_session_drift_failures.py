@@ -67,7 +67,7 @@ async def test_an_unconfirmed_entry_stays_placed_and_is_listed_when_it_lands(rig
     with pytest.raises(EntryPending, match="placed on drift but not confirmed"):
         await rig.session.open_position(SYMBOL, Side.LONG, 40, 2)
     assert rig.session.latest.positions == []
-    assert rig.rows("SELECT reason, status FROM orders") == [("entry", "placed")]
+    assert rig.rows("SELECT reason, status FROM orders") == [("entry", "submitted")]
     with pytest.raises(OrderRejected, match="1 open position"):
         await rig.session.open_position(SYMBOL, Side.LONG, 40, 2)  # it may still land
     assert rig.session.risk.check_entry(  # and the cooldown runs from its send
@@ -95,7 +95,7 @@ async def test_an_entry_resting_on_the_book_is_listed_once_a_keeper_fills_it(rig
     rig.h.chain.fill_market_orders = False
     with pytest.raises(EntryPending):
         await rig.session.open_position(SYMBOL, Side.SHORT, 40, 2)
-    assert rig.rows("SELECT status, tx_sig IS NOT NULL FROM orders") == [("placed", 1)]
+    assert rig.rows("SELECT status, tx_sig IS NOT NULL FROM orders") == [("submitted", 1)]
     rig.h.chain.fill_resting_market_orders()
     await rig.settle()
     [pos] = rig.session.latest.positions
@@ -146,7 +146,10 @@ async def test_a_stop_that_cannot_go_on_chain_leaves_the_software_stop_in_charge
     assert rig.chain_stops() == []
     assert session.venue_alerts() == {pos.trade_id: "no chain SL"}
     assert "stop not on chain" in (session.venue_note(pos.trade_id) or "")
-    assert rig.rows("SELECT status FROM orders WHERE order_type = 'stop'") == [("failed",)]
+    # Nothing went on chain: the row stays at intent with the error, and is retried from there.
+    assert rig.rows("SELECT status, error IS NOT NULL FROM orders WHERE order_type = 'stop'") == [
+        ("intent", 1)
+    ]
     assert any("stop not on chain" in e for e in rig.events())
 
     await rig.price(147.7)  # through the stop: the software stop closes at once, reduce-only

@@ -55,7 +55,7 @@ async def test_refused_take_profit_is_recorded_and_retried(tmp_path: Path) -> No
             for reason, status in conn.execute("SELECT reason, status FROM orders ORDER BY id")
         ]
     assert statuses == [
-        ("entry", "would_submit"),
+        ("entry", "filled"),
         ("tp1", "failed"),
-        ("tp1", "would_submit"),
+        ("tp1", "filled"),
     ]

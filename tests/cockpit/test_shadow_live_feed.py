@@ -147,7 +147,7 @@ async def test_a_shadow_position_is_filled_and_managed_from_the_stream(
     assert fills[1][1] == pytest.approx(152.40 * (1 - 2e-4))
     assert fills[2][1] == pytest.approx(exit_fill)
     assert {f[3] for f in fills} == {"mark"}
-    assert statuses == {"would_submit"}
+    assert statuses == {"filled"}
     assert trade[0] == "closed" and trade[1] == "profit_lock"
     fill_fees = sum(f[2] for f in fills)
     assert trade[2] == pytest.approx(fill_fees + (pos.fees - fill_fees))  # fills + funding

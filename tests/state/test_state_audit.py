@@ -1,4 +1,4 @@
-"""Audit rows, mode-change reads, and SHADOW orders that stay `would_submit` (real SQLite)."""
+"""Audit rows, mode-change reads, and SHADOW orders filled on paper (real SQLite)."""
 
 from __future__ import annotations
 
@@ -45,19 +45,21 @@ async def test_mode_changes_newest_first(store: Store) -> None:
     assert changes[1].limits_json == "{}"
 
 
-async def test_shadow_orders_stay_would_submit_and_live_ones_become_filled(
+async def test_shadow_and_live_orders_become_filled_and_shadow_ones_stay_paper(
     store: Store, db_path: Path
 ) -> None:
+    """A paper fill moves a SHADOW row `would_submit -> filled`: its mode (`shadow`) and venue
+    still say it was a would-be submission, filled on paper."""
     for mode, status, cid, want in (
-        (Mode.SHADOW, "would_submit", "ck-shadow", "would_submit"),
+        (Mode.SHADOW, "would_submit", "ck-shadow", "filled"),
         (Mode.LIVE_SMALL, "intent", "ck-live", "filled"),
     ):
         order = entry_order(cid)
         order_id = await store.record_order_intent(order, mode=mode, venue="v", status=status)
         position = make_position(make_plan(Side.LONG, 150.0, 2.0), opened_ms=T0)
         position.trade_id = await store.record_open(order_id, fill_for(order, 150.0, T0), position)
-        row = raw_one(db_path, "SELECT status FROM orders WHERE id = ?", (order_id,))
-        assert row is not None and row["status"] == want
+        row = raw_one(db_path, "SELECT status, mode FROM orders WHERE id = ?", (order_id,))
+        assert row is not None and (row["status"], row["mode"]) == (want, mode.value)
 
         exit_ = exit_order(f"{cid}-x", position, 2.0, "manual_close")
         exit_id = await store.record_order_intent(exit_, mode=mode, venue="v", status=status)

@@ -102,7 +102,7 @@ async def test_open_long_then_tp1_fills_and_table_matches_database(make_app: App
     assert abs(size - initial * 0.25) < 1e-12
     assert abs(stop - pos.plan.profit_lock_stop) < 1e-12
     assert reasons == ["entry", "tp1"]
-    assert orders == [(0, "would_submit"), (1, "would_submit")]  # SHADOW: paper fills only
+    assert orders == [(0, "filled"), (1, "filled")]  # SHADOW: paper fills only
 
 
 async def test_invalid_ticket_says_what_is_wrong_and_sends_nothing(make_app: AppFactory) -> None:
