@@ -24,7 +24,7 @@ from cockpit.runner_preview import (
 from cockpit.screens.analytics import AnalyticsScreen
 from cockpit.screens.audit import AuditScreen
 from cockpit.screens.dashboard import DashboardScreen
-from cockpit.session import OrderRejected, Session
+from cockpit.session import EntryPending, OrderRejected, Session
 from widgets.confirm import ConfirmDialog
 from widgets.live_confirm import LiveConfirmDialog
 from widgets.order_ticket import OrderTicket, TicketRequest
@@ -164,6 +164,7 @@ class CockpitApp(App[None]):
 
     @work(exclusive=False, group="orders")
     async def _submit_open(self, request: TicketRequest) -> None:
+        since = self.session.latest.event_seq
         try:
             await self.session.open_position(
                 request.symbol,
@@ -174,9 +175,10 @@ class CockpitApp(App[None]):
                 quality_score=request.quality_score,
                 direction_bias=request.direction_bias,
             )
+        except EntryPending as exc:  # placed, not refused: the session logged it as a warning
+            self.notify(str(exc), title="Entry placed, not confirmed yet", severity="warning")
         except OrderRejected as exc:
-            self.session.event("error", f"order refused: {exc}")
-            self.notify(str(exc), title="Order refused", severity="error")
+            self._refused(exc, "Order refused", since)
 
     def action_close_selected(self) -> None:
         screen = self.screen
@@ -204,10 +206,26 @@ class CockpitApp(App[None]):
 
     @work(exclusive=False, group="orders")
     async def _submit_close(self, trade_id: int) -> None:
+        since = self.session.latest.event_seq
         try:
             await self.session.close_position(trade_id)
         except OrderRejected as exc:
-            self.notify(str(exc), title="Close refused", severity="error")
+            self._refused(exc, "Close refused", since)
+
+    def _refused(self, exc: OrderRejected, title: str, since: int) -> None:
+        """Tell the trader about a refused command: once in the event log, and as a toast.
+
+        The session logs (and audits) the refusals it decides: a stale price, a plan or risk
+        refusal, a manual rule, the broker's no. Those are not logged again here. One it raised
+        without logging (no price yet, no such position, a bad notional) is logged here, so
+        every refusal is in the log exactly once. `since` is the event sequence number before
+        the command was asked.
+        """
+        text = str(exc)
+        logged = any(e.seq > since and text in e.text for e in self.session.latest.events)
+        if not logged:
+            self.session.event("error", f"{title.lower()}: {text}")
+        self.notify(text, title=title, severity="error")
 
     # ------------------------------------------------------------- runner management
     def _selected_managed(self) -> tuple[PositionState, int, float] | None:
@@ -219,11 +237,12 @@ class CockpitApp(App[None]):
         if pos is None or pos.trade_id is None:
             self.notify("No open position selected", severity="warning")
             return None
+        since = self.session.latest.event_seq
         try:
             self.session.managed(pos.trade_id)
             mark = self.session.mark_price(pos)
         except OrderRejected as exc:
-            self.notify(str(exc), title="Not possible", severity="error")
+            self._refused(exc, "Not possible", since)
             return None
         return pos, pos.trade_id, mark
 
@@ -244,12 +263,13 @@ class CockpitApp(App[None]):
 
     @work(exclusive=False, group="orders")
     async def _submit_stop(self, trade_id: int, request: StopRequest) -> None:
+        since = self.session.latest.event_seq
         try:
             await self.session.move_stop(
                 trade_id, request.price, confirm_loosen=request.confirm_loosen, why=request.why
             )
         except OrderRejected as exc:
-            self.notify(str(exc), title="Stop refused", severity="error")
+            self._refused(exc, "Stop refused", since)
 
     def action_close_part(self) -> None:
         selected = self._selected_managed()
@@ -268,10 +288,11 @@ class CockpitApp(App[None]):
 
     @work(exclusive=False, group="orders")
     async def _submit_close_part(self, trade_id: int, request: AmountRequest) -> None:
+        since = self.session.latest.event_seq
         try:
             await self.session.close_part(trade_id, request.value, why=request.why)
         except OrderRejected as exc:
-            self.notify(str(exc), title="Close refused", severity="error")
+            self._refused(exc, "Close refused", since)
 
     def action_trail(self) -> None:
         selected = self._selected_managed()
@@ -295,10 +316,11 @@ class CockpitApp(App[None]):
 
     @work(exclusive=False, group="orders")
     async def _submit_trail(self, trade_id: int, request: AmountRequest) -> None:
+        since = self.session.latest.event_seq
         try:
             await self.session.set_trail_mult(trade_id, request.value, why=request.why)
         except OrderRejected as exc:
-            self.notify(str(exc), title="Trailing refused", severity="error")
+            self._refused(exc, "Trailing refused", since)
 
     def action_stop_on_chain(self) -> None:
         """Put the venue's stop where the engine's stop is (after a difference was shown)."""
@@ -308,10 +330,11 @@ class CockpitApp(App[None]):
 
     @work(exclusive=False, group="orders")
     async def _submit_stop_on_chain(self, trade_id: int) -> None:
+        since = self.session.latest.event_seq
         try:
             await self.session.put_stop_on_chain(trade_id)
         except OrderRejected as exc:
-            self.notify(str(exc), title="Not possible", severity="error")
+            self._refused(exc, "Not possible", since)
 
     # ------------------------------------------------------------- modes
     def action_toggle_mode(self) -> None:

@@ -15,7 +15,7 @@ from cockpit.engine.manual import (
     StopInput,
     check_stop,
     check_trail_mult,
-    close_size,
+    close_amount,
     effective_trail_mult,
     stop_from_input,
     trail_stop_now,
@@ -42,8 +42,20 @@ def parse_number(raw: str, what: str) -> float:
         raise ManualRefused(f"'{raw.strip()}' is not a number; enter {what}") from None
 
 
-def stop_preview(pos: PositionState, how: StopInput, raw: str, mark: float) -> Preview:
-    """The stop the input means, where it sits, and whether it loosens (and by how much)."""
+def stop_preview(
+    pos: PositionState,
+    how: StopInput,
+    raw: str,
+    mark: float,
+    *,
+    price_tick: float | None = None,
+) -> Preview:
+    """The stop the input means, where it sits, and whether it loosens (and by how much).
+
+    `price_tick` is the venue's price precision (None: the 4 decimals prices are shown with, see
+    `engine.manual.same_price`); a stop equal to the current one at it reads `stop unchanged`
+    and cannot be confirmed.
+    """
     wanted = {
         StopInput.PRICE: "a stop price",
         StopInput.FROM_ENTRY: "a move from entry in % (e.g. -1 or 0.5)",
@@ -51,7 +63,7 @@ def stop_preview(pos: PositionState, how: StopInput, raw: str, mark: float) -> P
     }[how]
     try:
         new = stop_from_input(pos, how, parse_number(raw, wanted), mark)
-        check = check_stop(pos, new, mark)
+        check = check_stop(pos, new, mark, price_tick=price_tick)
     except ManualRefused as exc:
         return Preview(None, f"✗ {exc}")
     from_entry = 100.0 * favorable_move(pos.side, pos.entry, new)
@@ -70,20 +82,34 @@ def stop_preview(pos: PositionState, how: StopInput, raw: str, mark: float) -> P
     )
 
 
-def close_preview(pos: PositionState, raw: str, mark: float) -> Preview:
-    """How much a "close N % now" sends and what stays on."""
+def close_preview(
+    pos: PositionState, raw: str, mark: float, *, min_order_size: float = 0.0
+) -> Preview:
+    """How much a "close N % now" sends and what stays on.
+
+    `min_order_size` is the venue's minimum order in base units (0 on paper): a close that would
+    leave less than it closes everything and says so, and then confirms as 100 %, so the session
+    does what the preview promised.
+    """
     try:
         percent = parse_number(raw, "a share of the position in % (e.g. 50)")
-        size = close_size(pos, percent)
+        amount = close_amount(pos, percent, min_order_size=min_order_size)
     except ManualRefused as exc:
         return Preview(None, f"✗ {exc}")
-    left = pos.size - size
+    size = amount.size
     pnl = pos.side.sign * (mark - pos.entry) * size
+    money = f"≈ {size * mark:.2f} USDT, P&L ≈ {pnl:+.2f}"
+    if amount.below_minimum:
+        return Preview(
+            100.0,
+            f"✓ closes all {size:.6g} {pos.symbol}: {amount.left_wanted:.6g} left would be below "
+            f"the venue's minimum {min_order_size:.6g} ({money}), market, reduce-only",
+        )
+    left = pos.size - size
     rest = "closes the position" if left <= 0.0 or size == pos.size else f"leaves {left:.6g}"
     return Preview(
         percent,
-        f"✓ market close of {size:.6g} {pos.symbol} (≈ {size * mark:.2f} USDT, "
-        f"P&L ≈ {pnl:+.2f}), reduce-only; {rest}",
+        f"✓ market close of {size:.6g} {pos.symbol} ({money}), reduce-only; {rest}",
     )
 
 

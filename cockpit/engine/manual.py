@@ -13,6 +13,12 @@ enforce, whoever asks). The rules (DESIGN.md section 2, issue 3):
   otherwise the engine's next tick would tighten the stop straight back, and the trader's
   confirmed decision would last 250 ms. Triggers not yet reached still fire later (they only
   ever tighten), and the trailing multiple dialog resumes the trail.
+* Stops are compared at the venue's price precision (`price_tick`; by default the 4 decimals
+  prices are shown with): a stop "moved" to the price it already has at that precision is
+  refused as `stop unchanged`, never called a tightening or a loosening, and nothing is sent.
+* A partial close never leaves a crumb: when what would be left is below the venue's minimum
+  order (`min_order_size`, 0 on paper) or the engine's dust, the close takes everything left;
+  a close that is itself below the minimum is refused with the share that would do.
 """
 
 from __future__ import annotations
@@ -23,6 +29,28 @@ from enum import StrEnum
 
 from cockpit.domain import MoveStop, PositionState, StopRole, favorable_move, price_at_move
 from cockpit.engine.exits import dust, tightens
+
+PRICE_DIGITS_TICK = 1e-4
+"""The default price precision: prices are shown, typed and audited with 4 decimals."""
+PRICE_REL_TICK = 1e-4
+"""...but never coarser than 1e-4 of the price, so a sub-cent coin keeps its digits."""
+
+
+def default_price_tick(price: float) -> float:
+    """The precision two prices are compared at when the venue's tick is not given."""
+    return min(PRICE_DIGITS_TICK, PRICE_REL_TICK * abs(price))
+
+
+def same_price(a: float, b: float, price_tick: float | None = None) -> bool:
+    """True if `a` and `b` are the same price at `price_tick` (default: `default_price_tick`).
+
+    Same means at most half a tick apart (plus a hair, for the float error of a price typed or
+    shown rounded to the tick): 147.75 and 147.750000001 are one price, and so are a stop and
+    the dialog's 4-decimal rendering of it. A venue's tick (Drift: the market's
+    `order_tick_size`) can be passed where it is known.
+    """
+    tick = default_price_tick(a) if price_tick is None else price_tick
+    return abs(a - b) <= tick / 2.0 * (1.0 + 1e-9)
 
 
 class ManualRefused(ValueError):
@@ -75,8 +103,14 @@ class StopCheck:
     """How far the new stop is from the mark, in percent of the mark (always positive)."""
 
 
-def check_stop(pos: PositionState, new: float, mark: float) -> StopCheck:
-    """Validate a manual stop against the mark; raise ManualRefused if it must not be set."""
+def check_stop(
+    pos: PositionState, new: float, mark: float, *, price_tick: float | None = None
+) -> StopCheck:
+    """Validate a manual stop against the mark; raise ManualRefused if it must not be set.
+
+    `price_tick` is the venue's price precision in quote (None: `default_price_tick`); a new
+    stop within half a tick of the current one is `stop unchanged`, not a move.
+    """
     if pos.closed or pos.size <= 0.0:
         raise ManualRefused("the position is closed")
     if not (math.isfinite(new) and new > 0.0):
@@ -88,8 +122,8 @@ def check_stop(pos: PositionState, new: float, mark: float) -> StopCheck:
             f"a {pos.side.value}'s stop must be {where} the mark {mark:.4f}; {new:.4f} would "
             "fill at once (use close for that)"
         )
-    if new == pos.stop:
-        raise ManualRefused(f"the stop is already at {new:.4f}")
+    if same_price(pos.stop, new, price_tick):
+        raise ManualRefused(f"stop unchanged at {pos.stop:.4f}: nothing to move")
     loosens = not tightens(pos.side, pos.stop, new)
     risk_change = sign * (pos.stop - new) * pos.size
     return StopCheck(
@@ -102,10 +136,15 @@ def check_stop(pos: PositionState, new: float, mark: float) -> StopCheck:
 
 
 def apply_manual_stop(
-    pos: PositionState, new: float, mark: float, *, confirm_loosen: bool = False
+    pos: PositionState,
+    new: float,
+    mark: float,
+    *,
+    confirm_loosen: bool = False,
+    price_tick: float | None = None,
 ) -> MoveStop:
     """Set the stop by hand after `check_stop`; a loosening needs `confirm_loosen=True`."""
-    check = check_stop(pos, new, mark)
+    check = check_stop(pos, new, mark, price_tick=price_tick)
     if check.loosens and not confirm_loosen:
         raise ManualRefused(
             f"{new:.4f} loosens the stop from {check.old:.4f} "
@@ -126,16 +165,57 @@ def apply_manual_stop(
     return MoveStop(old=check.old, new=new, role=StopRole.MANUAL_STOP, reason=reason)
 
 
-def close_size(pos: PositionState, percent: float) -> float:
-    """Base units to close for "close N % now" (of what is left); all of it at 100 or near."""
+@dataclass(frozen=True, slots=True)
+class CloseAmount:
+    """What "close N % now" sends, and why it is all of it when less was asked for."""
+
+    size: float
+    """Base units to close."""
+    wanted: float
+    """N % of what is left, as asked."""
+    left_wanted: float
+    """What asking for `wanted` would have left."""
+    below_minimum: bool
+    """True if `size` is everything because `left_wanted` is below the venue's minimum."""
+
+
+def close_amount(pos: PositionState, percent: float, *, min_order_size: float = 0.0) -> CloseAmount:
+    """The size of "close N % now" (of what is left), never leaving a crumb behind.
+
+    `min_order_size` is the venue's minimum order in base units (its order step where that is
+    larger; 0 on paper). What would be left below it, or below the engine's dust, goes too: no
+    later order could close it. A close that is itself below it is refused, saying which share
+    would do.
+    """
     if pos.closed or pos.size <= 0.0:
         raise ManualRefused("the position is closed")
     if not (math.isfinite(percent) and 0.0 < percent <= 100.0):
         raise ManualRefused(f"close between 0 and 100 % of the position, got {percent!r}")
-    size = pos.size * percent / 100.0
-    if pos.size - size <= dust(pos):
-        return pos.size
-    return size
+    if not (math.isfinite(min_order_size) and min_order_size >= 0.0):
+        raise ValueError(f"min_order_size must be 0 or above, got {min_order_size!r}")
+    wanted = pos.size * percent / 100.0
+    left = pos.size - wanted
+    if left <= dust(pos):
+        return CloseAmount(pos.size, wanted, left, below_minimum=False)
+    if _below(left, min_order_size):
+        return CloseAmount(pos.size, wanted, left, below_minimum=True)
+    if _below(wanted, min_order_size):
+        share = 100.0 * min_order_size / pos.size
+        raise ManualRefused(
+            f"closing {wanted:.6g} {pos.symbol} is below the venue's minimum order "
+            f"{min_order_size:.6g}; close at least {share:.4g} % (or all of it)"
+        )
+    return CloseAmount(wanted, wanted, left, below_minimum=False)
+
+
+def close_size(pos: PositionState, percent: float, *, min_order_size: float = 0.0) -> float:
+    """Base units to close for "close N % now" (of what is left); see `close_amount`."""
+    return close_amount(pos, percent, min_order_size=min_order_size).size
+
+
+def _below(size: float, minimum: float) -> bool:
+    """`size` is under `minimum`, beyond float residue (0.1 x 50 % is the minimum 0.05)."""
+    return size < minimum * (1.0 - 1e-9)
 
 
 def effective_trail_mult(pos: PositionState) -> float | None:

@@ -20,6 +20,7 @@ from cockpit.engine.manual import (
     check_stop,
     close_size,
     effective_trail_mult,
+    same_price,
     stop_from_input,
 )
 from cockpit.engine.policy import plan_for
@@ -164,6 +165,60 @@ def test_close_a_share_of_what_is_left() -> None:
             close_size(pos, bad)
 
 
+def test_a_close_that_would_leave_less_than_the_venue_minimum_takes_everything() -> None:
+    pos = default_position(Side.LONG, size=0.4)
+    # 97.5 % is 0.39 and would leave 0.01, below a 0.05 minimum order: a crumb no later order
+    # could close, so the close takes all of it.
+    assert close_size(pos, 97.5, min_order_size=0.05) == 0.4
+    assert close_size(pos, 97.5) == pytest.approx(0.39), "paper has no minimum"
+    assert close_size(pos, 50.0, min_order_size=0.05) == pytest.approx(0.2)
+    # Exactly the minimum left is a position the venue can still close.
+    half = default_position(Side.SHORT, size=0.1)
+    assert close_size(half, 50.0, min_order_size=0.05) == pytest.approx(0.05)
+    # What is left is already below the minimum: any share closes all of it.
+    crumb = default_position(Side.LONG, size=0.03)
+    assert close_size(crumb, 50.0, min_order_size=0.05) == 0.03
+
+
+def test_a_close_smaller_than_the_venue_minimum_is_refused_with_the_reason() -> None:
+    pos = default_position(Side.LONG, size=0.4)
+    with pytest.raises(ManualRefused, match=r"0\.04 SOL-PERP is below the venue's minimum order"):
+        close_size(pos, 10.0, min_order_size=0.05)
+    with pytest.raises(ManualRefused, match=r"at least 12\.5 %"):
+        close_size(pos, 10.0, min_order_size=0.05)
+    assert close_size(pos, 12.5, min_order_size=0.05) == pytest.approx(0.05)
+
+
+@pytest.mark.parametrize("side", [Side.LONG, Side.SHORT])
+@pytest.mark.parametrize("typed", [147.75, 147.750000001, 147.749999999, 147.75004])
+def test_a_stop_equal_at_the_price_precision_is_unchanged_not_a_move(
+    side: Side, typed: float
+) -> None:
+    pos = default_position(side, entry=150.0 if side is Side.LONG else 145.0)
+    pos.stop = 147.75
+    mark = 149.0 if side is Side.LONG else 146.5
+    with pytest.raises(ManualRefused, match=r"stop unchanged at 147\.7500"):
+        check_stop(pos, typed, mark)
+    with pytest.raises(ManualRefused, match="unchanged"):
+        apply_manual_stop(pos, typed, mark, confirm_loosen=True)
+    assert pos.stop == 147.75 and pos.stop_role is StopRole.STOP_LOSS
+    # One display digit further is a real move, and which way it goes is told.
+    closer = 147.7501 if side is Side.LONG else 147.7499
+    assert not check_stop(pos, closer, mark).loosens
+
+
+def test_the_price_tick_sets_what_counts_as_the_same_stop() -> None:
+    pos = default_position(Side.LONG, entry=150.0)
+    pos.stop = 147.75
+    assert same_price(147.75, 147.754, 0.01) and not same_price(147.75, 147.76, 0.01)
+    with pytest.raises(ManualRefused, match="unchanged"):
+        check_stop(pos, 147.754, 149.0, price_tick=0.01)
+    assert check_stop(pos, 147.76, 149.0, price_tick=0.01).risk_change_quote < 0.0
+    # The default is the 4 decimals prices are shown and typed with, finer for cheap coins.
+    assert same_price(147.75, 147.75004) and not same_price(147.75, 147.7501)
+    assert not same_price(0.00021, 0.00022)
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     side=st.sampled_from([Side.LONG, Side.SHORT]),
@@ -181,7 +236,7 @@ def test_after_any_manual_move_automatic_moves_still_only_tighten(
     mark = pos.last_price
     assert mark is not None
     new = mark - side.sign * offset
-    if new <= 0 or new == pos.stop:
+    if new <= 0 or same_price(new, pos.stop):
         return
     apply_manual_stop(pos, new, mark, confirm_loosen=True)
     r = run(pos, [100.0 + side.sign * m for m in after])

@@ -12,14 +12,17 @@ from textual.widgets import Button, Input, Select, Static
 
 from adapters.replay import ReplayFeed
 from cockpit.app import CockpitApp
-from cockpit.domain import StopRole
+from cockpit.domain import Side, StopRole
+from cockpit.engine.manual import StopInput
+from cockpit.runner_preview import close_preview, stop_preview
 from cockpit.screens.dashboard import DashboardScreen
+from tests.engine.engine_sim import default_position
 from tests.ui.harness import AppFactory, app_factory, rally
 from tests.ui.test_dashboard import SIZE, redraw, step_until
 from tests.ui.test_dashboard import open_long as ticket_long
 from widgets.order_ticket import OrderTicket
 from widgets.price_chart import PriceChart
-from widgets.runner_dialogs import ClosePartDialog, MoveStopDialog, TrailDialog
+from widgets.runner_dialogs import AmountRequest, ClosePartDialog, MoveStopDialog, TrailDialog
 
 
 @pytest.fixture
@@ -266,3 +269,104 @@ async def test_no_selection_and_escape_change_nothing(make_app: AppFactory) -> N
             await pilot.press("escape")
             await pilot.pause()
         assert (pos.stop, pos.size) == before
+
+
+def test_close_preview_closes_all_rather_than_leave_less_than_the_venue_minimum() -> None:
+    pos = default_position(Side.LONG, size=0.33)
+    preview = close_preview(pos, "97", 100.0, min_order_size=0.05)
+    assert preview.value == 100.0, "confirming sends what the preview says: all of it"
+    assert "closes all 0.33 SOL-PERP: 0.0099 left would be below the venue's minimum 0.05" in (
+        preview.text
+    )
+    assert preview.text.startswith("✓") and "reduce-only" in preview.text
+    paper = close_preview(pos, "97", 100.0)
+    assert paper.value == 97.0 and "leaves 0.0099" in paper.text
+    small = close_preview(pos, "10", 100.0, min_order_size=0.05)
+    assert small.value is None and "below the venue's minimum order 0.05" in small.text
+    assert "at least 15.15 %" in small.text
+
+
+def test_stop_preview_of_the_same_price_reads_unchanged() -> None:
+    pos = default_position(Side.LONG, entry=150.0)
+    pos.stop = 147.75
+    for raw in ("147.75", "147.750000001", "147.7500", "147.74999"):
+        preview = stop_preview(pos, StopInput.PRICE, raw, 149.0)
+        assert "unchanged at 147.7500" in preview.text, raw
+        assert "tighten" not in preview.text.lower() and "loosen" not in preview.text.lower()
+        assert preview.value is None and not preview.loosens
+    coarse = stop_preview(pos, StopInput.PRICE, "147.753", 149.0, price_tick=0.01)
+    assert "unchanged" in coarse.text and coarse.value is None
+    assert "tightens" in stop_preview(pos, StopInput.PRICE, "147.7501", 149.0).text
+
+
+async def test_the_stop_dialog_calls_an_unchanged_stop_unchanged(make_app: AppFactory) -> None:
+    app, feed = make_app(rally(start=150.0))
+    async with app.run_test(size=SIZE) as pilot:
+        await feed.step(1)
+        trade_id = await open_long(app, pilot)
+        pos = app.session.latest.positions[0]
+        # The dialog opens on the stop rendered to 4 decimals: the same stop, not a 0.00 move.
+        await pilot.press("e")
+        await pilot.pause()
+        assert isinstance(app.screen, MoveStopDialog)
+        assert "unchanged" in preview_text(app) and confirm_disabled(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        await app.session.move_stop(trade_id, 147.75, confirm_loosen=True)
+        assert pos.stop == 147.75
+        events = len(app.session.latest.events)
+        await pilot.press("e")
+        await pilot.pause()
+        for text in ("147.75", "147.750000001"):
+            await type_amount(app, pilot, text)
+            shown = preview_text(app)
+            assert "stop unchanged at 147.7500" in shown, text
+            assert "tighten" not in shown.lower() and "loosen" not in shown.lower()
+            assert confirm_disabled(app)
+        await pilot.press("enter")  # nothing to send: the dialog stays, the stop stays
+        await pilot.pause()
+        assert isinstance(app.screen, MoveStopDialog) and pos.stop == 147.75
+        assert len(app.session.latest.events) == events, "no stop move, no refusal logged"
+        await type_amount(app, pilot, "147.76")
+        assert "tightens the stop from 147.7500" in preview_text(app)
+        assert not confirm_disabled(app)
+        await pilot.press("escape")
+        await pilot.pause()
+    moves = db_rows(app, f"SELECT new_price FROM stop_moves WHERE trade_id = {trade_id}")
+    assert moves[-1] == (147.75,)
+
+
+async def test_the_close_dialog_closes_all_rather_than_leave_a_crumb(make_app: AppFactory) -> None:
+    app, feed = make_app(rally())
+    async with app.run_test(size=SIZE) as pilot:
+        await feed.step(1)
+        trade_id = await open_long(app, pilot)
+        pos = app.session.latest.positions[0]
+        assert pos.size == pytest.approx(0.3)
+        mark = app.session.mark_price(pos)
+        answers: list[object] = []
+
+        def on_answer(answer: object) -> None:
+            answers.append(answer)
+            if isinstance(answer, AmountRequest):
+                app._submit_close_part(trade_id, answer)
+
+        # The dialog as the app builds it once the session knows the venue's minimum (0.05).
+        dialog = ClosePartDialog(
+            pos, mark, lambda raw: close_preview(pos, raw, mark, min_order_size=0.05)
+        )
+        app.push_screen(dialog, on_answer)
+        await pilot.pause()
+        await type_amount(app, pilot, "10")
+        assert "below the venue's minimum order 0.05" in preview_text(app)
+        assert confirm_disabled(app)
+        await type_amount(app, pilot, "90")
+        assert "closes all 0.3 SOL-PERP: 0.03 left would be below the venue's minimum 0.05" in (
+            preview_text(app)
+        )
+        assert not confirm_disabled(app)
+        await pilot.click("#runner-confirm")
+        await settle(pilot, lambda: not app.session.latest.positions)
+        assert [a.value for a in answers if isinstance(a, AmountRequest)] == [100.0]
+    fills = db_rows(app, f"SELECT reason, size FROM fills WHERE trade_id = {trade_id} ORDER BY id")
+    assert fills[-1] == ("manual_close", pytest.approx(0.3))
