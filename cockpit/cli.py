@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from adapters.drift_wallet import WalletError
 from cockpit.config import APP_NAME, Settings, default_data_dir, load_settings
+from state.instance_lock import DatabaseInUse, InstanceLockError, database_lock
 
 if TYPE_CHECKING:
     from adapters.trades_csv import TradesFile
@@ -154,7 +155,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_report(args)
         if args.command == "import":
             return run_import(args)
-    except (ValidationError, FileNotFoundError, ValueError, WalletError) as exc:
+    except DatabaseInUse as exc:
+        print(f"cockpit: {exc}\n  {exc.hint}", file=sys.stderr)
+        return 2
+    except (ValidationError, FileNotFoundError, ValueError, WalletError, InstanceLockError) as exc:
         print(f"cockpit: {exc}", file=sys.stderr)
         return 2
     parser.error(f"unknown command {args.command}")
@@ -164,7 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run_demo(args: argparse.Namespace) -> int:
     settings = _settings(args, DEMO_DB_FILE)
     _setup_logging()
-    return _run(demo_app(settings, seed=args.seed, speed=args.speed))
+    with database_lock(settings.db_url):
+        return _run(demo_app(settings, seed=args.seed, speed=args.speed))
 
 
 def demo_app(
@@ -205,7 +210,8 @@ def run_replay(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"no such candle file: {args.file}")
     settings = _settings(args, REPLAY_DB_FILE)
     _setup_logging()
-    return _run(replay_app(settings, args.file, args.symbol, args.speed))
+    with database_lock(settings.db_url):
+        return _run(replay_app(settings, args.file, args.symbol, args.speed))
 
 
 def replay_app(
@@ -268,7 +274,8 @@ def on_drift(args: argparse.Namespace, settings: Settings) -> bool:
 
 def run_drift(settings: Settings) -> int:
     _setup_logging()
-    return _run(drift_app(settings))
+    with database_lock(settings.db_url):
+        return _run(drift_app(settings))
 
 
 def drift_app(settings: Settings) -> CockpitApp:
@@ -304,7 +311,8 @@ def drift_app(settings: Settings) -> CockpitApp:
 
 def run_live(settings: Settings) -> int:
     _setup_logging()
-    return _run(live_app(settings))
+    with database_lock(settings.db_url):
+        return _run(live_app(settings))
 
 
 def live_app(settings: Settings) -> CockpitApp:
@@ -397,7 +405,8 @@ def run_import(args: argparse.Namespace) -> int:
         print(str(exc), file=sys.stderr)
         return 2
     settings = _journal_settings(args)
-    result = asyncio.run(_import(settings, journal))
+    with database_lock(settings.db_url):
+        result = asyncio.run(_import(settings, journal))
     skipped = f"; {result.skipped} already there, skipped" if result.skipped else ""
     print(
         f"imported {result.imported} trades from {path} into {_shown_url(settings.db_url)}{skipped}"
