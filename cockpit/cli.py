@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import platformdirs
 from pydantic import ValidationError
 
-from adapters.drift_wallet import WalletError
+from adapters.drift.wallet import WalletError
 from cockpit.config import APP_NAME, Settings, default_data_dir, load_settings
 from state.instance_lock import DatabaseInUse, InstanceLockError, database_lock
 
@@ -286,7 +286,7 @@ def drift_app(settings: Settings) -> CockpitApp:
     for the ATR come from the `[feed]` exchange's REST history of `drift.candle_symbols`."""
     from adapters.ccxt_candles import CcxtCandles
     from adapters.drift import DriftBroker, DriftOracleFeed
-    from adapters.drift_wallet import load_wallet
+    from adapters.drift.wallet import load_wallet
     from adapters.paper import PaperBroker
     from cockpit.app import CockpitApp
     from cockpit.session import Session, wall_clock_ms

@@ -358,7 +358,7 @@ class FeedConfig(BaseModel):
 
 
 class DriftConfig(BaseModel):
-    """LIVE-SMALL on Drift through driftpy (adapters/drift.py, docs/drift.md).
+    """LIVE-SMALL on Drift through driftpy (adapters/drift/, docs/drift.md).
 
     The wallet comes from a Solana CLI keypair file (`keypair_path`, mode 600) or, when no path
     is set, from the environment variable named by `keypair_env` (a JSON array or base58); the

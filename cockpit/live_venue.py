@@ -52,7 +52,7 @@ from adapters.drift import (
     base_to_float,
     describe_error,
 )
-from adapters.drift_reconcile import Difference, DifferenceKind, VenueOrder, reconcile
+from adapters.drift.reconcile import Difference, DifferenceKind, VenueOrder, reconcile
 from cockpit.domain import ExitReason, Fill, Mode, OrderRequest, PositionState, Side, StopRole
 from cockpit.engine.policy import monitor_plan
 from state.records import OrderRecord, OrderStatus

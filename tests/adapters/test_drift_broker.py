@@ -23,7 +23,7 @@ from adapters.drift import (
     OrderNotConfirmed,
     StopNotPlaced,
 )
-from adapters.drift_wallet import Wallet, wallet_from_text
+from adapters.drift.wallet import Wallet, wallet_from_text
 from cockpit.domain import FeedState, OrderRequest, OrderSide, Side
 from tests.fakes.drift_harness import Harness, RpcDown, make_harness
 
@@ -360,7 +360,7 @@ async def test_the_secret_never_reaches_the_logs(
 
 def test_importing_the_adapter_does_not_import_driftpy() -> None:
     code = (
-        "import sys, adapters.drift, adapters.drift_wallet, adapters.drift_reconcile\n"
+        "import sys, adapters.drift, adapters.drift.wallet, adapters.drift.reconcile\n"
         "print(any(m == 'driftpy' or m.startswith('driftpy.') for m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from adapters.drift_reconcile import DifferenceKind, VenueOrder, VenuePosition, reconcile
+from adapters.drift.reconcile import DifferenceKind, VenueOrder, VenuePosition, reconcile
 from cockpit.domain import ExitPlan, OrderSide, PositionState, Side
 
 SYM = "SOL-PERP"
@@ -96,7 +96,7 @@ def test_reconcile_reads_the_broker_views_of_the_offline_chain() -> None:
 
     from solders.keypair import Keypair
 
-    from adapters.drift_wallet import wallet_from_text
+    from adapters.drift.wallet import wallet_from_text
     from tests.fakes.drift_harness import make_harness
 
     wallet = wallet_from_text(json.dumps(list(bytes(Keypair()))), where="test")

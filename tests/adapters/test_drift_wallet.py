@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from solders.keypair import Keypair
 
-from adapters.drift_wallet import Wallet, WalletError, load_wallet, wallet_from_file
+from adapters.drift.wallet import Wallet, WalletError, load_wallet, wallet_from_file
 
 B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 

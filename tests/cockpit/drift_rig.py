@@ -19,7 +19,7 @@ from typing import Any
 from solders.keypair import Keypair
 
 from adapters.drift import PRICE_PRECISION, DriftBroker, DriftOracleFeed
-from adapters.drift_wallet import Wallet, wallet_from_text
+from adapters.drift.wallet import Wallet, wallet_from_text
 from adapters.paper import PaperBroker
 from adapters.replay import ReplayFeed
 from cockpit.config import DriftConfig, PaperConfig, Settings

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from solders.keypair import Keypair
 
-from adapters.drift_wallet import load_wallet
+from adapters.drift.wallet import load_wallet
 from cockpit.domain import Side
 from cockpit.risk import EntryRequest
 from cockpit.session import EntryPending, OrderRejected

@@ -50,7 +50,7 @@ from solders.message import MessageV0
 from solders.transaction import VersionedTransaction
 
 from adapters.drift import PRICE_PRECISION, QUOTE_PRECISION, DriftBroker
-from adapters.drift_wallet import Wallet
+from adapters.drift.wallet import Wallet
 from cockpit.config import DriftConfig
 
 CLOSED_RPC = "http://127.0.0.1:9"

@@ -1,0 +1,364 @@
+"""Building the DriftClient (polling subscription over explicit market lists), and the
+broker's base: the sub-account as the client holds it, user order ids, and sending
+instructions with retries that never duplicate an order that landed.
+
+driftpy is imported only inside functions (it costs ~2 s to import).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import zlib
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Any
+
+from adapters.base import BrokerError
+from adapters.drift.errors import OrderNotConfirmed, describe_error
+from adapters.drift.orders import PlacedOrder
+from adapters.drift.reconcile import VenueOrder, VenuePosition
+from adapters.drift.units import (
+    MAX_USER_ORDER_ID,
+    QUOTE_PRECISION,
+    VENUE,
+    base_to_float,
+    price_to_float,
+    variant,
+)
+from adapters.drift.wallet import Wallet
+from cockpit.config import DriftConfig
+from cockpit.domain import Fill, OrderSide, Side
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], int]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+def wall_clock_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def build_drift_client(config: DriftConfig, wallet: Wallet) -> Any:
+    """A DriftClient with a polling subscription over exactly the configured markets.
+
+    Explicit market and oracle lists mean driftpy never calls getProgramAccounts (which public
+    RPCs refuse or rate-limit). Nothing is fetched here; call `connect_broker` (or
+    `await client.subscribe()`) to load the accounts.
+    """
+    from driftpy.account_subscription_config import AccountSubscriptionConfig
+    from driftpy.accounts.bulk_account_loader import BulkAccountLoader
+    from driftpy.constants.perp_markets import (
+        devnet_perp_market_configs,
+        mainnet_perp_market_configs,
+    )
+    from driftpy.constants.spot_markets import (
+        devnet_spot_market_configs,
+        mainnet_spot_market_configs,
+    )
+    from driftpy.drift_client import DriftClient
+    from driftpy.types import OracleInfo
+    from solana.rpc.async_api import AsyncClient
+    from solana.rpc.commitment import Confirmed
+
+    mainnet = config.env == "mainnet"
+    perp_configs = mainnet_perp_market_configs if mainnet else devnet_perp_market_configs
+    spot_configs = mainnet_spot_market_configs if mainnet else devnet_spot_market_configs
+    indexes = sorted(set(config.markets.values()))
+    by_index = {c.market_index: c for c in perp_configs}
+    missing = [i for i in indexes if i not in by_index]
+    if missing:
+        raise BrokerError(f"driftpy knows no {config.env} perp market with index {missing}")
+    quote = next(c for c in spot_configs if c.market_index == 0)
+    oracles = [OracleInfo(by_index[i].oracle, by_index[i].oracle_source) for i in indexes]
+    oracles.append(OracleInfo(quote.oracle, quote.oracle_source))
+
+    connection = AsyncClient(config.rpc_url, commitment=Confirmed)
+    loader = BulkAccountLoader(connection, Confirmed, config.poll_interval_s)
+    return DriftClient(
+        connection,
+        wallet.keypair(),
+        env=config.env,  # type: ignore[arg-type]
+        account_subscription=AccountSubscriptionConfig("polling", loader, Confirmed),
+        perp_market_indexes=indexes,
+        spot_market_indexes=[0],
+        oracle_infos=oracles,
+        active_sub_account_id=config.sub_account_id,
+        sub_account_ids=[config.sub_account_id],
+    )
+
+
+class DriftAccount:
+    """The sub-account of one wallet on a DriftClient: reads, user order ids, sending.
+
+    DriftBroker (adapters/drift/broker.py) builds on it; see the package docstring.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        config: DriftConfig,
+        *,
+        lookup_tables: list[Any] | None = None,
+        clock: Clock = wall_clock_ms,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._client = client
+        self._config = config
+        self._tables = [] if lookup_tables is None else lookup_tables
+        self._clock = clock
+        self._sleep = sleep
+        self._symbols = {index: symbol for symbol, index in config.markets.items()}
+        self._user_order_ids: dict[str, int] = {}
+        self._placed: dict[str, PlacedOrder] = {}
+        self._fills: dict[str, Fill] = {}
+        self._stops: dict[int, PlacedOrder] = {}
+        self._lock = asyncio.Lock()
+        self._wallet_short: str | None = None
+        self._connected = True
+
+    async def connect(self) -> None:
+        """Load the market, oracle and user accounts and the lookup tables (once)."""
+        if self._connected:
+            return
+        await self._client.subscribe()
+        self._tables = list(await self._client.fetch_market_lookup_table_accounts())
+        self._connected = True
+        log.info(
+            "drift: connected as %s, sub-account %d",
+            self._wallet_short,
+            self._config.sub_account_id,
+        )
+
+    # ------------------------------------------------------------------ identity and reads
+    @property
+    def venue(self) -> str:
+        return VENUE
+
+    @property
+    def config(self) -> DriftConfig:
+        return self._config
+
+    @property
+    def client(self) -> Any:
+        """The DriftClient, for the oracle feed that shares its market subscription."""
+        return self._client
+
+    def market_index(self, symbol: str) -> int:
+        index = self._config.markets.get(symbol)
+        if index is None:
+            raise BrokerError(
+                f"{symbol} is not a configured Drift market (drift.markets: "
+                f"{', '.join(sorted(self._config.markets))})"
+            )
+        return index
+
+    def symbol_of(self, market_index: int) -> str:
+        return self._symbols.get(market_index, f"perp#{market_index}")
+
+    def _market(self, index: int) -> Any:
+        market = self._client.get_perp_market_account(index)
+        if market is None:
+            raise BrokerError(f"no data for Drift perp market {index} yet")
+        return market
+
+    def _user(self) -> Any:
+        return self._client.get_user_account(self._config.sub_account_id)
+
+    def oracle_price(self, symbol: str) -> float | None:
+        """The market's oracle price (what Drift triggers stops on), None if unknown."""
+        data = self._client.get_oracle_price_data_for_perp_market(self.market_index(symbol))
+        if data is None or not data.price:
+            return None
+        return price_to_float(int(data.price))
+
+    def order_step(self, symbol: str) -> float:
+        return base_to_float(int(self._market(self.market_index(symbol)).amm.order_step_size))
+
+    def min_order_size(self, symbol: str) -> float:
+        return base_to_float(int(self._market(self.market_index(symbol)).amm.min_order_size))
+
+    def _position(self, index: int, user: Any | None = None) -> tuple[int, int, int]:
+        """(signed base, quote_asset_amount, quote_entry_amount) of the market's position."""
+        account = self._user() if user is None else user
+        for pos in account.perp_positions:
+            if pos.market_index == index and (
+                pos.base_asset_amount or pos.quote_asset_amount or pos.open_orders
+            ):
+                return (
+                    int(pos.base_asset_amount),
+                    int(pos.quote_asset_amount),
+                    int(pos.quote_entry_amount),
+                )
+        return 0, 0, 0
+
+    def _open_orders_raw(self, user: Any | None = None) -> list[Any]:
+        account = self._user() if user is None else user
+        return [o for o in account.orders if variant(o.status) == "Open"]
+
+    def _find_open(self, user_order_id: int, user: Any | None = None) -> Any | None:
+        for order in self._open_orders_raw(user):
+            if int(order.user_order_id) == user_order_id:
+                return order
+        return None
+
+    def positions(self) -> list[VenuePosition]:
+        """Open perp positions of the sub-account (every market, not only configured ones)."""
+        out: list[VenuePosition] = []
+        for pos in self._user().perp_positions:
+            base = int(pos.base_asset_amount)
+            if base == 0:
+                continue
+            size = base_to_float(abs(base))
+            entry = abs(int(pos.quote_entry_amount)) / QUOTE_PRECISION / size
+            side = Side.LONG if base > 0 else Side.SHORT
+            out.append(VenuePosition(self.symbol_of(int(pos.market_index)), side, size, entry))
+        return out
+
+    def open_orders(self) -> list[VenueOrder]:
+        """Open perp orders; trigger-market orders are reported as kind ``stop``."""
+        out: list[VenueOrder] = []
+        for order in self._open_orders_raw():
+            if variant(order.market_type) != "Perp":
+                continue
+            kind = {"TriggerMarket": "stop", "Market": "market"}.get(
+                variant(order.order_type), "other"
+            )
+            trigger = int(order.trigger_price)
+            out.append(
+                VenueOrder(
+                    symbol=self.symbol_of(int(order.market_index)),
+                    user_order_id=int(order.user_order_id),
+                    order_id=int(order.order_id),
+                    side=OrderSide.BUY if variant(order.direction) == "Long" else OrderSide.SELL,
+                    kind=kind,
+                    size=base_to_float(
+                        int(order.base_asset_amount) - int(order.base_asset_amount_filled)
+                    ),
+                    reduce_only=bool(order.reduce_only),
+                    trigger_price=price_to_float(trigger) if trigger else None,
+                )
+            )
+        return out
+
+    async def refresh(self) -> None:
+        """Re-read the user account from the RPC (the markets and oracles poll on their own)."""
+        user = self._client.get_user(self._config.sub_account_id)
+        await user.account_subscriber.fetch()
+
+    # ------------------------------------------------------------------ user order ids
+    def user_order_id(self, client_order_id: str) -> int:
+        """The user_order_id of `client_order_id`: the same one on every retry.
+
+        A new id starts at a hash of the client id (so a restart tends to pick the same one)
+        and skips ids held by open orders or by this session's unfinished orders.
+        """
+        known = self._user_order_ids.get(client_order_id)
+        if known is not None:
+            return known
+        busy = {int(o.user_order_id) for o in self._open_orders_raw()}
+        busy |= {p.user_order_id for cid, p in self._placed.items() if cid not in self._fills}
+        busy |= set(self._stops)
+        start = zlib.crc32(client_order_id.encode()) % MAX_USER_ORDER_ID
+        for step in range(MAX_USER_ORDER_ID):
+            candidate = (start + step) % MAX_USER_ORDER_ID + 1
+            if candidate not in busy:
+                self._user_order_ids[client_order_id] = candidate
+                return candidate
+        raise BrokerError("all 255 Drift user order ids are in use; cancel some orders first")
+
+    def assign_user_order_id(self, client_order_id: str, user_order_id: int) -> None:
+        """Restore the id an order was sent with (from its database row) after a restart."""
+        if not 1 <= user_order_id <= MAX_USER_ORDER_ID:
+            raise BrokerError(f"user_order_id must be 1..255, got {user_order_id}")
+        self._user_order_ids[client_order_id] = user_order_id
+
+    async def close_client(self) -> None:
+        """Stop the account polling and close the RPC connection (the session is ending)."""
+        try:
+            await self._client.unsubscribe()
+        except Exception as exc:  # shutting down: say so, never raise
+            log.warning("drift: unsubscribing failed: %s", describe_error(exc))
+        connection = getattr(self._client, "connection", None)
+        if connection is not None:
+            try:
+                await connection.close()
+            except Exception as exc:
+                log.warning("drift: closing the RPC connection failed: %s", describe_error(exc))
+
+    # ------------------------------------------------------------------ sending
+    def _landed(self, placed: PlacedOrder) -> bool:
+        """Whether the account shows this order's effect (so re-sending would duplicate it)."""
+        order = self._find_open(placed.user_order_id)
+        if placed.kind == "cancel":
+            return order is None
+        if placed.kind == "stop":
+            return order is not None and int(order.trigger_price) == placed.trigger_price
+        if order is not None:
+            return True
+        base, _, _ = self._position(placed.market_index)
+        sign = 1 if placed.side is OrderSide.BUY else -1
+        return (base - placed.base_before) * sign > 0
+
+    async def _send(self, placed: PlacedOrder, build: Callable[[PlacedOrder], Any]) -> PlacedOrder:
+        """Send one instruction; on an error refresh, and re-send (same user_order_id) only if
+        the account does not show that the earlier attempt landed."""
+        last_error = ""
+        for attempt in range(self._config.max_retries + 1):
+            if attempt:
+                await self._sleep(self._backoff(attempt))
+                await self._refresh_quietly()
+                if self._landed(placed):
+                    log.info(
+                        "drift: %s %s (user_order_id %d) had landed; not re-sent",
+                        placed.kind,
+                        placed.client_order_id,
+                        placed.user_order_id,
+                    )
+                    return placed
+            try:
+                ix = build(placed)
+                result = await self._client.send_ixs([ix], lookup_tables=self._tables)
+            except BrokerError:
+                raise
+            except Exception as exc:  # RPC, timeouts, program errors: all retried the same way
+                last_error = describe_error(exc)
+                log.warning(
+                    "drift: sending %s %s (user_order_id %d) failed (attempt %d): %s",
+                    placed.kind,
+                    placed.client_order_id,
+                    placed.user_order_id,
+                    attempt + 1,
+                    last_error,
+                )
+                continue
+            self._client.last_perp_market_seen_cache[placed.market_index] = result.slot
+            sent = replace(placed, tx_sig=str(result.tx_sig))
+            self._remember(sent)
+            await self._refresh_quietly()  # so open_orders()/stop_on_chain() see it
+            return sent
+        raise OrderNotConfirmed(
+            f"{placed.kind} {placed.client_order_id} (user_order_id {placed.user_order_id}) "
+            f"not confirmed after {self._config.max_retries + 1} attempts: {last_error}",
+            placed,
+            cause=f"{self._config.max_retries + 1} attempts failed, last: {last_error}",
+        )
+
+    def _remember(self, placed: PlacedOrder) -> None:
+        if placed.kind == "market":
+            self._placed[placed.client_order_id] = placed
+        elif placed.kind == "stop":
+            self._stops[placed.user_order_id] = placed
+
+    def _backoff(self, attempt: int) -> float:
+        return float(
+            min(self._config.backoff_max_s, self._config.backoff_initial_s * 2 ** (attempt - 1))
+        )
+
+    async def _refresh_quietly(self) -> None:
+        try:
+            await self.refresh()
+        except Exception as exc:  # a failed refresh leaves the last known account
+            log.warning("drift: refreshing the user account failed: %s", describe_error(exc))

@@ -1,0 +1,41 @@
+"""The broker's errors and the short, single-line descriptions of RPC/driftpy errors."""
+
+from __future__ import annotations
+
+from adapters.base import BrokerError
+from adapters.drift.orders import PlacedOrder
+
+
+class OrderNotConfirmed(BrokerError):
+    """Sent (or maybe sent) but the account does not show it yet: the order is "placed".
+
+    The caller must keep its order row as placed and must not send a new order for the same
+    intent: calling again with the same OrderRequest checks the account before re-sending.
+    """
+
+    def __init__(self, message: str, placed: PlacedOrder, cause: str = "") -> None:
+        super().__init__(message)
+        self.placed = placed
+        self.cause = cause or message
+        """The venue's or the RPC's own words, short enough for a table's note."""
+
+
+class StopNotPlaced(BrokerError):
+    """The on-chain stop could not be placed or moved: keep a software stop and retry."""
+
+    def __init__(self, message: str, cause: str = "") -> None:
+        super().__init__(message)
+        self.cause = cause or message
+
+
+def describe_error(exc: BaseException) -> str:
+    """A short, single-line description of an RPC/driftpy error for logs and the feed status."""
+    text = " ".join(str(exc).split())
+    if len(text) > 240:
+        text = text[:240] + "…"
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def is_rate_limit(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "429" in text or "too many requests" in text or "rate limit" in text
