@@ -187,6 +187,10 @@ class PositionState:
     venue: str = "paper"
     tp1_filled: bool = False
     tp2_filled: bool = False
+    # A target's order is out (decided, not yet filled): the engine does not emit it again, and
+    # its consequences (stop to breakeven, runner start) wait for the fill (DESIGN.md section 4).
+    tp1_sent: bool = False
+    tp2_sent: bool = False
     trailing_active: bool = False
     breakeven_done: bool = False
     profit_lock_done: bool = False
@@ -219,6 +223,14 @@ class PositionState:
         return self.entry * self.size
 
     @property
+    def tp1_state(self) -> TargetState:
+        return _target_state(self.tp1_sent, self.tp1_filled)
+
+    @property
+    def tp2_state(self) -> TargetState:
+        return _target_state(self.tp2_sent, self.tp2_filled)
+
+    @property
     def state_label(self) -> str:
         """A short word for the positions table: what phase the exit plan is in."""
         if self.closed:
@@ -232,6 +244,21 @@ class PositionState:
         if self.stop_role is not StopRole.STOP_LOSS:
             return self.stop_role.value.replace("_", " ")
         return "open"
+
+
+class TargetState(StrEnum):
+    """A take-profit's life: `armed` (waiting for its price), `sent` (its order is out),
+    `filled`. A send that fails for any reason goes back to `armed`, nothing else changed."""
+
+    ARMED = "armed"
+    SENT = "sent"
+    FILLED = "filled"
+
+
+def _target_state(sent: bool, filled: bool) -> TargetState:
+    if filled:
+        return TargetState.FILLED
+    return TargetState.SENT if sent else TargetState.ARMED
 
 
 @dataclass(frozen=True, slots=True)

@@ -186,14 +186,14 @@ def on_price(pos: PositionState, price: float, ts_ms: int) -> list[Action]:
 
     plan = pos.plan
 
-    # 3. targets, TP1 before TP2 (a gap through both closes both, in that order). The closes
-    # come first and the stop moves they cause after, so a tick that closes everything emits no
-    # moot stop move for the session to send to the venue.
-    hit1 = not pos.tp1_filled and sign * (price - plan.tp1_price) >= 0.0
+    # 3. targets, TP1 before TP2 (a gap through both closes both, in that order). A target is
+    # only *sent* here; what it causes (stop to breakeven, the runner's start) happens when its
+    # fill is booked (`apply_fill`), so a target whose order fails leaves nothing half-done.
+    hit1 = not (pos.tp1_filled or pos.tp1_sent) and sign * (price - plan.tp1_price) >= 0.0
     tp2 = plan.tp2_price
     hit2 = (
         tp2 is not None
-        and not pos.tp2_filled
+        and not (pos.tp2_filled or pos.tp2_sent)
         and (hit1 or pos.tp1_filled)
         and sign * (price - tp2) >= 0.0
     )
@@ -201,22 +201,21 @@ def on_price(pos: PositionState, price: float, ts_ms: int) -> list[Action]:
         runner = plan.runner_fraction > 0.0
         left = pos.size
         if hit1:
-            pos.tp1_filled = True
+            pos.tp1_sent = True
             final = not runner and (tp2 is None or plan.tp2_fraction == 0.0)
             left = _close_target(
                 pos, actions, plan.tp1_fraction, left, final, ExitReason.TP1, price
             )
         if hit2 and left > 0.0:
-            pos.tp2_filled = True
+            pos.tp2_sent = True
+            before = len(actions)
             left = _close_target(
                 pos, actions, plan.tp2_fraction, left, not runner, ExitReason.TP2, price
             )
+            if len(actions) == before:  # a 0 % target closes nothing: done without an order
+                _target_done(pos, actions, ExitReason.TP2.value, price)
         if left == 0.0:
             return actions
-        if hit1:
-            _move(pos, actions, entry, StopRole.BREAKEVEN, MoveReason.TP1)
-        if runner and (hit2 or (hit1 and tp2 is None)):
-            _start_runner(pos, actions, price)
 
     # 4. breakeven, then profit lock (a gap past both emits both moves, in that order). Each
     # trigger fires once: after that a trader's confirmed manual loosening must stand, not be
@@ -232,25 +231,48 @@ def on_price(pos: PositionState, price: float, ts_ms: int) -> list[Action]:
         if sign * (lock - pos.stop) > 0.0:
             _move(pos, actions, lock, StopRole.PROFIT_LOCK, MoveReason.PROFIT_LOCK_TRIGGER)
 
-    # 5. trailing: peak first, then the trail hangs k x ATR behind it. The peak keeps moving
-    # while the trader has paused the trail, so resuming trails from the best price seen.
+    # 5. trailing: peak first, then the trail hangs k x ATR behind it.
     if pos.trailing_active:
-        peak = pos.peak
-        if peak is None or sign * (price - peak) > 0.0:
-            pos.peak = peak = price
-        if not pos.trail_paused:
-            mult = pos.trail_mult if pos.trail_mult is not None else plan.trail_atr_mult
-            atr = plan.atr
-            if mult is not None and atr is not None:
-                trail = peak - sign * (mult * atr)
-                if sign * (trail - pos.stop) > 0.0:
-                    _move(pos, actions, trail, StopRole.TRAILING_STOP, MoveReason.TRAIL)
+        _trail(pos, actions, price)
 
     return actions
 
 
-def apply_fill(pos: PositionState, fill: Fill) -> None:
-    """Book an exit fill: the only way a position's size goes down.
+def _trail(pos: PositionState, actions: list[Action], price: float) -> None:
+    """The runner's trail: the peak follows the best price, the stop hangs k x ATR behind it.
+
+    The peak keeps moving while the trader has paused the trail, so resuming trails from the
+    best price seen.
+    """
+    sign = 1.0 if pos.side == _LONG else -1.0
+    peak = pos.peak
+    if peak is None or sign * (price - peak) > 0.0:
+        pos.peak = peak = price
+    if not pos.trail_paused:
+        mult = pos.trail_mult if pos.trail_mult is not None else pos.plan.trail_atr_mult
+        atr = pos.plan.atr
+        if mult is not None and atr is not None:
+            trail = peak - sign * (mult * atr)
+            if sign * (trail - pos.stop) > 0.0:
+                _move(pos, actions, trail, StopRole.TRAILING_STOP, MoveReason.TRAIL)
+
+
+def rearm(pos: PositionState, reason: str) -> None:
+    """A take-profit whose order did not go out (or never filled) waits for its price again.
+
+    Nothing else is touched: its consequences only ever follow a fill. Stops need nothing (the
+    engine emits a stop close on every price through the stop).
+    """
+    if reason == ExitReason.TP1.value:
+        pos.tp1_sent = False
+    elif reason == ExitReason.TP2.value:
+        pos.tp2_sent = False
+
+
+def apply_fill(pos: PositionState, fill: Fill) -> list[Action]:
+    """Book an exit fill: the only way a position's size goes down. Returns the stop moves the
+    fill causes (a take-profit's: stop to breakeven after TP1, the runner's start after the last
+    target, at the newest price the engine saw), for the caller to record and send on.
 
     Realized P&L is on the price move for the filled size (leverage scales margin, not P&L in
     quote); fees accumulate separately so gross and net can both be shown. The position closes
@@ -293,3 +315,34 @@ def apply_fill(pos: PositionState, fill: Fill) -> None:
         pos.closed = True
     else:
         pos.size = left
+    return _target_filled(pos, fill)
+
+
+def _target_filled(pos: PositionState, fill: Fill) -> list[Action]:
+    """What a take-profit's fill causes, applied now that the venue confirmed it."""
+    moves: list[Action] = []
+    price = pos.last_price if pos.last_price is not None else fill.price
+    _target_done(pos, moves, fill.reason, price)
+    return moves
+
+
+def _target_done(pos: PositionState, actions: list[Action], reason: str, price: float) -> None:
+    """A target is done (its fill booked, or it had nothing to close): mark it filled, then move
+    the stop to breakeven after TP1 and start the runner after the last target, trailing from
+    `price` (the newest price the engine saw)."""
+    plan = pos.plan
+    if reason == ExitReason.TP1.value:
+        pos.tp1_sent, pos.tp1_filled = False, True
+        last_target = plan.tp2_price is None
+    elif reason == ExitReason.TP2.value:
+        pos.tp2_sent, pos.tp2_filled = False, True
+        last_target = True
+    else:
+        return
+    if pos.closed:
+        return
+    if reason == ExitReason.TP1.value:
+        _move(pos, actions, pos.entry, StopRole.BREAKEVEN, MoveReason.TP1)
+    if last_target and plan.runner_fraction > 0.0 and not pos.trailing_active:
+        _start_runner(pos, actions, price)
+        _trail(pos, actions, price)

@@ -77,15 +77,22 @@ class Run:
         return [a for a in self.actions if isinstance(a, MoveStop)]
 
 
+def decide_and_fill(pos: PositionState, price: float, ts: int) -> list[Action]:
+    """One price: the engine's decisions, each close filled in full at once, and the stop moves
+    those fills cause (breakeven after TP1, the runner's start), in the order they happened."""
+    out = on_price(pos, price, ts)
+    for action in list(out):
+        if isinstance(action, Close):
+            out.extend(apply_fill(pos, fill_for(pos, action, ts)))
+    return out
+
+
 def run(pos: PositionState, prices: list[float], *, ts0: int = 1_000) -> Run:
     """Feed `prices` one by one, filling every close immediately, like the session does."""
     out = Run()
     for i, price in enumerate(prices):
         ts = ts0 + i * 1_000
-        actions = on_price(pos, price, ts)
-        for action in actions:
-            if isinstance(action, Close):
-                apply_fill(pos, fill_for(pos, action, ts))
+        actions = decide_and_fill(pos, price, ts)
         out.ticks.append(actions)
         out.stops.append(pos.stop)
         out.sizes.append(pos.size)
@@ -98,10 +105,7 @@ def run_bars(pos: PositionState, bars: list[Candle], *, optimistic: bool = False
     for i, bar in enumerate(bars):
         ts = bar.ts_ms if bar.ts_ms else 1_000 + i * 60_000
         for price in bar_prices(pos, bar, optimistic=optimistic):
-            actions = on_price(pos, price, ts)
-            for action in actions:
-                if isinstance(action, Close):
-                    apply_fill(pos, fill_for(pos, action, ts))
+            actions = decide_and_fill(pos, price, ts)
             out.ticks.append(actions)
             out.stops.append(pos.stop)
             out.sizes.append(pos.size)

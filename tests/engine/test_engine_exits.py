@@ -7,6 +7,7 @@ scenario runs for both sides with the same expectations: a short is a long in a 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -20,11 +21,13 @@ from cockpit.domain import (
     PositionState,
     Side,
     StopRole,
+    TargetState,
 )
 from cockpit.engine.exits import (
     MoveReason,
     apply_fill,
     on_price,
+    rearm,
     remaining_after,
     tightens,
 )
@@ -90,6 +93,35 @@ def test_one_gap_past_breakeven_and_profit_lock_moves_twice_in_order(side: Side)
 
 
 @SIDES
+def test_tp1_fill_moves_the_stop_to_breakeven_not_the_decision(side: Side) -> None:
+    """The stop follows TP1's fill: a TP1 that was sent but not filled moves nothing."""
+    plan = default_position(side).plan
+    plan = replace(plan, breakeven_trigger=at(side, 5.0), profit_lock_trigger=at(side, 6.0))
+    pos = new_position(plan)
+    initial_stop = pos.stop
+    tp1 = at(side, 1.5)
+    assert on_price(pos, tp1, 1) == [Close(0.75, ExitReason.TP1, tp1)]
+    assert pos.stop == initial_stop and pos.tp1_state is TargetState.SENT
+    moves = apply_fill(pos, fill_for(pos, Close(0.75, ExitReason.TP1, tp1), 1))
+    assert moves == [MoveStop(initial_stop, ENTRY, StopRole.BREAKEVEN, MoveReason.TP1)]
+    assert pos.stop == ENTRY and pos.tp1_filled
+
+
+@SIDES
+def test_a_tp1_that_failed_is_rearmed_with_nothing_else_changed(side: Side) -> None:
+    plan = default_position(side).plan
+    plan = replace(plan, breakeven_trigger=at(side, 5.0), profit_lock_trigger=at(side, 6.0))
+    pos = new_position(plan)
+    before = (pos.stop, pos.stop_role, pos.trailing_active, pos.peak)
+    tp1 = at(side, 1.5)
+    assert on_price(pos, tp1, 1) == [Close(0.75, ExitReason.TP1, tp1)]
+    rearm(pos, ExitReason.TP1.value)
+    assert pos.tp1_state is TargetState.ARMED
+    assert (pos.stop, pos.stop_role, pos.trailing_active, pos.peak) == before
+    assert on_price(pos, tp1, 2) == [Close(0.75, ExitReason.TP1, tp1)]  # tried again
+
+
+@SIDES
 def test_tp1_closes_exactly_75_pct_and_moves_stop_to_breakeven(side: Side) -> None:
     pos = default_position(side, size=2.0)
     initial_stop = pos.stop
@@ -97,14 +129,16 @@ def test_tp1_closes_exactly_75_pct_and_moves_stop_to_breakeven(side: Side) -> No
     actions = on_price(pos, tp1, 1)  # a jump from entry: the stop is still the plain stop loss
     assert actions == [
         Close(1.5, ExitReason.TP1, tp1),
-        MoveStop(initial_stop, ENTRY, StopRole.BREAKEVEN, MoveReason.TP1),
-        # +1.5 % is past the profit-lock trigger too, so the same tick locks +0.4 %.
+        # +1.5 % is past both triggers, so the same tick moves to breakeven and locks +0.4 %.
+        MoveStop(initial_stop, ENTRY, StopRole.BREAKEVEN, "breakeven_trigger"),
         MoveStop(ENTRY, pos.plan.profit_lock_stop, StopRole.PROFIT_LOCK, "profit_lock_trigger"),
     ]
-    assert pos.tp1_filled and not pos.tp2_filled
+    assert pos.tp1_state is TargetState.SENT and not pos.tp1_filled and not pos.tp2_filled
     assert pos.size == 2.0  # decided, not filled: sizes change only through apply_fill
     assert remaining_after(actions, pos) == 0.5
-    apply_fill(pos, fill_for(pos, Close(1.5, ExitReason.TP1, tp1), 1))
+    # The fill books TP1; its breakeven move is moot here (the lock is tighter already).
+    assert apply_fill(pos, fill_for(pos, Close(1.5, ExitReason.TP1, tp1), 1)) == []
+    assert pos.tp1_state is TargetState.FILLED
     assert pos.size == 0.5
     assert not pos.closed
     # The same TP is never emitted twice.
