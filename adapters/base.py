@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 from cockpit.domain import Candle, FeedStatus, Fill, OrderRequest, Tick
@@ -45,6 +46,53 @@ class Broker(Protocol):
     async def open(self, order: OrderRequest) -> Fill: ...
 
     async def close(self, order: OrderRequest) -> Fill: ...
+
+
+class VenueEventKind(StrEnum):
+    """What a venue reports about an order (DESIGN.md section 4), paper and Drift alike."""
+
+    SUBMITTED = "submitted"
+    """Sent; the fill is not confirmed yet (the venue keeps watching and reports it later)."""
+    ACCEPTED = "accepted"
+    FILLED = "filled"
+    PARTIALLY_FILLED = "partially_filled"
+    REJECTED = "rejected"
+    """Refused, nothing sent or nothing done: the order row ends here."""
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    """Sent, but the venue never showed it in time: it can no longer land."""
+
+
+@dataclass(frozen=True, slots=True)
+class VenueEvent:
+    """One report about one order row: the same stream for every venue.
+
+    `order_id` is the order row's id (the venue was given it with the order); `fill` is set for
+    (partial) fills; `detail` carries the venue's words for a refusal or an expiry.
+    """
+
+    kind: VenueEventKind
+    order_id: int
+    fill: Fill | None = None
+    detail: str = ""
+
+
+@runtime_checkable
+class ExecutionVenue(Protocol):
+    """Where the execution router sends an order whose row is already in the database.
+
+    `handle(client_order_id)` is the venue's own id for the order (Drift's user_order_id), stored
+    on the intent row before sending so a restart can find it on the venue; None where the venue
+    has none. `submit` reports what happened at once (filled, rejected, or submitted: then the
+    venue reports the outcome later through the router's `on_venue_event`).
+    """
+
+    @property
+    def venue(self) -> str: ...
+
+    def handle(self, client_order_id: str) -> int | None: ...
+
+    async def submit(self, order_id: int, order: OrderRequest) -> VenueEvent: ...
 
 
 # --------------------------------------------------------------------------- optional capabilities

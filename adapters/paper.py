@@ -17,6 +17,10 @@ market no longer shows. Funding on paper positions is charged by cockpit/funding
 
 It keeps its own signed net position per symbol, so reduce-only orders behave as on a venue: they
 can only shrink a position, never flip it, and one larger than the position is clipped to it.
+The cockpit opens at most one position per symbol (execution/book.py); a database from before that
+rule can hold a long and a short on one symbol, which a venue would net to nothing. Restored, each
+is adopted as its own leg (keyed by trade id), and a reduce-only order for that trade reduces its
+own leg, so each can still be closed.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from adapters.base import BrokerError
+from adapters.base import BrokerError, VenueEvent, VenueEventKind
 from cockpit.config import PaperConfig
 from cockpit.domain import Fill, OrderRequest, OrderSide, Tick
 
@@ -51,7 +55,9 @@ class PaperBroker:
         self._max_age_ms = max_price_age_ms
         self._clock = clock
         self._last: dict[str, Tick] = {}
-        self._positions: dict[str, float] = {}
+        # symbol -> leg -> signed size. One leg (None) per symbol, except for positions restored
+        # from before the one-position rule, each adopted under its trade id.
+        self._legs: dict[str, dict[int | None, float]] = {}
         self._done: dict[str, tuple[OrderRequest, Fill]] = {}
 
     @property
@@ -71,16 +77,42 @@ class PaperBroker:
 
     def positions(self) -> dict[str, float]:
         """Signed net size per symbol (long > 0, short < 0); flat symbols are left out."""
-        return dict(self._positions)
+        out = {symbol: sum(legs.values()) for symbol, legs in self._legs.items()}
+        return {symbol: size for symbol, size in out.items() if size != 0}
 
-    def adopt_position(self, symbol: str, signed_size: float) -> None:
-        """Take over a position restored from the database after a restart, without a fill."""
+    def adopt_position(
+        self, symbol: str, signed_size: float, trade_id: int | None = None
+    ) -> None:
+        """Take over a position restored from the database after a restart, without a fill.
+
+        Without `trade_id` it replaces the symbol's whole position (0 makes it flat); with one it
+        sets that trade's own leg (see the module docstring)."""
         if not math.isfinite(signed_size):
             raise BrokerError(f"cannot adopt a non-finite position {signed_size} for {symbol}")
+        if trade_id is None:
+            self._legs.pop(symbol, None)
+        self._set_leg(symbol, trade_id, signed_size)
+
+    def _set_leg(self, symbol: str, leg: int | None, signed_size: float) -> None:
+        legs = self._legs.setdefault(symbol, {})
         if signed_size == 0:
-            self._positions.pop(symbol, None)
+            legs.pop(leg, None)
         else:
-            self._positions[symbol] = signed_size
+            legs[leg] = signed_size
+        if not legs:
+            del self._legs[symbol]
+
+    def handle(self, client_order_id: str) -> int | None:
+        """Paper orders have no venue-side id."""
+        return None
+
+    async def submit(self, order_id: int, order: OrderRequest) -> VenueEvent:
+        """The execution router's way in: filled at once, or rejected with the reason."""
+        try:
+            fill = await (self.close(order) if order.reduce_only else self.open(order))
+        except BrokerError as exc:
+            return VenueEvent(VenueEventKind.REJECTED, order_id, detail=str(exc))
+        return VenueEvent(VenueEventKind.FILLED, order_id, fill)
 
     def fill_price(self, side: OrderSide, tick: Tick) -> float:
         """Where a market order of `side` fills on `tick`: across the spread, then slippage."""
@@ -135,7 +167,9 @@ class PaperBroker:
                 )
 
         sign = 1.0 if order.side is OrderSide.BUY else -1.0
-        position = self._positions.get(order.symbol, 0.0)
+        legs = self._legs.get(order.symbol, {})
+        leg = order.trade_id if order.trade_id in legs else None
+        position = legs.get(leg, 0.0)
         size = order.size
         if order.reduce_only:
             if position == 0:
@@ -168,9 +202,6 @@ class PaperBroker:
         new_position = (
             0.0 if size == abs(position) and order.reduce_only else position + sign * size
         )
-        if new_position == 0:
-            self._positions.pop(order.symbol, None)
-        else:
-            self._positions[order.symbol] = new_position
+        self._set_leg(order.symbol, leg, new_position)
         self._done[order.client_order_id] = (order, fill)
         return fill

@@ -40,11 +40,10 @@ import json
 import logging
 import math
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from adapters.base import BrokerError
+from adapters.backoff import Backoff
+from adapters.base import BrokerError, VenueEvent, VenueEventKind
 from adapters.drift import (
     DriftBroker,
     OrderNotConfirmed,
@@ -55,10 +54,10 @@ from adapters.drift import (
 from adapters.drift.reconcile import Difference, DifferenceKind, VenueOrder, reconcile
 from cockpit.domain import ExitReason, Fill, Mode, OrderRequest, PositionState, Side, StopRole
 from cockpit.engine.policy import monitor_plan
+from cockpit.execution.book import PositionBook
+from cockpit.execution.commands import Audit
+from cockpit.execution.router import Router
 from state.records import OrderRecord, OrderStatus
-
-if TYPE_CHECKING:
-    from cockpit.session import Session
 
 log = logging.getLogger(__name__)
 
@@ -117,8 +116,6 @@ class PendingOrder:
     placed: PlacedOrder
     first_sent_ms: int
     sent_ms: int
-    on_fill: Callable[[Fill], Awaitable[None]]
-    on_expired: Callable[[str], Awaitable[None]]
     trade_id: int | None = None
     resends: int = 0
 
@@ -126,9 +123,15 @@ class PendingOrder:
 class LiveVenue:
     """Drift for one session: stops, unconfirmed orders, venue-side exits, start-up reconcile."""
 
-    def __init__(self, session: Session, broker: DriftBroker) -> None:
-        self.session = session
+    def __init__(
+        self, router: Router, book: PositionBook, audit: Audit, broker: DriftBroker
+    ) -> None:
+        self.router = router
+        self.book = book
+        self.audit = audit
         self.broker = broker
+        # Placed handles of orders `submit` saw unconfirmed, until `watch` takes them over.
+        self._unconfirmed: dict[int, PlacedOrder] = {}
         self.config = broker.config
         self.stops: dict[int, StopState] = {}
         self.pending: dict[int, PendingOrder] = {}
@@ -189,8 +192,7 @@ class LiveVenue:
     # ------------------------------------------------------------------ lifecycle
     async def start(self, restored: list[PositionState]) -> None:
         """Reconcile with the venue before anything is sent; restore user order ids and stops."""
-        session = self.session
-        store = session.require_store()
+        store = self.router.require_store()
         self.stops.clear()
         self.blocked.clear()
         self._marks.clear()
@@ -229,22 +231,25 @@ class LiveVenue:
             elif diff.kind in _BLOCKING and diff.trade_id is not None:
                 self.blocked[diff.trade_id] = diff.detail
         if not self.differences:
-            session.event("info", f"{self.venue}: positions and stops agree with the database")
+            self.router.event("info", f"{self.venue}: positions and stops agree with the database")
 
     async def close(self) -> None:
         await self.broker.close_client()
 
+    def backoff(self) -> Backoff:
+        """Doubling from `backoff_initial_s` to `backoff_max_s`: reconnecting and re-reading."""
+        return Backoff(self.config.backoff_initial_s, self.config.backoff_max_s, jitter=0.0)
+
     async def run(self) -> None:
         """The poll loop: every `poll_interval_s`, or at once when a stop changed."""
-        failures = 0
+        backoff = self.backoff()
+        delay: float | None = None
         while True:
             # An RPC that fails or rate-limits is asked less often: the interval doubles from
             # backoff_initial_s per failed read, up to backoff_max_s, and a wake-up (a stop
             # changed) does not cut the back-off short.
-            if failures:
-                backoff = self.config.backoff_initial_s * 2 ** (failures - 1)
-                backoff = max(self.config.poll_interval_s, backoff)
-                await asyncio.sleep(min(self.config.backoff_max_s, backoff))
+            if delay is not None:
+                await asyncio.sleep(max(self.config.poll_interval_s, delay))
             else:
                 # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
                 # that arrives as the event is set, and the session could never stop the loop.
@@ -253,12 +258,16 @@ class LiveVenue:
                         await self._wake.wait()
             self._wake.clear()
             try:
-                failures = 0 if await self.poll_once() else failures + 1
+                if await self.poll_once():
+                    backoff.reset()
+                    delay = None
+                else:
+                    delay = backoff.next_delay()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a bad poll must never stop the loop or the app
                 log.exception("drift poll failed")
-                self.session.event("error", f"{self.venue} poll failed: {describe_error(exc)}")
+                self.router.event("error", f"{self.venue} poll failed: {describe_error(exc)}")
 
     async def poll_once(self) -> bool:
         """One look at the account: settle placed orders, notice venue exits, sync stops.
@@ -266,7 +275,7 @@ class LiveVenue:
         async with self._poll_lock:
             if not await self._refresh():
                 return False
-            async with self.session.order_lock:
+            async with self.router.order_lock:
                 await self._settle_pending()
                 await self._notice_venue_exits()
             await self.sync_stops()
@@ -278,67 +287,69 @@ class LiveVenue:
         except Exception as exc:  # RPC down or rate limited: the loop backs off by polling
             text = describe_error(exc)
             if self._refresh_failing is None:
-                self.session.event(
+                self.router.event(
                     "error", f"{self.venue}: reading the account failed ({text}); retrying"
                 )
             self._refresh_failing = text
             return False
         if self._refresh_failing is not None:
-            self.session.event("info", f"{self.venue}: account readable again")
+            self.router.event("info", f"{self.venue}: account readable again")
             self._refresh_failing = None
         return True
 
     # ------------------------------------------------------------------ entries and exits
-    def user_order_id(self, client_order_id: str) -> int:
+    def handle(self, client_order_id: str) -> int:
+        """The Drift user_order_id the order is sent with (stored on its intent row first)."""
         return self.broker.user_order_id(client_order_id)
 
-    async def send(self, order_id: int, order: OrderRequest) -> Fill:
-        """Send a market order whose row exists; the row goes `placed` once the transaction is
-        out. Raises OrderPending (row stays placed) when the fill is not confirmed in time,
-        BrokerError when the broker refused it (nothing sent)."""
-        store = self.session.require_store()
+    async def submit(self, order_id: int, order: OrderRequest) -> VenueEvent:
+        """Send a market order whose row exists; the row goes `submitted` once the transaction
+        is out. Reports `filled`, `submitted` (not confirmed in time: `watch` it) or `rejected`
+        (the broker refused it: nothing sent)."""
+        store = self.router.require_store()
         try:
             placed = await self.broker.submit(order)
         except OrderNotConfirmed as exc:
-            await store.record_order_state(order_id, OrderStatus.SUBMITTED, error=str(exc))
-            raise OrderPending(str(exc), order_id, order, exc.placed) from exc
+            return await self._unconfirmed_now(order_id, exc)
+        except BrokerError as exc:
+            return VenueEvent(VenueEventKind.REJECTED, order_id, detail=str(exc))
         await store.record_order_state(order_id, OrderStatus.SUBMITTED, tx_sig=placed.tx_sig)
         try:
-            return await self.broker.wait_filled(placed)
+            fill = await self.broker.wait_filled(placed)
         except OrderNotConfirmed as exc:
-            await store.record_order_state(order_id, OrderStatus.SUBMITTED, error=str(exc))
-            raise OrderPending(str(exc), order_id, order, exc.placed) from exc
+            return await self._unconfirmed_now(order_id, exc)
+        return VenueEvent(VenueEventKind.FILLED, order_id, fill)
 
-    def watch(
-        self,
-        pending: OrderPending,
-        *,
-        on_fill: Callable[[Fill], Awaitable[None]],
-        on_expired: Callable[[str], Awaitable[None]],
-        trade_id: int | None = None,
-    ) -> None:
-        """Keep an unconfirmed order until the account shows its fill or it expires."""
-        now = self.session.clock()
-        self.pending[pending.order_id] = PendingOrder(
-            order_id=pending.order_id,
-            order=pending.order,
-            placed=pending.placed,
+    async def _unconfirmed_now(self, order_id: int, exc: OrderNotConfirmed) -> VenueEvent:
+        store = self.router.require_store()
+        await store.record_order_state(order_id, OrderStatus.SUBMITTED, error=str(exc))
+        self._unconfirmed[order_id] = exc.placed
+        return VenueEvent(VenueEventKind.SUBMITTED, order_id, detail=str(exc))
+
+    def watch(self, order_id: int, order: OrderRequest, trade_id: int | None) -> None:
+        """Keep an unconfirmed order until the account shows its fill or it expires; the
+        outcome goes to the router as a venue event (what follows comes from the order row)."""
+        now = self.router.clock()
+        self.pending[order_id] = PendingOrder(
+            order_id=order_id,
+            order=order,
+            placed=self._unconfirmed.pop(order_id),
             first_sent_ms=now,
             sent_ms=now,
-            on_fill=on_fill,
-            on_expired=on_expired,
             trade_id=trade_id,
         )
         self._wake.set()
 
     async def _settle_pending(self) -> None:
-        store = self.session.require_store()
-        now = self.session.clock()
+        store = self.router.require_store()
+        now = self.router.clock()
         for key, item in list(self.pending.items()):
             confirmation = self.broker.confirm(item.placed)
             if confirmation.fill is not None:
                 del self.pending[key]
-                await item.on_fill(confirmation.fill)
+                await self.router.on_venue_event(
+                    VenueEvent(VenueEventKind.FILLED, item.order_id, confirmation.fill)
+                )
                 continue
             if now - item.sent_ms < self.config.confirm_timeout_s * 1000:
                 continue
@@ -347,22 +358,24 @@ class LiveVenue:
                     try:
                         await self.broker.cancel_stop(item.placed.user_order_id)
                     except BrokerError as exc:
-                        self.session.event(
+                        self.router.event(
                             "error",
                             f"{item.order.reason} {item.order.client_order_id} rests unfilled "
                             f"and could not be cancelled ({_logged_cause(exc)}); still watching",
                         )
                         continue
-                    what = "rested unfilled and was cancelled"
+                    what, ended = "rested unfilled and was cancelled", OrderStatus.CANCELLED
                 else:
-                    what = "never showed"
+                    what, ended = "never showed", OrderStatus.EXPIRED
                 del self.pending[key]
                 reason = (
                     f"{item.order.reason} {item.order.client_order_id} {what} on {self.venue} "
                     f"within {self.config.unconfirmed_expiry_s:g} s: expired"
                 )
-                await store.record_order_failed(item.order_id, reason)
-                await item.on_expired(reason)
+                await store.record_order_state(item.order_id, ended, error=reason)
+                await self.router.on_venue_event(
+                    VenueEvent(VenueEventKind.EXPIRED, item.order_id, detail=reason)
+                )
                 continue
             if confirmation.status == "open" or item.resends >= self.config.max_retries:
                 continue  # resting in the auction, or re-sent enough: wait for expiry
@@ -375,10 +388,12 @@ class LiveVenue:
                 await store.record_order_state(item.order_id, OrderStatus.SUBMITTED, error=str(exc))
             except BrokerError as exc:  # refused now (e.g. the position is gone): give up
                 del self.pending[key]
-                await store.record_order_failed(item.order_id, str(exc))
-                await item.on_expired(str(exc))
+                await store.record_order_state(item.order_id, OrderStatus.FAILED, error=str(exc))
+                await self.router.on_venue_event(
+                    VenueEvent(VenueEventKind.REJECTED, item.order_id, detail=str(exc))
+                )
                 continue
-            self.session.event(
+            self.router.event(
                 "warning",
                 f"{item.order.reason} {item.order.client_order_id} not confirmed: re-sent with "
                 f"the same user_order_id {item.placed.user_order_id} ({item.resends}/"
@@ -393,8 +408,7 @@ class LiveVenue:
     async def _notice_venue_exits(self) -> None:
         """A position that shrank without an order of ours: a stop fired on chain, or the
         trader closed on the venue. Recorded as a fill, never guessed as anything else."""
-        session = self.session
-        for pos in list(session.latest.positions):
+        for pos in list(self.book.positions):
             trade_id = pos.trade_id
             if (
                 pos.venue != self.venue
@@ -429,12 +443,12 @@ class LiveVenue:
             if fired and stop is not None:
                 stop.through_since_ms = None
             how = "the on-chain stop fired" if fired else "not by the cockpit"
-            session.event(
+            self.router.event(
                 "warning",
                 f"#{trade_id} {self.venue} reduced the position by {fill.size:g} @ "
                 f"{fill.price:.4f} ({how})",
             )
-            await session.apply_exit(pos, order_id, fill, "venue")
+            await self.router.apply_exit(pos, order_id, fill, "venue")
             self._marks[trade_id] = self.broker.account_position(pos.symbol)
 
     async def _check_growth(self, pos: PositionState, mark: tuple[int, int]) -> None:
@@ -454,12 +468,12 @@ class LiveVenue:
             f"{venue_size:g} on {self.venue}"
         )
         self.blocked[pos.trade_id] = detail
-        self.session.event("error", f"{detail}: listed, not acted on until this is resolved")
-        await self.session.audit("venue_difference", "system", "venue changed", detail)
+        self.router.event("error", f"{detail}: listed, not acted on until this is resolved")
+        await self.audit("venue_difference", "system", "venue changed", detail)
 
     async def _record_venue_exit_row(self, pos: PositionState, fill: Fill) -> int:
         """A row for what the venue did (no order of ours): the fill needs an order to hang on."""
-        store = self.session.require_store()
+        store = self.router.require_store()
         order = OrderRequest(
             client_order_id=fill.client_order_id,
             symbol=pos.symbol,
@@ -505,12 +519,12 @@ class LiveVenue:
             return False
         if state.through_since_ms is None:
             state.through_since_ms = ts_ms
-            self.session.event(
+            self.router.event(
                 "stop", f"#{pos.trade_id} price through the stop: left to the on-chain stop"
             )
         if ts_ms - state.through_since_ms < self.config.stop_grace_s * 1000:
             return True
-        self.session.event(
+        self.router.event(
             "warning",
             f"#{pos.trade_id} on-chain stop has not filled after {self.config.stop_grace_s:g} s: "
             "the software stop closes at market",
@@ -529,7 +543,7 @@ class LiveVenue:
                     await self._sync(state)
 
     async def _sync(self, state: StopState) -> None:
-        pos = self.session.find_position(state.trade_id)
+        pos = self.book.find(state.trade_id)
         if pos is None or pos.closed:
             return
         if state.trade_id in self.blocked or state.hold is not None:
@@ -539,7 +553,7 @@ class LiveVenue:
             return  # an external position with no stop yet: nothing to protect on chain
         if state.synced_to == wanted and state.error is None:
             return
-        now = self.session.clock()
+        now = self.router.clock()
         if state.error is not None and now < state.retry_at_ms:
             return
         on_chain = state.user_order_id is not None and self.broker.stop_resting(state.user_order_id)
@@ -549,7 +563,8 @@ class LiveVenue:
             await self._place(state, pos, wanted)
 
     async def _place(self, state: StopState, pos: PositionState, wanted: float) -> None:
-        store = self.session.require_store()
+        store = self.router.require_store()
+        status = OrderStatus.INTENT
         if state.order_id is None or state.client_order_id is None:
             cid = f"ck-sl-{uuid.uuid4().hex[:16]}"
             try:
@@ -560,15 +575,21 @@ class LiveVenue:
             state.order_id = await self._record_stop_row(pos, cid, uoid, pos.size, wanted)
             state.client_order_id, state.user_order_id = cid, uoid
         else:  # a retry: the same row, client and user order id, at today's level
-            await store.record_order_state(state.order_id, OrderStatus.INTENT, trigger_price=wanted)
+            # A row still `open` is a stop that left the venue (cancelled by hand, or missing at
+            # start): it stays open while it is put back; a never-placed one stays at intent.
+            row_status = (await store.order(state.order_id)).status
+            if row_status not in (OrderStatus.INTENT, OrderStatus.OPEN):
+                row_status = OrderStatus.INTENT
+            await store.record_order_state(state.order_id, row_status, trigger_price=wanted)
+            status = row_status
         try:
             placed = await self.broker.place_stop(
                 state.client_order_id, pos.symbol, pos.side, wanted
             )
         except BrokerError as exc:
-            # Nothing is on chain: the row stays at intent (with the error) and is retried
+            # Nothing is on chain: the row stays where it was (with the error) and is retried
             # from there; `failed` would be final (cockpit/orders.py).
-            await self._stop_failed(state, pos, _logged_cause(exc), OrderStatus.INTENT)
+            await self._stop_failed(state, pos, _logged_cause(exc), status)
             return
         await self._stop_ok(state, pos, wanted, placed, "placed")
 
@@ -587,7 +608,7 @@ class LiveVenue:
             leverage=pos.leverage,
             trade_id=pos.trade_id,
         )
-        return await self.session.require_store().record_order_intent(
+        return await self.router.require_store().record_order_intent(
             order,
             mode=pos.mode,
             venue=self.venue,
@@ -615,7 +636,7 @@ class LiveVenue:
     async def _stop_ok(
         self, state: StopState, pos: PositionState, wanted: float, placed: PlacedOrder, verb: str
     ) -> None:
-        store = self.session.require_store()
+        store = self.router.require_store()
         trigger = self.broker.trigger_price_of(placed)
         recovered = state.error is not None
         state.synced_to, state.trigger, state.error = wanted, trigger, None
@@ -625,19 +646,19 @@ class LiveVenue:
             )
         level = "info" if recovered else "stop"
         again = " (back on chain)" if recovered else ""
-        self.session.event(level, f"#{pos.trade_id} on-chain stop {verb} @ {trigger:g}{again}")
+        self.router.event(level, f"#{pos.trade_id} on-chain stop {verb} @ {trigger:g}{again}")
 
     async def _stop_failed(
         self, state: StopState, pos: PositionState, reason: str, status: OrderStatus | None
     ) -> None:
-        store = self.session.require_store()
+        store = self.router.require_store()
         first = state.error is None
         state.error = reason
-        state.retry_at_ms = self.session.clock() + int(self.config.stop_retry_s * 1000)
+        state.retry_at_ms = self.router.clock() + int(self.config.stop_retry_s * 1000)
         if status is not None and state.order_id is not None:
             await store.record_order_state(state.order_id, status, error=reason)
         if first:
-            self.session.event(
+            self.router.event(
                 "error",
                 f"#{pos.trade_id} stop not on chain: {reason}; the cockpit's software stop at "
                 f"{pos.stop:.4f} protects it, retrying every {self.config.stop_retry_s:g} s",
@@ -654,26 +675,31 @@ class LiveVenue:
         async with self._stop_lock:
             if state.user_order_id is None:
                 return
-            store = self.session.require_store()
+            store = self.router.require_store()
             resting = self.broker.stop_resting(state.user_order_id)
             try:
                 await self.broker.cancel_stop(state.user_order_id)
             except BrokerError as exc:
-                self.session.event(
+                self.router.event(
                     "error",
                     f"#{pos.trade_id} stop {state.user_order_id} could not be cancelled: {exc} "
                     "(reduce-only: it cannot open a position; cancel it on Drift)",
                 )
                 return
-            if resting and state.order_id is not None:
-                await store.record_order_state(state.order_id, OrderStatus.CANCELLED)
+            if state.order_id is None:
+                return
+            # Cancelled on chain, or never placed (its row still at intent): ended either way.
+            if resting or (await store.order(state.order_id)).status is OrderStatus.INTENT:
+                await store.record_order_state(
+                    state.order_id, OrderStatus.CANCELLED, error="the position closed"
+                )
 
     # ------------------------------------------------------------------ start-up
     async def _resolve_unfinished_market_rows(self, rows: list[OrderRecord]) -> None:
         """Market orders sent just before the last stop: unknown outcome. If the venue still
         rests one it stays placed; otherwise it is marked failed and reconcile shows whether
         the position moved anyway."""
-        store = self.session.require_store()
+        store = self.router.require_store()
         for row in rows:
             if row.order_type != "market" or row.status not in (
                 OrderStatus.INTENT,
@@ -681,13 +707,13 @@ class LiveVenue:
             ):
                 continue
             if row.user_order_id is not None and self.broker.stop_resting(row.user_order_id):
-                self.session.event(
+                self.router.event(
                     "warning", f"order {row.client_order_id} still rests on {self.venue}"
                 )
                 continue
             reason = "unconfirmed when the cockpit stopped; see the reconcile lines"
             await store.record_order_failed(row.id, reason)
-            self.session.event(
+            self.router.event(
                 "warning", f"{row.reason} order {row.client_order_id} was {row.status}: {reason}"
             )
 
@@ -724,8 +750,7 @@ class LiveVenue:
 
     async def _adopt_external(self, symbol: str, venue_orders: list[VenueOrder]) -> None:
         """A venue position the database does not know: monitored, its stop adopted if any."""
-        session = self.session
-        store = session.require_store()
+        store = self.router.require_store()
         venue_pos = next((p for p in self.broker.positions() if p.symbol == symbol), None)
         if venue_pos is None or venue_pos.entry is None:
             return
@@ -750,13 +775,13 @@ class LiveVenue:
             plan=plan,
             stop=plan.stop_loss,
             stop_role=StopRole.MANUAL_STOP if stop is not None else StopRole.STOP_LOSS,
-            opened_ms=session.clock(),
+            opened_ms=self.router.clock(),
             mode=Mode.LIVE_SMALL,
             venue=self.venue,
             last_price=venue_pos.entry,
         )
         pos.trade_id = await store.record_adopted(pos)
-        session.latest.positions.append(pos)
+        self.book.add(pos)
         self._marks[pos.trade_id] = self.broker.account_position(symbol)
         state = StopState(pos.trade_id)
         self.stops[pos.trade_id] = state
@@ -770,13 +795,13 @@ class LiveVenue:
             state.client_order_id, state.user_order_id = cid, stop_order.user_order_id
             state.synced_to, state.trigger = pos.stop, stop
         stop_text = f"its venue stop {stop:g} adopted" if stop is not None else "no stop on it"
-        session.event(
+        self.router.event(
             "warning",
             f"#{pos.trade_id} adopted external {venue_pos.side.value} {venue_pos.size:g} "
             f"{symbol} @ {venue_pos.entry:.4f}: monitored, no automatic targets, {stop_text} "
             "(e sets a stop)",
         )
-        await session.audit(
+        await self.audit(
             "reconcile",
             "system",
             f"adopt external {symbol}",
@@ -786,9 +811,9 @@ class LiveVenue:
         )
 
     async def _show_difference(self, diff: Difference) -> None:
-        self.session.event("warning", f"reconcile: {diff.detail}")
+        self.router.event("warning", f"reconcile: {diff.detail}")
         detail = json.dumps({"db": diff.db_value, "venue": diff.venue_value, "symbol": diff.symbol})
-        await self.session.audit(
+        await self.audit(
             "reconcile",
             "system",
             diff.kind.value,

@@ -656,6 +656,11 @@ class Store:
             query = query.where(Order.venue == venue)
         return [order_record(o) for o in await self._all(query.order_by(Order.id))]
 
+    async def order(self, order_id: int) -> OrderRecord:
+        """One order row (what follows a venue's report about it is derived from it)."""
+        async with self._read() as session:
+            return order_record(await _get(session, Order, order_id))
+
     async def orders_for(self, trade_id: int) -> list[OrderRecord]:
         query = select(Order).where(Order.trade_id == trade_id).order_by(Order.id)
         return [order_record(o) for o in await self._all(query)]

@@ -122,4 +122,6 @@ class PositionsTable(DataTable[Text]):
         if self.row_count == 0:
             return None
         key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-        return int(key.removeprefix("trade-")) if key else None
+        number = key.removeprefix("trade-") if key else ""
+        # A position whose trade row is not written yet (the database failing) has no number.
+        return int(number) if number.isdigit() else None

@@ -68,7 +68,7 @@ async def test_an_unconfirmed_entry_stays_placed_and_is_listed_when_it_lands(rig
         await rig.session.open_position(SYMBOL, Side.LONG, 40, 2)
     assert rig.session.latest.positions == []
     assert rig.rows("SELECT reason, status FROM orders") == [("entry", "submitted")]
-    with pytest.raises(OrderRejected, match="1 open position"):
+    with pytest.raises(OrderRejected, match="placed on drift and not confirmed yet"):
         await rig.session.open_position(SYMBOL, Side.LONG, 40, 2)  # it may still land
     assert rig.session.risk.check_entry(  # and the cooldown runs from its send
         EntryRequest(SYMBOL, Side.LONG, 40, 2, "test"), open_positions=0, now_ms=rig.clock.now
@@ -113,7 +113,7 @@ async def test_an_entry_resting_unfilled_too_long_is_cancelled_then_failed(rig: 
     assert rig.h.chain.open_orders() == [] and rig.chain_size() == 0
     assert rig.ixs() == ["place_perp_order", "cancel_order_by_user_id"], "never re-sent"
     [(status, error)] = rig.rows("SELECT status, error FROM orders")
-    assert status == "failed" and "rested unfilled and was cancelled" in error
+    assert status == "cancelled" and "rested unfilled and was cancelled" in error
     assert rig.session.latest.positions == []
 
 
@@ -132,7 +132,7 @@ async def test_an_entry_that_never_lands_expires_and_lists_nothing(rig: Rig) -> 
     assert len(sends) == 3 * 4
     assert {(uoid, landed) for uoid, _, landed in sends} == {(sends[0][0], False)}
     [(status, error)] = rig.rows("SELECT status, error FROM orders")
-    assert status == "failed" and "expired" in error
+    assert status == "expired" and "expired" in error
     assert any("entry failed" in e for e in rig.events())
 
 

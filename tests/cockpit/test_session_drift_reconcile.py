@@ -133,7 +133,7 @@ async def test_an_unknown_venue_position_is_adopted_as_external_and_monitored(
         assert pos.mfe_pct == pytest.approx(100 * 30 / 140)
 
         await r.session.enter_live("LIVE")
-        with pytest.raises(OrderRejected, match="open position"):
+        with pytest.raises(OrderRejected, match="already long SOL-PERP #1"):
             await r.session.open_position(SYMBOL, Side.LONG, 40, 2)  # the limit counts it
 
         await r.session.move_stop(pos.trade_id or 0, 160.0)

@@ -16,6 +16,10 @@ SYMBOL = "SOL-PERP"
 T0 = 1_750_000_000_000
 
 
+def price_time(session: Session) -> int:
+    return max((t.ts_ms for t in session.latest.last_tick.values()), default=T0)
+
+
 def path(prices: list[float]) -> Iterator[Tick]:
     for i, p in enumerate(prices):
         yield Tick(SYMBOL, T0 + 1000 * i, p, bid=p - 0.005, ask=p + 0.005)
@@ -32,7 +36,8 @@ async def test_refused_take_profit_is_recorded_and_retried(tmp_path: Path) -> No
         paused=True,
     )
     broker = PaperBroker(settings.paper)
-    session = Session(settings, feed, broker, [SYMBOL], clock=lambda: T0)
+    # Price time is the clock: the retry's backoff (1 s) has passed one tick later.
+    session = Session(settings, feed, broker, [SYMBOL], clock=lambda: price_time(session))
     await session.start()
     try:
         await feed.step(1)
@@ -56,6 +61,6 @@ async def test_refused_take_profit_is_recorded_and_retried(tmp_path: Path) -> No
         ]
     assert statuses == [
         ("entry", "filled"),
-        ("tp1", "failed"),
+        ("tp1", "rejected"),
         ("tp1", "filled"),
     ]

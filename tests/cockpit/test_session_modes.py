@@ -137,7 +137,8 @@ async def test_live_limits_refuse_before_the_broker_and_exits_pass(
     clock.now = T0 + 61_000
     await session.open_position(SYMBOL, Side.SHORT, 10, 1)
     clock.now = T0 + 200_000
-    with pytest.raises(OrderRejected, match="position"):
+    # One position per (venue, symbol): refused before the risk gate's open-positions limit.
+    with pytest.raises(OrderRejected, match="already short SOL-PERP #2"):
         await session.open_position(SYMBOL, Side.SHORT, 10, 1)
 
     statuses = rows(db, "SELECT venue, reduce_only, status FROM orders ORDER BY id")

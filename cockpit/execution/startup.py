@@ -1,0 +1,83 @@
+"""At start: open positions restored, paper orders a kill left unfinished resolved.
+
+Restored positions go back into the book (a paper one is adopted by the paper venue as its own
+leg, so two on one symbol restored from before the one-position rule can each be closed, and
+both are flagged).
+
+A paper fill lives in memory until its row is written; a cockpit killed in between leaves the row
+at `would_submit` (or `intent`) with no fill, and the position as it was before the order. Such a
+row is marked failed with the reason, so no order row is ever left dangling and the journal says
+what happened. Venue orders (Drift) are not touched here: the venue's keeper compares them with
+the account before anything is sent (cockpit/live_venue.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from adapters.paper import PaperBroker
+from cockpit.domain import PositionState
+from cockpit.execution.book import PositionBook
+from cockpit.execution.venues import Venues
+from cockpit.orders import OrderStatus
+from state.store import Store
+
+UNSENT = "the cockpit stopped before this paper order was filled and recorded: not executed"
+
+
+async def resolve_unsent_orders(
+    store: Store, venues: Venues, event: Callable[[str, str], None]
+) -> int:
+    """Mark the paper venue's unfinished rows failed; returns how many there were."""
+    keeper = venues.keeper
+    paper = {venues.paper.venue} | (
+        {venues.live.venue} if venues.live is not None and keeper is None else set()
+    )
+    count = 0
+    for venue in sorted(paper):
+        for row in await store.unfinished_orders(venue):
+            await store.resolve_order(row.id, OrderStatus.FAILED, UNSENT)
+            event(
+                "warning",
+                f"{row.reason} order {row.client_order_id} ({row.side} {row.size:g} {row.symbol}) "
+                f"was left {row.status} by the last session: {UNSENT}",
+            )
+            count += 1
+    return count
+
+
+async def restore(
+    store: Store,
+    book: PositionBook,
+    venues: Venues,
+    symbols: list[str],
+    event: Callable[[str, str], None],
+) -> list[PositionState]:
+    """Resolve unsent paper orders, then put every open trade back into the book."""
+    await resolve_unsent_orders(store, venues, event)
+    restored = await store.open_positions()
+    for pos in restored:
+        book.add(pos)
+        broker = venues.broker_for(pos.venue)
+        if isinstance(broker, PaperBroker):
+            broker.adopt_position(pos.symbol, pos.side.sign * pos.size, pos.trade_id)
+        event("info", _restored_line(pos, venues, symbols))
+    for line in book.flag_hedged():
+        event("error", line)
+    return restored
+
+
+def _restored_line(pos: PositionState, venues: Venues, symbols: list[str]) -> str:
+    keeper = venues.keeper
+    if pos.symbol not in symbols:
+        managed = "NOT managed: no feed for it"
+    elif keeper is not None and pos.venue == keeper.venue:
+        managed = f"managed on {pos.venue} once reconciled"
+    elif venues.broker_for(pos.venue) is None:
+        managed = f"NOT managed: no broker for venue {pos.venue}"
+    else:
+        managed = f"managed on {pos.venue}"
+    return (
+        f"restored #{pos.trade_id} {pos.side.value} {pos.size:g} {pos.symbol} "
+        f"@ {pos.entry:.4f} SL {pos.stop:.4f} ({managed})"
+    )

@@ -1,0 +1,82 @@
+"""Closed trades and analytics for the dashboard: re-read when a trade closes, never per tick.
+
+Re-reading a long journal (with its after-exit candles) can take a second, so the analytics run
+in a background task: the tick that closed a trade does not wait, and closes that arrive while a
+run is going are folded into one more run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from cockpit.config import Settings
+from cockpit.execution.events import LatestState
+from state.journal import analytics_snapshot
+from state.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class History:
+    """Keeps `latest.closed_trades` and `latest.analytics` in step with the journal."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        latest: LatestState,
+        store: Callable[[], Store | None],
+        event: Callable[[str, str], None],
+    ) -> None:
+        self._settings = settings
+        self._latest = latest
+        self._store = store
+        self._event = event
+        self._task: asyncio.Task[None] | None = None
+        self._again = False
+
+    async def reload(self) -> None:
+        """The last 50 closed trades now; the analytics in the background."""
+        store = self._store()
+        if store is None:
+            return
+        self._latest.closed_trades = await store.closed_trades(limit=50)
+        self._latest.history_version += 1
+        self._refresh_soon()
+
+    def _refresh_soon(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._again = True
+            return
+        self._task = asyncio.create_task(self._refresh(), name="analytics")
+
+    async def _refresh(self) -> None:
+        while True:
+            self._again = False
+            store = self._store()
+            if store is None:
+                return
+            try:
+                snapshot = await analytics_snapshot(store, self._settings)
+            except Exception as exc:  # a failed analysis must never stop trading
+                log.exception("analytics failed")
+                self._event("error", f"analytics not updated: {exc}")
+            else:
+                self._latest.analytics = snapshot
+                self._latest.history_version += 1
+            if not self._again:
+                return
+
+    async def settled(self) -> None:
+        """Wait until the analytics reflect every trade closed so far (reports and tests)."""
+        while self._task is not None and not self._task.done():
+            await asyncio.shield(self._task)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
