@@ -80,9 +80,7 @@ class PaperBroker:
         out = {symbol: sum(legs.values()) for symbol, legs in self._legs.items()}
         return {symbol: size for symbol, size in out.items() if size != 0}
 
-    def adopt_position(
-        self, symbol: str, signed_size: float, trade_id: int | None = None
-    ) -> None:
+    def adopt_position(self, symbol: str, signed_size: float, trade_id: int | None = None) -> None:
         """Take over a position restored from the database after a restart, without a fill.
 
         Without `trade_id` it replaces the symbol's whole position (0 makes it flat); with one it

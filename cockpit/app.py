@@ -281,8 +281,13 @@ class CockpitApp(App[None]):
             if isinstance(answer, AmountRequest):
                 self._submit_close_part(trade_id, answer)
 
+        minimum = self.session.min_order_size(pos)
         dialog = ClosePartDialog(
-            pos, mark, lambda raw: close_preview(pos, raw, self.session.mark_price(pos))
+            pos,
+            mark,
+            lambda raw: close_preview(
+                pos, raw, self.session.mark_price(pos), min_order_size=minimum
+            ),
         )
         self.push_screen(dialog, on_answer)
 

@@ -206,6 +206,9 @@ class LiveVenue:
         for row in rows:
             if row.user_order_id is not None:
                 self.broker.assign_user_order_id(row.client_order_id, row.user_order_id)
+        await self._resume_unfinished(rows, mine)
+        resumed = {p.trade_id for p in self.book.positions if p not in mine}
+        mine = [p for p in self.book.positions if p.venue == self.venue and not p.closed]
         venue_orders = self.broker.open_orders()
         step = max((self.broker.order_step(s) for s in {p.symbol for p in mine}), default=0.0)
         self.differences = reconcile(
@@ -215,7 +218,12 @@ class LiveVenue:
             size_tolerance=max(step / 2, 1e-9),
             price_tolerance=1e-4,
         )
-        await self._resolve_unfinished_market_rows(rows)
+        # A resumed entry has no stop yet: it is placed on the first poll, like any new one's.
+        self.differences = [
+            d
+            for d in self.differences
+            if not (d.kind is DifferenceKind.STOP_MISSING and d.trade_id in resumed)
+        ]
         open_ids = {p.trade_id for p in mine}
         stop_rows = {
             r.trade_id: r for r in rows if r.order_type == "stop" and r.trade_id in open_ids
@@ -223,7 +231,8 @@ class LiveVenue:
         for pos in mine:
             assert pos.trade_id is not None
             self._marks[pos.trade_id] = self.broker.account_position(pos.symbol)
-            self._restore_stop(pos, stop_rows.get(pos.trade_id), venue_orders)
+            if pos.trade_id not in resumed:  # a resumed entry's stop is placed like any new one
+                self._restore_stop(pos, stop_rows.get(pos.trade_id), venue_orders)
         for diff in self.differences:
             await self._show_difference(diff)
             if diff.kind is DifferenceKind.EXTERNAL_POSITION:
@@ -298,6 +307,11 @@ class LiveVenue:
         return True
 
     # ------------------------------------------------------------------ entries and exits
+    def min_order_size(self, symbol: str) -> float:
+        """Drift refuses orders below the market's minimum; a close that would leave less
+        than it is a close of everything."""
+        return max(self.broker.min_order_size(symbol), self.broker.order_step(symbol))
+
     def handle(self, client_order_id: str) -> int:
         """The Drift user_order_id the order is sent with (stored on its intent row first)."""
         return self.broker.user_order_id(client_order_id)
@@ -695,27 +709,129 @@ class LiveVenue:
                 )
 
     # ------------------------------------------------------------------ start-up
-    async def _resolve_unfinished_market_rows(self, rows: list[OrderRecord]) -> None:
-        """Market orders sent just before the last stop: unknown outcome. If the venue still
-        rests one it stays placed; otherwise it is marked failed and reconcile shows whether
-        the position moved anyway."""
+    async def _resume_unfinished(self, rows: list[OrderRecord], mine: list[PositionState]) -> None:
+        """Market orders sent just before the last stop, whose outcome was not known then.
+
+        What follows comes from the order row, as if the cockpit had never stopped: an entry
+        that filled meanwhile opens its position with the plan stored on its row (not an
+        "external" one); an exit that filled is applied to its trade; an order that may still
+        land (young, not on the account yet) or still rests on the book is watched again; one
+        past `unconfirmed_expiry_s` that never showed has expired (an exit's target is re-armed).
+        """
         store = self.router.require_store()
+        now = self.router.clock()
         for row in rows:
             if row.order_type != "market" or row.status not in (
                 OrderStatus.INTENT,
                 OrderStatus.SUBMITTED,
             ):
                 continue
-            if row.user_order_id is not None and self.broker.stop_resting(row.user_order_id):
+            resting = row.user_order_id is not None and self.broker.stop_resting(row.user_order_id)
+            fill = None if resting else self._landed_while_away(row, mine)
+            if fill is not None:
                 self.router.event(
-                    "warning", f"order {row.client_order_id} still rests on {self.venue}"
+                    "warning",
+                    f"{row.reason} {row.client_order_id} filled while the cockpit was away: "
+                    f"{fill.size:g} @ {fill.price:.4f}",
                 )
+                await self.router.on_venue_event(VenueEvent(VenueEventKind.FILLED, row.id, fill))
                 continue
-            reason = "unconfirmed when the cockpit stopped; see the reconcile lines"
-            await store.record_order_failed(row.id, reason)
-            self.router.event(
-                "warning", f"{row.reason} order {row.client_order_id} was {row.status}: {reason}"
+            # An `intent` row may have been sent too (a stop between the send and the write
+            # that says so): while it could still land, it is watched like a submitted one.
+            young = now - row.created_at_ms < self.config.unconfirmed_expiry_s * 1000
+            if resting or young:
+                self._rewatch(row)
+                continue
+            sent = row.status is OrderStatus.SUBMITTED
+            reason = (
+                f"{row.reason} {row.client_order_id} was unconfirmed when the cockpit stopped "
+                f"and is not on {self.venue}: " + ("expired" if sent else "never sent or lost")
             )
+            await store.record_order_state(
+                row.id, OrderStatus.EXPIRED if sent else OrderStatus.FAILED, error=reason
+            )
+            await self.router.on_venue_event(
+                VenueEvent(VenueEventKind.EXPIRED, row.id, detail=reason)
+            )
+
+    def _landed_while_away(self, row: OrderRecord, mine: list[PositionState]) -> Fill | None:
+        """The fill of an order sent before a restart, if the account shows it landed."""
+        step = self.broker.order_step(row.symbol)
+        venue_pos = next((p for p in self.broker.positions() if p.symbol == row.symbol), None)
+        venue_size = 0.0 if venue_pos is None else venue_pos.size
+        if not row.reduce_only:
+            known = any(p.symbol == row.symbol for p in mine)
+            side_ok = venue_pos is not None and venue_pos.side.opening_order_side is row.side
+            if known or not side_ok or venue_pos is None or venue_pos.entry is None:
+                return None
+            if abs(venue_size - row.size) > step:
+                return None
+            return self.broker.fill_at(
+                row.client_order_id,
+                row.symbol,
+                row.side,
+                venue_size,
+                venue_pos.entry,
+                reduce_only=False,
+                reason=row.reason,
+            )
+        pos = next((p for p in mine if p.trade_id == row.trade_id), None)
+        if pos is None:
+            return None
+        reduced = pos.size - (
+            venue_size if venue_pos is not None and venue_pos.side is pos.side else 0.0
+        )
+        if reduced <= step / 2 or reduced > row.size + step:
+            return None
+        price = self.broker.oracle_price(row.symbol) or pos.last_price or pos.entry
+        return self.broker.fill_at(
+            row.client_order_id,
+            row.symbol,
+            row.side,
+            reduced,
+            price,
+            reduce_only=True,
+            reason=row.reason,
+            price_source="drift_oracle_estimate",
+        )
+
+    def _rewatch(self, row: OrderRecord) -> None:
+        """Watch an order an earlier session sent, from the account as it is now (it has not
+        landed, so a fill will show as a change from here)."""
+        assert row.user_order_id is not None
+        placed = self.broker.resume_market_order(
+            row.client_order_id,
+            row.user_order_id,
+            row.symbol,
+            row.side,
+            row.size,
+            reduce_only=row.reduce_only,
+            reason=row.reason,
+            sent_ms=row.created_at_ms,
+        )
+        order = OrderRequest(
+            client_order_id=row.client_order_id,
+            symbol=row.symbol,
+            side=row.side,
+            size=row.size,
+            reduce_only=row.reduce_only,
+            reason=row.reason,
+            leverage=row.leverage,
+            trade_id=row.trade_id,
+        )
+        self.pending[row.id] = PendingOrder(
+            order_id=row.id,
+            order=order,
+            placed=placed,
+            first_sent_ms=row.created_at_ms,
+            sent_ms=self.router.clock(),
+            trade_id=row.trade_id,
+        )
+        self.router.event(
+            "warning",
+            f"{row.reason} {row.client_order_id} was unconfirmed when the cockpit stopped: "
+            "watching the account for it again",
+        )
 
     def _restore_stop(
         self, pos: PositionState, row: OrderRecord | None, venue_orders: list[VenueOrder]

@@ -146,6 +146,7 @@ class Session:
         self.set_trail_mult = self.commands.set_trail_mult
         self.put_stop_on_chain = self.commands.put_stop_on_chain
         self.mark_price = self.commands.mark_price
+        self.min_order_size = self.venues.min_order_size
         self.managed = self.commands.managed
         self.live_precondition = self.modes.live_precondition
         self.enter_live = self.modes.enter_live
@@ -156,7 +157,9 @@ class Session:
     async def start(self) -> None:
         """Open the store, restore open positions, start one feed task per symbol."""
         self.store = await Store.open(
-            self.settings.db_url, flush_interval_s=self.settings.state_flush_ms / 1000
+            self.settings.db_url,
+            flush_interval_s=self.settings.state_flush_ms / 1000,
+            clock=self.clock,  # rows are stamped in the session's time (an order's age counts)
         )
         await self.modes.note_forced_shadow()
         restored = await restore(self.store, self.book, self.venues, self.symbols, self.event)
@@ -290,7 +293,7 @@ class Session:
         """The long form of a position's venue state for the levels line, or None."""
         if trade_id is None:
             return None
-        failing = self.router.retries.alerts.get(trade_id)
+        failing = self.router.retries.why(trade_id)
         if failing is not None:
             return f"{failing} (retrying with backoff)"
         if self.venue is None:

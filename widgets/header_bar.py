@@ -1,4 +1,4 @@
-"""Top line: mode badge, symbol and price, feed status, clock."""
+"""Top line: mode badge, symbol and price, feed status (and a failing database), clock."""
 
 from __future__ import annotations
 
@@ -35,6 +35,19 @@ def feed_text(status: FeedStatus) -> Text:
     return text
 
 
+DB_FAILING = "DATABASE NOT WRITING"
+
+
+def status_text(status: FeedStatus, db_failing: str | None) -> Text:
+    """The feed's state, and in white on red when the database is not taking writes (what it
+    could not write is kept in memory and retried; the event log says what)."""
+    text = feed_text(status)
+    if db_failing is not None:
+        text.append("  ")
+        text.append(f" {DB_FAILING} ", style="bold white on red")
+    return text
+
+
 def clock_text(now_ms: int) -> str:
     return datetime.fromtimestamp(now_ms / 1000, tz=UTC).strftime("%H:%M:%S UTC")
 
@@ -49,11 +62,17 @@ class HeaderBar(Horizontal):
         yield Static(id="header-clock")
 
     def show(
-        self, mode: Mode, symbol: str, tick: Tick | None, status: FeedStatus, now_ms: int
+        self,
+        mode: Mode,
+        symbol: str,
+        tick: Tick | None,
+        status: FeedStatus,
+        now_ms: int,
+        db_failing: str | None = None,
     ) -> None:
         self.query_one(ModeBadge).mode = mode
         price = Text(f"{symbol} ", style="bold")
         price.append_text(fmt_price(tick.price if tick else None))
         self.query_one("#header-price", Static).update(price)
-        self.query_one("#header-feed", Static).update(feed_text(status))
+        self.query_one("#header-feed", Static).update(status_text(status, db_failing))
         self.query_one("#header-clock", Static).update(clock_text(now_ms))

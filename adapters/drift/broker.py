@@ -259,6 +259,68 @@ class DriftBroker(DriftStops):
             reason=reason,
         )
 
+    def fill_at(
+        self,
+        client_order_id: str,
+        symbol: str,
+        side: OrderSide,
+        size: float,
+        price: float,
+        *,
+        reduce_only: bool,
+        reason: str,
+        price_source: str = "drift_account",
+    ) -> Fill:
+        """A fill known only by its size and price (an order that landed while no cockpit was
+        watching: the account shows the position, not the trade); the fee at the taker rate."""
+        return Fill(
+            client_order_id=client_order_id,
+            symbol=symbol,
+            side=side,
+            size=size,
+            price=price,
+            fee=size * price * self._config.taker_fee_bps / 1e4,
+            ts_ms=self._clock(),
+            price_source=price_source,
+            reduce_only=reduce_only,
+            reason=reason,
+        )
+
+    def resume_market_order(
+        self,
+        client_order_id: str,
+        user_order_id: int,
+        symbol: str,
+        side: OrderSide,
+        size: float,
+        *,
+        reduce_only: bool,
+        reason: str,
+        sent_ms: int,
+    ) -> PlacedOrder:
+        """Take over a market order an earlier process sent and whose fill does not show yet:
+        it is confirmed (or re-sent, with the same user_order_id) like one of this process's,
+        measured from the account as it stands now."""
+        self.assign_user_order_id(client_order_id, user_order_id)
+        index = self.market_index(symbol)
+        base, quote, _ = self._position(index)
+        placed = PlacedOrder(
+            client_order_id=client_order_id,
+            user_order_id=user_order_id,
+            symbol=symbol,
+            market_index=index,
+            side=side,
+            base_amount=floor_to_step(to_base(size), int(self._market(index).amm.order_step_size)),
+            reduce_only=reduce_only,
+            kind="market",
+            reason=reason,
+            sent_ms=sent_ms,
+            base_before=base,
+            quote_before=quote,
+        )
+        self._placed[client_order_id] = placed
+        return placed
+
     # ------------------------------------------------------------------ the account as it stands
     def account_position(self, symbol: str) -> tuple[int, int]:
         """(signed base, quote amount) of `symbol`'s position as last refreshed: the mark a

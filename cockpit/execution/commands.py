@@ -97,7 +97,7 @@ class Commands:
         pos = self.managed(trade_id)
         self._refuse_while_exit_pending(pos)
         try:
-            size = close_size(pos, percent)
+            size = close_size(pos, percent, min_order_size=self.venues.min_order_size(pos))
         except ManualRefused as exc:
             await self._refuse(pos, who, f"close {percent:g} % of #{trade_id}", exc)
         detail = json.dumps({"percent": percent, "size": size, "size_before": pos.size})

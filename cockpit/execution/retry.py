@@ -74,5 +74,12 @@ class ExitRetries:
 
     @property
     def alerts(self) -> dict[int, str]:
-        """Trade id -> `exit failing: <why>` for the positions table."""
-        return {trade_id: f"{EXIT_FAILING}: {s.why}" for (trade_id, _), s in self._streaks.items()}
+        """Trade id -> `exit failing` for the positions table's red state cell."""
+        return {trade_id: EXIT_FAILING for (trade_id, _) in self._streaks}
+
+    def why(self, trade_id: int) -> str | None:
+        """The failing exit's reason and short cause, for the levels line under the chart."""
+        for (tid, reason), streak in self._streaks.items():
+            if tid == trade_id:
+                return f"{EXIT_FAILING}: {reason} {streak.why}"
+        return None

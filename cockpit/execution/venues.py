@@ -41,6 +41,8 @@ class Keeper(VenueKeeper, ExecutionVenue, Protocol):
 
     def put_in_step(self, trade_id: int) -> None: ...
 
+    def min_order_size(self, symbol: str) -> float: ...
+
     async def sync_stops(self) -> None: ...
 
     async def start(self, restored: list[PositionState]) -> None: ...
@@ -149,6 +151,12 @@ class Venues:
         if keeper is None or pos.trade_id is None:
             return None
         return keeper.blocked.get(pos.trade_id)
+
+    def min_order_size(self, pos: PositionState) -> float:
+        """The smallest order the position's venue accepts (0 on paper): a partial close that
+        would leave less closes everything (engine/manual.py)."""
+        keeper = self.keeper_of(pos)
+        return 0.0 if keeper is None else keeper.min_order_size(pos.symbol)
 
     def pending_entries(self, route: Route) -> int:
         return 0 if route.keeper is None else route.keeper.pending_entries

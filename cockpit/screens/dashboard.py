@@ -66,6 +66,7 @@ class DashboardScreen(Screen[None]):
                 latest.last_tick.get(symbol),
                 self.session.feed_status,
                 self.session.clock(),
+                latest.db_failing,
             )
             self.query_one(PositionsTable).sync(
                 latest.positions, marks, self.session.venue_alerts()

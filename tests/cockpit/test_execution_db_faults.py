@@ -22,6 +22,7 @@ from adapters.replay import ReplayFeed
 from cockpit.config import FixedPolicyConfig, PaperConfig, Settings
 from cockpit.domain import Candle, Side, StopRole, TargetState, Tick
 from cockpit.session import Session
+from widgets.header_bar import DB_FAILING, status_text
 
 SYMBOL = "SOL-PERP"
 BAR_MS = 15 * 60_000
@@ -88,7 +89,9 @@ def no_target_without_its_fill(db: Path) -> None:
     for target in ("tp1", "tp2"):
         flagged = rows(db, f"SELECT id FROM trades WHERE {target}_filled = 1")
         for (trade_id,) in flagged:
-            fills = rows(db, f"SELECT id FROM fills WHERE trade_id={trade_id} AND reason='{target}'")
+            fills = rows(
+                db, f"SELECT id FROM fills WHERE trade_id={trade_id} AND reason='{target}'"
+            )
             assert fills, f"trade {trade_id} says {target} filled without a {target} fill row"
 
 
@@ -103,7 +106,8 @@ async def test_a_failed_tp1_intent_write_sends_nothing_and_tp1_fills_later(tmp_p
         await feed.step(1)  # +1.6 %: TP1 decided, its row cannot be written
         assert pos.tp1_state is TargetState.ARMED and pos.size == pos.initial_size
         assert (pos.stop, pos.stop_role) == (pos.plan.stop_loss, StopRole.STOP_LOSS)
-        assert session.venue_alerts()[1].startswith("exit failing: the database")
+        assert session.venue_alerts()[1] == "exit failing"
+        assert "the database did not take the order" in str(session.venue_note(1))
         await feed.step(1)  # still failing, inside the backoff: not tried, not said again
         failing = [e for e in session.latest.events if "exit (tp1) failed" in e.text]
         assert len(failing) == 1
@@ -132,6 +136,7 @@ async def test_a_failed_fill_write_is_kept_shown_and_written_later(tmp_path: Pat
         await feed.step(1)  # TP1 fills on paper, the fill cannot be written
         assert pos.tp1_filled and pos.size < pos.initial_size, "memory shows the fill"
         assert session.latest.db_failing is not None
+        assert DB_FAILING in status_text(session.feed_status, session.latest.db_failing).plain
         assert any("database write failed" in e.text for e in session.latest.events)
         assert rows(db, "SELECT count(*) FROM fills WHERE reason='tp1'") == [(0,)]
         heal(db)

@@ -224,3 +224,20 @@ async def test_close_now_is_reduce_only_and_takes_the_stop_with_it(rig: Rig) -> 
     ]
     assert [type(p.order_type).__name__ for p in close] == ["TriggerMarket", "Market"]
     assert rig.rows("SELECT exit_reason FROM trades") == [("manual_close",)]
+
+
+async def test_a_partial_close_that_would_leave_less_than_the_minimum_closes_all(
+    rig: Rig,
+) -> None:
+    """0.26 SOL, close 97 %: 0.0078 would be left, below Drift's 0.01 minimum: all of it goes."""
+    session = rig.session
+    await session.enter_live("LIVE")
+    pos = await session.open_position(SYMBOL, Side.LONG, 40, 2)
+    await rig.settle()
+    assert pos.trade_id is not None
+    assert session.min_order_size(pos) == pytest.approx(0.01)
+    await session.close_part(pos.trade_id, 97)
+    await rig.settle()
+    assert pos.closed and rig.chain_size() == 0
+    [(size, reason)] = rig.rows("SELECT size, reason FROM fills WHERE reduce_only = 1")
+    assert (size, reason) == (pytest.approx(0.26), "manual_close")

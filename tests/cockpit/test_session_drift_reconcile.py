@@ -187,9 +187,11 @@ async def test_a_size_that_differs_is_listed_and_never_acted_on(tmp_path: Path) 
         await r.session.stop()
 
 
-async def test_an_entry_unconfirmed_at_a_crash_is_marked_and_its_position_shown(
+async def test_an_entry_unconfirmed_at_a_crash_is_resumed_from_its_row(
     tmp_path: Path,
 ) -> None:
+    """(More cases in test_session_drift_resume.py.) The fill found at restart opens the
+    position the entry's row planned: no external adoption, nothing to reconcile."""
     r = await open_rig(tmp_path / "c.db")
     await r.session.enter_live("LIVE")
     r.h.chain.fill_market_orders = False
@@ -198,11 +200,10 @@ async def test_an_entry_unconfirmed_at_a_crash_is_marked_and_its_position_shown(
     r.h.chain.fill_resting_market_orders()  # it filled while the cockpit was gone
     r = await restart(r)
     try:
-        [(status, error)] = r.rows("SELECT status, error FROM orders")
-        assert status == "failed" and "unconfirmed when the cockpit stopped" in error
+        assert r.rows("SELECT status FROM orders WHERE order_type = 'market'") == [("filled",)]
         [pos] = r.session.latest.positions
-        assert pos.plan.policy == "external" and pos.size == pytest.approx(0.26)
-        assert audit(r)[0][0] == "external_position"
+        assert pos.plan.policy == "fixed" and pos.size == pytest.approx(0.26)
+        assert audit(r) == []
     finally:
         await r.session.stop()
 

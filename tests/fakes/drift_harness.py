@@ -241,6 +241,15 @@ class FakeChain:
                 self._fill(long, int(order.base_asset_amount), bool(order.reduce_only))
                 self.user.orders[i] = dataclasses.replace(order, status=OrderStatus.Init())
 
+    def cancel_resting_market_orders(self) -> None:
+        """The market orders left on the book leave it unfilled (their auction expired)."""
+        for i, order in enumerate(self.user.orders):
+            if (
+                type(order.status).__name__ == "Open"
+                and type(order.order_type).__name__ == "Market"
+            ):
+                self.user.orders[i] = dataclasses.replace(order, status=OrderStatus.Canceled())
+
     def fire_triggers(self) -> int:
         """What a keeper does when the oracle crosses a trigger: fill the trigger-market order
         at the oracle price (reduce-only orders only reduce). Returns how many fired."""
