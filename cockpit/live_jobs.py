@@ -9,21 +9,37 @@ replay or demo feed gets none of them, so the demo path stays exactly as it was.
 from __future__ import annotations
 
 from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from adapters.base import ClosedCandleFeed, FundingFeed, LiveFeed
+from adapters.base import Broker, ClosedCandleFeed, FundingFeed, LiveFeed, MarketFeed
 from adapters.paper import PaperBroker
 from cockpit.candle_recorder import CandleRecorder
+from cockpit.config import Settings
+from cockpit.execution.events import LatestState
 from cockpit.feed_health import FeedMonitor
 from cockpit.funding import FundingCharger
-
-if TYPE_CHECKING:
-    from cockpit.session import Session
+from state.store import Store
 
 Job = tuple[str, Coroutine[Any, Any, None]]
 
 
-def live_feed_jobs(session: Session) -> list[Job]:
+class JobHost(Protocol):
+    """What the jobs need of the session (the session satisfies it; no import of it here)."""
+
+    settings: Settings
+    feed: MarketFeed
+    broker: Broker
+    live_broker: Broker | None
+    symbols: list[str]
+    store: Store | None
+    latest: LatestState
+
+    def clock(self) -> int: ...
+
+    def event(self, level: str, text: str) -> None: ...
+
+
+def live_feed_jobs(session: JobHost) -> list[Job]:
     """The jobs for `session.feed`; call after `session.store` is open."""
     feed = session.feed
     jobs: list[Job] = []
