@@ -33,9 +33,22 @@ HEADLESS_CLI = textwrap.dedent(
 
 
     def headless(app):
+        def dashboard_up():
+            return type(app.screen).__name__ == "DashboardScreen" and bool(
+                app.screen.query("#history")
+            )
+
         def stop_when_stdin_closes():
             sys.stdin.read()
-            while not app.is_running:
+            # Exit only once the dashboard is mounted: an exit in the middle of mounting it is
+            # not what this test is about (and on a loaded machine stdin can close that early).
+            while True:
+                if app.is_running:
+                    try:
+                        if app.call_from_thread(dashboard_up):
+                            break
+                    except Exception:
+                        pass
                 time.sleep(0.05)
             app.call_from_thread(app.exit)
 
