@@ -43,6 +43,10 @@ log = logging.getLogger(__name__)
 ENGINE = "engine"
 
 
+class IntentNotWritten(Exception):
+    """The order's row could not be written, so the order was not sent."""
+
+
 class VenueKeeper(Protocol):
     """What the router needs of a venue that keeps orders on chain (cockpit/live_venue.py)."""
 
@@ -98,17 +102,26 @@ class Router:
         mode: Mode,
         intent: EntryIntent | None = None,
     ) -> VenueEvent:
-        """Intent row, then the venue. Raises whatever the intent write raised (nothing sent)."""
+        """Intent row, then the venue. Raises IntentNotWritten when the row could not be written
+        (then nothing was sent); anything the venue raises is reported as a rejection."""
         store = self.require_store()
-        order_id = await store.record_order_intent(
-            order,
-            mode=mode,
-            venue=venue.venue,
-            status=OrderStatus.WOULD_SUBMIT if mode is Mode.SHADOW else OrderStatus.INTENT,
-            user_order_id=venue.handle(order.client_order_id),
-            intent_json=None if intent is None else intent.to_json(),
-        )
-        event = await venue.submit(order_id, order)
+        try:
+            order_id = await store.record_order_intent(
+                order,
+                mode=mode,
+                venue=venue.venue,
+                status=OrderStatus.WOULD_SUBMIT if mode is Mode.SHADOW else OrderStatus.INTENT,
+                user_order_id=venue.handle(order.client_order_id),
+                intent_json=None if intent is None else intent.to_json(),
+            )
+        except Exception as exc:
+            log.error("intent row of %s not written: %s", order.client_order_id, exc)
+            raise IntentNotWritten(f"the database did not take the order ({exc})") from exc
+        try:
+            event = await venue.submit(order_id, order)
+        except Exception as exc:  # a venue bug must not leave the row dangling or kill the tick
+            log.exception("venue %s failed on %s", venue.venue, order.client_order_id)
+            event = VenueEvent(VenueEventKind.REJECTED, order_id, detail=f"venue error: {exc}")
         if event.kind is VenueEventKind.REJECTED:
             await self.durable.write(
                 f"order {order.client_order_id} rejected",
@@ -125,16 +138,14 @@ class Router:
         async with self.order_lock:
             try:
                 event = await self.send(venue, order, intent.mode, intent)
-            except Exception as exc:
-                self.event("error", f"open {intent.side.value} {intent.symbol} not sent: {exc}")
-                raise OrderRejected(
-                    f"not sent: the database did not take the order ({exc})"
-                ) from exc
+            except IntentNotWritten as exc:
+                message = f"open {intent.side.value} {intent.symbol} not sent: {exc}"
+                self.event("error", message)
+                raise OrderRejected(message) from exc
             if event.kind is VenueEventKind.REJECTED:
-                self.event(
-                    "error", f"open {intent.side.value} {intent.symbol} refused: {event.detail}"
-                )
-                raise OrderRejected(event.detail)
+                message = f"open {intent.side.value} {intent.symbol} refused: {event.detail}"
+                self.event("error", message)
+                raise OrderRejected(message)
             if event.kind is VenueEventKind.SUBMITTED:
                 self._watch(event.order_id, order, None)
                 self.event(
@@ -200,8 +211,8 @@ class Router:
         async with self.order_lock:
             try:
                 event = await self.send(venue, order, mode)
-            except Exception as exc:
-                self._exit_failed(pos, reason, who, f"the database did not take the order: {exc}")
+            except IntentNotWritten as exc:
+                self._exit_failed(pos, reason, who, str(exc))
                 return
             if event.kind is VenueEventKind.REJECTED:
                 self._exit_failed(pos, reason, who, event.detail)
@@ -220,11 +231,12 @@ class Router:
 
     def _exit_failed(self, pos: PositionState, reason: str, who: str, why: str) -> None:
         rearm(pos, reason)
+        if who != ENGINE:  # the trader asked: told at once, tries again when they choose to
+            message = f"#{pos.trade_id} exit ({reason}) failed: {why}"
+            self.event("error", message)
+            raise OrderRejected(message)
         short = why if len(why) <= 80 else why[:77] + "..."
         first, delay = self.retries.failed(pos.trade_id, reason, short)
-        if who != ENGINE:
-            self.event("error", f"#{pos.trade_id} exit ({reason}) failed: {why}")
-            raise OrderRejected(f"#{pos.trade_id} exit failed: {why}")
         if first:
             self.event(
                 "error",

@@ -17,11 +17,13 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from adapters.paper import PaperBroker
 from adapters.replay import ReplayFeed
 from cockpit.config import FixedPolicyConfig, PaperConfig, Settings
 from cockpit.domain import Candle, Side, StopRole, TargetState, Tick
-from cockpit.session import Session
+from cockpit.session import OrderRejected, Session
 from widgets.header_bar import DB_FAILING, status_text
 
 SYMBOL = "SOL-PERP"
@@ -198,3 +200,21 @@ async def test_a_refused_tp1_on_a_runner_plan_leaves_stop_and_trail_alone(tmp_pa
     finally:
         await session.stop()
     no_target_without_its_fill(db)
+
+
+async def test_a_failed_entry_intent_write_opens_nothing_and_says_so_once(tmp_path: Path) -> None:
+    db = tmp_path / "entry.db"
+    session, feed = make(db, [100.0, 100.1])
+    await session.start()
+    try:
+        await feed.step(1)
+        fail_inserts(db, "orders", "NEW.reason = 'entry'")
+        with pytest.raises(OrderRejected, match="not sent: the database did not take the order"):
+            await session.open_position(SYMBOL, Side.LONG, 30, 2)
+        assert session.latest.positions == []
+        assert len([e for e in session.latest.events if "not sent" in e.text]) == 1
+        heal(db)
+        await session.open_position(SYMBOL, Side.LONG, 30, 2)
+    finally:
+        await session.stop()
+    assert rows(db, "SELECT reason, status FROM orders") == [("entry", "filled")]
