@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
+from adapters.backoff import Backoff
 from adapters.base import BrokerError
 from adapters.drift.errors import OrderNotConfirmed, describe_error
 from adapters.drift.orders import PlacedOrder
@@ -306,9 +307,10 @@ class DriftAccount:
         """Send one instruction; on an error refresh, and re-send (same user_order_id) only if
         the account does not show that the earlier attempt landed."""
         last_error = ""
+        backoff = Backoff(self._config.backoff_initial_s, self._config.backoff_max_s, jitter=0.0)
         for attempt in range(self._config.max_retries + 1):
             if attempt:
-                await self._sleep(self._backoff(attempt))
+                await self._sleep(backoff.next_delay())
                 await self._refresh_quietly()
                 if self._landed(placed):
                     log.info(
@@ -351,11 +353,6 @@ class DriftAccount:
             self._placed[placed.client_order_id] = placed
         elif placed.kind == "stop":
             self._stops[placed.user_order_id] = placed
-
-    def _backoff(self, attempt: int) -> float:
-        return float(
-            min(self._config.backoff_max_s, self._config.backoff_initial_s * 2 ** (attempt - 1))
-        )
 
     async def _refresh_quietly(self) -> None:
         try:
