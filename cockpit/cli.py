@@ -25,9 +25,14 @@ from cockpit.config import APP_NAME, Settings, default_data_dir, load_settings
 from state.instance_lock import DatabaseInUse, InstanceLockError, database_lock
 
 if TYPE_CHECKING:
+    from adapters.base import Broker
     from adapters.trades_csv import TradesFile
     from cockpit.analytics.snapshot import AnalyticsSnapshot
     from cockpit.app import CockpitApp
+    from cockpit.execution.book import PositionBook
+    from cockpit.execution.commands import Audit
+    from cockpit.execution.router import Router
+    from cockpit.live_venue import LiveVenue
     from state.journal import ImportResult
 
 DEMO_DB_FILE = "demo.db"
@@ -278,6 +283,16 @@ def run_drift(settings: Settings) -> int:
         return _run(drift_app(settings))
 
 
+def drift_keeper(router: Router, book: PositionBook, audit: Audit, broker: Broker) -> LiveVenue:
+    """The keeper of a Drift broker: its stops, unconfirmed orders and reconcile."""
+    from adapters.drift import DriftBroker
+    from cockpit.live_venue import LiveVenue
+
+    if not isinstance(broker, DriftBroker):
+        raise TypeError(f"the Drift keeper needs a DriftBroker, not {type(broker).__name__}")
+    return LiveVenue(router, book, audit, broker)
+
+
 def drift_app(settings: Settings) -> CockpitApp:
     """The cockpit on Drift: ticks are the oracle price (what Drift triggers stops on), SHADOW
     fills on paper at it, LIVE-SMALL sends real orders with on-chain stops. The wallet is loaded
@@ -299,7 +314,13 @@ def drift_app(settings: Settings) -> CockpitApp:
         settings.paper, max_price_age_ms=int(cfg.stale_after_s * 1000), clock=wall_clock_ms
     )
     session = Session(
-        settings, feed, paper, list(cfg.markets), live_broker=broker, wallet=wallet.short
+        settings,
+        feed,
+        paper,
+        list(cfg.markets),
+        live_broker=broker,
+        keeper=drift_keeper,
+        wallet=wallet.short,
     )
     session.event(
         "info",

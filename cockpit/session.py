@@ -17,14 +17,13 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from adapters.base import Broker, MarketFeed
-from adapters.drift import DriftBroker
+from adapters.base import Broker, ExecutionVenue, MarketFeed
 from adapters.paper import PaperBroker
 from cockpit.config import Settings
 from cockpit.domain import Close, FeedState, FeedStatus, MoveStop, PositionState, Tick
 from cockpit.engine.exits import on_price
 from cockpit.execution.book import PositionBook
-from cockpit.execution.commands import Commands
+from cockpit.execution.commands import Audit, Commands
 from cockpit.execution.entries import Entries
 from cockpit.execution.errors import EntryPending, OrderRejected
 from cockpit.execution.events import PRICE_HISTORY_LEN, EventLog, LatestState, LogEvent
@@ -35,7 +34,6 @@ from cockpit.execution.venues import Keeper, Venues
 from cockpit.feed_health import StaleGuard
 from cockpit.history import History
 from cockpit.live_jobs import live_feed_jobs
-from cockpit.live_venue import LiveVenue
 from cockpit.risk import RiskGate
 from state.records import AuditRecord
 from state.store import Store
@@ -43,6 +41,10 @@ from state.store import Store
 __all__ = ["EntryPending", "LatestState", "LogEvent", "OrderRejected", "Session"]
 
 log = logging.getLogger(__name__)
+
+
+KeeperFactory = Callable[[Router, PositionBook, Audit, Broker], Keeper]
+"""Builds the keeper of a live venue with on-chain orders from the session's parts."""
 
 
 def wall_clock_ms() -> int:
@@ -65,6 +67,7 @@ class Session:
         symbols: list[str],
         *,
         live_broker: Broker | None = None,
+        keeper: KeeperFactory | None = None,
         wallet: str | None = None,
         clock: Callable[[], int] = wall_clock_ms,
     ) -> None:
@@ -91,12 +94,15 @@ class Session:
             on_db_failing=self._db_failing,
             on_closed=self._trade_closed,
         )
-        # A venue with on-chain orders (Drift) is kept by its keeper (cockpit/live_venue.py).
-        self.venue: Keeper | None = (
-            LiveVenue(self.router, self.book, self.audit, live_broker)
-            if isinstance(live_broker, DriftBroker)
-            else None
-        )
+        # A live venue with on-chain orders (Drift) comes with its keeper, built here by the
+        # factory the caller names (cli.py: cockpit.live_venue.LiveVenue).
+        self.venue: Keeper | None = None
+        if keeper is not None:
+            if live_broker is None:
+                raise ValueError("a venue keeper needs the live broker it keeps")
+            self.venue = keeper(self.router, self.book, self.audit, live_broker)
+        elif live_broker is not None and not isinstance(live_broker, ExecutionVenue):
+            raise ValueError(f"live broker {live_broker.venue} needs a keeper to receive orders")
         self.router.keeper = self.venue
         self.venues = Venues(broker, live_broker, self.venue)
         self._paper_brokers = [b for b in (broker, live_broker) if isinstance(b, PaperBroker)]

@@ -22,6 +22,7 @@ from adapters.drift import PRICE_PRECISION, DriftBroker, DriftOracleFeed
 from adapters.drift.wallet import Wallet, wallet_from_text
 from adapters.paper import PaperBroker
 from adapters.replay import ReplayFeed
+from cockpit.cli import drift_keeper
 from cockpit.config import DriftConfig, PaperConfig, Settings
 from cockpit.domain import Candle
 from cockpit.live_venue import LiveVenue
@@ -202,6 +203,7 @@ def build_session(
         PaperBroker(settings.paper),
         [SYMBOL],
         live_broker=h.broker,
+        keeper=drift_keeper,
         wallet=wallet.short,
         clock=clock,
     )
