@@ -1,0 +1,128 @@
+"""What the parts of the Drift keeper share: the wiring, what it knows of each position, helpers.
+
+One `KeeperState` per session. The stop keeping (stops.py), the unconfirmed orders and venue
+exits (pending.py) and the start-up (startup.py) each read and change it; the keeper
+(keeper.py) owns it and is the only face the rest of the cockpit sees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from adapters.base import BrokerError
+from adapters.drift import DriftBroker, PlacedOrder
+from adapters.drift.reconcile import Difference, DifferenceKind
+from cockpit.domain import OrderRequest, PositionState
+from cockpit.execution.book import PositionBook
+from cockpit.execution.commands import Audit
+from cockpit.execution.router import Router
+
+log = logging.getLogger("cockpit.live_venue")
+
+CLOSED_ON_VENUE = "closed_on_venue"
+"""Exit reason of a reduction the venue made that no stop of the cockpit's explains."""
+
+# Differences after which the cockpit must not act on a position by itself: what it would send
+# is computed from a size or side the venue does not hold.
+BLOCKING = frozenset(
+    {
+        DifferenceKind.MISSING_ON_VENUE,
+        DifferenceKind.SIDE_MISMATCH,
+        DifferenceKind.SIZE_MISMATCH,
+    }
+)
+
+
+class OrderPending(BrokerError):
+    """The order's transaction went out (or may have) but the account shows no fill yet."""
+
+    def __init__(self, message: str, order_id: int, order: OrderRequest, placed: PlacedOrder):
+        super().__init__(message)
+        self.order_id = order_id
+        self.order = order
+        self.placed = placed
+
+
+@dataclass
+class StopState:
+    """The on-chain stop of one position, as far as the cockpit knows it.
+
+    `synced_to` is the engine stop the on-chain trigger was last set from (None: no stop of
+    ours is on chain); `error` why the chain is not in step (shown in red); `hold` a start-up
+    difference that waits for the trader.
+    """
+
+    trade_id: int
+    order_id: int | None = None
+    client_order_id: str | None = None
+    user_order_id: int | None = None
+    synced_to: float | None = None
+    trigger: float | None = None
+    error: str | None = None
+    retry_at_ms: int = 0
+    hold: str | None = None
+    through_since_ms: int | None = None
+    done: bool = False
+
+
+@dataclass
+class PendingOrder:
+    """A market order sent but not confirmed, and what to do once the account decides."""
+
+    order_id: int
+    order: OrderRequest
+    placed: PlacedOrder
+    first_sent_ms: int
+    sent_ms: int
+    trade_id: int | None = None
+    resends: int = 0
+
+
+class KeeperState:
+    """The keeper's wiring and what it knows of the venue, shared by its parts."""
+
+    def __init__(
+        self, router: Router, book: PositionBook, audit: Audit, broker: DriftBroker
+    ) -> None:
+        self.router = router
+        self.book = book
+        self.audit = audit
+        self.broker = broker
+        self.config = broker.config
+        # Placed handles of orders `submit` saw unconfirmed, until `watch` takes them over.
+        self.unconfirmed: dict[int, PlacedOrder] = {}
+        self.stops: dict[int, StopState] = {}
+        self.pending: dict[int, PendingOrder] = {}
+        self.blocked: dict[int, str] = {}
+        self.differences: list[Difference] = []
+        # The account's (base, quote) for each position when the cockpit last agreed with it:
+        # a later unexplained reduction is measured from here.
+        self.marks: dict[int, tuple[int, int]] = {}
+        # Set when the poll loop should run now rather than at its next interval.
+        self.wake = asyncio.Event()
+
+    @property
+    def venue(self) -> str:
+        return self.broker.venue
+
+    def agreed(self, pos: PositionState) -> None:
+        """The account now holds what the cockpit thinks (after one of its own fills)."""
+        if pos.trade_id is not None:
+            self.marks[pos.trade_id] = self.broker.account_position(pos.symbol)
+
+    def exit_pending(self, trade_id: int | None) -> bool:
+        return trade_id is not None and any(p.trade_id == trade_id for p in self.pending.values())
+
+
+def logged_cause(exc: BaseException) -> str:
+    """Log the broker error's full message (with its ids) and return its short reason (the
+    RPC's words) for the table note and the event log."""
+    log.warning("%s", exc)
+    return str(getattr(exc, "cause", "") or exc)
+
+
+def same_level(a: float, b: float) -> bool:
+    """Trigger prices are tick-rounded toward the position: within a hair counts as the same."""
+    return abs(a - b) <= 1e-4 * max(abs(b), 1e-12)

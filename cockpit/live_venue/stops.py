@@ -1,0 +1,244 @@
+"""On-chain stops in step with the engine, and the software stop when the chain has none.
+
+After a live entry fills, a reduce-only TriggerMarket stop is placed at the engine's stop; every
+later move (breakeven, profit lock, trailing, a manual move) modifies it in place; it is
+cancelled when the position closes. Moves arrive from the tick path as "the stop is now X" and
+are applied by the poll loop, so a burst of trailing moves is one modify and a tick never waits
+for a transaction. A stop that cannot be placed or moved leaves the position "stop not on
+chain" (the engine's own stop protects it) and is retried every `drift.stop_retry_s`; while our
+trigger stands at the engine's stop, a price through it is left to the venue for
+`drift.stop_grace_s` before the software stop backs it up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import uuid
+
+from adapters.base import BrokerError
+from adapters.drift import PlacedOrder
+from cockpit.domain import OrderRequest, PositionState
+from cockpit.live_venue.shared import KeeperState, StopState, logged_cause
+from state.records import OrderStatus
+
+
+class StopKeeper:
+    """Each live position's `StopState`, and the orders that keep the chain in step with it."""
+
+    def __init__(self, state: KeeperState) -> None:
+        self.state = state
+        self._lock = asyncio.Lock()
+
+    # ------------------------------------------------------------------ from the tick path
+    def track(self, pos: PositionState) -> None:
+        """A new live position: its on-chain stop follows the engine's from now on."""
+        assert pos.trade_id is not None
+        self.state.stops.setdefault(pos.trade_id, StopState(pos.trade_id))
+        self.state.agreed(pos)
+        self.state.wake.set()
+
+    def stop_changed(self, pos: PositionState) -> None:
+        """The engine or the trader moved the stop: the poll loop brings the chain along."""
+        stop = self.state.stops.get(pos.trade_id) if pos.trade_id is not None else None
+        if stop is not None:
+            stop.through_since_ms = None
+            stop.retry_at_ms = 0
+            self.state.wake.set()
+
+    def put_in_step(self, trade_id: int) -> None:
+        """The trader asked (`o`): put the on-chain stop where the engine's stop is, now."""
+        stop = self.state.stops.setdefault(trade_id, StopState(trade_id))
+        stop.hold = None
+        stop.retry_at_ms = 0
+        self.state.wake.set()
+
+    def defers_stop(self, pos: PositionState, ts_ms: int) -> bool:
+        """Whether a price through the stop is left to the on-chain stop for now.
+
+        Only while our trigger stands at the engine's stop, and for `stop_grace_s` of price
+        time at most: then the software stop closes at market (the venue may lag the feed)."""
+        router, config = self.state.router, self.state.config
+        stop = self.state.stops.get(pos.trade_id) if pos.trade_id is not None else None
+        if stop is None or stop.error is not None or stop.synced_to != pos.stop:
+            return False
+        if stop.through_since_ms is None:
+            stop.through_since_ms = ts_ms
+            router.event(
+                "stop", f"#{pos.trade_id} price through the stop: left to the on-chain stop"
+            )
+        if ts_ms - stop.through_since_ms < config.stop_grace_s * 1000:
+            return True
+        router.event(
+            "warning",
+            f"#{pos.trade_id} on-chain stop has not filled after {config.stop_grace_s:g} s: "
+            "the software stop closes at market",
+        )
+        return False
+
+    def price_back(self, trade_id: int | None) -> None:
+        stop = self.state.stops.get(trade_id) if trade_id is not None else None
+        if stop is not None:
+            stop.through_since_ms = None
+
+    # ------------------------------------------------------------------ the poll loop's part
+    async def sync_stops(self) -> None:
+        async with self._lock:
+            for stop in list(self.state.stops.values()):
+                if not stop.done:
+                    await self._sync(stop)
+
+    async def _sync(self, stop: StopState) -> None:
+        state = self.state
+        pos = state.book.find(stop.trade_id)
+        if pos is None or pos.closed:
+            return
+        if stop.trade_id in state.blocked or stop.hold is not None:
+            return
+        wanted = pos.stop
+        if not math.isfinite(wanted) or wanted <= 0:
+            return  # an external position with no stop yet: nothing to protect on chain
+        if stop.synced_to == wanted and stop.error is None:
+            return
+        now = state.router.clock()
+        if stop.error is not None and now < stop.retry_at_ms:
+            return
+        on_chain = stop.user_order_id is not None and state.broker.stop_resting(stop.user_order_id)
+        if on_chain:  # ours and resting: moved in place, never a second stop beside it
+            await self._modify(stop, pos, wanted)
+        else:
+            await self._place(stop, pos, wanted)
+
+    async def _place(self, stop: StopState, pos: PositionState, wanted: float) -> None:
+        broker = self.state.broker
+        store = self.state.router.require_store()
+        status = OrderStatus.INTENT
+        if stop.order_id is None or stop.client_order_id is None:
+            cid = f"ck-sl-{uuid.uuid4().hex[:16]}"
+            try:
+                uoid = broker.user_order_id(cid)
+            except BrokerError as exc:
+                await self._stop_failed(stop, pos, str(exc), None)
+                return
+            stop.order_id = await self.record_stop_row(pos, cid, uoid, pos.size, wanted)
+            stop.client_order_id, stop.user_order_id = cid, uoid
+        else:  # a retry: the same row, client and user order id, at today's level
+            # A row still `open` is a stop that left the venue (cancelled by hand, or missing at
+            # start): it stays open while it is put back; a never-placed one stays at intent.
+            row_status = (await store.order(stop.order_id)).status
+            if row_status not in (OrderStatus.INTENT, OrderStatus.OPEN):
+                row_status = OrderStatus.INTENT
+            await store.record_order_state(stop.order_id, row_status, trigger_price=wanted)
+            status = row_status
+        try:
+            placed = await broker.place_stop(stop.client_order_id, pos.symbol, pos.side, wanted)
+        except BrokerError as exc:
+            # Nothing is on chain: the row stays where it was (with the error) and is retried
+            # from there; `failed` would be final (cockpit/orders.py).
+            await self._stop_failed(stop, pos, logged_cause(exc), status)
+            return
+        await self._stop_ok(stop, pos, wanted, placed, "placed")
+
+    async def record_stop_row(
+        self, pos: PositionState, cid: str, uoid: int, size: float, trigger: float | None
+    ) -> int:
+        """The stop's order row (reduce-only, `order_type = stop`), written before it is sent
+        (or, for a stop adopted from the venue, before the cockpit touches it)."""
+        order = OrderRequest(
+            client_order_id=cid,
+            symbol=pos.symbol,
+            side=pos.side.closing_order_side,
+            size=size,
+            reduce_only=True,
+            reason="stop",
+            leverage=pos.leverage,
+            trade_id=pos.trade_id,
+        )
+        return await self.state.router.require_store().record_order_intent(
+            order,
+            mode=pos.mode,
+            venue=self.state.venue,
+            order_type="stop",
+            user_order_id=uoid,
+            trigger_price=trigger,
+        )
+
+    async def _modify(self, stop: StopState, pos: PositionState, wanted: float) -> None:
+        assert stop.user_order_id is not None
+        try:
+            placed = await self.state.broker.modify_stop(stop.user_order_id, wanted)
+        except BrokerError as exc:
+            old = f"{stop.trigger:g}" if stop.trigger is not None else "?"
+            # The old trigger still stands on chain: the row stays open at it.
+            await self._stop_failed(
+                stop,
+                pos,
+                f"still at {old}, not moved to {wanted:g} ({logged_cause(exc)})",
+                OrderStatus.OPEN,
+            )
+            return
+        await self._stop_ok(stop, pos, wanted, placed, "moved")
+
+    async def _stop_ok(
+        self, stop: StopState, pos: PositionState, wanted: float, placed: PlacedOrder, verb: str
+    ) -> None:
+        store = self.state.router.require_store()
+        trigger = self.state.broker.trigger_price_of(placed)
+        recovered = stop.error is not None
+        stop.synced_to, stop.trigger, stop.error = wanted, trigger, None
+        if stop.order_id is not None:
+            await store.record_order_state(
+                stop.order_id, OrderStatus.OPEN, trigger_price=trigger, tx_sig=placed.tx_sig
+            )
+        level = "info" if recovered else "stop"
+        again = " (back on chain)" if recovered else ""
+        self.state.router.event(level, f"#{pos.trade_id} on-chain stop {verb} @ {trigger:g}{again}")
+
+    async def _stop_failed(
+        self, stop: StopState, pos: PositionState, reason: str, status: OrderStatus | None
+    ) -> None:
+        router, config = self.state.router, self.state.config
+        store = router.require_store()
+        first = stop.error is None
+        stop.error = reason
+        stop.retry_at_ms = router.clock() + int(config.stop_retry_s * 1000)
+        if status is not None and stop.order_id is not None:
+            await store.record_order_state(stop.order_id, status, error=reason)
+        if first:
+            router.event(
+                "error",
+                f"#{pos.trade_id} stop not on chain: {reason}; the cockpit's software stop at "
+                f"{pos.stop:.4f} protects it, retrying every {config.stop_retry_s:g} s",
+            )
+
+    # ------------------------------------------------------------------ the end
+    async def release(self, pos: PositionState) -> None:
+        """The position closed: cancel its stop (a stop that already fired is just forgotten)."""
+        state = self.state
+        stop = state.stops.get(pos.trade_id) if pos.trade_id is not None else None
+        state.marks.pop(pos.trade_id or -1, None)
+        state.blocked.pop(pos.trade_id or -1, None)
+        if stop is None or stop.done:
+            return
+        stop.done = True
+        async with self._lock:
+            if stop.user_order_id is None:
+                return
+            store = state.router.require_store()
+            resting = state.broker.stop_resting(stop.user_order_id)
+            try:
+                await state.broker.cancel_stop(stop.user_order_id)
+            except BrokerError as exc:
+                state.router.event(
+                    "error",
+                    f"#{pos.trade_id} stop {stop.user_order_id} could not be cancelled: {exc} "
+                    "(reduce-only: it cannot open a position; cancel it on Drift)",
+                )
+                return
+            if stop.order_id is None:
+                return
+            # Cancelled on chain, or never placed (its row still at intent): ended either way.
+            if resting or (await store.order(stop.order_id)).status is OrderStatus.INTENT:
+                await store.record_order_state(
+                    stop.order_id, OrderStatus.CANCELLED, error="the position closed"
+                )
