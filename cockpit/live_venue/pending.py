@@ -82,8 +82,10 @@ class PendingOrders:
                         )
                         continue
                     what, ended = "rested unfilled and was cancelled", OrderStatus.CANCELLED
-                else:
+                elif item.sent:
                     what, ended = "never showed", OrderStatus.EXPIRED
+                else:
+                    what, ended = "never showed (perhaps never sent)", OrderStatus.FAILED
                 del state.pending[key]
                 reason = (
                     f"{item.order.reason} {item.order.client_order_id} {what} on {state.venue} "
@@ -94,8 +96,12 @@ class PendingOrders:
                     VenueEvent(VenueEventKind.EXPIRED, item.order_id, detail=reason)
                 )
                 continue
-            if confirmation.status == "open" or item.resends >= config.max_retries:
-                continue  # resting in the auction, or re-sent enough: wait for expiry
+            if (
+                confirmation.status == "open"
+                or not item.resend
+                or item.resends >= config.max_retries
+            ):
+                continue  # resting in the auction, not ours to re-send, or re-sent enough
             item.resends += 1
             item.sent_ms = now
             try:
@@ -110,6 +116,11 @@ class PendingOrders:
                     VenueEvent(VenueEventKind.REJECTED, item.order_id, detail=str(exc))
                 )
                 continue
+            else:
+                await store.record_order_state(
+                    item.order_id, OrderStatus.SUBMITTED, tx_sig=item.placed.tx_sig
+                )
+            item.sent = True
             router.event(
                 "warning",
                 f"{item.order.reason} {item.order.client_order_id} not confirmed: re-sent with "

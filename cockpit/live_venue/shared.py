@@ -64,6 +64,7 @@ class StopState:
     retry_at_ms: int = 0
     hold: str | None = None
     through_since_ms: int | None = None
+    grace_over_said: bool = False
     done: bool = False
 
 
@@ -78,6 +79,12 @@ class PendingOrder:
     sent_ms: int
     trade_id: int | None = None
     resends: int = 0
+    # False for a row an earlier process left at `intent` (it may or may not have gone out):
+    # it ends `failed`, not `expired`, if it never shows.
+    sent: bool = True
+    # Re-sent when unconfirmed? Not for an entry taken over after a restart: every start is
+    # SHADOW, and a risk-increasing order goes out only through the risk gate.
+    resend: bool = True
 
 
 class KeeperState:

@@ -120,7 +120,7 @@ class Startup:
             # An `intent` row may have been sent too (a stop between the send and the write
             # that says so): while it could still land, it is watched like a submitted one.
             young = now - row.created_at_ms < state.config.unconfirmed_expiry_s * 1000
-            if resting or young:
+            if (resting or young) and row.user_order_id is not None:
                 self._rewatch(row)
                 continue
             sent = row.status is OrderStatus.SUBMITTED
@@ -207,6 +207,8 @@ class Startup:
             first_sent_ms=row.created_at_ms,
             sent_ms=state.router.clock(),
             trade_id=row.trade_id,
+            sent=row.status is OrderStatus.SUBMITTED,
+            resend=row.reduce_only,
         )
         state.router.event(
             "warning",

@@ -43,6 +43,7 @@ class StopKeeper:
         stop = self.state.stops.get(pos.trade_id) if pos.trade_id is not None else None
         if stop is not None:
             stop.through_since_ms = None
+            stop.grace_over_said = False
             stop.retry_at_ms = 0
             self.state.wake.set()
 
@@ -69,17 +70,20 @@ class StopKeeper:
             )
         if ts_ms - stop.through_since_ms < config.stop_grace_s * 1000:
             return True
-        router.event(
-            "warning",
-            f"#{pos.trade_id} on-chain stop has not filled after {config.stop_grace_s:g} s: "
-            "the software stop closes at market",
-        )
+        if not stop.grace_over_said:  # once per episode, however long the close takes
+            stop.grace_over_said = True
+            router.event(
+                "warning",
+                f"#{pos.trade_id} on-chain stop has not filled after {config.stop_grace_s:g} s: "
+                "the software stop closes at market",
+            )
         return False
 
     def price_back(self, trade_id: int | None) -> None:
         stop = self.state.stops.get(trade_id) if trade_id is not None else None
         if stop is not None:
             stop.through_since_ms = None
+            stop.grace_over_said = False
 
     # ------------------------------------------------------------------ the poll loop's part
     async def sync_stops(self) -> None:
@@ -113,6 +117,13 @@ class StopKeeper:
         broker = self.state.broker
         store = self.state.router.require_store()
         status = OrderStatus.INTENT
+        if stop.order_id is not None and (await store.order(stop.order_id)).status not in (
+            OrderStatus.INTENT,
+            OrderStatus.OPEN,
+        ):
+            # Its row has ended (e.g. `failed`, written by an older version): a new row and
+            # user order id, since an ended row never moves again (cockpit/orders.py).
+            stop.order_id = stop.client_order_id = stop.user_order_id = None
         if stop.order_id is None or stop.client_order_id is None:
             cid = f"ck-sl-{uuid.uuid4().hex[:16]}"
             try:
@@ -126,8 +137,6 @@ class StopKeeper:
             # A row still `open` is a stop that left the venue (cancelled by hand, or missing at
             # start): it stays open while it is put back; a never-placed one stays at intent.
             row_status = (await store.order(stop.order_id)).status
-            if row_status not in (OrderStatus.INTENT, OrderStatus.OPEN):
-                row_status = OrderStatus.INTENT
             await store.record_order_state(stop.order_id, row_status, trigger_price=wanted)
             status = row_status
         try:
