@@ -48,7 +48,7 @@ class IntentNotWritten(Exception):
 
 
 class VenueKeeper(Protocol):
-    """What the router needs of a venue that keeps orders on chain (cockpit/live_venue.py)."""
+    """What the router needs of a venue that keeps orders on chain (cockpit/live_venue/)."""
 
     @property
     def venue(self) -> str: ...

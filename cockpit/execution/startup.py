@@ -8,7 +8,7 @@ A paper fill lives in memory until its row is written; a cockpit killed in betwe
 at `would_submit` (or `intent`) with no fill, and the position as it was before the order. Such a
 row is marked failed with the reason, so no order row is ever left dangling and the journal says
 what happened. Venue orders (Drift) are not touched here: the venue's keeper compares them with
-the account before anything is sent (cockpit/live_venue.py).
+the account before anything is sent (cockpit/live_venue/).
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 class Keeper(VenueKeeper, ExecutionVenue, Protocol):
-    """A live venue's keeper as the rest of execution sees it (cockpit/live_venue.py)."""
+    """A live venue's keeper as the rest of execution sees it (cockpit/live_venue/)."""
 
     blocked: dict[int, str]
 
