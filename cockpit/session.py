@@ -20,8 +20,16 @@ from typing import Any
 from adapters.base import Broker, ExecutionVenue, MarketFeed
 from adapters.paper import PaperBroker
 from cockpit.config import Settings
-from cockpit.domain import Close, FeedState, FeedStatus, MoveStop, PositionState, Tick
-from cockpit.engine.exits import on_price
+from cockpit.domain import (
+    ExitReason,
+    FeedState,
+    FeedStatus,
+    MoveStop,
+    PositionState,
+    TargetState,
+    Tick,
+)
+from cockpit.engine.exits import on_price, rearm
 from cockpit.execution.book import PositionBook
 from cockpit.execution.commands import Audit, Commands
 from cockpit.execution.entries import Entries
@@ -265,22 +273,29 @@ class Session:
             return  # listed, never acted on: not connected, or the venue holds something else
         keeper = route.keeper
         stop_through = False
+        tp1_held = False
         for action in on_price(pos, tick.price, tick.ts_ms):
             if isinstance(action, MoveStop):
                 await self.router.record_stop_move(pos, action, ENGINE, tick.ts_ms)
                 if keeper is not None:
                     keeper.stop_changed(pos)
-            elif isinstance(action, Close):
-                if keeper is not None:
-                    if keeper.exit_pending(pos.trade_id):
-                        continue  # the same exit is placed and watched: never a second
-                    if action.reason.value == pos.stop_role.value:
-                        stop_through = True
-                        if keeper.defers_stop(pos, tick.ts_ms):
-                            continue  # the on-chain stop fills it; the poll records it
-                await self.router.close(
-                    route.venue, route.mode, pos, action.size, action.reason.value, ENGINE
-                )
+                continue
+            reason = action.reason.value
+            if reason == ExitReason.TP2.value and tp1_held:
+                rearm(pos, reason)  # TP2 never goes out before TP1 has (DESIGN.md section 2)
+                continue
+            if keeper is not None:
+                if keeper.exit_pending(pos.trade_id):
+                    rearm(pos, reason)  # one exit at a time on the venue: decided again later
+                    continue
+                if reason == pos.stop_role.value:
+                    stop_through = True
+                    if keeper.defers_stop(pos, tick.ts_ms):
+                        continue  # the on-chain stop fills it; the poll records it
+            await self.router.close(route.venue, route.mode, pos, action.size, reason, ENGINE)
+            tp1_held = tp1_held or (
+                reason == ExitReason.TP1.value and pos.tp1_state is TargetState.ARMED
+            )
         if keeper is not None and not stop_through:
             keeper.price_back(pos.trade_id)
         if self.store is not None and not pos.closed:

@@ -13,6 +13,7 @@ then is dropped to let the database recover (issue 12, DESIGN.md section 4).
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,7 +70,16 @@ def price_time(session: Session) -> int:
     return max((t.ts_ms for t in session.latest.last_tick.values()), default=T0)
 
 
-def fail_inserts(db: Path, table: str, when: str) -> None:
+async def fail_inserts(db: Path, table: str, when: str) -> None:
+    """In a thread: the store's writer may be mid-transaction, waiting on this event loop."""
+    await asyncio.to_thread(_create_fault, db, table, when)
+
+
+async def heal(db: Path) -> None:
+    await asyncio.to_thread(_drop_fault, db)
+
+
+def _create_fault(db: Path, table: str, when: str) -> None:
     with sqlite3.connect(db) as conn:
         conn.execute(
             f"CREATE TRIGGER fault BEFORE INSERT ON {table} WHEN {when} "
@@ -77,7 +87,7 @@ def fail_inserts(db: Path, table: str, when: str) -> None:
         )
 
 
-def heal(db: Path) -> None:
+def _drop_fault(db: Path) -> None:
     with sqlite3.connect(db) as conn:
         conn.execute("DROP TRIGGER fault")
 
@@ -104,7 +114,7 @@ async def test_a_failed_tp1_intent_write_sends_nothing_and_tp1_fills_later(tmp_p
     try:
         await feed.step(1)
         pos = await session.open_position(SYMBOL, Side.LONG, 30, 2)
-        fail_inserts(db, "orders", "NEW.reason = 'tp1'")
+        await fail_inserts(db, "orders", "NEW.reason = 'tp1'")
         await feed.step(1)  # +1.6 %: TP1 decided, its row cannot be written
         assert pos.tp1_state is TargetState.ARMED and pos.size == pos.initial_size
         assert (pos.stop, pos.stop_role) == (pos.plan.stop_loss, StopRole.STOP_LOSS)
@@ -113,7 +123,7 @@ async def test_a_failed_tp1_intent_write_sends_nothing_and_tp1_fills_later(tmp_p
         await feed.step(1)  # still failing, inside the backoff: not tried, not said again
         failing = [e for e in session.latest.events if "exit (tp1) failed" in e.text]
         assert len(failing) == 1
-        heal(db)
+        await heal(db)
         await feed.step(2)  # backoff passed: TP1 goes out and fills
         assert pos.tp1_state is TargetState.FILLED and pos.size < pos.initial_size
         assert pos.stop_role is StopRole.BREAKEVEN
@@ -134,14 +144,14 @@ async def test_a_failed_fill_write_is_kept_shown_and_written_later(tmp_path: Pat
     try:
         await feed.step(1)
         pos = await session.open_position(SYMBOL, Side.LONG, 30, 2)
-        fail_inserts(db, "fills", "NEW.reason = 'tp1'")
+        await fail_inserts(db, "fills", "NEW.reason = 'tp1'")
         await feed.step(1)  # TP1 fills on paper, the fill cannot be written
         assert pos.tp1_filled and pos.size < pos.initial_size, "memory shows the fill"
         assert session.latest.db_failing is not None
         assert DB_FAILING in status_text(session.feed_status, session.latest.db_failing).plain
         assert any("database write failed" in e.text for e in session.latest.events)
         assert rows(db, "SELECT count(*) FROM fills WHERE reason='tp1'") == [(0,)]
-        heal(db)
+        await heal(db)
         assert await session.router.durable.retry_now()
         assert session.latest.db_failing is None
         await feed.step(1)
@@ -162,11 +172,11 @@ async def test_a_failed_stop_move_write_holds_in_memory_and_is_written_later(
     try:
         await feed.step(1)
         pos = await session.open_position(SYMBOL, Side.LONG, 30, 2)
-        fail_inserts(db, "stop_moves", "1")
+        await fail_inserts(db, "stop_moves", "1")
         await feed.step(1)  # +0.6 %: the breakeven trigger moves the stop
         assert pos.stop == pos.entry and pos.stop_role is StopRole.BREAKEVEN
         assert rows(db, "SELECT count(*) FROM stop_moves") == [(0,)]
-        heal(db)
+        await heal(db)
         assert await session.router.durable.retry_now()
         await feed.step(1)
     finally:
@@ -208,13 +218,42 @@ async def test_a_failed_entry_intent_write_opens_nothing_and_says_so_once(tmp_pa
     await session.start()
     try:
         await feed.step(1)
-        fail_inserts(db, "orders", "NEW.reason = 'entry'")
+        await fail_inserts(db, "orders", "NEW.reason = 'entry'")
         with pytest.raises(OrderRejected, match="not sent: the database did not take the order"):
             await session.open_position(SYMBOL, Side.LONG, 30, 2)
         assert session.latest.positions == []
         assert len([e for e in session.latest.events if "not sent" in e.text]) == 1
-        heal(db)
+        await heal(db)
         await session.open_position(SYMBOL, Side.LONG, 30, 2)
     finally:
         await session.stop()
     assert rows(db, "SELECT reason, status FROM orders") == [("entry", "filled")]
+
+
+async def test_tp2_never_goes_out_while_tp1_is_held_back(tmp_path: Path) -> None:
+    """TP1 failing and backing off, the price runs through TP2: TP2 waits for TP1 (a runner
+    must not start trailing 75 % of the position while TP1 never filled)."""
+    db = tmp_path / "order.db"
+    session, feed = make(db, [100.0, 104.1, 104.2, 108.1, 108.2, 108.3, 108.4])
+    await session.start()
+    try:
+        await feed.step(1)
+        pos = await session.open_position(
+            SYMBOL, Side.LONG, 100, 2, policy="quality_tiers", quality_score=90
+        )
+        await fail_inserts(db, "orders", "NEW.reason = 'tp1'")
+        await feed.step(2)  # TP1 fails twice: next try 2 s after the second failure
+        await heal(db)
+        await feed.step(1)  # 108.1: through TP2 while TP1 still waits out its backoff
+        assert (pos.tp1_state, pos.tp2_state) == (TargetState.ARMED, TargetState.ARMED)
+        assert not pos.trailing_active and pos.size == pos.initial_size
+        await feed.step(3)
+        assert (pos.tp1_state, pos.tp2_state) == (TargetState.FILLED, TargetState.FILLED)
+        assert pos.trailing_active and pos.size == pytest.approx(pos.initial_size * 0.25)
+    finally:
+        await session.stop()
+    assert [r for (r,) in rows(db, "SELECT reason FROM fills ORDER BY id")] == [
+        "entry",
+        "tp1",
+        "tp2",
+    ]

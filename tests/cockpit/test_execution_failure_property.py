@@ -281,6 +281,7 @@ def with_delays(
     held = retried = 0
     for i, (price, failure) in enumerate(zip(case.prices, case.failures, strict=True)):
         ts = now[0] = tick_ts(i)
+        tp1_held = False
         for action in on_price(pos, price, ts):
             if not isinstance(action, Close):
                 continue  # a stop move is in memory already
@@ -288,6 +289,11 @@ def with_delays(
             if size <= 0.0 or pos.closed:
                 continue
             reason = action.reason.value
+            if reason == "tp2" and tp1_held:  # never before TP1: decided again later
+                rearm(pos, reason)
+                held += 1
+                continue
+            tp1_held = reason == "tp1"  # until it fills below
             if retries.waiting(pos.trade_id, reason):
                 rearm(pos, reason)
                 held += 1
@@ -299,6 +305,7 @@ def with_delays(
                 continue
             if retries.succeeded(pos.trade_id, reason):
                 retried += 1
+            tp1_held = False
             fill = fill_for(pos, replace(action, size=size), ts)
             assert fill.price == price  # zero costs: the paper venue fills at the tick price
             apply_fill(pos, fill)  # its stop moves are applied to `pos` already
