@@ -34,9 +34,7 @@ def ticks(prices: list[float]) -> Iterator[Tick]:
 
 def make(db: Path, prices: list[float]) -> tuple[Session, ReplayFeed]:
     settings = Settings(db_url=f"sqlite+aiosqlite:///{db}", paper=NO_COSTS)
-    feed = ReplayFeed(
-        {SYMBOL: ticks(prices)}, speed=None, simulated=True, label="t", paused=True
-    )
+    feed = ReplayFeed({SYMBOL: ticks(prices)}, speed=None, simulated=True, label="t", paused=True)
     return Session(settings, feed, PaperBroker(settings.paper), [SYMBOL], clock=lambda: T0), feed
 
 
