@@ -30,7 +30,7 @@ from cockpit.domain import (
     Tick,
 )
 from cockpit.engine.exits import on_price, rearm
-from cockpit.execution.book import PositionBook
+from cockpit.execution.book import HEDGED, PositionBook
 from cockpit.execution.commands import Audit, Commands
 from cockpit.execution.entries import Entries
 from cockpit.execution.errors import EntryPending, OrderRejected
@@ -304,7 +304,7 @@ class Session:
     def venue_alerts(self) -> dict[int, str]:
         """Trade id -> a short red label (hedged, exit failing, stop not on chain, venue differs,
         exit placed)."""
-        alerts = dict(self.book.hedged)
+        alerts = {trade_id: HEDGED for trade_id in self.book.hedged}
         alerts.update(self.router.retries.alerts)
         if self.venue is not None:
             alerts.update(self.venue.venue_alerts)
@@ -314,6 +314,9 @@ class Session:
         """The long form of a position's venue state for the levels line, or None."""
         if trade_id is None:
             return None
+        hedged = self.book.hedged.get(trade_id)
+        if hedged is not None:
+            return hedged
         failing = self.router.retries.why(trade_id)
         if failing is not None:
             return f"{failing} (retrying with backoff)"

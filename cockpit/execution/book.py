@@ -87,7 +87,10 @@ class PositionBook:
             ids = ", ".join(f"#{p.trade_id} {p.side.value} {p.size:g}" for p in group)
             for pos in group:
                 if pos.trade_id is not None:
-                    self.hedged[pos.trade_id] = f"{HEDGED} with another {symbol} position"
+                    self.hedged[pos.trade_id] = (
+                        f"{HEDGED}: {symbol} holds {len(group)} open positions on {venue}, which "
+                        "the venue nets into one; close them (c), no entry on it until then"
+                    )
             lines.append(
                 f"{symbol} on {venue} has {len(group)} open positions ({ids}); the venue nets "
                 "them into one: each can still be closed (c), no entry on it until they are"

@@ -103,8 +103,8 @@ async def test_a_legacy_hedge_is_restored_flagged_and_each_side_closes(tmp_path:
     try:
         long, short = session.latest.positions
         assert (long.side, short.side) == (Side.LONG, Side.SHORT)
-        alerts = session.venue_alerts()
-        assert alerts[1].startswith("hedged") and alerts[2].startswith("hedged")
+        assert session.venue_alerts() == {1: "hedged", 2: "hedged"}
+        assert "holds 2 open positions on paper" in str(session.venue_note(1))
         assert any("nets them into one" in e.text for e in session.latest.events)
         await feed.step(1)
         with pytest.raises(OrderRejected, match="holds 2 open positions"):
