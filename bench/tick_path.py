@@ -2,18 +2,19 @@
 
     uv run python bench/tick_path.py [--ticks N] [--positions 1,10,50] [--repeats K]
 
-For each count of open paper positions (all long, one symbol) the same quiet price path (a random
-walk that stays within +-0.2 % of 100, far from every level of a wide `fixed` plan, so nothing
-fires) is run through:
+For each count N of open paper positions (all long, one per symbol: the venues hold one net
+position per market, so N positions means N markets, each ticking) the same quiet price path (a
+random walk that stays within +-0.2 % of 100, far from every level of a wide `fixed` plan, so
+nothing fires) is run through:
 
 - engine: the bare `cockpit.engine.exits.on_price(pos, price, ts)` over positions built with
   `cockpit.engine.policy.open_position`, a plain double loop: the floor the runtime sits on;
 - full path: `Session.on_tick(tick)` of a started `cockpit.session.Session` with a real
   `PaperBroker` and a real SQLite store in a temp dir, the positions opened through
-  `Session.open_position` (intent row, paper fill, trade row). The loop awaits `on_tick` directly
-  (no feed task), yields to the event loop after every tick so the store's writer runs its
-  throttled snapshot flushes (every `state_flush_ms` of wall time), and ends with `store.flush()`;
-  all of that is inside the timed span.
+  `Session.open_position` (intent row, paper fill, trade row). Each step of the path is one tick
+  per symbol; the loop awaits `on_tick` directly (no feed task), yields to the event loop after
+  every step so the store's writer runs its throttled snapshot flushes (every `state_flush_ms` of
+  wall time), and ends with `store.flush()`; all of that is inside the timed span.
 
 Figures are microseconds per position-tick (elapsed / (ticks x positions)), the median of K
 timed repeats after one untimed warm-up pass; engine and full path run back to back in each
@@ -79,9 +80,18 @@ def quiet_prices(n: int, seed: int = 7) -> list[float]:
     return out
 
 
+def symbols(n: int) -> list[str]:
+    return [f"M{i}-PERP" for i in range(n)]
+
+
 def tick_run(prices: list[float], start_ms: int) -> list[Tick]:
     """The path as ticks stamped after `start_ms`: each pass gets later timestamps."""
     return [Tick(SYMBOL, start_ms + TICK_GAP_MS * (i + 1), p) for i, p in enumerate(prices)]
+
+
+def market_steps(ticks: list[Tick], names: list[str]) -> list[list[Tick]]:
+    """Each tick of the path once per market (built before the timed loop)."""
+    return [[Tick(name, t.ts_ms, t.price) for name in names] for t in ticks]
 
 
 def engine_positions(n: int, opened_ms: int) -> list[PositionState]:
@@ -112,30 +122,32 @@ def engine_pass(positions: list[PositionState], ticks: list[Tick]) -> tuple[floa
 
 async def open_session(db: Path, n: int, first: Tick) -> Session:
     settings = Settings(db_url=f"sqlite+aiosqlite:///{db}", policy=WIDE)
+    names = symbols(n)
     # The feed only has to exist: paused on a tick it never releases, so its task stays idle
     # and every tick the session sees comes from the timed loop.
     feed = ReplayFeed(
-        {SYMBOL: iter([first])},
+        {name: iter([Tick(name, first.ts_ms, first.price)]) for name in names},
         speed=None,
         simulated=True,
         label="bench",
         paused=True,
         start_ms=first.ts_ms,
     )
-    session = Session(settings, feed, PaperBroker(settings.paper), [SYMBOL])
+    session = Session(settings, feed, PaperBroker(settings.paper), names)
     await session.start()
-    await session.on_tick(first)
-    for _ in range(n):
-        await session.open_position(SYMBOL, Side.LONG, NOTIONAL, LEVERAGE, who="bench")
+    for name in names:
+        await session.on_tick(Tick(name, first.ts_ms, first.price))
+        await session.open_position(name, Side.LONG, NOTIONAL, LEVERAGE, who="bench")
     return session
 
 
-async def full_pass(session: Session, ticks: list[Tick]) -> float:
+async def full_pass(session: Session, steps: list[list[Tick]]) -> float:
     store = session.store
     assert store is not None, "the session is not started"
     start = time.perf_counter()
-    for tick in ticks:
-        await session.on_tick(tick)
+    for step in steps:
+        for tick in step:
+            await session.on_tick(tick)
         await asyncio.sleep(0)  # let the writer run a due snapshot flush
     await store.flush()
     return time.perf_counter() - start
@@ -160,12 +172,13 @@ async def measure(
     try:
         for r in range(repeats + 1):  # r == 0 warms up (statement caches, branch paths)
             ticks = tick_run(prices, clock + r * span)
+            steps = market_steps(ticks, symbols(n))
             gc.collect()
             e, loud = engine_pass(engine_pos, ticks)
             if loud:
                 raise SystemExit(f"the quiet path made the engine act {loud} times")
             gc.collect()
-            f = await full_pass(session, ticks)
+            f = await full_pass(session, steps)
             quiet_check(session, n)
             if r:
                 engine_s.append(e)
@@ -195,7 +208,7 @@ def main() -> None:
     prices = quiet_prices(args.ticks)
     print(
         f"tick path: {args.ticks} quiet ticks (+-{BAND:.1%}) per pass, median of {args.repeats} "
-        f"after a warm-up, one symbol, python {sys.version.split()[0]}"
+        f"after a warm-up, one position per symbol, python {sys.version.split()[0]}"
     )
     print(f"load average before: {load()}")
     rows = []

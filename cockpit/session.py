@@ -263,8 +263,8 @@ class Session:
         history.append(tick.price)
         if not self._stale_guard.fresh(tick):
             return  # shown and logged; management resumes with the next fresh price
-        for pos in list(self.book.positions):
-            if pos.symbol == tick.symbol and not pos.closed:
+        for pos in self.book.of_symbol(tick.symbol):
+            if not pos.closed:
                 await self._manage(pos, tick)
 
     async def _manage(self, pos: PositionState, tick: Tick) -> None:

@@ -26,6 +26,21 @@ class PositionBook:
         self.positions = positions
         # trade id -> why it is flagged (restored beside another open position on its symbol)
         self.hedged: dict[int, str] = {}
+        # symbol -> its open positions, so a tick touches only its own symbol's positions (the
+        # feed loop runs once per tick per symbol: a scan of every position would be N x N).
+        self._by_symbol: dict[str, tuple[PositionState, ...]] = {}
+        self._index()
+
+    def _index(self) -> None:
+        by_symbol: dict[str, list[PositionState]] = defaultdict(list)
+        for pos in self.positions:
+            by_symbol[pos.symbol].append(pos)
+        self._by_symbol = {symbol: tuple(group) for symbol, group in by_symbol.items()}
+
+    def of_symbol(self, symbol: str) -> tuple[PositionState, ...]:
+        """The open positions on `symbol` (any venue); a snapshot, safe to iterate while one
+        of them closes."""
+        return self._by_symbol.get(symbol, ())
 
     def find(self, trade_id: int) -> PositionState | None:
         return next((p for p in self.positions if p.trade_id == trade_id), None)
@@ -36,10 +51,12 @@ class PositionBook:
 
     def add(self, pos: PositionState) -> None:
         self.positions.append(pos)
+        self._index()
 
     def remove(self, pos: PositionState) -> None:
         if pos in self.positions:
             self.positions.remove(pos)
+            self._index()
         if pos.trade_id is not None:
             self.hedged.pop(pos.trade_id, None)
         self._unflag_lone_positions()

@@ -75,6 +75,11 @@ class Venues:
         # Why the live venue cannot be used right now (None once it is reconciled).
         self.down: str | None = None if keeper is None else f"{keeper.venue} is not reconciled yet"
         self.tried = asyncio.Event()  # set once the first reconcile attempt is over
+        # The routes never change (only `down` does): built once, not per tick.
+        self._paper_route = Route(self._venue(paper), Mode.SHADOW, None)
+        self._live_route = (
+            None if live is None else Route(self._venue(live), Mode.LIVE_SMALL, keeper)
+        )
 
     async def connect(
         self, positions: Callable[[], list[PositionState]], event: Callable[[str, str], None]
@@ -114,15 +119,16 @@ class Venues:
     def _venue(self, broker: Broker) -> ExecutionVenue:
         if broker is self.live and self.keeper is not None:
             return self.keeper
-        assert isinstance(broker, ExecutionVenue)
+        if not isinstance(broker, ExecutionVenue):
+            raise TypeError(f"{broker.venue} cannot take orders without a keeper")
         return broker
 
     def for_entry(self, mode: Mode) -> Route:
         if mode is Mode.LIVE_SMALL:
-            if self.live is None:
+            if self._live_route is None:
                 raise OrderRejected("LIVE-SMALL without a live broker")
-            return Route(self._venue(self.live), mode, self.keeper)
-        return Route(self._venue(self.paper), Mode.SHADOW, None)
+            return self._live_route
+        return self._paper_route
 
     def broker_for(self, venue: str) -> Broker | None:
         """The connected broker of `venue`, or None (then its positions are listed, not managed)."""
@@ -134,12 +140,14 @@ class Venues:
         return None
 
     def route(self, pos: PositionState) -> Route | None:
-        broker = self.broker_for(pos.venue)
-        if broker is None:
-            return None
-        keeper = self.keeper if self.keeper is not None and broker is self.live else None
-        mode = Mode.LIVE_SMALL if broker is self.live else Mode.SHADOW
-        return Route(self._venue(broker), mode, keeper)
+        """Where `pos`'s orders go, or None when its venue is not connected (then it is listed,
+        never acted on). Called for every position on every tick: two string compares."""
+        venue = pos.venue
+        if venue == self._paper_route.venue.venue:
+            return self._paper_route
+        if self._live_route is not None and venue == self._live_route.venue.venue:
+            return None if self.down is not None else self._live_route
+        return None
 
     def keeper_of(self, pos: PositionState) -> Keeper | None:
         keeper = self.keeper
