@@ -85,7 +85,7 @@ async def abandon(session: Session) -> None:
     loop is the session's (its feed, venue, store writer, the order in flight)."""
     store = session.store
     assert store is not None
-    store._cancel_flush_timer()
+    store._positions.cancel_timer()
     tasks = asyncio.all_tasks() - {asyncio.current_task()}
     for task in tasks:
         task.cancel()
