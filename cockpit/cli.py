@@ -184,7 +184,8 @@ def demo_app(
     from adapters.paper import PaperBroker
     from adapters.replay import simulated_market
     from cockpit.app import CockpitApp
-    from cockpit.session import Session, last_price
+    from cockpit.last_price import last_price
+    from cockpit.session import Session
 
     demo = settings.demo
     if seed is None:

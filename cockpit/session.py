@@ -30,7 +30,8 @@ from cockpit.domain import (
     Tick,
 )
 from cockpit.engine.exits import on_price, rearm
-from cockpit.execution.book import HEDGED, PositionBook
+from cockpit.execution.alerts import PositionAlerts
+from cockpit.execution.book import PositionBook
 from cockpit.execution.commands import Audit, Commands
 from cockpit.execution.entries import Entries
 from cockpit.execution.errors import EntryPending, OrderRejected
@@ -41,6 +42,7 @@ from cockpit.execution.startup import restore
 from cockpit.execution.venues import Keeper, Venues
 from cockpit.feed_health import StaleGuard
 from cockpit.history import History
+from cockpit.last_price import last_price_key
 from cockpit.live_jobs import live_feed_jobs
 from cockpit.risk import RiskGate
 from state.records import AuditRecord
@@ -161,6 +163,9 @@ class Session:
         self.put_stop_on_chain = self.commands.put_stop_on_chain
         self.mark_price = self.commands.mark_price
         self.min_order_size = self.venues.min_order_size
+        alerts = PositionAlerts(self.book, self.router.retries, self.venue)
+        self.venue_alerts = alerts.labels  # the positions table's red labels
+        self.venue_note = alerts.note  # the note under the chart
         self.managed = self.commands.managed
         self.live_precondition = self.modes.live_precondition
         self.enter_live = self.modes.enter_live
@@ -301,29 +306,6 @@ class Session:
         if self.store is not None and not pos.closed:
             self.store.update_position(pos)
 
-    def venue_alerts(self) -> dict[int, str]:
-        """Trade id -> a short red label (hedged, exit failing, stop not on chain, venue differs,
-        exit placed)."""
-        alerts = {trade_id: HEDGED for trade_id in self.book.hedged}
-        alerts.update(self.router.retries.alerts)
-        if self.venue is not None:
-            alerts.update(self.venue.venue_alerts)
-        return alerts
-
-    def venue_note(self, trade_id: int | None) -> str | None:
-        """The long form of a position's venue state for the levels line, or None."""
-        if trade_id is None:
-            return None
-        hedged = self.book.hedged.get(trade_id)
-        if hedged is not None:
-            return hedged
-        failing = self.router.retries.why(trade_id)
-        if failing is not None:
-            return f"{failing} (retrying with backoff)"
-        if self.venue is None:
-            return None
-        return self.venue.stop_note(trade_id)
-
     # ----------------------------------------------------------------- modes and audit
     async def audit(
         self,
@@ -363,20 +345,3 @@ class Session:
         if self.store is None:
             raise OrderRejected("the session is not running (starting up or shut down)")
         return self.store
-
-
-def last_price_key(symbol: str) -> str:
-    return f"last_price:{symbol}"
-
-
-async def last_price(db_url: str, symbol: str) -> float | None:
-    """The last price a previous session saw for `symbol`, so a demo market resumes from it."""
-    store = await Store.open(db_url)
-    try:
-        value = await store.get_setting(last_price_key(symbol))
-    finally:
-        await store.close()
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None

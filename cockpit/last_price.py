@@ -1,0 +1,23 @@
+"""The last price a session saw per symbol, kept in the settings table so a new demo market
+resumes from where the previous one stopped instead of jumping back to its start price."""
+
+from __future__ import annotations
+
+from state.store import Store
+
+
+def last_price_key(symbol: str) -> str:
+    return f"last_price:{symbol}"
+
+
+async def last_price(db_url: str, symbol: str) -> float | None:
+    """The last price a previous session saw for `symbol`, or None."""
+    store = await Store.open(db_url)
+    try:
+        value = await store.get_setting(last_price_key(symbol))
+    finally:
+        await store.close()
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
