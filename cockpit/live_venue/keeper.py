@@ -137,7 +137,11 @@ class LiveVenue:
                 raise
             except Exception as exc:  # a bad poll must never stop the loop or the app
                 log.exception("drift poll failed")
-                self.router.event("error", f"{self.venue} poll failed: {describe_error(exc)}")
+                if delay is None:  # said once per failing streak; the loop backs off meanwhile
+                    self.router.event(
+                        "error", f"{self.venue} poll failed: {describe_error(exc)}; retrying"
+                    )
+                delay = backoff.next_delay()
 
     async def poll_once(self) -> bool:
         """One look at the account: settle placed orders, notice venue exits, sync stops.

@@ -11,7 +11,6 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from adapters.base import BrokerError
 from adapters.drift import DriftBroker, PlacedOrder
 from adapters.drift.reconcile import Difference, DifferenceKind
 from cockpit.domain import OrderRequest, PositionState
@@ -33,16 +32,6 @@ BLOCKING = frozenset(
         DifferenceKind.SIZE_MISMATCH,
     }
 )
-
-
-class OrderPending(BrokerError):
-    """The order's transaction went out (or may have) but the account shows no fill yet."""
-
-    def __init__(self, message: str, order_id: int, order: OrderRequest, placed: PlacedOrder):
-        super().__init__(message)
-        self.order_id = order_id
-        self.order = order
-        self.placed = placed
 
 
 @dataclass
