@@ -14,7 +14,7 @@ from cockpit.domain import Candle, FeedState, Tick
 
 SYM = "SOL-PERP"
 T0 = 1_700_000_100_000
-WAIT = 5.0
+WAIT = 30.0  # a ceiling: a bug fails instead of hanging, a loaded machine still passes
 MARKET_DATA = Path(__file__).parents[2].parent / "shared/data/market"
 
 

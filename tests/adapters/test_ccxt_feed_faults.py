@@ -38,7 +38,7 @@ async def fake() -> AsyncIterator[FakeBinanceUSDM]:
 async def mark_until_tick(fake: FakeBinanceUSDM, got: Collector, price: float) -> None:
     """Push marks until one arrives as a tick (a fresh socket may still be subscribing)."""
     start = len(got.ticks)
-    async with asyncio.timeout(10):
+    async with asyncio.timeout(60):  # a ceiling for a loaded machine
         while len(got.ticks) == start:
             await fake.mark_price(price)
             await asyncio.sleep(0.05)
@@ -48,7 +48,7 @@ async def mark_until_tick(fake: FakeBinanceUSDM, got: Collector, price: float) -
 async def connected_while_fresh(fake: FakeBinanceUSDM, feed: CcxtFeed, price: float) -> None:
     """Keep the mark price flowing until the feed reports itself connected (a stream that was
     cut counts as healthy again once its new socket has stayed up for `stale_after_s`)."""
-    async with asyncio.timeout(10):
+    async with asyncio.timeout(60):  # a ceiling for a loaded machine
         while feed.status.state is not FeedState.CONNECTED:
             await fake.mark_price(price)
             await asyncio.sleep(0.1)

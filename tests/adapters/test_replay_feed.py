@@ -14,7 +14,7 @@ from cockpit.domain import Candle, FeedState, Tick
 
 SYM = "SOL-PERP"
 T0 = 1_700_000_100_000  # on a 5-minute boundary
-WAIT = 5.0  # seconds: the ceiling on anything a test awaits, so a bug fails instead of hanging
+WAIT = 30.0  # seconds: the ceiling on anything a test awaits, so a bug fails instead of hanging
 
 
 def ticks(n: int, *, interval_ms: int = 1000, start: int = T0) -> Iterator[Tick]:

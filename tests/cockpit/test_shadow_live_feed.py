@@ -65,7 +65,7 @@ async def quote(
     """Book first, then the mark; wait until the session has acted on that mark."""
     await fake.book(bid, ask)
     await asyncio.sleep(0.05)  # the book is on its own socket
-    async with asyncio.timeout(10):
+    async with asyncio.timeout(60):  # a ceiling for a loaded machine
         while True:
             await fake.mark_price(mark, **kw)  # type: ignore[arg-type]
             await asyncio.sleep(0.05)
