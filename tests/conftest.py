@@ -1,12 +1,23 @@
-"""Fixtures shared across test packages."""
+"""Fixtures shared across test packages, and the hypothesis profiles.
+
+Property tests run derandomized in CI (`CI` set, as `.ci/run` is run): the same examples every
+run, so a landing never depends on luck. Locally they search new random examples each run; a
+failure found that way is pinned with `@example` and fixed.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 
 from tests.fakes._server import LoopbackGuard
+
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("dev", print_blob=True)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
 @pytest.fixture

@@ -54,6 +54,13 @@ def as_array(values: Sequence[float] | Array) -> Array:
     return np.asarray(values, dtype=np.float64)
 
 
+def _unit_scaled(values: Array) -> Array:
+    """`values` divided by their largest magnitude: a ratio of moments does not change, and
+    tiny P&Ls (1e-162) no longer underflow when squared, so a ratio never depends on size."""
+    scale = float(np.max(np.abs(values))) if values.size else 0.0
+    return values / scale if scale > 0.0 and math.isfinite(scale) else values
+
+
 def _is_zero_spread(spread: float, values: Array) -> bool:
     scale = float(np.max(np.abs(values))) if values.size else 0.0
     return spread <= _ZERO_SPREAD * scale
@@ -148,7 +155,7 @@ def max_drawdown(pnls: Sequence[float] | Array, starting_equity: float) -> Drawd
 # ------------------------------------------------------------------ risk-adjusted
 def sharpe_ratio(returns: Sequence[float] | Array, periods_per_year: float = 1.0) -> float | None:
     """mean / std (ddof=1) x sqrt(periods_per_year); None for fewer than 2 values or no spread."""
-    values = as_array(returns)
+    values = _unit_scaled(as_array(returns))
     if values.size < 2:
         return None
     spread = float(np.std(values, ddof=1))
@@ -167,7 +174,7 @@ def downside_deviation(returns: Sequence[float] | Array) -> float | None:
 
 def sortino_ratio(returns: Sequence[float] | Array, periods_per_year: float = 1.0) -> float | None:
     """mean / downside deviation x sqrt(periods_per_year); None without any losing period."""
-    values = as_array(returns)
+    values = _unit_scaled(as_array(returns))
     if values.size < 2:
         return None
     downside = downside_deviation(values)
@@ -191,7 +198,7 @@ def daily_pnl(exit_ts_ms: Sequence[int], pnls: Sequence[float] | Array) -> Array
 
 def pearson(x: Sequence[float] | Array, y: Sequence[float] | Array) -> float | None:
     """Pearson's r; None for fewer than 2 pairs or when either side has no spread."""
-    xs, ys = as_array(x), as_array(y)
+    xs, ys = _unit_scaled(as_array(x)), _unit_scaled(as_array(y))
     if xs.size != ys.size:
         raise ValueError("pearson needs two sequences of the same length")
     if xs.size < 2:
