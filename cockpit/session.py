@@ -21,6 +21,7 @@ from adapters.base import Broker, ExecutionVenue, MarketFeed
 from adapters.paper import PaperBroker
 from cockpit.config import Settings
 from cockpit.domain import (
+    Action,
     ExitReason,
     FeedState,
     FeedStatus,
@@ -39,7 +40,7 @@ from cockpit.execution.events import PRICE_HISTORY_LEN, EventLog, LatestState, L
 from cockpit.execution.modes import Modes
 from cockpit.execution.router import ENGINE, Router
 from cockpit.execution.startup import restore
-from cockpit.execution.venues import Keeper, Venues
+from cockpit.execution.venues import Keeper, Route, Venues
 from cockpit.feed_health import StaleGuard
 from cockpit.history import History
 from cockpit.last_price import last_price_key
@@ -268,20 +269,32 @@ class Session:
         history.append(tick.price)
         if not self._stale_guard.fresh(tick):
             return  # shown and logged; management resumes with the next fresh price
+        store = self.store
+        price, ts_ms = tick.price, tick.ts_ms
         for pos in self.book.of_symbol(tick.symbol):
-            if not pos.closed:
-                await self._manage(pos, tick)
+            if pos.closed:
+                continue
+            route = self.venues.route(pos)
+            if route is None or (route.keeper is not None and self.venues.blocked(pos)):
+                continue  # listed, never acted on: not connected, or the venue holds another
+            actions = on_price(pos, price, ts_ms)
+            if actions:  # the quiet path (nearly every tick) creates no coroutine
+                await self._act(pos, actions, route, ts_ms)
+            elif route.keeper is not None:
+                route.keeper.price_back(pos.trade_id)
+            if store is not None and not pos.closed:
+                store.update_position(pos)
 
-    async def _manage(self, pos: PositionState, tick: Tick) -> None:
-        route = self.venues.route(pos)
-        if route is None or self.venues.blocked(pos) is not None:
-            return  # listed, never acted on: not connected, or the venue holds something else
+    async def _act(
+        self, pos: PositionState, actions: list[Action], route: Route, ts_ms: int
+    ) -> None:
+        """Carry out the engine's decisions for one position on one price."""
         keeper = route.keeper
         stop_through = False
         tp1_held = False
-        for action in on_price(pos, tick.price, tick.ts_ms):
+        for action in actions:
             if isinstance(action, MoveStop):
-                await self.router.record_stop_move(pos, action, ENGINE, tick.ts_ms)
+                await self.router.record_stop_move(pos, action, ENGINE, ts_ms)
                 if keeper is not None:
                     keeper.stop_changed(pos)
                 continue
@@ -295,7 +308,7 @@ class Session:
                     continue
                 if reason == pos.stop_role.value:
                     stop_through = True
-                    if keeper.defers_stop(pos, tick.ts_ms):
+                    if keeper.defers_stop(pos, ts_ms):
                         continue  # the on-chain stop fills it; the poll records it
             await self.router.close(route.venue, route.mode, pos, action.size, reason, ENGINE)
             tp1_held = tp1_held or (
@@ -303,8 +316,6 @@ class Session:
             )
         if keeper is not None and not stop_through:
             keeper.price_back(pos.trade_id)
-        if self.store is not None and not pos.closed:
-            self.store.update_position(pos)
 
     # ----------------------------------------------------------------- modes and audit
     async def audit(

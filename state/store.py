@@ -3,11 +3,13 @@
 Durability contract (DESIGN.md section 4):
 - an awaited write method returns only after its transaction committed, so an order intent is in
   the database before the broker ever sees the order;
-- `update_position` is the only call on the per-tick path: it copies the position into a
-  coalescing buffer and returns; the writer flushes the buffer at most every `flush_interval_s`
-  (one UPDATE per changed trade), or at once on `flush()` / `close()`. A crash can lose at most
-  the last interval of extremes/last-price updates, never a decision (fills, stop moves, orders
-  are written directly);
+- `update_position` is the only call on the per-tick path: it marks the position dirty and
+  returns (no copy); the writer flushes the dirty positions at most every `flush_interval_s` (one
+  executemany UPDATE, each position's fields read once, as they are then), or at once on
+  `flush()` / `close()`. A crash can lose at most the last interval of extremes/last-price
+  updates, never a decision (fills, stop moves, orders are written directly), and a position
+  whose fill is not written yet is held out of the flushes (`hold`/`release`), so the journal is
+  never ahead of its own fills;
 - an error in a write is raised to whoever awaited it and never stops the writer;
 - an order's status only moves along `cockpit.orders.TRANSITIONS`: any other status write is
   logged, not written, and raised to the caller as `IllegalTransition`.
@@ -273,7 +275,6 @@ class Store:
     ) -> None:
         """Audit a stop move and make the new stop durable on the trade at once."""
         stop_role = StopRole(role)
-        self._positions.patch_stop(trade_id, new, stop_role)
         work = trade_rows.stop_move_work(
             trade_id,
             old=old,
@@ -334,11 +335,12 @@ class Store:
 
     # ------------------------------------------------------------------ position snapshots
     def update_position(self, position: PositionState) -> None:
-        """Hand over the position's latest state; never blocks, never touches the database.
+        """Mark the position's live state for the next flush; never blocks, never touches the
+        database, copies nothing (the flush reads the fields then).
 
-        Snapshots coalesce per trade id and are written by the writer at most every
+        Marks coalesce per trade id and are written by the writer at most every
         `flush_interval_s`. Positions without a trade id (not yet recorded) are ignored.
-        Call it from the event loop's thread (it arms a loop timer). Costs one shallow copy.
+        Call it from the event loop's thread (it arms a loop timer).
         """
         if position.trade_id is None:
             return
@@ -346,6 +348,14 @@ class Store:
             log.warning("position #%s update after the store closed: dropped", position.trade_id)
             return
         self._positions.put(position)
+
+    def hold(self, trade_id: int) -> None:
+        """Keep a trade out of the flushes while memory is ahead of the journal: from a fill
+        booked on the position until `release`, once the fill's own row is written."""
+        self._positions.hold(trade_id)
+
+    def release(self, trade_id: int) -> None:
+        self._positions.release(trade_id)
 
     async def flush(self) -> None:
         """Write every waiting snapshot now and return once committed (no-op after close)."""

@@ -254,14 +254,18 @@ class Router:
     # ------------------------------------------------------------------ fills
     async def apply_exit(self, pos: PositionState, order_id: int, fill: Fill, who: str) -> None:
         """An exit fill (ours, or one the venue made): position first, then the journal."""
-        moves = apply_fill(pos, fill)
         store = self.require_store()
+        if pos.trade_id is not None:
+            store.hold(pos.trade_id)  # no snapshot flush ahead of this fill's row
+        moves = apply_fill(pos, fill)
         snapshot = _frozen(pos)
 
         async def write() -> None:
             if snapshot.trade_id is None:  # opened while the database was failing
                 snapshot.trade_id = pos.trade_id
             await store.record_exit_fill(order_id, fill, snapshot)
+            if snapshot.trade_id is not None:
+                store.release(snapshot.trade_id)
 
         self.risk.record_realized(
             pos.side.sign * (fill.price - pos.entry) * fill.size - fill.fee, self.clock()

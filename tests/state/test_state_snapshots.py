@@ -118,13 +118,32 @@ async def test_throttled_flush_waits_for_the_interval(db_url: str, db_path: Path
         await store.close()
 
 
-async def test_snapshot_is_the_state_at_the_call(store: Store, db_path: Path) -> None:
+async def test_a_flush_writes_the_position_as_it_is_then(store: Store, db_path: Path) -> None:
+    """A mark, not a copy: the newest state is written, whatever came after the mark."""
     position = await open_trade(store)
     tick(position, 10)
     store.update_position(position)
-    tick(position, 99)  # mutated but never handed over
+    tick(position, 99)  # newer than the mark
     await store.flush()
-    assert stored(db_path, position.trade_id)["mfe_pct"] == 0.1
+    assert stored(db_path, position.trade_id)["mfe_pct"] == 0.99
+
+
+async def test_a_held_position_is_not_flushed_ahead_of_its_fill(
+    store: Store, db_path: Path
+) -> None:
+    """Between a fill booked on the position and the fill's row, a flush would write a size
+    the journal has no fill for: a kill then would leave the two apart."""
+    position = await open_trade(store)
+    assert position.trade_id is not None
+    tick(position, 5)
+    store.update_position(position)
+    store.hold(position.trade_id)
+    position.size = 0.5  # the fill is booked in memory, its row not written yet
+    await store.flush()
+    assert stored(db_path, position.trade_id)["size"] == 2.0
+    store.release(position.trade_id)
+    await store.flush()
+    assert stored(db_path, position.trade_id)["size"] == 0.5
 
 
 async def test_close_flushes_pending_snapshots(db_url: str, db_path: Path) -> None:
@@ -166,11 +185,13 @@ async def test_older_snapshot_never_overwrites_an_exit(store: Store, db_path: Pa
     assert (row["status"], row["size"]) == ("closed", 0.0)
 
 
-async def test_stop_move_updates_a_waiting_snapshot(store: Store, db_path: Path) -> None:
+async def test_a_stop_move_and_a_later_flush_agree(store: Store, db_path: Path) -> None:
     position = await open_trade(store)
     tick(position, 3)
-    store.update_position(position)  # carries the initial stop
+    store.update_position(position)
     assert position.trade_id is not None
+    # The engine moves the stop in memory, then records the move: a flush after it writes it too.
+    position.stop, position.stop_role = 150.0, StopRole.BREAKEVEN
     await store.record_stop_move(
         position.trade_id, position.stop, 150.0, StopRole.BREAKEVEN, "be", "engine", T0
     )
