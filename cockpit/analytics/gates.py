@@ -4,8 +4,9 @@ Each gate is a list of checks. A check is `pass`, `fail`, or `need_data` (not en
 say, with what is missing: "14/20 trades with ATR"). A gate needs data while any of its checks
 does (its other checks are still computed and shown, but not acted on), fails when a check fails,
 passes when all pass. The P2 win condition is the exception: it passes when ANY one of its four
-criteria does (roadmap: "need ONE of these"), and it is flagged "not significant" while either
-period has fewer than `min_trades_significant` trades.
+criteria improves by its target (roadmap: "need ONE of these") while no other moved the wrong way
+by as much as its own target, and it is flagged "not significant" while either period has fewer
+than `min_trades_significant` trades.
 
 Thresholds come from `cockpit.config.GatesConfig` (roadmap defaults); comparisons follow the
 roadmap's words: "20+", "30%+", "3x+", "50%+" are >=; "correlation > 0.3", "average winner > 2x
@@ -15,6 +16,7 @@ each gate: docs/analytics.md.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -192,7 +194,19 @@ def phase3_gate(metrics: Metrics, cfg: GatesConfig) -> Gate:
 
 @dataclass(frozen=True, slots=True)
 class DirectionalEdge:
-    """Average net P&L per trade of each side and how many times better the better side is."""
+    """Average net P&L per trade of each side, which side leads and by how much.
+
+    The edge (docs/analytics.md, "Directional edge") is read so that a larger gap never reads
+    smaller, and so that it does not depend on position size:
+    - both sides profitable: `strength` = leader's average / other's average (>= 1), the
+      "x times more profitable" of two profits;
+    - only the leader profitable (the other flat or losing): `strength` is infinite, above
+      any multiple of two profits; the roadmap's own figure for this case, "shorts 6.6x more
+      profitable than longs (+2.46 vs -0.37 avg)", is the leader's gain over the other side's
+      loss, kept as `gain_loss` and shown, but it is not the edge: it shrinks as the losing side
+      loses more;
+    - the leader not profitable: `strength` 0, no edge.
+    """
 
     long_trades: int
     short_trades: int
@@ -201,7 +215,8 @@ class DirectionalEdge:
 
     @property
     def sides(self) -> tuple[str, float, str, float] | None:
-        """(better side, its average, other side, its average); None unless both sides traded."""
+        """(leading side, its average, other side, its average); None unless both sides
+        traded. On a tie the long side is listed first (`leader` is then None)."""
         if self.long_avg is None or self.short_avg is None:
             return None
         if self.short_avg > self.long_avg:
@@ -209,17 +224,62 @@ class DirectionalEdge:
         return "long", self.long_avg, "short", self.short_avg
 
     @property
-    def ratio(self) -> float | None:
-        """|avg of the better side| / |avg of the other| (the roadmap's "shorts 6.6x more
-        profitable than longs" for +2.46 vs -0.37); None when the better side does not make
-        money or the other side's average is exactly 0."""
+    def leader(self) -> str | None:
+        """The side with the higher average net P&L per trade; None on a tie or one side only."""
+        sides = self.sides
+        if sides is None or sides[1] == sides[3]:
+            return None
+        return sides[0]
+
+    @property
+    def strength(self) -> float | None:
+        """How far ahead the leader is, monotone in the gap and scale-free (see the class)."""
         sides = self.sides
         if sides is None:
             return None
         _, top, _, other = sides
-        if top <= 0 or other == 0:
+        if top <= 0:
+            return 0.0
+        if other <= 0:
+            return math.inf
+        return top / other
+
+    @property
+    def gain_loss(self) -> float | None:
+        """The roadmap's figure: the leader's gain / |the other side's loss| ("6.6x" for +2.46
+        vs -0.37); None unless the leader gains and the other side loses."""
+        sides = self.sides
+        if sides is None:
             return None
-        return abs(top) / abs(other)
+        _, top, _, other = sides
+        if top <= 0 or other >= 0:
+            return None
+        return top / -other
+
+    def passes(self, min_edge: float) -> bool:
+        """A leader exists and is at least `min_edge` times ahead (always, when only it profits)."""
+        strength = self.strength
+        return self.leader is not None and strength is not None and strength >= min_edge
+
+    def reading(self) -> str:
+        """The edge in words, the leading side first: "short leads: 3.0x"."""
+        sides = self.sides
+        if sides is None:
+            return fmt.NA
+        best, top, other_side, other = sides
+        if top <= 0:
+            return "neither side profitable"
+        if self.leader is None:
+            return f"even: {fmt.times(1.0, 1)}"
+        if other > 0:
+            return f"{best} leads: {fmt.times(top / other, 1)}"
+        if other == 0:
+            detail = f"{other_side} flat"
+        elif top >= -other:
+            detail = f"gain {fmt.times(top / -other, 1)} loss"
+        else:
+            detail = f"loss {fmt.times(-other / top, 1)} gain"
+        return f"{best} leads: only {best} profits ({detail})"
 
 
 def directional_edge(trades: Sequence[TradeRecord]) -> DirectionalEdge:
@@ -250,22 +310,15 @@ def phase4_gate(trades: Sequence[TradeRecord], cfg: GatesConfig) -> Gate:
     )
     threshold = f"≥ {cfg.phase4_min_edge:g}x"
     sides = edge.sides
+    short = edge.reading()
     if sides is None:
-        short = fmt.NA
         checks.append(
             Check("directional edge", short, threshold, GateState.NEED_DATA, "trades both ways")
         )
     else:
         best, top, other, low = sides
-        averages = f"{fmt.usd(top)} vs {fmt.usd(low)}"
-        if top <= 0:
-            short, ok = "neither side profitable", False
-        elif edge.ratio is None:
-            short, ok = f"{best} ahead, {other} flat", True
-        else:
-            short = f"{best} {fmt.times(edge.ratio, 1)} {other}"
-            ok = edge.ratio >= cfg.phase4_min_edge
-        value = f"{short} (avg {averages})"
+        value = f"{short} ({best} {fmt.usd(top)} vs {other} {fmt.usd(low)} per trade)"
+        ok = edge.passes(cfg.phase4_min_edge)
         checks.append(Check("directional edge", value, threshold, _verdict(ok), short=short))
     return _gate("phase4", "Ph4 direction", "Phase 4: direction-based optimisation", checks, short)
 
@@ -380,6 +433,16 @@ def profit_factor_gate(metrics: Metrics, cfg: GatesConfig) -> Gate:
 
 
 # ------------------------------------------------------------------ P2 win condition
+@dataclass(frozen=True, slots=True)
+class _Criterion:
+    """One P2 criterion: its check, its change in words ("Sharpe -55.0%") and whether
+    it moved the wrong way by at least its own target (a collapse, which vetoes a win)."""
+
+    check: Check
+    change: str = ""
+    collapsed: bool = False
+
+
 def _relative_change(now: float, base: float) -> float:
     """(now - base) / |base| in percent: +20 means 20 % better for a bigger-is-better number."""
     return (now - base) / abs(base) * 100.0
@@ -387,7 +450,8 @@ def _relative_change(now: float, base: float) -> float:
 
 def p2_win_gate(comparison: PeriodComparison | None, cfg: GatesConfig) -> Gate:
     """Sharpe +20 %, max drawdown -20 %, win rate +10 points (capped at 65 %), profit factor
-    +25 %: ONE of them, between the baseline period and now."""
+    +25 %: ONE of them, between the baseline period and now, provided no other criterion moved
+    the wrong way by as much as its own target (docs/analytics.md, "P2 win condition")."""
     key, label, title = "p2_win", "Win vs baseline", "P2 win condition (baseline vs now)"
     if comparison is None:
         check = Check(
@@ -410,13 +474,20 @@ def p2_win_gate(comparison: PeriodComparison | None, cfg: GatesConfig) -> Gate:
         _win_rate_criterion(base, now, cfg),
         _profit_factor_criterion(base, now, cfg),
     ]
-    passed = [c for c in criteria if c.state is GateState.PASS]
-    if passed:
-        state, summary = GateState.PASS, f"{passed[0].name} {passed[0].brief}"
-    elif all(c.state is GateState.NEED_DATA for c in criteria):
+    checks = [c.check for c in criteria]
+    passed = [c for c in criteria if c.check.state is GateState.PASS]
+    collapsed = [c for c in criteria if c.collapsed]
+    worse = ", ".join(c.change for c in collapsed)
+    if passed and not collapsed:
+        first = passed[0].check
+        state, summary = GateState.PASS, f"{first.name} {first.brief}"
+    elif passed:
+        state, summary = GateState.FAIL, f"{passed[0].change} but {worse}: not a win"
+    elif all(c.state is GateState.NEED_DATA for c in checks):
         state, summary = GateState.NEED_DATA, "no criterion measurable yet"
     else:
-        state, summary = GateState.FAIL, "no criterion met"
+        state = GateState.FAIL
+        summary = f"no criterion met; worse: {worse}" if collapsed else "no criterion met"
     note = ""
     if any(c.state is GateState.NEED_DATA for c in counts):
         note = f"fewer than {need} trades: not significant"
@@ -424,78 +495,102 @@ def p2_win_gate(comparison: PeriodComparison | None, cfg: GatesConfig) -> Gate:
         verdict = {GateState.PASS: "would pass", GateState.FAIL: "would fail"}.get(state, "")
         state = GateState.NEED_DATA
         summary = f"{missing}: not significant" + (f" ({verdict})" if verdict else "")
-    return Gate(key, label, title, state, summary, (*counts, *criteria), note)
+    return Gate(key, label, title, state, summary, (*counts, *checks), note)
 
 
-def _sharpe_criterion(base: Metrics, now: Metrics, cfg: GatesConfig) -> Check:
-    name, threshold = "Sharpe (daily)", f"≥ +{cfg.p2_sharpe_improvement_pct:g}%"
+def _sharpe_criterion(base: Metrics, now: Metrics, cfg: GatesConfig) -> _Criterion:
+    name, target = "Sharpe (daily)", cfg.p2_sharpe_improvement_pct
+    threshold = f"≥ +{target:g}%"
     b, n = base.sharpe_daily, now.sharpe_daily
     if b is None or n is None or b == 0:
-        return Check(
-            name,
-            f"{fmt.ratio(b)} -> {fmt.ratio(n)}",
-            threshold,
-            GateState.NEED_DATA,
-            "Sharpe undefined in a period",
+        return _Criterion(
+            Check(
+                name,
+                f"{fmt.ratio(b)} -> {fmt.ratio(n)}",
+                threshold,
+                GateState.NEED_DATA,
+                "Sharpe undefined in a period",
+            )
         )
     change = _relative_change(n, b)
     value = f"{fmt.signed_pct(change)} ({fmt.ratio(b)} -> {fmt.ratio(n)})"
-    return Check(name, value, threshold, _verdict(change >= cfg.p2_sharpe_improvement_pct))
+    check = Check(name, value, threshold, _verdict(change >= target))
+    return _Criterion(check, f"Sharpe {fmt.signed_pct(change)}", change <= -target)
 
 
-def _drawdown_criterion(base: Metrics, now: Metrics, cfg: GatesConfig) -> Check:
-    name, threshold = "max drawdown $", f"≤ -{cfg.p2_drawdown_improvement_pct:g}%"
+def _drawdown_criterion(base: Metrics, now: Metrics, cfg: GatesConfig) -> _Criterion:
+    name, target = "max drawdown $", cfg.p2_drawdown_improvement_pct
+    threshold = f"≤ -{target:g}%"
     b = base.max_drawdown.usd if base.max_drawdown else None
     n = now.max_drawdown.usd if now.max_drawdown else None
     if b is None or n is None or b == 0:
-        return Check(
-            name,
-            f"{fmt.plain_usd(b)} -> {fmt.plain_usd(n)}",
-            threshold,
-            GateState.NEED_DATA,
-            "no baseline drawdown to improve on",
+        return _Criterion(
+            Check(
+                name,
+                f"{fmt.plain_usd(b)} -> {fmt.plain_usd(n)}",
+                threshold,
+                GateState.NEED_DATA,
+                "no baseline drawdown to improve on",
+            )
         )
     change = (n - b) / b * 100.0
     value = f"{fmt.signed_pct(change)} ({fmt.plain_usd(b)} -> {fmt.plain_usd(n)})"
-    return Check(name, value, threshold, _verdict(change <= -cfg.p2_drawdown_improvement_pct))
+    check = Check(name, value, threshold, _verdict(change <= -target))
+    return _Criterion(check, f"drawdown {fmt.signed_pct(change)}", change >= target)
 
 
-def _win_rate_criterion(base: Metrics, now: Metrics, cfg: GatesConfig) -> Check:
-    name = "win rate"
+_EPSILON_PTS = 1e-9
+"""Win rates are ratios of counts: 18/30 must compare equal to 50 % + 10 points."""
+
+
+def _win_rate_criterion(base: Metrics, now: Metrics, cfg: GatesConfig) -> _Criterion:
+    """Now >= base + 10 points, the target capped at 65 %; an improvement is always required,
+    so a baseline at or above the cap passes on any rise and never by standing still."""
+    name, points, cap = "win rate", cfg.p2_win_rate_points, cfg.p2_win_rate_cap_pct
     if base.win_rate is None or now.win_rate is None:
-        return Check(
-            name,
-            fmt.NA,
-            f"+{cfg.p2_win_rate_points:g} points",
-            GateState.NEED_DATA,
-            "a period without trades",
+        return _Criterion(
+            Check(
+                name, fmt.NA, f"+{points:g} points", GateState.NEED_DATA, "a period without trades"
+            )
         )
     b, n = 100.0 * base.win_rate, 100.0 * now.win_rate
-    target = min(b + cfg.p2_win_rate_points, cfg.p2_win_rate_cap_pct)
-    threshold = (
-        f"≥ {fmt.pct(target)} (+{cfg.p2_win_rate_points:g} pts, cap {cfg.p2_win_rate_cap_pct:g}%)"
-    )
-    value = f"{n - b:+.1f} pts ({fmt.pct(b)} -> {fmt.pct(n)})"
-    return Check(name, value, threshold, _verdict(n >= target))
+    if b + points <= cap:
+        threshold = f"≥ {fmt.pct(b + points)} (+{points:g} pts)"
+        ok = n >= b + points - _EPSILON_PTS
+    elif b < cap:
+        threshold = f"≥ {fmt.pct(cap)} (+{points:g} pts, cap {cap:g}%)"
+        ok = n >= cap - _EPSILON_PTS
+    else:
+        threshold = f"> {fmt.pct(b)} (at or above the {cap:g}% cap: must rise)"
+        ok = n > b + _EPSILON_PTS
+    change = f"{n - b:+.1f} pts"
+    value = f"{change} ({fmt.pct(b)} -> {fmt.pct(n)})"
+    check = Check(name, value, threshold, _verdict(ok))
+    return _Criterion(check, f"{name} {change}", n - b <= -points + _EPSILON_PTS)
 
 
-def _profit_factor_criterion(base: Metrics, now: Metrics, cfg: GatesConfig) -> Check:
-    name, threshold = "profit factor", f"≥ +{cfg.p2_profit_factor_improvement_pct:g}%"
+def _profit_factor_criterion(base: Metrics, now: Metrics, cfg: GatesConfig) -> _Criterion:
+    name, target = "profit factor", cfg.p2_profit_factor_improvement_pct
+    threshold = f"≥ +{target:g}%"
     b, n = base.profit_factor, now.profit_factor
     if b is None or b == 0:
-        return Check(
-            name,
-            f"{fmt.ratio(b)} -> {fmt.ratio(n)}",
-            threshold,
-            GateState.NEED_DATA,
-            "baseline profit factor undefined or 0",
+        return _Criterion(
+            Check(
+                name,
+                f"{fmt.ratio(b)} -> {fmt.ratio(n)}",
+                threshold,
+                GateState.NEED_DATA,
+                "baseline profit factor undefined or 0",
+            )
         )
     if n is None:
         ok = now.wins > 0
-        return Check(name, f"{fmt.ratio(b)} -> no losses", threshold, _verdict(ok))
+        check = Check(name, f"{fmt.ratio(b)} -> no losses", threshold, _verdict(ok))
+        return _Criterion(check, f"{name} {fmt.ratio(b)} -> no losses", not ok)
     change = _relative_change(n, b)
     value = f"{fmt.signed_pct(change)} ({fmt.ratio(b)} -> {fmt.ratio(n)})"
-    return Check(name, value, threshold, _verdict(change >= cfg.p2_profit_factor_improvement_pct))
+    check = Check(name, value, threshold, _verdict(change >= target))
+    return _Criterion(check, f"{name} {fmt.signed_pct(change)}", change <= -target)
 
 
 # ------------------------------------------------------------------ all gates

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from hypothesis import assume, example, given
+from hypothesis import strategies as st
 
 from cockpit.analytics.gates import (
+    DirectionalEdge,
     Gate,
     GateState,
     PeriodComparison,
@@ -122,18 +126,86 @@ def _directional(longs: int, shorts: int, long_pnl: float, short_pnl: float) -> 
     ]
 
 
-def test_phase4_edge_of_exactly_3x_passes() -> None:
-    # shorts +3.00 per trade, longs -1.00: |3| / |-1| = 3.0, the roadmap's "3x+"
-    gate = phase4_gate(_directional(25, 25, -1.0, 3.0), CFG)
+def test_phase4_both_sides_profitable_edge_of_exactly_3x_passes() -> None:
+    # shorts +3.00 per trade, longs +1.00: shorts make 3.0x what longs make, the roadmap's "3x+"
+    gate = phase4_gate(_directional(25, 25, 1.0, 3.0), CFG)
     assert gate.state is GateState.PASS
-    assert gate.summary == "short 3.0x long"
+    assert gate.summary == "short leads: 3.0x"
 
 
-def test_phase4_edge_below_3x_fails() -> None:
-    # shorts +2.90, longs -1.00: 2.9x
-    gate = phase4_gate(_directional(25, 25, -1.0, 2.9), CFG)
+def test_phase4_both_sides_profitable_edge_below_3x_fails() -> None:
+    gate = phase4_gate(_directional(25, 25, 1.0, 2.9), CFG)
     assert gate.state is GateState.FAIL
-    assert gate.summary == "short 2.9x long, need ≥ 3x"
+    assert gate.summary == "short leads: 2.9x, need ≥ 3x"
+
+
+def test_phase4_the_roadmap_example_reads_6_6x_and_names_the_leader() -> None:
+    # roadmap: "Shorts: 6.6x more profitable than longs (+$2.46 vs -$0.37 avg)"
+    gate = phase4_gate(_directional(25, 25, -0.37, 2.46), CFG)
+    assert gate.state is GateState.PASS
+    assert gate.summary == "short leads: only short profits (gain 6.6x loss)"
+    assert "short +2.46 vs long -0.37" in check(gate, "directional edge").value
+
+
+def test_phase4_a_losing_side_that_loses_more_is_a_stronger_edge_not_a_weaker_one() -> None:
+    # the issue's case: long +1.00 vs short -5.00 read "long 0.2x short" and FAILED, while
+    # long +1.00 vs short -0.30 read 3.3x and passed: a larger gap read smaller
+    big_gap = phase4_gate(_directional(25, 25, 1.0, -5.0), CFG)
+    small_gap = phase4_gate(_directional(25, 25, 1.0, -0.3), CFG)
+    assert big_gap.state is GateState.PASS
+    assert big_gap.summary == "long leads: only long profits (loss 5.0x gain)"
+    assert "0.2x" not in big_gap.summary
+    assert small_gap.state is GateState.PASS
+    assert small_gap.summary == "long leads: only long profits (gain 3.3x loss)"
+    assert directional_edge(_directional(1, 1, 1.0, -5.0)).strength == math.inf
+
+
+def test_phase4_other_side_flat_is_only_one_side_profitable() -> None:
+    gate = phase4_gate(_directional(25, 25, 0.5, 0.0), CFG)
+    assert gate.state is GateState.PASS
+    assert gate.summary == "long leads: only long profits (short flat)"
+
+
+def test_phase4_equal_sides_have_no_leader() -> None:
+    gate = phase4_gate(_directional(25, 25, 1.0, 1.0), CFG)
+    assert gate.state is GateState.FAIL
+    assert gate.summary.startswith("even: 1.0x")
+
+
+AVG = st.floats(min_value=-1e4, max_value=1e4, allow_nan=False).filter(lambda v: abs(v) > 1e-6)
+STEP = st.floats(min_value=0, max_value=1e4, allow_nan=False)
+
+
+def _edge(long_avg: float, short_avg: float) -> DirectionalEdge:
+    return DirectionalEdge(25, 25, long_avg, short_avg)
+
+
+@given(AVG, AVG, STEP)
+@example(1.0, -0.3, 4.7)  # the issue's pair: 1 vs -0.3, then 1 vs -5
+@example(2.46, -0.37, 0.0)
+def test_directional_edge_is_monotone_in_the_gap(a: float, b: float, d: float) -> None:
+    """The leader doing better, or the other side doing worse, never reads as a smaller edge
+    (nor turns a pass into a fail); whichever side leads."""
+    assume(a != b)
+    lead, other = max(a, b), min(a, b)
+    for as_long in (True, False):
+
+        def edge(top: float, low: float, as_long: bool = as_long) -> DirectionalEdge:
+            return _edge(top, low) if as_long else _edge(low, top)
+
+        base = edge(lead, other)
+        for wider in (edge(lead + d, other), edge(lead, other - d)):
+            assert wider.leader == base.leader == ("long" if as_long else "short")
+            assert base.strength is not None and wider.strength is not None
+            assert wider.strength >= base.strength
+            assert wider.passes(CFG.phase4_min_edge) or not base.passes(CFG.phase4_min_edge)
+
+
+@given(AVG, AVG, st.floats(min_value=1e-3, max_value=1e3))
+def test_directional_edge_does_not_depend_on_position_size(a: float, b: float, k: float) -> None:
+    one, scaled = _edge(a, b), _edge(a * k, b * k)
+    assert scaled.leader == one.leader
+    assert scaled.strength == pytest.approx(one.strength)
 
 
 def test_phase4_needs_50_trades_and_25_each_way() -> None:
@@ -159,8 +231,9 @@ def test_phase4_no_profitable_side_is_no_edge() -> None:
 def test_directional_edge_reproduces_the_roadmap_example() -> None:
     # roadmap: shorts +2.46 vs longs -0.37 per trade = 6.6x
     edge = directional_edge(_directional(1, 1, -0.37, 2.46))
-    assert edge.ratio == pytest.approx(2.46 / 0.37)
-    assert f"{edge.ratio:.1f}" == "6.6"
+    assert edge.leader == "short"
+    assert edge.gain_loss == pytest.approx(2.46 / 0.37)
+    assert f"{edge.gain_loss:.1f}" == "6.6"
 
 
 # ------------------------------------------------------------------ Phase 5
@@ -275,7 +348,8 @@ def test_p2_win_rate_target_is_capped_at_65_percent() -> None:
 
 
 def test_p2_with_fewer_than_30_trades_is_not_significant() -> None:
-    gate = p2_win_gate(_compare([2.0, -1.0] * 15, [2.5, -1.0] * 10), CFG)
+    # each period on one day (no daily Sharpe): profit factor +25 % alone would carry it
+    gate = p2_win_gate(_compare([2.0, -1.0] * 15, [2.5, -1.0] * 10, days=1), CFG)
     assert gate.state is GateState.NEED_DATA
     assert gate.note == "fewer than 30 trades: not significant"
     assert gate.summary == "20/30 trades now: not significant (would pass)"
@@ -286,3 +360,91 @@ def test_p2_fails_when_no_criterion_improves() -> None:
     gate = p2_win_gate(_compare(same, same), CFG)
     assert gate.state is GateState.FAIL
     assert gate.summary == "no criterion met"
+
+
+# ------------------------------------------------------------------ P2: a worse strategy never wins
+def _eighty_percent_baseline() -> list[float]:
+    """24 wins of +1.00 and 6 losses of -1.00 (80 %), the losses spread out."""
+    return [1.0, 1.0, 1.0, 1.0, -1.0] * 6
+
+
+def _worse_at_66_percent() -> list[float]:
+    """20 wins of +1.00 and 10 losses of -3.50 (66.7 %), the losses in one run."""
+    return [1.0] * 20 + [-3.5] * 10
+
+
+def test_p2_a_win_rate_that_fell_from_80_to_66_percent_is_not_a_win() -> None:
+    # the issue's case: the old target min(80 + 10, 65) = 65 % let 66.7 % pass, though every
+    # other number got worse
+    comparison = _compare(_eighty_percent_baseline(), _worse_at_66_percent())
+    base, now = comparison.baseline, comparison.now
+    assert base.win_rate == pytest.approx(0.8) and now.win_rate == pytest.approx(2 / 3)
+    gate = p2_win_gate(comparison, CFG)
+    assert check(gate, "win rate").state is GateState.FAIL
+    assert gate.state is GateState.FAIL
+    # and it says what got worse
+    assert gate.summary.startswith("no criterion met; worse: Sharpe -")
+    assert "drawdown +800.0%" in gate.summary  # 2.00 -> 18.00
+    assert "win rate -13.3 pts" in gate.summary
+
+
+def test_p2_an_unchanged_win_rate_above_the_cap_is_not_a_win() -> None:
+    same = [1.0, 1.0, -1.5] * 10  # 66.7 % in both periods
+    gate = p2_win_gate(_compare(same, same), CFG)
+    assert check(gate, "win rate").state is GateState.FAIL
+    assert gate.state is GateState.FAIL
+
+
+def test_p2_a_baseline_above_the_cap_wins_on_win_rate_only_by_rising() -> None:
+    base = [1.0, 1.0, -1.0] * 10  # 66.7 %
+    now = [1.0] * 21 + [-1.0] * 9  # 70 %: +3.3 points, short of +10 but above the 65 % cap
+    win = check(p2_win_gate(_compare(base, now), CFG), "win rate")
+    assert win.state is GateState.PASS
+    assert win.threshold.startswith("> 66.7%")
+
+
+def test_p2_below_the_cap_still_needs_the_full_10_points() -> None:
+    base = [1.0] * 15 + [-1.0] * 15  # 50 %
+    assert check(p2_win_gate(_compare(base, [1.0] * 17 + [-1.0] * 13), CFG), "win rate").state is (
+        GateState.FAIL
+    )  # 56.7 %: +6.7 points
+    assert check(p2_win_gate(_compare(base, [1.0] * 18 + [-1.0] * 12), CFG), "win rate").state is (
+        GateState.PASS
+    )  # 60 %: +10 points
+
+
+def test_p2_one_criterion_met_while_others_collapse_is_not_a_win_and_says_why() -> None:
+    # win rate 50 % -> 63.3 % (+13.3 points, its target) but the losses in "now" are 4x as
+    # large and come in one run: Sharpe, drawdown and profit factor all collapse
+    base = [1.0, -1.0] * 15
+    now = [1.0] * 19 + [-4.0] * 11
+    comparison = _compare(base, now)
+    gate = p2_win_gate(comparison, CFG)
+    assert check(gate, "win rate").state is GateState.PASS
+    assert gate.state is GateState.FAIL
+    b, n = comparison.baseline, comparison.now
+    assert b.max_drawdown is not None and n.max_drawdown is not None
+    dd = (n.max_drawdown.usd - b.max_drawdown.usd) / b.max_drawdown.usd * 100
+    assert b.profit_factor is not None and n.profit_factor is not None
+    pf = (n.profit_factor - b.profit_factor) / b.profit_factor * 100
+    assert gate.summary.startswith("win rate +13.3 pts but ")
+    assert f"drawdown {dd:+.1f}%" in gate.summary
+    assert f"profit factor {pf:+.1f}%" in gate.summary
+    assert gate.summary.endswith(": not a win")
+
+
+def test_p2_a_small_step_back_elsewhere_does_not_cancel_a_win() -> None:
+    # profit factor +25 % while the win rate holds and the drawdown is unchanged
+    gate = p2_win_gate(_compare([2.0, -1.0] * 15, [2.5, -1.0] * 15, days=1), CFG)
+    assert gate.state is GateState.PASS
+
+
+def test_p2_collapse_limit_is_each_criterion_s_own_target_moved_the_wrong_way() -> None:
+    # profit factor 2.00 -> 2.50 (+25 %) with the win rate 50 % -> 40 % (-10 points): a step
+    # back as large as the win rate's own target cancels the win
+    base = [2.0, -1.0] * 15
+    now = [3.75] * 12 + [-1.0] * 18  # PF 45 / 18 = 2.5, win rate 40 %
+    gate = p2_win_gate(_compare(base, now, days=1), CFG)
+    assert check(gate, "profit factor").state is GateState.PASS
+    assert gate.state is GateState.FAIL
+    assert "win rate -10.0 pts" in gate.summary
