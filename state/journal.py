@@ -132,7 +132,7 @@ def _plan_dict(text: str) -> dict[str, Any]:
 
 
 async def view_rows(store: Store, view: str) -> list[dict[str, Any]]:
-    """All rows of one of the analysis views (migration 0005), as dicts."""
+    """All rows of one of the analysis views (migrations 0005 and 0008), as dicts."""
     if view not in ANALYSIS_VIEWS:
         raise ValueError(f"unknown view {view!r}; known: {', '.join(ANALYSIS_VIEWS)}")
     async with store.read_session() as session:
@@ -145,6 +145,7 @@ ANALYSIS_VIEWS = (
     "vw_quality_performance",
     "vw_runner_potential",
     "vw_directional_edge",
+    "vw_atr_movement",
 )
 
 

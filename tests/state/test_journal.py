@@ -204,12 +204,71 @@ async def test_views_agree_with_the_python_analytics_on_the_sample(store: Store)
         assert quality[name]["avg_pnl"] == pytest.approx(avg, abs=0.005)
 
 
+def _sample_with_external(tmp_path: Path, external: int) -> Path:
+    """The sample journal with a policy column: the first `external` trades were positions
+    adopted from the venue (policy "external"), the rest have none."""
+    header, *rows = SAMPLE.read_text().splitlines()
+    lines = [f"{header},policy"]
+    lines += [f"{row},{'external' if i < external else ''}" for i, row in enumerate(rows)]
+    path = tmp_path / "with_external.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+async def test_views_leave_out_adopted_external_positions_as_the_analytics_do(
+    store: Store, db_path: Path, tmp_path: Path
+) -> None:
+    # issue 18: vw_closed_trades counted 60 trades where the analytics count 57
+    await import_trades(store, load_trades_csv(_sample_with_external(tmp_path, 3)), now_ms=T0)
+    assert count(db_path, "SELECT COUNT(*) FROM trades WHERE status = 'closed'") == 60
+    records = await closed_trade_records(store)
+    assert len(records) == 57
+    closed = await view_rows(store, "vw_closed_trades")
+    assert sorted(r["id"] for r in closed) == sorted(t.id for t in records)
+    assert all(r["policy"] != "external" for r in closed)
+    edge_rows = await view_rows(store, "vw_directional_edge")
+    assert sum(r["trades"] for r in edge_rows) == 57
+    assert sum(r["count"] for r in await view_rows(store, "vw_runner_potential")) == 57
+    scored = [t for t in records if t.quality_score is not None]
+    quality = await view_rows(store, "vw_quality_performance")
+    assert sum(r["trades"] for r in quality) == len(scored)
+    edge = directional_edge(records)
+    by_side = {r["direction"]: r for r in edge_rows}
+    assert by_side["long"]["avg_pnl"] == pytest.approx(edge.long_avg, abs=0.005)
+    assert by_side["short"]["avg_pnl"] == pytest.approx(edge.short_avg, abs=0.005)
+
+
+async def test_no_view_row_mixes_trades_with_and_without_atr(store: Store) -> None:
+    # the sample has 8 trades without ATR: vw_directional_edge averaged ATR over the others
+    # and the price move over all of them in one row
+    await import_trades(store, load_trades_csv(SAMPLE), now_ms=T0)
+    records = await closed_trade_records(store)
+    assert 0 < sum(1 for t in records if t.atr is None) < len(records)
+    edge_rows = await view_rows(store, "vw_directional_edge")
+    assert all("avg_atr" not in r and "avg_move_pct" not in r for r in edge_rows)
+    # the roadmap's "ATR correlation with movement": WHERE atr IS NOT NULL, per direction
+    atr_rows = {r["direction"]: r for r in await view_rows(store, "vw_atr_movement")}
+    for side in ("long", "short"):
+        with_atr = [t for t in records if t.side == side and t.atr is not None]
+        row = atr_rows[side]
+        assert row["trades"] == len(with_atr)
+        assert row["avg_atr"] == pytest.approx(
+            sum(t.atr or 0 for t in with_atr) / len(with_atr), abs=0.005
+        )
+        moves = [abs(t.exit_price - t.entry_price) / t.entry_price * 100 for t in with_atr]
+        assert row["avg_move_pct"] == pytest.approx(sum(moves) / len(moves), abs=0.005)
+        mfes = [t.mfe_pct for t in with_atr if t.mfe_pct is not None]
+        assert row["avg_mfe"] == pytest.approx(sum(mfes) / len(mfes), abs=0.005)
+
+
 async def test_views_exist_at_head_and_go_with_a_downgrade(db_url: str, db_path: Path) -> None:
     engine = create_engine_for(db_url)
     try:
         await upgrade_to_head(engine)
         names = _views(db_path)
         assert names == set(ANALYSIS_VIEWS)
+        await downgrade_to(engine, "0007")  # the views of 0005 as they were
+        assert _views(db_path) == set(ANALYSIS_VIEWS) - {"vw_atr_movement"}
         await downgrade_to(engine, "0004")
         assert _views(db_path) == set()
         await upgrade_to_head(engine)
