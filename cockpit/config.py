@@ -220,6 +220,9 @@ class GatesConfig(BaseModel):
 
     `atr_min_cv_pct` and `runner_min_trades` are this project's reading of roadmap words that
     carry no number ("clear volatility variation", "30 trades minimum for confidence").
+    `significance_alpha` is the p-value a gate that asks for significance must stay below (the
+    quality gate: "statistical significance"); `significance_power` the power at which the gate
+    says how many more trades the current effect needs (docs/analytics.md, "Significance").
     """
 
     phase2_min_atr_trades: int = Field(20, ge=1)
@@ -228,6 +231,8 @@ class GatesConfig(BaseModel):
     atr_min_cv_pct: float = Field(20.0, ge=0)
     phase3_min_scored_trades: int = Field(30, ge=2)
     phase3_min_correlation: float = Field(0.3, ge=-1, le=1)
+    significance_alpha: float = Field(0.05, gt=0, lt=1)
+    significance_power: float = Field(0.8, gt=0, lt=1)
     phase4_min_trades: int = Field(50, ge=2)
     phase4_min_per_direction: int = Field(25, ge=1)
     phase4_min_edge: float = Field(3.0, gt=0)
@@ -258,12 +263,16 @@ class AnalyticsConfig(BaseModel):
     journal for the P2 win condition: trades entered before it are the baseline, the rest "now"
     (unset: the comparison waits for it). `runner_share_pct` and `missed_window_h` define the
     missed-profit estimate (the roadmap's 25 % runner, best price within the window after exit).
+    `bootstrap_resamples` and `bootstrap_seed` define the 95 % intervals of win rate, profit
+    factor and expectancy (a fixed seed: the same journal always gives the same interval).
     """
 
     starting_equity_usdt: float = Field(1000.0, gt=0)
     baseline_end: datetime | None = None
     runner_share_pct: float = Field(25.0, gt=0, le=100)
     missed_window_h: float = Field(24.0, gt=0)
+    bootstrap_resamples: int = Field(1000, ge=100, le=100_000)
+    bootstrap_seed: int = Field(0, ge=0)
     gates: GatesConfig = Field(default_factory=GatesConfig)
 
     @field_validator("baseline_end", mode="before")

@@ -41,3 +41,14 @@ def times(value: float | None, decimals: int = 2) -> str:
 def signed_pct(value: float | None, decimals: int = 1) -> str:
     """A change in percent: +31.0%."""
     return NA if value is None else f"{value:+.{decimals}f}%"
+
+
+def p_value(value: float | None) -> str:
+    """A p-value: two decimals from 0.01 up (0.10), three below (0.005), then "<0.001"."""
+    if value is None:
+        return NA
+    if value >= 0.01:
+        return f"{value:.2f}"
+    if value >= 0.001:
+        return f"{value:.3f}"
+    return "<0.001"

@@ -25,6 +25,7 @@ import numpy as np
 
 from cockpit.analytics import fmt
 from cockpit.analytics.metrics import Array, Metrics, mean_or_none
+from cockpit.analytics.significance import trades_needed
 from cockpit.analytics.trades import TradeRecord
 from cockpit.config import GatesConfig
 
@@ -171,11 +172,16 @@ def _coefficient_of_variation(values: Array) -> float | None:
 
 
 def phase3_gate(metrics: Metrics, cfg: GatesConfig) -> Gate:
-    """Before quality tiers: 30+ scored trades and r(quality, net P&L) > 0.3."""
+    """Before quality tiers: 30+ scored trades, r(quality, net P&L) > 0.3 and significant
+    (p < `significance_alpha`; roadmap: "statistical significance: high quality scores show
+    measurably better outcomes"). A correlation above 0.3 that is not yet significant waits
+    for data and says how many more trades the current r needs (power `significance_power`)."""
     need = cfg.phase3_min_scored_trades
     checks = [count_check("scored trades", metrics.scored_trades, need, "scored trades")]
-    r = metrics.corr_quality_pnl
+    corr = metrics.quality_pnl
+    r, p = corr.r, corr.p
     threshold = f"> {cfg.phase3_min_correlation:.2f}"
+    alpha = f"< {cfg.significance_alpha:g}"
     if r is None:
         why = (
             "2+ scored trades needed"
@@ -188,7 +194,27 @@ def phase3_gate(metrics: Metrics, cfg: GatesConfig) -> Gate:
         checks.append(
             Check("r(quality, P&L)", f"{r:.2f}", threshold, _verdict(ok), short=f"r {r:.2f}")
         )
-    summary = f"r {checks[1].value} over {metrics.scored_trades} scored"
+    if r is None or p is None:
+        checks.append(
+            Check("p-value of r", fmt.NA, alpha, GateState.NEED_DATA, "3+ scored trades needed")
+        )
+        summary = f"r {checks[1].value} over {metrics.scored_trades} scored"
+    else:
+        stated = f"r {r:.2f} (p {fmt.p_value(p)})"
+        if p < cfg.significance_alpha:
+            checks.append(Check("p-value of r", fmt.p_value(p), alpha, GateState.PASS))
+        elif r > cfg.phase3_min_correlation:
+            total = trades_needed(r, alpha=cfg.significance_alpha, power=cfg.significance_power)
+            more = max(1, (total or 0) - corr.n)
+            missing = f"{stated}, need ~{more} more"
+            checks.append(
+                Check("p-value of r", fmt.p_value(p), alpha, GateState.NEED_DATA, missing)
+            )
+        else:
+            checks.append(
+                Check("p-value of r", fmt.p_value(p), alpha, GateState.FAIL, short=stated)
+            )
+        summary = f"{stated} over {metrics.scored_trades} scored"
     return _gate("phase3", "Ph3 quality tiers", "Phase 3: quality-based scaling", checks, summary)
 
 

@@ -24,7 +24,10 @@ Definitions (DESIGN.md section 7, following empyrical):
       instead of returns give the same ratio as returns on a constant account (both ratios are
       unchanged when every r is divided by the same capital), so no account size is needed.
     * per trade: r = net P&L of each trade, NOT annualised (labelled "per trade").
-- Pearson correlation of the quality score with net P&L and with MFE, over the scored trades.
+- Pearson correlation of the quality score with net P&L and with MFE, over the scored trades,
+  and Spearman's rank correlation (Pearson over average ranks, ties sharing their mean rank),
+  each with its two-sided p-value from Student's t with n - 2 degrees of freedom,
+  t = r sqrt((n - 2) / (1 - r^2)): the p-values scipy.stats.pearsonr and spearmanr give.
 """
 
 from __future__ import annotations
@@ -211,6 +214,59 @@ def pearson(x: Sequence[float] | Array, y: Sequence[float] | Array) -> float | N
     return max(-1.0, min(1.0, r))
 
 
+def average_ranks(values: Sequence[float] | Array) -> Array:
+    """Ranks 1..n, tied values sharing the mean of their ranks (scipy's rankdata "average")."""
+    array = as_array(values)
+    order = np.argsort(array, kind="mergesort")
+    ordered = array[order]
+    starts = np.concatenate(([True], ordered[1:] != ordered[:-1]))
+    group = np.cumsum(starts)
+    bounds = np.concatenate((np.flatnonzero(starts), [array.size]))
+    ranks = np.empty(array.size, dtype=np.float64)
+    ranks[order] = 0.5 * (bounds[group - 1] + bounds[group] + 1)
+    return ranks
+
+
+def correlation_p_value(r: float, n: int) -> float | None:
+    """Two-sided p-value of a correlation r over n pairs (t test, n - 2 degrees of freedom);
+    None below 3 pairs, where the test has no degrees of freedom."""
+    if n < 3:
+        return None
+    if abs(r) >= 1.0:
+        return 0.0
+    from scipy.special import stdtr  # here, not at import: scipy loads in ~0.5 s
+
+    t = abs(r) * math.sqrt((n - 2) / ((1.0 - r) * (1.0 + r)))
+    return float(2.0 * stdtr(n - 2, -t))
+
+
+@dataclass(frozen=True, slots=True)
+class Correlation:
+    """Pearson's r and Spearman's rho over `n` pairs, each with its two-sided p-value."""
+
+    n: int
+    r: float | None = None
+    p: float | None = None
+    rho: float | None = None
+    rho_p: float | None = None
+
+
+def correlation(x: Sequence[float] | Array, y: Sequence[float] | Array) -> Correlation:
+    xs, ys = as_array(x), as_array(y)
+    r = pearson(xs, ys)
+    n = int(xs.size)
+    if r is None:
+        return Correlation(n)
+    rho = pearson(average_ranks(xs), average_ranks(ys))
+    return Correlation(
+        n,
+        r,
+        correlation_p_value(r, n),
+        rho,
+        None if rho is None else correlation_p_value(rho, n),
+    )
+
+
 def mean_or_none(values: Sequence[float] | Array) -> float | None:
     array = as_array(values)
     return float(array.mean()) if array.size else None
@@ -314,9 +370,18 @@ class Metrics:
     sortino_daily: float | None
     days: int
     scored_trades: int
-    corr_quality_pnl: float | None
-    corr_quality_mfe: float | None
+    quality_pnl: Correlation
+    quality_mfe: Correlation
     runner: RunnerStats
+
+    @property
+    def corr_quality_pnl(self) -> float | None:
+        """Pearson's r of quality score and net P&L (the roadmap's "correlation coefficient")."""
+        return self.quality_pnl.r
+
+    @property
+    def corr_quality_mfe(self) -> float | None:
+        return self.quality_mfe.r
 
 
 def by_exit_time(trades: Sequence[TradeRecord]) -> list[TradeRecord]:
@@ -357,10 +422,10 @@ def compute_metrics(
         sortino_daily=sortino_ratio(daily, DAYS_PER_YEAR),
         days=int(daily.size),
         scored_trades=len(scored),
-        corr_quality_pnl=pearson(
+        quality_pnl=correlation(
             [t.quality_score or 0.0 for t in scored], [t.net_pnl for t in scored]
         ),
-        corr_quality_mfe=pearson(
+        quality_mfe=correlation(
             [t.quality_score or 0.0 for t in scored_mfe], [t.mfe_pct or 0.0 for t in scored_mfe]
         ),
         runner=runner_stats(ordered, fallback_tp2_pct, runner_share),

@@ -4,13 +4,14 @@ writes as Markdown. Both call these functions, so every number reads the same in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from cockpit.analytics import fmt
 from cockpit.analytics.attribution import AttributionTable
 from cockpit.analytics.gates import Gate
 from cockpit.analytics.metrics import Metrics
+from cockpit.analytics.significance import Interval
 from cockpit.analytics.snapshot import AnalyticsSnapshot
 
 PNL_NOTE = (
@@ -42,13 +43,42 @@ def metric_rows(snapshot: AnalyticsSnapshot) -> list[tuple[str, str]]:
         ),
     ]
     rows += performance_rows(m)
+    rows += interval_rows(snapshot)
     rows += [
         ("Starting equity (for DD %)", f"{snapshot.config.starting_equity_usdt:,.0f} USDT"),
-        ("r(quality, net P&L)", f"{fmt.ratio(m.corr_quality_pnl)} ({m.scored_trades} scored)"),
-        ("r(quality, MFE)", fmt.ratio(m.corr_quality_mfe)),
+        (
+            "r(quality, net P&L)",
+            f"{_with_p(m.quality_pnl.r, m.quality_pnl.p)}, {m.scored_trades} scored",
+        ),
+        ("Spearman(quality, net P&L)", _with_p(m.quality_pnl.rho, m.quality_pnl.rho_p)),
+        ("r(quality, MFE)", _with_p(m.quality_mfe.r, m.quality_mfe.p)),
+        ("Spearman(quality, MFE)", _with_p(m.quality_mfe.rho, m.quality_mfe.rho_p)),
     ]
     rows += runner_rows(snapshot)
     return rows
+
+
+def _with_p(value: float | None, p: float | None) -> str:
+    """A correlation and its p-value: "0.31 (p 0.10)"."""
+    if value is None:
+        return fmt.NA
+    return f"{value:.2f} (p {fmt.p_value(p)})"
+
+
+def _interval(interval: Interval | None, text: Callable[[float | None], str]) -> str:
+    if interval is None:
+        return fmt.NA
+    return f"{text(interval.low)} .. {text(interval.high)}"
+
+
+def interval_rows(snapshot: AnalyticsSnapshot) -> list[tuple[str, str]]:
+    """The seeded 95 % bootstrap intervals of the headline ratios (docs/analytics.md)."""
+    iv = snapshot.intervals
+    return [
+        ("Win rate, 95% interval", _interval(iv.win_rate, fmt.share)),
+        ("Profit factor, 95% interval", _interval(iv.profit_factor, fmt.ratio)),
+        ("Expectancy $, 95% interval", _interval(iv.expectancy, fmt.usd)),
+    ]
 
 
 def performance_rows(m: Metrics) -> list[tuple[str, str]]:

@@ -1,0 +1,195 @@
+"""Significance (issue 18, "What to build" 2): p-values equal scipy.stats', the quality gate asks
+for p < alpha and says how many trades are still needed, bootstrap intervals are reproducible."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+from scipy import stats
+
+from cockpit.analytics import present
+from cockpit.analytics.attribution import Tier
+from cockpit.analytics.gates import GateState, phase3_gate
+from cockpit.analytics.metrics import Metrics, compute_metrics, correlation
+from cockpit.analytics.significance import bootstrap_intervals, trades_needed
+from cockpit.analytics.snapshot import build_snapshot
+from cockpit.analytics.trades import TradeRecord
+from cockpit.config import AnalyticsConfig, GatesConfig
+from tests.analytics.builders import trade
+
+CFG = GatesConfig()
+TIERS = [Tier("high", 80)]
+
+
+def with_correlation(r: float, n: int) -> tuple[list[float], list[float]]:
+    """Scores 50..50+n-1 and P&Ls whose sample correlation with them is exactly `r`."""
+    x = np.arange(n, dtype=np.float64)
+    zx = (x - x.mean()) / x.std()
+    noise = np.random.default_rng(7).normal(size=n)
+    noise -= noise.mean()
+    noise -= (noise @ zx) / (zx @ zx) * zx  # orthogonal to the scores
+    zn = noise / noise.std()
+    y = r * zx + math.sqrt(1 - r * r) * zn
+    return [50.0 + v for v in x], [float(v) for v in y]
+
+
+def scored_journal(r: float, n: int) -> list[TradeRecord]:
+    scores, pnls = with_correlation(r, n)
+    return [
+        trade(p, i=i, quality_score=q) for i, (q, p) in enumerate(zip(scores, pnls, strict=True))
+    ]
+
+
+def metrics(records: list[TradeRecord]) -> Metrics:
+    return compute_metrics(records, starting_equity=1000, fallback_tp2_pct=3.0, runner_share=0.25)
+
+
+# ------------------------------------------------------------------ correlations and p-values
+PAIRS = st.integers(min_value=3, max_value=60).flatmap(
+    lambda n: st.tuples(
+        st.lists(st.integers(-5, 5).map(float), min_size=n, max_size=n),  # ties on purpose
+        st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=n, max_size=n),
+    )
+)
+
+
+@given(PAIRS)
+@example(([4.0, -1.0, 4.0], [1.0, 0.0, 1.0]))  # r = 1 to the last bit or not
+def test_pearson_and_spearman_with_p_values_equal_scipy(
+    pair: tuple[list[float], list[float]],
+) -> None:
+    x, y = pair
+    c = correlation(x, y)
+    assert c.n == len(x)
+    if c.r is None:  # no spread on one side: scipy warns and returns nan
+        return
+    ref = stats.pearsonr(x, y)
+    assert c.r == pytest.approx(ref.statistic, abs=1e-9)
+    # abs 1e-7: at |r| = 1 - 1e-16 a p-value is ~1e-8 or 0 depending on the last bit of r
+    assert c.p == pytest.approx(ref.pvalue, rel=1e-6, abs=1e-7)
+    ref_s = stats.spearmanr(x, y)
+    if math.isnan(ref_s.statistic):
+        assert c.rho is None
+        return
+    assert c.rho == pytest.approx(ref_s.statistic, abs=1e-9)
+    assert c.rho_p == pytest.approx(ref_s.pvalue, rel=1e-6, abs=1e-7)
+
+
+def test_the_issue_s_r_of_0_31_over_30_trades_is_not_significant() -> None:
+    c = correlation(*with_correlation(0.31, 30))
+    assert c.r == pytest.approx(0.31)
+    assert c.p == pytest.approx(0.0956, abs=5e-4)  # the issue's p = 0.096
+    # p < 0.05 at n = 30 needs r > 0.361
+    critical = correlation(*with_correlation(0.362, 30))
+    assert critical.p is not None and critical.p < 0.05
+    assert (correlation(*with_correlation(0.360, 30)).p or 1) > 0.05
+
+
+def test_trades_needed_follows_fisher_z_at_power_0_8() -> None:
+    # n = ((z(1 - alpha/2) + z(power)) / atanh(r))^2 + 3; the textbook n for r = 0.3 is 85
+    assert trades_needed(0.3, alpha=0.05, power=0.8) == 85
+    assert trades_needed(0.31, alpha=0.05, power=0.8) == 80  # 79.39, rounded up
+    assert trades_needed(0.5, alpha=0.05, power=0.8) == 30  # 29.01
+    assert trades_needed(-0.5, alpha=0.05, power=0.8) == 30  # the size of the effect counts
+    assert trades_needed(0.0, alpha=0.05, power=0.8) is None  # no effect: no n is enough
+
+
+# ------------------------------------------------------------------ the quality gate (Phase 3)
+def test_quality_gate_does_not_pass_on_r_0_31_at_30_trades_and_says_what_is_missing() -> None:
+    gate = phase3_gate(metrics(scored_journal(0.31, 30)), CFG)
+    assert gate.state is GateState.NEED_DATA
+    assert gate.summary == "r 0.31 (p 0.10), need ~50 more"  # 80 trades at r 0.31, have 30
+
+
+def test_quality_gate_passes_when_r_is_above_0_3_and_significant() -> None:
+    gate = phase3_gate(metrics(scored_journal(0.5, 30)), CFG)
+    assert gate.state is GateState.PASS
+    assert gate.summary == "r 0.50 (p 0.005) over 30 scored"
+
+
+def test_quality_gate_alpha_is_a_setting() -> None:
+    m = metrics(scored_journal(0.31, 30))
+    assert phase3_gate(m, GatesConfig(significance_alpha=0.10)).state is GateState.PASS
+
+
+def test_a_significant_correlation_below_0_3_still_fails() -> None:
+    gate = phase3_gate(metrics(scored_journal(0.25, 200)), CFG)  # p = 0.0004
+    assert gate.state is GateState.FAIL
+    assert gate.summary == "r 0.25, need > 0.30"
+
+
+def test_metrics_carry_spearman_and_p_values_for_pnl_and_mfe() -> None:
+    records = [
+        trade(p, i=i, quality_score=q, mfe_pct=abs(p) + 0.5)
+        for i, (q, p) in enumerate(zip(*with_correlation(0.4, 40), strict=True))
+    ]
+    m = metrics(records)
+    scores = [t.quality_score or 0.0 for t in records]
+    ref = stats.spearmanr(scores, [t.net_pnl for t in records])
+    assert m.quality_pnl.rho == pytest.approx(ref.statistic)
+    assert m.quality_pnl.rho_p == pytest.approx(ref.pvalue)
+    ref_mfe = stats.pearsonr(scores, [t.mfe_pct or 0.0 for t in records])
+    assert m.quality_mfe.r == pytest.approx(ref_mfe.statistic)
+    assert m.quality_mfe.p == pytest.approx(ref_mfe.pvalue)
+    assert m.corr_quality_pnl == m.quality_pnl.r
+
+
+# ------------------------------------------------------------------ bootstrap intervals
+PNLS = [2.0, -1.0, 1.5, -0.5, 3.0, -2.0, 0.5, 1.0, -1.5, 2.5] * 4
+
+
+def test_bootstrap_intervals_are_reproducible_and_hold_the_estimate() -> None:
+    one = bootstrap_intervals(PNLS, resamples=1000, seed=0)
+    assert one == bootstrap_intervals(PNLS, resamples=1000, seed=0)
+    assert one != bootstrap_intervals(PNLS, resamples=1000, seed=1)
+    values = np.asarray(PNLS)
+    pf = values[values > 0].sum() / -values[values < 0].sum()
+    for interval, estimate in (
+        (one.win_rate, 0.6),
+        (one.profit_factor, pf),
+        (one.expectancy, values.mean()),
+    ):
+        assert interval is not None and interval.low is not None and interval.high is not None
+        assert interval.low < estimate < interval.high
+
+
+def test_bootstrap_win_rate_interval_is_close_to_the_normal_one_on_a_long_journal() -> None:
+    pnls = [1.0] * 600 + [-1.0] * 400  # 60 %: normal 95 % interval 0.6 +- 1.96 x 0.0155
+    interval = bootstrap_intervals(pnls, resamples=2000, seed=0).win_rate
+    assert interval is not None
+    half = 1.96 * math.sqrt(0.6 * 0.4 / 1000)
+    assert interval.low == pytest.approx(0.6 - half, abs=0.005)
+    assert interval.high == pytest.approx(0.6 + half, abs=0.005)
+
+
+def test_bootstrap_without_losses_has_no_profit_factor_bounds_and_too_few_trades_none() -> None:
+    all_wins = bootstrap_intervals([1.0, 2.0, 3.0], resamples=200, seed=0)
+    assert all_wins.win_rate is not None and (all_wins.win_rate.low, all_wins.win_rate.high) == (
+        1.0,
+        1.0,
+    )
+    assert all_wins.profit_factor is None
+    one = bootstrap_intervals([1.0], resamples=200, seed=0)
+    assert (one.win_rate, one.profit_factor, one.expectancy) == (None, None, None)
+
+
+def test_the_snapshot_screen_and_report_show_the_intervals_and_p_values() -> None:
+    records = scored_journal(0.31, 30)
+    snapshot = build_snapshot(records, AnalyticsConfig(), tiers=TIERS, fallback_tp2_pct=3.0)
+    again = build_snapshot(records, AnalyticsConfig(), tiers=TIERS, fallback_tp2_pct=3.0)
+    assert snapshot.intervals == again.intervals  # the seed is fixed
+    rows = dict(present.metric_rows(snapshot))
+    assert rows["r(quality, net P&L)"] == "0.31 (p 0.10), 30 scored"
+    assert rows["Spearman(quality, net P&L)"].startswith(
+        f"{snapshot.metrics.quality_pnl.rho:.2f} (p "
+    )
+    interval = snapshot.intervals.win_rate
+    assert interval is not None and interval.low is not None and interval.high is not None
+    assert (
+        rows["Win rate, 95% interval"] == f"{100 * interval.low:.1f}% .. {100 * interval.high:.1f}%"
+    )
+    assert "Profit factor, 95% interval" in rows and "Expectancy $, 95% interval" in rows
