@@ -91,21 +91,26 @@ def average_loss(pnls: Sequence[float] | Array) -> float | None:
     return float(losses.mean()) if losses.size else None
 
 
+def _ratio(gain: float, loss: float) -> float | None:
+    """gain / loss, or None when the loss is nothing next to the gain (the ratio would be
+    infinite, or overflow: 748 / 4e-306): relative, so it never depends on position size."""
+    if loss <= _ZERO_SPREAD * gain or loss == 0.0:
+        return None
+    return gain / loss
+
+
 def win_loss_ratio(pnls: Sequence[float] | Array) -> float | None:
     """Average win / |average loss|; None unless there are both wins and losses."""
     win, loss = average_win(pnls), average_loss(pnls)
     if win is None or loss is None:
         return None
-    return win / abs(loss)
+    return _ratio(win, abs(loss))
 
 
 def profit_factor(pnls: Sequence[float] | Array) -> float | None:
     """Sum of wins / |sum of losses|; None without losses (it would be infinite)."""
     values = as_array(pnls)
-    gross_loss = float(-values[values < 0].sum())
-    if gross_loss == 0:
-        return None
-    return float(values[values > 0].sum()) / gross_loss
+    return _ratio(float(values[values > 0].sum()), float(-values[values < 0].sum()))
 
 
 def expectancy(pnls: Sequence[float] | Array) -> float | None:
