@@ -259,13 +259,13 @@ async def test_the_poll_loop_runs_by_itself_and_records_a_stop_fill_once(
     try:
         await r.session.enter_live("LIVE")
         pos = await r.session.open_position(SYMBOL, Side.LONG, 40, 2)
-        for _ in range(200):
+        for _ in range(3000):
             if r.chain_stops():
                 break
             await asyncio.sleep(0.01)
         assert r.chain_stops() == [(r.chain_stops()[0][0], 147.75)], "placed by the loop"
         await r.price(147.0)
-        for _ in range(200):
+        for _ in range(3000):
             if pos.closed:
                 break
             await asyncio.sleep(0.01)
@@ -334,7 +334,7 @@ async def test_the_poll_loop_backs_off_while_the_rpc_fails(tmp_path: Path) -> No
         assert 1 <= tries <= 8
         assert len([e for e in r.events() if "reading the account failed" in e]) == 1
         r.h.user.fail_fetches = []
-        for _ in range(200):
+        for _ in range(3000):
             if any("account readable again" in e for e in r.events()):
                 break
             await asyncio.sleep(0.01)

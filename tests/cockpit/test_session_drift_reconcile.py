@@ -220,7 +220,7 @@ async def test_a_venue_unreadable_at_start_is_retried_and_nothing_is_managed_mea
         sent = len(r.h.sender.sent)
         await r.price(152.5)  # TP1 of the restored position: not acted on, not known yet
         assert len(r.h.sender.sent) == sent
-        for _ in range(300):
+        for _ in range(3000):
             if r.session.live_precondition() is None:
                 break
             await asyncio.sleep(0.01)

@@ -48,7 +48,7 @@ async def open_long(app: CockpitApp, pilot: Pilot[None], notional: str = "30") -
     assert isinstance(ticket, OrderTicket)
     ticket.query_one("#notional", Input).value = notional
     await pilot.press("enter")
-    for _ in range(100):
+    for _ in range(3000):
         await pilot.pause(0.01)
         if app.session.latest.positions:
             break
@@ -162,7 +162,7 @@ async def test_command_palette_opens_the_ticket_with_the_side_chosen(make_app: A
         await pilot.press(*"Open short")
         await pilot.pause(0.3)
         await pilot.press("enter")
-        for _ in range(50):
+        for _ in range(1500):
             await pilot.pause(0.02)
             if isinstance(app.screen, OrderTicket):
                 break
@@ -171,7 +171,7 @@ async def test_command_palette_opens_the_ticket_with_the_side_chosen(make_app: A
         assert ticket.query_one("#side-short", RadioButton).value is True
         assert ticket.query_one("#side-long", RadioButton).value is False
         await pilot.press("enter")  # notional and leverage are prefilled from the settings
-        for _ in range(100):
+        for _ in range(3000):
             await pilot.pause(0.01)
             if app.session.latest.positions:
                 break

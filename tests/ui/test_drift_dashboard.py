@@ -33,7 +33,7 @@ async def test_a_stop_missing_on_chain_is_red_and_o_puts_it_back(tmp_path: Path)
     session, _gate = build_session(r.db, r.h, r.wallet, r.h.config, r.clock, 2.0)
     app = CockpitApp(session)
     async with app.run_test(size=SIZE) as pilot:
-        for _ in range(100):
+        for _ in range(1500):
             await pilot.pause(0.02)
             if session.latest.positions and session.live_precondition() is None:
                 break
@@ -46,7 +46,7 @@ async def test_a_stop_missing_on_chain_is_red_and_o_puts_it_back(tmp_path: Path)
         assert "stop not on chain" in str(levels)
 
         await pilot.press("o")
-        for _ in range(100):
+        for _ in range(1500):
             await pilot.pause(0.02)
             if r.chain_stops():
                 break

@@ -53,7 +53,7 @@ async def test_typed_live_enters_and_one_key_leaves(tmp_path: Path) -> None:
         await pilot.pause()
         assert not confirm.disabled
         await pilot.click("#live-confirm")
-        for _ in range(50):
+        for _ in range(1500):
             await pilot.pause(0.02)
             if app.session.latest.mode is Mode.LIVE_SMALL:
                 break
@@ -64,7 +64,7 @@ async def test_typed_live_enters_and_one_key_leaves(tmp_path: Path) -> None:
         assert "LIVE-SMALL" in str(app.screen.query_one("#mode-badge").render())
 
         await pilot.press("m")  # straight back, no question
-        for _ in range(50):
+        for _ in range(1500):
             await pilot.pause(0.02)
             if app.session.latest.mode is Mode.SHADOW:
                 break

@@ -44,7 +44,7 @@ async def test_replay_stops_out_on_the_bar_low_and_says_when_the_file_ends(tmp_p
         assert pos.stop < 98.6  # -1.5 % from about 100.0
 
         feed.resume()
-        for _ in range(200):
+        for _ in range(3000):
             await asyncio.sleep(0.01)
             if feed.status.state is FeedState.DOWN:
                 break

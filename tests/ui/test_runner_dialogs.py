@@ -49,10 +49,14 @@ async def type_amount(app: CockpitApp, pilot: Pilot[None], text: str) -> None:
     await pilot.pause()
 
 
-async def settle(pilot: Pilot[None], done: object, limit: int = 100) -> None:
+async def settle(pilot: Pilot[None], done: object, limit: int = 3000) -> None:
+    """Wait until `done()` holds and the command's worker has finished (its audit row and
+    writes come after the position changes in memory). The limit is a ceiling for a loaded
+    machine, not a duration: it returns as soon as both hold."""
     assert callable(done)
     for _ in range(limit):
-        if done():
+        busy = any(w.group == "orders" and not w.is_finished for w in pilot.app.workers)
+        if done() and not busy:
             return
         await pilot.pause(0.01)
     raise AssertionError("the command did not complete")
