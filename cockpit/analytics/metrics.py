@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from scipy.special import stdtr  # at import, on the main thread: see significance.py
 
 from cockpit.analytics.trades import TradeRecord
 
@@ -239,8 +240,6 @@ def correlation_p_value(r: float, n: int) -> float | None:
         return None
     if abs(r) >= 1.0:
         return 0.0
-    from scipy.special import stdtr  # here, not at import: scipy loads in ~0.5 s
-
     t = abs(r) * math.sqrt((n - 2) / ((1.0 - r) * (1.0 + r)))
     return float(2.0 * stdtr(n - 2, -t))
 

@@ -24,6 +24,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# Imported here, with the module, on the main thread (~0.5 s once): a first import inside the
+# analytics worker thread would run scipy's dataclass code generation (compile) on that thread,
+# which on CPython 3.11 can race with a parse on the main thread ("AST constructor recursion
+# depth mismatch", seen in CI).
+from scipy.special import ndtri
+
 from cockpit.analytics.metrics import Array, as_array
 
 CONFIDENCE = 0.95
@@ -38,8 +44,6 @@ def trades_needed(r: float, *, alpha: float, power: float) -> int | None:
         return None
     if abs(r) >= 1.0:
         return 4  # the smallest n with a defined t test and a perfect correlation
-    from scipy.special import ndtri  # here, not at import: scipy loads in ~0.5 s
-
     z = float(ndtri(1.0 - alpha / 2.0) + ndtri(power))
     return math.ceil((z / math.atanh(abs(r))) ** 2 + 3.0)
 
