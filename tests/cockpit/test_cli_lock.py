@@ -86,6 +86,28 @@ def _wait_until_held_by(lock_path: Path, proc: subprocess.Popen[str], err: Path)
     raise AssertionError(f"the first cockpit never took {lock_path}")
 
 
+def _wait_until_migrated(db: Path, proc: subprocess.Popen[str], err: Path) -> None:
+    """The first cockpit takes the lock before it opens the database: wait until it has
+    migrated it too, so this test's in-process `report` never migrates an empty file beside it."""
+    import sqlite3
+
+    from state.migrate import HEAD_REVISION
+
+    deadline = time.monotonic() + START_DEADLINE_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"the first cockpit ended ({proc.returncode}): {err.read_text()}")
+        try:
+            with sqlite3.connect(db, timeout=1.0) as conn:
+                rows = list(conn.execute("SELECT version_num FROM alembic_version"))
+            if rows == [(HEAD_REVISION,)]:
+                return
+        except sqlite3.Error:
+            pass  # not created, or being migrated right now
+        time.sleep(0.05)
+    raise AssertionError(f"the first cockpit never migrated {db}")
+
+
 def test_a_second_cockpit_on_the_same_database_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -108,6 +130,7 @@ def test_a_second_cockpit_on_the_same_database_is_refused(
         )
     try:
         _wait_until_held_by(lock_path, first, first_err)
+        _wait_until_migrated(db, first, first_err)
         holder = read_holder(lock_path)
         assert holder is not None and holder.host == socket.gethostname()
 
