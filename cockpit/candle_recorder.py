@@ -35,6 +35,8 @@ from state.store import Store
 log = logging.getLogger(__name__)
 
 PAGE = 1000
+REST_TIMEOUT_S = 15.0
+"""Longest wait for one page of bars over REST before it counts as a failure and is retried."""
 """Bars per REST request (Binance and Bybit serve up to 1000 or more)."""
 MAX_CATCH_UP_MS = 7 * 86_400_000
 """A database whose newest bar is older than this is caught up over the last week only."""
@@ -160,7 +162,10 @@ class CandleRecorder:
         try:
             now = self._clock()
             while since + self._tf_ms <= now:
-                bars = await self._feed.candles(self.symbol, self.timeframe, since, PAGE)
+                # Bounded: a REST call that never answers must not stall the recorder for
+                # good (it is retried with backoff like any other failure).
+                async with asyncio.timeout(REST_TIMEOUT_S):
+                    bars = await self._feed.candles(self.symbol, self.timeframe, since, PAGE)
                 closed = [b for b in bars if b.ts_ms >= since and b.ts_ms + self._tf_ms <= now]
                 if closed:
                     await self._store.upsert_candles(closed, source=f"{self._source} rest")
