@@ -49,11 +49,6 @@ class DurableWrites:
         self._backoff = Backoff(initial_s, max_s, jitter=0.0)
         self._task: asyncio.Task[None] | None = None
 
-    @property
-    def waiting(self) -> int:
-        """How many writes are not in the database yet."""
-        return len(self._queue)
-
     async def write(self, what: str, write: Write) -> bool:
         """Write now if nothing is waiting, else queue behind what is; True once committed."""
         if self._queue:
