@@ -182,6 +182,11 @@ class RiskGate:
             raise ModeRefused("already in SHADOW")
         return self._switch(Mode.SHADOW, who, reason, now_ms)
 
+    def undo(self, change: ModeChange) -> None:
+        """Take back a switch whose record could not be written (the mode is what is on record)."""
+        if self._mode is change.to_mode:
+            self._mode = change.from_mode
+
     def _switch(self, to_mode: Mode, who: str, reason: str, now_ms: int) -> ModeChange:
         change = ModeChange(
             self._mode, to_mode, who, reason, now_ms, self._limits.model_dump_json()

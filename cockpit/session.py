@@ -150,6 +150,7 @@ class Session:
             wallet,
             store=self.require_store,
             audit=self.audit,
+            durable=self.router.durable.write,
             event=self.event,
             clock=clock,
         )
@@ -328,11 +329,20 @@ class Session:
         *,
         trade_id: int | None = None,
     ) -> None:
-        """An audit row: every mode change, refusal, confirmation and manual action."""
-        if self.store is not None:
-            await self.store.record_audit(
-                kind, who, action, reason, self.clock(), detail_json, trade_id
-            )
+        """An audit row: every mode change, refusal, confirmation and manual action.
+
+        Written through the durable queue: a database that fails the write does not stop the
+        action the row describes (a close must still be tried: its own order row decides
+        whether it goes out), and the row is written, in order, once the database recovers."""
+        store = self.store
+        if store is None:
+            return
+        ts_ms = self.clock()
+
+        async def write() -> None:
+            await store.record_audit(kind, who, action, reason, ts_ms, detail_json, trade_id)
+
+        await self.router.durable.write(f"audit: {action}", write)
 
     async def recent_audit(self, limit: int = 200) -> list[AuditRecord]:
         return await self.require_store().recent_audit(limit)

@@ -7,7 +7,7 @@ refuses (audited) what the gate refuses.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from adapters.base import MarketFeed
 from cockpit.domain import FeedState, Mode, PositionState
@@ -15,7 +15,10 @@ from cockpit.execution.commands import Audit
 from cockpit.execution.events import LatestState
 from cockpit.execution.venues import Venues
 from cockpit.risk import NO_LIVE_VENUE, ModeChange, ModeRefused, RiskGate
+from state.errors import StoreClosedError
 from state.store import Store
+
+DurableWrite = Callable[[str, Callable[[], Awaitable[object]]], Awaitable[bool]]
 
 
 class Modes:
@@ -31,6 +34,7 @@ class Modes:
         *,
         store: Callable[[], Store],
         audit: Audit,
+        durable: DurableWrite,
         event: Callable[[str, str], None],
         clock: Callable[[], int],
     ) -> None:
@@ -41,6 +45,7 @@ class Modes:
         self.wallet = wallet
         self.require_store = store
         self.audit = audit
+        self.durable = durable
         self.event = event
         self.clock = clock
 
@@ -75,17 +80,36 @@ class Modes:
             await self.audit("refusal", who, "enter LIVE-SMALL", str(exc))
             self.event("error", f"LIVE-SMALL refused: {exc}")
             raise
+        try:
+            await self._write(change)
+        except StoreClosedError:
+            self.risk.undo(change)
+            raise
+        except Exception as exc:  # a database that fails the row: LIVE-SMALL is not entered
+            self.risk.undo(change)
+            reason = f"the database did not take the mode change ({exc}); still SHADOW"
+            await self.audit("refusal", who, "enter LIVE-SMALL", reason)
+            self.event("error", f"LIVE-SMALL refused: {reason}")
+            raise ModeRefused(reason) from exc
         await self._record(change)
         await self.audit(
             "confirmation", who, "typed LIVE", "entered LIVE-SMALL", change.limits_json
         )
 
     async def leave_live(self, who: str = "user", reason: str = "back to SHADOW") -> None:
-        """Back to SHADOW at once; open live positions stay listed and managed on their venue."""
-        await self._record(self.risk.leave_live(who=who, reason=reason, now_ms=self.clock()))
+        """Back to SHADOW at once, whatever the database does (its row follows when it can);
+        open live positions stay listed and managed on their venue."""
+        change = self.risk.leave_live(who=who, reason=reason, now_ms=self.clock())
+        await self.durable(f"mode change {change.from_mode.value} -> SHADOW", self._writer(change))
+        await self._record(change)
 
-    async def _record(self, change: ModeChange) -> None:
-        self.latest.mode = change.to_mode
+    def _writer(self, change: ModeChange) -> Callable[[], Awaitable[None]]:
+        async def write() -> None:
+            await self._write(change)
+
+        return write
+
+    async def _write(self, change: ModeChange) -> None:
         await self.require_store().record_mode_change(
             change.from_mode,
             change.to_mode,
@@ -94,6 +118,10 @@ class Modes:
             change.ts_ms,
             change.limits_json,
         )
+
+    async def _record(self, change: ModeChange) -> None:
+        """The change is written (or queued): the session wears it, audits and says it."""
+        self.latest.mode = change.to_mode
         await self.audit(
             "mode_change",
             change.who,

@@ -55,7 +55,7 @@ async def test_typed_live_enters_and_one_key_leaves(tmp_path: Path) -> None:
         await pilot.click("#live-confirm")
         for _ in range(1500):
             await pilot.pause(0.02)
-            if app.session.latest.mode is Mode.LIVE_SMALL:
+            if app.session.latest.mode is Mode.LIVE_SMALL and app.has_class("-live-mode"):
                 break
         assert app.session.latest.mode is Mode.LIVE_SMALL
         assert app.has_class("-live-mode")
@@ -66,7 +66,7 @@ async def test_typed_live_enters_and_one_key_leaves(tmp_path: Path) -> None:
         await pilot.press("m")  # straight back, no question
         for _ in range(1500):
             await pilot.pause(0.02)
-            if app.session.latest.mode is Mode.SHADOW:
+            if app.session.latest.mode is Mode.SHADOW and not app.has_class("-live-mode"):
                 break
         assert app.session.latest.mode is Mode.SHADOW
         assert not app.has_class("-live-mode")

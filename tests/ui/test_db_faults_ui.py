@@ -1,0 +1,105 @@
+"""A database that stops taking writes while the trader works: the cockpit stays up and says why.
+
+Faults are real SQLite triggers (as a locked or full disk would fail a write). The trader's
+commands write an audit row and an order row; when the database refuses them the command is
+refused with the reason, nothing is sent, the app keeps running, and the same command works once
+the database takes writes again. Entering LIVE-SMALL needs its mode-change row: refused while
+the database fails; leaving LIVE-SMALL is never refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from cockpit.domain import Mode
+from tests.cockpit.test_execution_db_faults import fail_inserts, rows
+from tests.ui.harness import app_factory, rally
+from tests.ui.test_dashboard import SIZE, open_long
+from tests.ui.test_refusal_logged_once import lines_with
+from tests.ui.test_runner_dialogs import settle as settle_orders
+
+
+async def test_a_close_while_the_database_fails_is_refused_and_works_after(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    app, feed = app_factory(f"sqlite+aiosqlite:///{db}")(rally())
+    async with app.run_test(size=SIZE) as pilot:
+        await feed.step(1)
+        trade_id = await open_long(app, pilot)
+        await fail_inserts(db, "orders", "1")
+        await fail_inserts_audit(db)
+        app._submit_close(trade_id)
+        await settle(pilot, lambda: lines_with(app, f"#{trade_id} exit (manual_close) failed"))
+        assert app.is_running, "a failing database must not take the cockpit down"
+        assert [p.trade_id for p in app.session.latest.positions] == [trade_id]
+        await heal_all(db)
+        app._submit_close(trade_id)
+        await settle(pilot, lambda: not app.session.latest.positions)
+        assert app.is_running
+    exits = rows(db, "SELECT reason, status FROM orders WHERE reason = 'manual_close'")
+    assert exits == [("manual_close", "filled")], (
+        "one close sent, and only after the database healed"
+    )
+    audited = rows(db, "SELECT action FROM audit_events WHERE action LIKE 'close #%'")
+    assert len(audited) == 2, "the audit row of the refused attempt is written once it can be"
+
+
+async def test_live_is_refused_while_its_row_cannot_be_written(tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    app, feed = app_factory(f"sqlite+aiosqlite:///{db}", live=True)(rally())
+    async with app.run_test(size=SIZE) as pilot:
+        await feed.step(1)
+        await fail_inserts(db, "mode_changes", "1")
+        app._enter_live()
+        await settle(pilot, lambda: lines_with(app, "LIVE-SMALL refused"))
+        assert app.is_running
+        assert app.session.latest.mode is Mode.SHADOW
+        assert not app.has_class("-live-mode")
+        await heal_all(db)
+        app._enter_live()
+        await settle(pilot, lambda: app.has_class("-live-mode"))
+        assert app.session.latest.mode is Mode.LIVE_SMALL
+        await fail_inserts(db, "mode_changes", "1")
+        app._leave_live()  # leaving is never refused: the row follows when it can
+        await settle(pilot, lambda: not app.has_class("-live-mode"))
+        assert app.session.latest.mode is Mode.SHADOW
+        await heal_all(db)
+        await settle(pilot, lambda: app.session.latest.db_failing is None)
+    changes = rows(db, "SELECT from_mode, to_mode FROM mode_changes ORDER BY id")
+    assert changes == [("shadow", "live_small"), ("live_small", "shadow")]
+
+
+async def settle(pilot: Pilot[None], done: Callable[[], object]) -> None:
+    """Wait until `done()` holds and no worker of the app is still running (bounded, not timed)."""
+    await settle_orders(pilot, done)
+    for _ in range(3000):
+        if all(w.is_finished for w in pilot.app.workers):
+            return
+        await pilot.pause(0.01)
+    raise AssertionError("a worker did not finish")
+
+
+async def fail_inserts_audit(db: Path) -> None:
+    """A second trigger on the audit table (the helper names its trigger `fault`)."""
+
+    def create() -> None:
+        with sqlite3.connect(db) as conn:
+            conn.execute(
+                "CREATE TRIGGER fault_audit BEFORE INSERT ON audit_events "
+                "BEGIN SELECT RAISE(ABORT, 'disk I/O error (injected)'); END"
+            )
+
+    await asyncio.to_thread(create)
+
+
+async def heal_all(db: Path) -> None:
+    def drop() -> None:
+        with sqlite3.connect(db) as conn:
+            conn.execute("DROP TRIGGER IF EXISTS fault")
+            conn.execute("DROP TRIGGER IF EXISTS fault_audit")
+
+    await asyncio.to_thread(drop)
