@@ -341,6 +341,27 @@ class CockpitApp(App[None]):
         except OrderRejected as exc:
             self._refused(exc, "Not possible", since)
 
+    async def action_quit(self) -> None:
+        """Quit, unless rows the database has not taken yet would be lost: then ask first."""
+        unwritten = self.session.unwritten()
+        if not unwritten:
+            self.exit()
+            return
+        dialog = ConfirmDialog(
+            "Quit and lose unwritten rows?",
+            f"{unwritten} row(s) (fills, stop moves, audit) are held in memory because the "
+            f"database is failing: {self.session.latest.db_failing or 'not writing'}. They are "
+            "retried until written; quitting now loses them. Fix the database (disk space, a "
+            "lock) and wait for 'database writes again', or quit anyway.",
+            confirm_label="Quit anyway",
+        )
+
+        def on_answer(confirmed: bool | None) -> None:
+            if confirmed:
+                self.exit()
+
+        self.push_screen(dialog, on_answer)
+
     # ------------------------------------------------------------- modes
     def action_toggle_mode(self) -> None:
         """LIVE-SMALL -> SHADOW is one key; SHADOW -> LIVE-SMALL needs the typed confirmation."""

@@ -344,6 +344,10 @@ class Session:
 
         await self.router.durable.write(f"audit: {action}", write)
 
+    def unwritten(self) -> int:
+        """Rows (fills, stop moves, audit rows) held in memory while the database fails them."""
+        return self.router.durable.pending
+
     async def recent_audit(self, limit: int = 200) -> list[AuditRecord]:
         return await self.require_store().recent_audit(limit)
 

@@ -49,6 +49,11 @@ class DurableWrites:
         self._backoff = Backoff(initial_s, max_s, jitter=0.0)
         self._task: asyncio.Task[None] | None = None
 
+    @property
+    def pending(self) -> int:
+        """Writes held in memory only: quitting now would lose them."""
+        return len(self._queue)
+
     async def write(self, what: str, write: Write) -> bool:
         """Write now if nothing is waiting, else queue behind what is; True once committed."""
         if self._queue:

@@ -15,13 +15,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 from textual.pilot import Pilot
+from textual.widgets import Static
 
 from cockpit.domain import Mode
+from cockpit.screens.dashboard import DashboardScreen
 from tests.cockpit.test_execution_db_faults import fail_inserts, rows
 from tests.ui.harness import app_factory, rally
 from tests.ui.test_dashboard import SIZE, open_long
 from tests.ui.test_refusal_logged_once import lines_with
 from tests.ui.test_runner_dialogs import settle as settle_orders
+from widgets.confirm import ConfirmDialog
+from widgets.runner_dialogs import StopRequest
 
 
 async def test_a_close_while_the_database_fails_is_refused_and_works_after(tmp_path: Path) -> None:
@@ -103,3 +107,26 @@ async def heal_all(db: Path) -> None:
             conn.execute("DROP TRIGGER IF EXISTS fault_audit")
 
     await asyncio.to_thread(drop)
+
+
+async def test_quit_asks_first_while_rows_are_held_in_memory(tmp_path: Path) -> None:
+    db = tmp_path / "q.db"
+    app, feed = app_factory(f"sqlite+aiosqlite:///{db}")(rally())
+    async with app.run_test(size=SIZE) as pilot:
+        await feed.step(1)
+        trade_id = await open_long(app, pilot)
+        await fail_inserts_audit(db)
+        app._submit_stop(trade_id, StopRequest(150.0, False, ""))  # refused: its audit row waits
+        await settle(pilot, lambda: app.session.unwritten() > 0)
+        await pilot.press("q")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog), "quitting would lose the held rows"
+        assert "1 row(s)" in str(app.screen.query_one("#confirm-body", Static).render())
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.is_running and isinstance(app.screen, DashboardScreen)
+        await heal_all(db)
+        await settle(pilot, lambda: app.session.unwritten() == 0)
+        await pilot.press("q")
+        await settle(pilot, lambda: not app.is_running)
+    assert rows(db, "SELECT kind FROM audit_events WHERE kind = 'refusal'") == [("refusal",)]
