@@ -12,19 +12,22 @@ real exchange data has them; timestamps must be strictly increasing and on the t
 
 from __future__ import annotations
 
-import gzip
-import io
 import math
 import re
+from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
 from statistics import median
 
+from adapters.bounded_text import BoundedLines, TextLimitError
 from cockpit.domain import Candle
 
 HEADER = ("timestamp_ms", "open", "high", "low", "close", "volume")
 
-_GZIP_MAGIC = b"\x1f\x8b"
+# A candle line is ~60 characters; 1,000 leaves room for any precision. 512 MiB of text is
+# ~7 million bars, over 13 years of 1m bars: anything larger is not one market's candle file.
+MAX_LINE_CHARS = 1_000
+MAX_FILE_CHARS = 512 * 1024 * 1024
 _UNIT_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 _TIMEFRAME_RE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 
@@ -60,20 +63,6 @@ def timeframe_label(ms: int) -> str:
         if ms % _UNIT_MS[unit] == 0:
             return f"{ms // _UNIT_MS[unit]}{unit}"
     raise ValueError(f"{ms} ms is not a whole number of seconds")
-
-
-def _read_text(path: Path) -> str:
-    """The file's text, gunzipped when it starts with the gzip magic (whatever its suffix)."""
-    raw = path.read_bytes()
-    if raw[:2] == _GZIP_MAGIC:
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise CandleFileError(path, None, f"broken gzip data: {exc}") from exc
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise CandleFileError(path, None, f"not UTF-8 text: {exc}") from exc
 
 
 def _parse_price(path: Path, line: int, name: str, text: str) -> float:
@@ -134,37 +123,54 @@ def load_candles_csv(path: Path | str, symbol: str, timeframe: str | None = None
     Raises `CandleFileError` for the first problem found, `FileNotFoundError` for a missing file.
     """
     path = Path(path)
-    text = _read_text(path)
     rows: list[tuple[int, float, float, float, float, float]] = []
     lines: list[int] = []
     first_line = True
-    for line_no, line in enumerate(io.StringIO(text), start=1):
-        stripped = line.strip()
-        if not stripped:
-            continue
-        fields = stripped.split(",")
-        if first_line:
-            first_line = False
-            if _is_header(fields):
-                names = tuple(field.strip().lower() for field in fields)
-                if names != HEADER:
-                    raise CandleFileError(
-                        path,
-                        line_no,
-                        f"unexpected header {stripped!r}, expected {','.join(HEADER)}",
-                    )
-                continue
-        row = _parse_row(path, line_no, fields)
-        if rows and row[0] <= rows[-1][0]:
-            raise CandleFileError(
-                path,
-                line_no,
-                f"timestamp {row[0]} is not after the previous bar's {rows[-1][0]} "
-                f"(line {lines[-1]}): timestamps must be strictly increasing",
-            )
-        rows.append(row)
-        lines.append(line_no)
+    try:
+        for line_no, stripped, fields in _lines(path):
+            if first_line:
+                first_line = False
+                if _is_header(fields):
+                    names = tuple(field.strip().lower() for field in fields)
+                    if names != HEADER:
+                        raise CandleFileError(
+                            path,
+                            line_no,
+                            f"unexpected header {stripped!r}, expected {','.join(HEADER)}",
+                        )
+                    continue
+            row = _parse_row(path, line_no, fields)
+            if rows and row[0] <= rows[-1][0]:
+                raise CandleFileError(
+                    path,
+                    line_no,
+                    f"timestamp {row[0]} is not after the previous bar's {rows[-1][0]} "
+                    f"(line {lines[-1]}): timestamps must be strictly increasing",
+                )
+            rows.append(row)
+            lines.append(line_no)
+    except TextLimitError as exc:
+        raise CandleFileError(path, exc.line, exc.reason) from None
+    return _validated(path, symbol, timeframe, rows, lines)
 
+
+def _lines(path: Path) -> Iterator[tuple[int, str, list[str]]]:
+    """(line number, stripped text, fields) of every non-empty line, streamed."""
+    reader = BoundedLines(path, max_line_chars=MAX_LINE_CHARS, max_chars=MAX_FILE_CHARS)
+    for line_no, line in reader:
+        stripped = line.strip()
+        if stripped:
+            yield line_no, stripped, stripped.split(",")
+
+
+def _validated(
+    path: Path,
+    symbol: str,
+    timeframe: str | None,
+    rows: list[tuple[int, float, float, float, float, float]],
+    lines: list[int],
+) -> list[Candle]:
+    """The bars once every row parsed: the timeframe inferred or checked against the grid."""
     if not rows:
         raise CandleFileError(path, None, "no candles in file")
     if timeframe is None:

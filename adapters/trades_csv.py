@@ -18,14 +18,14 @@ entry (not ROE; MFE >= 0, MAE <= 0), confidence 0..1, quality_score 0..100.
 from __future__ import annotations
 
 import csv
-import hashlib
-import io
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
+
+from adapters.bounded_text import BoundedLines, TextLimitError
 
 REQUIRED: Final = (
     "symbol",
@@ -75,6 +75,10 @@ TEXT_FEATURES: Final = ("regime", "strategy", "timeframe", "ab_group")
 ALL_COLUMNS: Final = (*REQUIRED, *OPTIONAL_NUMBERS, *OPTIONAL_TEXT)
 
 MAX_ERRORS = 50
+# A journal row is a few hundred characters; 64 KiB allows long notes in quoted cells. 256 MiB
+# is about a million trades: anything larger is not a trader's journal.
+MAX_LINE_CHARS = 64 * 1024
+MAX_FILE_CHARS = 256 * 1024 * 1024
 # Percentage points of slack when checking MFE/MAE against the exit's own move (rounding in
 # the trader's journal, typically to 0.01 %).
 EXCURSION_SLACK_PCT = 0.011
@@ -221,16 +225,6 @@ NUMBER_PARSERS: Final[dict[str, Callable[[str], float]]] = {
 
 
 # ------------------------------------------------------------------ the file
-def read_text(path: Path) -> tuple[str, str]:
-    """The file's text and its SHA-256 (what the import audit row records)."""
-    raw = path.read_bytes()
-    digest = hashlib.sha256(raw).hexdigest()
-    try:
-        return raw.decode("utf-8-sig"), digest
-    except UnicodeDecodeError as exc:
-        raise TradesFileError(path, [RowError(1, None, f"not UTF-8 text: {exc}")]) from None
-
-
 def load_trades_csv(path: Path | str) -> TradesFile:
     """Every row of a journal file, validated; raises `TradesFileError` listing all problems.
 
@@ -238,8 +232,8 @@ def load_trades_csv(path: Path | str) -> TradesFile:
     time and entry price are refused as duplicates (the import's natural key).
     """
     path = Path(path)
-    text, digest = read_text(path)
-    reader = csv.reader(io.StringIO(text))
+    source = BoundedLines(path, max_line_chars=MAX_LINE_CHARS, max_chars=MAX_FILE_CHARS)
+    reader = csv.reader(source.lines())
     errors = _Errors()
     header: list[str] | None = None
     trades: list[ImportedTrade] = []
@@ -275,7 +269,7 @@ def load_trades_csv(path: Path | str) -> TradesFile:
         errors.add(reader.line_num or 1, None, "no trades in file (only a header)")
     if errors.items:
         raise TradesFileError(path, errors.items, errors.more)
-    return TradesFile(path=path, sha256=digest, trades=tuple(trades))
+    return TradesFile(path=path, sha256=source.sha256, trades=tuple(trades))
 
 
 def _rows(reader: Any, errors: _Errors) -> Iterator[tuple[int, list[str]]]:
@@ -287,6 +281,9 @@ def _rows(reader: Any, errors: _Errors) -> Iterator[tuple[int, list[str]]]:
             return
         except csv.Error as exc:
             errors.add(reader.line_num or 1, None, f"not readable as CSV: {exc}")
+            return
+        except TextLimitError as exc:  # the file stops being readable: nothing after it is
+            errors.add(exc.line or 1, None, exc.reason)
             return
         yield reader.line_num, fields
 
