@@ -37,6 +37,11 @@ DUST_FRACTION = 1e-9
 residue such as 0.30000000000000004 - 0.3 never leaves an unclosable crumb of a position."""
 
 
+# How many filled orders a retry can still find by its client order id. A retry comes seconds
+# after its order; a cockpit that runs for weeks must not keep every order it ever filled.
+REMEMBERED_ORDERS = 10_000
+
+
 class PaperBroker:
     """Fills market orders immediately against the latest tick fed in through `on_tick`."""
 
@@ -202,4 +207,6 @@ class PaperBroker:
         )
         self._set_leg(order.symbol, leg, new_position)
         self._done[order.client_order_id] = (order, fill)
+        if len(self._done) > REMEMBERED_ORDERS:  # dicts keep insertion order: drop the oldest
+            del self._done[next(iter(self._done))]
         return fill

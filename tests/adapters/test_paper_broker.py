@@ -129,6 +129,26 @@ async def test_a_retried_client_order_id_fills_once() -> None:
         await broker.open(other)
 
 
+async def test_weeks_of_orders_keep_only_the_recent_ones_for_retries(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A cockpit runs for weeks: the retry memory is bounded, the newest orders stay in it."""
+    import adapters.paper as paper
+
+    monkeypatch.setattr(paper, "REMEMBERED_ORDERS", 4)
+    broker = broker_with(BOOK)
+    sent = []
+    for _ in range(10):
+        buy, sell = order(OrderSide.BUY, 1.0), order(OrderSide.SELL, 1.0, reduce_only=True)
+        sent.append((buy, await broker.open(buy)))
+        sent.append((sell, await broker.close(sell)))
+    assert len(broker._done) == 4
+    for req, fill in sent[-4:]:  # a late retry of a recent order still gets its own fill
+        again = await (broker.close(req) if req.reduce_only else broker.open(req))
+        assert again == fill
+    assert broker.positions() == {}
+
+
 def test_adopt_position_after_restart() -> None:
     broker = broker_with(BOOK)
     broker.adopt_position(SYM, -1.25)
