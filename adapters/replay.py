@@ -97,6 +97,7 @@ class ReplayFeed:
         self._label = label
         self._paused = paused
         self._closed = False
+        self._start_ms = start_ms
         self._streams: dict[str, Stream] = {}
         for symbol, ticks in ticks_by_symbol.items():
             book = CandleBook(symbol, history.get(symbol, ()))
@@ -125,6 +126,16 @@ class ReplayFeed:
         """Market time: the newest timestamp emitted on any symbol (None before the first)."""
         stamps = [s.last_ts for s in self._streams.values() if s.last_ts is not None]
         return max(stamps) if stamps else None
+
+    def now_ms(self) -> int:
+        """The data's time, the clock of a session on this feed: the newest tick's time, else
+        the start, else the wall clock (a feed whose history is all in the past)."""
+        market = self.market_ms
+        if market is not None:
+            return market
+        if self._start_ms is not None:
+            return self._start_ms
+        return time.time_ns() // 1_000_000
 
     @property
     def status(self) -> FeedStatus:

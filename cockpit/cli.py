@@ -89,6 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     replay.add_argument("--speed", type=parse_speed, default=1.0, help="1, 10, 100, ... or max")
     replay.add_argument("--symbol", default="SOL-PERP", help="symbol to label the data with")
+    replay.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep positions an earlier replay left open (default: close them as end_of_data)",
+    )
 
     report = sub.add_parser("report", help="write the analytics and decision gates as Markdown")
     report.add_argument(
@@ -217,20 +222,37 @@ def run_replay(args: argparse.Namespace) -> int:
     settings = _settings(args, REPLAY_DB_FILE)
     _setup_logging()
     with database_lock(settings.db_url):
-        return _run(replay_app(settings, args.file, args.symbol, args.speed))
+        return _run(replay_app(settings, args.file, args.symbol, args.speed, resume=args.resume))
 
 
 def replay_app(
-    settings: Settings, path: Path, symbol: str, speed: float | None, paused: bool = False
+    settings: Settings,
+    path: Path,
+    symbol: str,
+    speed: float | None,
+    paused: bool = False,
+    *,
+    resume: bool = False,
 ) -> CockpitApp:
-    """The cockpit on a candle file played as ticks (see adapters/replay.py for the path)."""
+    """The cockpit on a candle file played as ticks (see adapters/replay.py for the path).
+
+    The session runs on the data's time (entries, fills, the header clock), and a new replay
+    starts clean: what an earlier run left open is closed as end_of_data at that run's last
+    price, unless `resume`."""
     from adapters.paper import PaperBroker
     from adapters.replay import candle_replay
     from cockpit.app import CockpitApp
     from cockpit.session import Session
 
     feed = candle_replay(path, symbol, speed, paused=paused)
-    session = Session(settings, feed, PaperBroker(settings.paper), [symbol])
+    session = Session(
+        settings,
+        feed,
+        PaperBroker(settings.paper),
+        [symbol],
+        clock=feed.now_ms,
+        fresh_run=not resume,
+    )
     speed_text = "max" if speed is None else f"{speed:g}x"
     session.event("info", f"replay of {path.name} as {symbol} at {speed_text}")
     return CockpitApp(session)

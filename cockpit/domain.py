@@ -71,6 +71,7 @@ class ExitReason(StrEnum):
     TP1 = "tp1"
     TP2 = "tp2"
     MANUAL_CLOSE = "manual_close"
+    END_OF_DATA = "end_of_data"  # a replay's position closed at the last price of its data
 
     @classmethod
     def for_stop(cls, role: StopRole) -> ExitReason:

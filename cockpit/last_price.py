@@ -10,6 +10,11 @@ def last_price_key(symbol: str) -> str:
     return f"last_price:{symbol}"
 
 
+def last_tick_ms_key(symbol: str) -> str:
+    """When that last price was seen, in the session's time (a replay's: the data's)."""
+    return f"last_tick_ms:{symbol}"
+
+
 async def last_price(db_url: str, symbol: str) -> float | None:
     """The last price a previous session saw for `symbol`, or None."""
     store = await Store.open(db_url)

@@ -39,11 +39,11 @@ from cockpit.execution.errors import EntryPending, OrderRejected
 from cockpit.execution.events import PRICE_HISTORY_LEN, EventLog, LatestState, LogEvent
 from cockpit.execution.modes import Modes
 from cockpit.execution.router import ENGINE, Router
-from cockpit.execution.startup import restore
+from cockpit.execution.startup import close_earlier_run, restore
 from cockpit.execution.venues import Keeper, Route, Venues
 from cockpit.feed_health import StaleGuard
 from cockpit.history import History
-from cockpit.last_price import last_price_key
+from cockpit.last_price import last_price_key, last_tick_ms_key
 from cockpit.live_jobs import live_feed_jobs
 from cockpit.risk import RiskGate
 from state.records import AuditRecord
@@ -81,8 +81,11 @@ class Session:
         keeper: KeeperFactory | None = None,
         wallet: str | None = None,
         clock: Callable[[], int] = wall_clock_ms,
+        fresh_run: bool = False,
     ) -> None:
         self.settings = settings
+        # A replay that starts clean: positions an earlier run left open are closed at start.
+        self.fresh_run = fresh_run
         self.feed = feed
         self.broker = broker
         self.live_broker = live_broker
@@ -184,6 +187,9 @@ class Session:
         )
         await self.modes.note_forced_shadow()
         restored = await restore(self.store, self.book, self.venues, self.symbols, self.event)
+        if self.fresh_run and restored:
+            await close_earlier_run(self.store, self.book, self.venues, self.router, self.event)
+            restored = [p for p in restored if not p.closed]
         await self.history.reload()
         await self.modes.restore_risk_state(restored)
         if self.venue is not None:
@@ -230,6 +236,7 @@ class Session:
             for symbol, tick in self.latest.last_tick.items():
                 with contextlib.suppress(Exception):
                     await self.store.set_setting(last_price_key(symbol), repr(tick.price))
+                    await self.store.set_setting(last_tick_ms_key(symbol), str(tick.ts_ms))
             for pos in self.latest.positions:
                 self.store.update_position(pos)
             with contextlib.suppress(Exception):

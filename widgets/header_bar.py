@@ -48,8 +48,10 @@ def status_text(status: FeedStatus, db_failing: str | None) -> Text:
     return text
 
 
-def clock_text(now_ms: int) -> str:
-    return datetime.fromtimestamp(now_ms / 1000, tz=UTC).strftime("%H:%M:%S UTC")
+def clock_text(now_ms: int, *, with_date: bool = False) -> str:
+    """The session's time. A replay runs on its data's time, from any day: it shows the date."""
+    stamp = datetime.fromtimestamp(now_ms / 1000, tz=UTC)
+    return stamp.strftime("%Y-%m-%d %H:%M:%S UTC" if with_date else "%H:%M:%S UTC")
 
 
 class HeaderBar(Horizontal):
@@ -75,4 +77,5 @@ class HeaderBar(Horizontal):
         price.append_text(fmt_price(tick.price if tick else None))
         self.query_one("#header-price", Static).update(price)
         self.query_one("#header-feed", Static).update(status_text(status, db_failing))
-        self.query_one("#header-clock", Static).update(clock_text(now_ms))
+        clock = clock_text(now_ms, with_date=status.simulated)
+        self.query_one("#header-clock", Static).update(clock)

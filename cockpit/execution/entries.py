@@ -9,7 +9,7 @@ from typing import NoReturn
 from adapters.base import MarketFeed
 from adapters.csv_candles import timeframe_ms
 from cockpit.config import Settings
-from cockpit.domain import OrderRequest, PositionState, Side
+from cockpit.domain import FeedState, OrderRequest, PositionState, Side
 from cockpit.engine.atr import wilder_atr
 from cockpit.engine.policy import PlanRefused
 from cockpit.execution.book import PositionBook
@@ -89,6 +89,13 @@ class Entries:
         if tick is None:
             raise OrderRejected(f"no price for {symbol} yet; wait for the feed")
         action = f"open {side.value} {symbol}"
+        status = self.feed.status
+        if status.state is FeedState.DOWN:
+            await self._refuse(
+                who,
+                action,
+                f"the feed is down ({status.detail or 'no detail'}): no entry on a frozen price",
+            )
         stale = self.stale_guard.staleness(tick)
         if stale is not None:
             await self._refuse(

@@ -16,9 +16,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from adapters.paper import PaperBroker
-from cockpit.domain import PositionState
+from cockpit.domain import ExitReason, PositionState, Tick
 from cockpit.execution.book import PositionBook
+from cockpit.execution.errors import OrderRejected
+from cockpit.execution.router import Router
 from cockpit.execution.venues import Venues
+from cockpit.last_price import last_price_key, last_tick_ms_key
 from cockpit.orders import OrderStatus
 from state.store import Store
 
@@ -81,3 +84,47 @@ def _restored_line(pos: PositionState, venues: Venues, symbols: list[str]) -> st
         f"restored #{pos.trade_id} {pos.side.value} {pos.size:g} {pos.symbol} "
         f"@ {pos.entry:.4f} SL {pos.stop:.4f} ({managed})"
     )
+
+
+async def close_earlier_run(
+    store: Store,
+    book: PositionBook,
+    venues: Venues,
+    router: Router,
+    event: Callable[[str, str], None],
+) -> int:
+    """A new replay starts clean: each paper position an earlier run left open is closed as
+    `end_of_data` at that run's last price and time (a fill never before its entry), through
+    the router like any exit (order row first), and stays in the history. Returns how many."""
+    closed = 0
+    for pos in list(book.positions):
+        route = venues.route(pos)
+        broker = venues.broker_for(pos.venue)
+        if route is None or not isinstance(broker, PaperBroker):
+            continue
+        price = _number(await store.get_setting(last_price_key(pos.symbol)))
+        ts = _number(await store.get_setting(last_tick_ms_key(pos.symbol)))
+        price = price if price is not None else pos.last_price or pos.entry
+        ts_ms = max(int(ts) if ts is not None else pos.opened_ms, pos.opened_ms)
+        broker.on_tick(Tick(pos.symbol, ts_ms, price, source=ExitReason.END_OF_DATA.value))
+        try:
+            await router.close(
+                route.venue, route.mode, pos, pos.size, ExitReason.END_OF_DATA.value, "system"
+            )
+        except OrderRejected as exc:
+            event("error", f"#{pos.trade_id} left open by an earlier run: {exc}")
+            continue
+        event(
+            "info",
+            f"#{pos.trade_id} {pos.side.value} {pos.symbol} left open by an earlier replay: "
+            f"closed as end_of_data at {price:.4f} (its last price); --resume keeps it open",
+        )
+        closed += 1
+    return closed
+
+
+def _number(text: str | None) -> float | None:
+    try:
+        return float(text) if text is not None else None
+    except ValueError:
+        return None

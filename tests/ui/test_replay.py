@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 from textual.widgets import Static
@@ -39,6 +40,11 @@ async def test_replay_stops_out_on_the_bar_low_and_says_when_the_file_ends(tmp_p
         await feed.step(1)
         await redraw(app, pilot)
         assert "SOL-PERP 100.000" in str(app.screen.query_one("#header-price", Static).render())
+        # the header clock is the data's time, with its date (the file is from June 2025)
+        data_now = datetime.fromtimestamp((feed.market_ms or 0) / 1000, tz=UTC)
+        clock = str(app.screen.query_one("#header-clock", Static).render())
+        assert clock == data_now.strftime("%Y-%m-%d %H:%M:%S UTC")
+        assert clock.startswith("2025-06-15")
         trade_id = await open_long(app, pilot, notional="20")
         pos = app.session.latest.positions[0]
         assert pos.stop < 98.6  # -1.5 % from about 100.0

@@ -1,0 +1,136 @@
+"""A replay a trader can learn from (issue 14 item 5): the data's time, no entry after the end,
+each replay of a file starts clean.
+
+Tried as a new user would: a position opened during a replay was stamped with the wall clock
+(months after its own fills), one could be opened on the frozen last price after the file ended,
+and it was then restored into the next replay of the same file, where it "filled" on prices from
+weeks before its entry. Real SQLite files and the real replay feed; no UI needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from adapters.replay import ReplayFeed
+from cockpit.cli import replay_app
+from cockpit.config import Settings
+from cockpit.domain import FeedState, Side
+from cockpit.session import OrderRejected, Session
+
+T0 = 1_750_000_000_000 - 1_750_000_000_000 % 60_000
+# a quiet walk around 100 that never reaches a -1.5 % stop or a +1.5 % target
+CLOSES = [100.0, 100.1, 100.2, 100.1, 100.0, 99.9, 100.0, 100.1, 100.2, 100.3]
+
+
+def write_csv(path: Path) -> Path:
+    lines = ["timestamp_ms,open,high,low,close,volume"]
+    for i, close in enumerate(CLOSES):
+        prev = CLOSES[i - 1] if i else close
+        high, low = max(prev, close) + 0.05, min(prev, close) - 0.05
+        lines.append(f"{T0 + 60_000 * i},{prev},{high},{low},{close},1")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def replay(tmp_path: Path, *, resume: bool = False) -> tuple[Session, ReplayFeed]:
+    settings = Settings(db_url=f"sqlite+aiosqlite:///{tmp_path / 'r.db'}")
+    csv = tmp_path / "sol.csv"
+    if not csv.exists():
+        write_csv(csv)
+    app = replay_app(settings, csv, "SOL-PERP", speed=None, paused=True, resume=resume)
+    feed = app.session.feed
+    assert isinstance(feed, ReplayFeed)
+    return app.session, feed
+
+
+def rows(tmp_path: Path, sql: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(tmp_path / "r.db") as db:
+        return list(db.execute(sql))
+
+
+async def test_the_replay_runs_on_the_data_s_time(tmp_path: Path) -> None:
+    session, feed = replay(tmp_path)
+    await session.start()
+    try:
+        await feed.step(5)
+        data_now = feed.market_ms
+        assert data_now is not None
+        assert session.clock() == data_now, "the session's clock is the data's, not the wall's"
+        pos = await session.open_position("SOL-PERP", Side.LONG, 20, 1)
+        assert pos.opened_ms == data_now
+    finally:
+        await session.stop()
+    (entry_ts,) = rows(tmp_path, "SELECT entry_ts_ms FROM trades")[0]
+    fills = [ts for (ts,) in rows(tmp_path, "SELECT ts_ms FROM fills")]
+    assert T0 <= entry_ts <= T0 + 60_000 * len(CLOSES)
+    assert all(ts >= entry_ts for ts in fills), "no fill is stamped before its entry"
+
+
+async def test_no_entry_once_the_file_has_ended(tmp_path: Path) -> None:
+    session, feed = replay(tmp_path)
+    await session.start()
+    try:
+        feed.resume()
+        await feed_finished(feed)
+        with pytest.raises(OrderRejected, match="replay finished"):
+            await session.open_position("SOL-PERP", Side.LONG, 20, 1)
+        assert not session.latest.positions
+    finally:
+        await session.stop()
+    assert rows(tmp_path, "SELECT count(*) FROM orders") == [(0,)]
+    refusals = rows(tmp_path, "SELECT reason FROM audit_events WHERE kind = 'refusal'")
+    assert refusals and "replay finished" in str(refusals[0][0])
+
+
+async def test_a_new_replay_of_the_file_starts_clean(tmp_path: Path) -> None:
+    session, feed = replay(tmp_path)
+    await session.start()
+    try:
+        await feed.step(3)
+        await session.open_position("SOL-PERP", Side.LONG, 20, 1)
+        await feed.step(3)  # the first run stops here, the position still open
+        last_ts, last_price = feed.market_ms, session.latest.last_tick["SOL-PERP"].price
+    finally:
+        await session.stop()
+
+    session, feed = replay(tmp_path)
+    await session.start()
+    try:
+        assert not session.latest.positions, "the earlier run's position is not carried over"
+        assert any("end_of_data" in e.text for e in session.latest.events)
+    finally:
+        await session.stop()
+    closed = rows(tmp_path, "SELECT exit_reason, exit_ts_ms, exit_price, status FROM trades")
+    assert len(closed) == 1
+    reason, exit_ts, exit_price, status = closed[0]
+    assert (reason, exit_ts, status) == ("end_of_data", last_ts, "closed")
+    assert exit_price == pytest.approx(last_price, rel=2e-3)  # at that run's last price, less costs
+
+
+async def test_resume_carries_the_open_position_into_the_new_run(tmp_path: Path) -> None:
+    session, feed = replay(tmp_path)
+    await session.start()
+    try:
+        await feed.step(3)
+        pos = await session.open_position("SOL-PERP", Side.LONG, 20, 1)
+    finally:
+        await session.stop()
+    session, feed = replay(tmp_path, resume=True)
+    await session.start()
+    try:
+        assert [p.trade_id for p in session.latest.positions] == [pos.trade_id]
+    finally:
+        await session.stop()
+    assert rows(tmp_path, "SELECT status FROM trades") == [("open",)]
+
+
+async def feed_finished(feed: ReplayFeed) -> None:
+    for _ in range(6000):  # a ceiling for a loaded machine, not a duration
+        if feed.status.state is FeedState.DOWN:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the replay did not finish")
