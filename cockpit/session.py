@@ -45,6 +45,7 @@ from cockpit.feed_health import StaleGuard
 from cockpit.history import History
 from cockpit.last_price import last_price_key, last_tick_ms_key
 from cockpit.live_jobs import live_feed_jobs
+from cockpit.replay_summary import run_summary
 from cockpit.risk import RiskGate
 from state.records import AuditRecord
 from state.store import Store
@@ -86,6 +87,8 @@ class Session:
         self.settings = settings
         # A replay that starts clean: positions an earlier run left open are closed at start.
         self.fresh_run = fresh_run
+        self._run_after_id = 0  # trades above this id are this run's (set at start)
+        self._summarized = False
         self.feed = feed
         self.broker = broker
         self.live_broker = live_broker
@@ -186,6 +189,7 @@ class Session:
             clock=self.clock,  # rows are stamped in the session's time (an order's age counts)
         )
         await self.modes.note_forced_shadow()
+        self._run_after_id = await self.store.last_trade_id()
         restored = await restore(self.store, self.book, self.venues, self.symbols, self.event)
         if self.fresh_run and restored:
             await close_earlier_run(self.store, self.book, self.venues, self.router, self.event)
@@ -265,6 +269,23 @@ class Session:
             return
         if self.feed.status.state is FeedState.DOWN:
             self.event("warning", f"feed {symbol}: {self.feed.status.detail or 'ended'}")
+            if self.feed.status.simulated and not self._summarized:
+                self._summarized = True  # once, when the last symbol's data has ended
+                await self._summarize_run()
+
+    async def _summarize_run(self) -> None:
+        """A replay's own result, in the log (only this run's trades: the file's database
+        holds the earlier runs too)."""
+        store = self.store
+        if store is None:
+            return
+        try:
+            trades = await store.closed_trades(limit=1_000_000, after_id=self._run_after_id)
+        except Exception as exc:  # the summary is a courtesy: a failed read is said, not raised
+            self.event("error", f"replay finished; its summary could not be read: {exc}")
+            return
+        mine = [p for p in self.book.positions if (p.trade_id or 0) > self._run_after_id]
+        self.event("info", run_summary(trades, len(mine)))
 
     async def on_tick(self, tick: Tick) -> None:
         """One price: update the latest state, run the engine for each position, act."""

@@ -388,10 +388,17 @@ class Store:
         """Every open trade rebuilt as a PositionState (plan, stop, flags, extremes, trade_id)."""
         return await trade_rows.open_positions(self._all)
 
-    async def closed_trades(self, limit: int = 100, mode: Mode | None = None) -> list[TradeSummary]:
+    async def closed_trades(
+        self, limit: int = 100, mode: Mode | None = None, *, after_id: int | None = None
+    ) -> list[TradeSummary]:
         """Closed trades, newest exit first; only those of `mode` when given (in SQL, so shadow
-        or imported trades can never crowd live ones out of the limit)."""
-        return await trade_rows.closed_trades(self._all, limit, mode)
+        or imported trades can never crowd live ones out of the limit), and only ids above
+        `after_id` when given."""
+        return await trade_rows.closed_trades(self._all, limit, mode, after_id)
+
+    async def last_trade_id(self) -> int:
+        """The highest trade id so far (0 for an empty journal)."""
+        return await trade_rows.last_trade_id(self._all)
 
     async def recent_audit(self, limit: int = 200) -> list[AuditRecord]:
         """Newest first."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cockpit.domain import Fill, Mode, PositionState, StopRole
@@ -162,13 +162,24 @@ async def open_positions(read_all: ReadAll) -> list[PositionState]:
     return [position_from_trade(t) for t in await read_all(query)]
 
 
-async def closed_trades(read_all: ReadAll, limit: int, mode: Mode | None) -> list[TradeSummary]:
-    """Closed trades, newest exit first, of `mode` when given (filtered in SQL)."""
+async def closed_trades(
+    read_all: ReadAll, limit: int, mode: Mode | None, after_id: int | None = None
+) -> list[TradeSummary]:
+    """Closed trades, newest exit first, of `mode` when given, with an id above `after_id`
+    when given (a session's own trades: those opened since it started); filtered in SQL."""
     query = select(Trade).where(Trade.status == TradeStatus.CLOSED.value)
     if mode is not None:
         query = query.where(Trade.mode == mode.value)
+    if after_id is not None:
+        query = query.where(Trade.id > after_id)
     query = query.order_by(Trade.exit_ts_ms.desc(), Trade.id.desc()).limit(limit)
     return [trade_summary(t) for t in await read_all(query)]
+
+
+async def last_trade_id(read_all: ReadAll) -> int:
+    """The highest trade id so far (0 for an empty journal)."""
+    found = await read_all(select(func.max(Trade.id)))
+    return int(found[0] or 0) if found else 0
 
 
 async def fills_for(read_all: ReadAll, trade_id: int) -> list[FillRecord]:

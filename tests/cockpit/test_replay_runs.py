@@ -134,3 +134,35 @@ async def feed_finished(feed: ReplayFeed) -> None:
             return
         await asyncio.sleep(0.01)
     raise AssertionError("the replay did not finish")
+
+
+async def test_the_end_of_the_data_says_what_this_run_came_to(tmp_path: Path) -> None:
+    """Two runs of one file in one database: the summary counts the second run's trades only."""
+    for run in range(2):
+        session, feed = replay(tmp_path)
+        await session.start()
+        try:
+            await feed.step(2)
+            pos = await session.open_position("SOL-PERP", Side.LONG, 20, 1)
+            await feed.step(1)
+            await session.close_position(pos.trade_id)
+            if run == 1:
+                await session.open_position("SOL-PERP", Side.SHORT, 20, 1)
+            feed.resume()
+            await feed_finished(feed)
+            summary = await said(session, "replay finished")
+        finally:
+            await session.stop()
+    assert summary.startswith("replay finished: 1 trade(s), win rate ")
+    assert "exits: manual_close 1" in summary
+    assert "1 position(s) still open" in summary
+    assert rows(tmp_path, "SELECT count(*) FROM trades") == [(3,)]
+
+
+async def said(session: Session, text: str) -> str:
+    for _ in range(6000):  # a ceiling for a loaded machine, not a duration
+        lines = [e.text for e in session.latest.events if text in e.text]
+        if lines:
+            return lines[-1]
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"never said {text!r}")
