@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import logging.handlers
+import os
 import random
 import sys
 import time
@@ -38,6 +40,8 @@ if TYPE_CHECKING:
 DEMO_DB_FILE = "demo.db"
 REPLAY_DB_FILE = "replay.db"
 REPORT_FILE = "cockpit-report.md"
+LOG_MAX_BYTES = 10 * 1024 * 1024
+LOG_BACKUPS = 5
 
 
 def parse_speed(text: str) -> float | None:
@@ -128,14 +132,21 @@ def _settings(args: argparse.Namespace, default_db_file: str) -> Settings:
 
 def _setup_logging() -> Path:
     """Log to a file: the terminal belongs to the UI. Secrets are never logged anywhere."""
-    log_dir = Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+    log_dir = Path(
+        os.environ.get("COCKPIT_LOG_DIR") or platformdirs.user_log_dir(APP_NAME, appauthor=False)
+    )
     log_dir.mkdir(parents=True, exist_ok=True)
     path = log_dir / "cockpit.log"
-    logging.basicConfig(
-        filename=path,
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    if any(getattr(h, "baseFilename", None) == str(path) for h in root.handlers):
+        return path  # already set up (main() run twice in one process)
+    # A cockpit runs for days: the log rotates (cockpit.log.1 ... .5) instead of filling the disk.
+    handler = logging.handlers.RotatingFileHandler(
+        path, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
     )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
     return path
 
 

@@ -30,3 +30,16 @@ def guard() -> Iterator[LoopbackGuard]:
     with LoopbackGuard() as g:
         yield g
     assert g.violations == [], f"a test reached off the loopback: {g.violations}"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _log_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The cockpit's log file goes to a temp folder, never the tester's own log folder (tests
+    run `cockpit.cli.main` in-process and as subprocesses, which inherit the variable)."""
+    before = os.environ.get("COCKPIT_LOG_DIR")
+    os.environ["COCKPIT_LOG_DIR"] = str(tmp_path_factory.mktemp("logs"))
+    yield
+    if before is None:
+        os.environ.pop("COCKPIT_LOG_DIR", None)
+    else:
+        os.environ["COCKPIT_LOG_DIR"] = before
