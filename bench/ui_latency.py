@@ -1,0 +1,230 @@
+"""How long from a tick's arrival to the positions table showing it, in the real app?
+
+    uv run python bench/ui_latency.py [--seconds 10] [--rate 1000] [--positions 10]
+
+The real `CockpitApp` runs headless (Textual's test driver composes and renders every frame;
+the bench also turns each frame into terminal bytes, which headless Textual skips, and drops
+them) on a real session: a real SQLite store in a temp
+dir, the paper broker, `--positions` open longs on as many symbols (the venues hold one position
+per market) under a wide `fixed` plan, so nothing fires and every tick is the quiet path. A driver
+task feeds `--rate` ticks per second in total, round-robin over the symbols, straight into
+`Session.on_tick` on a fixed schedule (no feed pacing in between).
+
+For every tick the arrival time is noted; a tick counts as shown at the first frame drawn
+after a positions-table update that included its symbol's newest price (the update's
+marks are the latest ticks, so one update shows every tick of that symbol that arrived before
+it). Printed: p50 and p99 of arrival-to-frame in ms, table updates and frames per second, and the
+process CPU in % of one core over the run. In the same run, the same ticks are fed to a session
+without any UI: its CPU is the baseline, and the ratio is the UI's cost on top of the engine.
+
+The last line reads `tick_to_screen p50_ms=X p99_ms=Y cpu_pct=Z`. The goals (issue 14: p99 <=
+50 ms, CPU < 25 % of a core) are printed to read, never asserted; the machine is shared, so the
+load average is printed before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from adapters.paper import PaperBroker  # noqa: E402
+from adapters.replay import ReplayFeed  # noqa: E402
+from cockpit.app import CockpitApp  # noqa: E402
+from cockpit.config import FixedPolicyConfig, Settings  # noqa: E402
+from cockpit.domain import Side, Tick  # noqa: E402
+from cockpit.session import Session  # noqa: E402
+from textual._compositor import CompositorUpdate  # noqa: E402
+from widgets.positions_table import PositionsTable  # noqa: E402
+
+P0 = 100.0
+NOTIONAL = 25.0
+START_MS = 1_750_000_000_000
+GOAL_P99_MS = 50.0
+GOAL_CPU_PCT = 25.0
+WIDE = FixedPolicyConfig(
+    stop_loss_pct=50.0,
+    breakeven_trigger_pct=20.0,
+    profit_lock_trigger_pct=30.0,
+    profit_lock_pct=10.0,
+    tp1_pct=40.0,
+    tp2_pct=80.0,
+)
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def names(n: int) -> list[str]:
+    return [f"M{i}-PERP" for i in range(n)]
+
+
+def build_session(db: Path, symbols: list[str]) -> Session:
+    settings = Settings(db_url=f"sqlite+aiosqlite:///{db}", policy=WIDE)
+    # The feed only has to exist: paused on a tick it never releases. Every tick the session
+    # sees comes from the driver below.
+    feed = ReplayFeed(
+        {s: iter([Tick(s, START_MS, P0)]) for s in symbols},
+        speed=None,
+        simulated=True,
+        label="bench",
+        paused=True,
+        start_ms=START_MS,
+    )
+    return Session(settings, feed, PaperBroker(settings.paper), symbols)
+
+
+async def open_positions(session: Session, symbols: list[str]) -> None:
+    for s in symbols:
+        await session.on_tick(Tick(s, START_MS, P0))
+        await session.open_position(s, Side.LONG, NOTIONAL, 1.0, who="bench")
+
+
+class Probe:
+    """Arrival times per symbol -> shown at the first frame after a table update."""
+
+    def __init__(self) -> None:
+        self.pending: dict[str, deque[float]] = {}
+        self.synced: list[float] = []
+        self.latencies_ms: list[float] = []
+        self.updates = 0
+        self.frames = 0
+
+    def arrived(self, symbol: str) -> None:
+        self.pending.setdefault(symbol, deque()).append(time.perf_counter())
+
+    def table_updated(self) -> None:
+        self.updates += 1
+        for queue in self.pending.values():
+            self.synced.extend(queue)
+            queue.clear()
+
+    def frame(self) -> None:
+        self.frames += 1
+        if self.synced:
+            now = time.perf_counter()
+            self.latencies_ms.extend((now - t) * 1000 for t in self.synced)
+            self.synced.clear()
+
+
+async def drive(
+    session: Session, symbols: list[str], rate: float, seconds: float, probe: Probe | None
+) -> int:
+    """Feed `rate` ticks/s round-robin for `seconds`, on a schedule (late ticks catch up)."""
+    total = int(rate * seconds)
+    gap = 1.0 / rate
+    start = time.perf_counter()
+    for i in range(total):
+        due = start + i * gap
+        delay = due - time.perf_counter()
+        if delay > 0.001:
+            await asyncio.sleep(delay)
+        symbol = symbols[i % len(symbols)]
+        # a quiet walk within 0.1 % of P0: never near a level of the wide plan
+        price = P0 * (1 + 0.001 * ((i * 7919) % 2001 - 1000) / 1000)
+        if probe is not None:
+            probe.arrived(symbol)
+        await session.on_tick(Tick(symbol, START_MS + 1 + i, price))
+    return total
+
+
+async def with_ui(db: Path, args: argparse.Namespace) -> tuple[Probe, float, float]:
+    symbols = names(args.positions)
+    session = build_session(db, symbols)
+    app = CockpitApp(session)
+    probe = Probe()
+    original_sync = PositionsTable.sync
+
+    def sync(self: PositionsTable, *a: Any, **k: Any) -> None:
+        original_sync(self, *a, **k)
+        probe.table_updated()
+
+    PositionsTable.sync = sync  # type: ignore[method-assign]
+    try:
+        async with app.run_test(size=(160, 45)) as pilot:
+            await open_positions(session, symbols)
+            await pilot.pause(0.5)
+            original_display = app._display
+
+            def display(screen: Any, renderable: Any) -> None:
+                original_display(screen, renderable)
+                if isinstance(renderable, CompositorUpdate):
+                    # Headless, Textual skips turning the frame into terminal bytes: do it
+                    # here, so the frame costs what it costs in a terminal.
+                    renderable.render_segments(app.console)
+                    probe.frame()
+
+            app._display = display  # type: ignore[method-assign]
+            cpu0, t0 = cpu_seconds(), time.perf_counter()
+            await drive(session, symbols, args.rate, args.seconds, probe)
+            await pilot.pause(0.5)  # the last ticks reach the screen
+            cpu, wall = cpu_seconds() - cpu0, time.perf_counter() - t0
+    finally:
+        PositionsTable.sync = original_sync  # type: ignore[method-assign]
+    return probe, cpu, wall
+
+
+async def without_ui(db: Path, args: argparse.Namespace) -> tuple[float, float]:
+    symbols = names(args.positions)
+    session = build_session(db, symbols)
+    await session.start()
+    try:
+        await open_positions(session, symbols)
+        cpu0, t0 = cpu_seconds(), time.perf_counter()
+        await drive(session, symbols, args.rate, args.seconds, None)
+        await asyncio.sleep(0.5)
+        return cpu_seconds() - cpu0, time.perf_counter() - t0
+    finally:
+        await session.stop()
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rate", type=float, default=1000.0, help="ticks per second in all")
+    parser.add_argument("--positions", type=int, default=10)
+    args = parser.parse_args()
+    logging.disable(logging.WARNING)
+    print(f"load average before: {os.getloadavg()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        base_cpu, base_wall = asyncio.run(without_ui(Path(tmp) / "base.db", args))
+        probe, cpu, wall = asyncio.run(with_ui(Path(tmp) / "ui.db", args))
+    base_pct = 100 * base_cpu / base_wall
+    cpu_pct = 100 * cpu / wall
+    p50 = percentile(probe.latencies_ms, 50)
+    p99 = percentile(probe.latencies_ms, 99)
+    print(f"load average after: {os.getloadavg()}")
+    print(
+        f"{args.rate:g} ticks/s over {args.positions} positions for {args.seconds:g} s: "
+        f"{len(probe.latencies_ms)} ticks shown, {probe.updates / wall:.1f} table updates/s, "
+        f"{probe.frames / wall:.1f} frames/s"
+    )
+    print(
+        f"cpu: {cpu_pct:.1f} % of a core with the UI, {base_pct:.1f} % without "
+        f"(ratio {cpu_pct / base_pct if base_pct else float('nan'):.2f}); "
+        f"goals p99 <= {GOAL_P99_MS:g} ms, cpu < {GOAL_CPU_PCT:g} %"
+    )
+    print(f"tick_to_screen p50_ms={p50:.1f} p99_ms={p99:.1f} cpu_pct={cpu_pct:.1f}")
+
+
+if __name__ == "__main__":
+    main()
