@@ -30,23 +30,21 @@ import logging
 import os
 import resource
 import statistics
-import sys
 import tempfile
 import time
 from collections import deque
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from textual._compositor import CompositorUpdate
 
-from adapters.paper import PaperBroker  # noqa: E402
-from adapters.replay import ReplayFeed  # noqa: E402
-from cockpit.app import CockpitApp  # noqa: E402
-from cockpit.config import FixedPolicyConfig, Settings  # noqa: E402
-from cockpit.domain import Side, Tick  # noqa: E402
-from cockpit.session import Session  # noqa: E402
-from textual._compositor import CompositorUpdate  # noqa: E402
-from widgets.positions_table import PositionsTable  # noqa: E402
+from adapters.paper import PaperBroker
+from adapters.replay import ReplayFeed
+from cockpit.app import CockpitApp
+from cockpit.config import FixedPolicyConfig, Settings
+from cockpit.domain import Side, Tick
+from cockpit.session import Session
+from widgets.positions_table import PositionsTable
 
 P0 = 100.0
 NOTIONAL = 25.0
