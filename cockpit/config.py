@@ -447,7 +447,7 @@ class Settings(BaseSettings):
     drift: DriftConfig = Field(default_factory=DriftConfig)
     default_notional_usdt: float = Field(25.0, gt=0)
     default_leverage: float = Field(2.0, gt=0)
-    ui_refresh_hz: float = Field(4.0, gt=0, le=30)
+    ui_refresh_hz: float = Field(30.0, gt=0, le=60)  # at most; the screen redraws on change
     state_flush_ms: int = Field(250, ge=0)
 
     @field_validator("db_url")

@@ -44,6 +44,7 @@ class History:
             return
         self._latest.closed_trades = await store.closed_trades(limit=50)
         self._latest.history_version += 1
+        self._latest.touch()
         self._refresh_soon()
 
     def _refresh_soon(self) -> None:
@@ -66,6 +67,7 @@ class History:
             else:
                 self._latest.analytics = snapshot
                 self._latest.history_version += 1
+                self._latest.touch()
             if not self._again:
                 return
 

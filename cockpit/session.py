@@ -291,10 +291,12 @@ class Session:
         """One price: update the latest state, run the engine for each position, act."""
         for paper in self._paper_brokers:
             paper.on_tick(tick)
-        self.latest.last_tick[tick.symbol] = tick
-        history = self.latest.price_history.get(tick.symbol)
+        latest = self.latest
+        latest.last_tick[tick.symbol] = tick
+        latest.touch()  # the UI redraws (at most one frame per ~33 ms), never waited for
+        history = latest.price_history.get(tick.symbol)
         if history is None:
-            history = self.latest.price_history[tick.symbol] = deque(maxlen=PRICE_HISTORY_LEN)
+            history = latest.price_history[tick.symbol] = deque(maxlen=PRICE_HISTORY_LEN)
         history.append(tick.price)
         if not self._stale_guard.fresh(tick):
             return  # shown and logged; management resumes with the next fresh price
@@ -382,6 +384,7 @@ class Session:
     # ----------------------------------------------------------------- history and analytics
     def _db_failing(self, why: str | None) -> None:
         self.latest.db_failing = why
+        self.latest.touch()
 
     async def _trade_closed(self) -> None:
         with contextlib.suppress(Exception):  # the trade is closed whether or not this reads

@@ -48,6 +48,15 @@ class LatestState:
     analytics: AnalyticsSnapshot | None = None
     # Why the database is not taking writes right now (None while it is): shown to the trader.
     db_failing: str | None = None
+    # Called on every change (the UI's redraw request; it coalesces them into frames). Nothing
+    # here waits for it or knows what it does: one call per tick, returning at once.
+    waker: Callable[[], None] | None = None
+
+    def touch(self) -> None:
+        """Something the UI shows changed."""
+        waker = self.waker
+        if waker is not None:
+            waker()
 
 
 class EventLog:
@@ -65,6 +74,7 @@ class EventLog:
         latest.event_seq += 1
         ts = self._clock()
         latest.events.append(LogEvent(latest.event_seq, ts, level, text))
+        latest.touch()
         log.log(logging.WARNING if level in ("warning", "error") else logging.INFO, text)
         store = self._store()
         if level in ("warning", "error") and store is not None and not store.closed:

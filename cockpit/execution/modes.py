@@ -122,6 +122,7 @@ class Modes:
     async def _record(self, change: ModeChange) -> None:
         """The change is written (or queued): the session wears it, audits and says it."""
         self.latest.mode = change.to_mode
+        self.latest.touch()
         await self.audit(
             "mode_change",
             change.who,

@@ -1,10 +1,13 @@
-"""The dashboard: header, positions, chart, history, decision gates, event log; redrawn by one
-4 Hz timer."""
+"""The dashboard: header, positions, chart, history, decision gates, event log; redrawn when
+the session changes, at most `ui_refresh_hz` frames a second, and once a second when idle."""
 
 from __future__ import annotations
 
+import time
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer
 
@@ -17,15 +20,24 @@ from widgets.history_table import HistoryTable
 from widgets.positions_table import PositionsTable
 from widgets.price_chart import PriceChart
 
+# With nothing changing, the screen is still redrawn this often: the clock, a feed going quiet.
+IDLE_REFRESH_S = 1.0
+
 
 class DashboardScreen(Screen[None]):
-    """Polls `session.latest` (written by the feed task) and diffs it into the widgets."""
+    """Redraws from `session.latest` (written by the session) when it says it changed.
+
+    A change asks for a frame; changes that come while one is due join it, so a burst of 1,000
+    ticks a second costs at most `refresh_hz` frames, and a single tick shows within one frame
+    time instead of waiting for a poll. The ticks' processing never waits for drawing."""
 
     def __init__(self, session: Session, refresh_hz: float) -> None:
         super().__init__()
         self.session = session
-        self._refresh_hz = refresh_hz
+        self._frame_s = 1.0 / refresh_hz
         self._history_version = -1
+        self._frame_due = False
+        self._last_frame = 0.0
 
     def compose(self) -> ComposeResult:
         yield HeaderBar(id="header")
@@ -45,7 +57,34 @@ class DashboardScreen(Screen[None]):
         self.query_one("#gates").border_title = "Decision gates (g: detail)"
         self.query_one("#events").border_title = "Events"
         self.refresh_view()
-        self.set_interval(1.0 / self._refresh_hz, self.refresh_view)
+        self.session.latest.waker = self._changed
+        self.set_interval(IDLE_REFRESH_S, self._draw)
+
+    def on_unmount(self) -> None:
+        if self.session.latest.waker == self._changed:
+            self.session.latest.waker = None
+
+    def _changed(self) -> None:
+        """The session changed something: one frame, now or when the last one is a frame
+        time old (called per tick: returns at once when a frame is already due)."""
+        if self._frame_due:
+            return
+        self._frame_due = True
+        wait = self._last_frame + self._frame_s - time.monotonic()
+        if wait > 0:
+            self.set_timer(wait, self._draw)
+        else:
+            self.call_next(self._draw)
+
+    def _draw(self) -> None:
+        self._frame_due = False
+        self._last_frame = time.monotonic()
+        if not self.is_attached:
+            return
+        try:
+            self.refresh_view()
+        except NoMatches:  # a frame asked for while the screen is being taken down
+            return
 
     @property
     def primary_symbol(self) -> str:
