@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from adapters.drift.wallet import WalletError
 from cockpit.config import APP_NAME, Settings, default_data_dir, load_settings
+from cockpit.secret_scan import looks_like_key
 from state.instance_lock import DatabaseInUse, InstanceLockError, database_lock
 
 if TYPE_CHECKING:
@@ -135,8 +136,19 @@ def _setup_logging() -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    pasted = next((n for n, arg in enumerate(arguments, 1) if looks_like_key(arg)), None)
+    if pasted is not None:  # before argparse, whose errors echo a bad argument
+        print(
+            f"cockpit: argument {pasted} on the command line looks like a secret key; it is "
+            "not shown. A key belongs only in the keypair file (drift.keypair_path) or in the "
+            "environment variable named by drift.keypair_env. It is now in your shell history: "
+            "treat it as exposed.",
+            file=sys.stderr,
+        )
+        return 2
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     if args.command is not None and (args.feed or args.feed_symbol or args.venue):
         parser.error(
             "--feed, --symbol and --venue start the live cockpit: use them without a COMMAND"
@@ -163,11 +175,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DatabaseInUse as exc:
         print(f"cockpit: {exc}\n  {exc.hint}", file=sys.stderr)
         return 2
-    except (ValidationError, FileNotFoundError, ValueError, WalletError, InstanceLockError) as exc:
+    except ValidationError as exc:
+        print(f"cockpit: {settings_errors(exc)}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, ValueError, WalletError, InstanceLockError) as exc:
         print(f"cockpit: {exc}", file=sys.stderr)
         return 2
     parser.error(f"unknown command {args.command}")
     return 2
+
+
+def settings_errors(exc: ValidationError) -> str:
+    """pydantic's errors on one line, without its ``input_value=...`` (which would echo whatever
+    was pasted into a setting, a secret key included): each setting and what is wrong with it."""
+    problems = [
+        f"{'.'.join(str(part) for part in error['loc']) or 'settings'}: {error['msg']}"
+        for error in exc.errors(include_url=False, include_input=False, include_context=False)
+    ]
+    return "invalid settings: " + "; ".join(problems)
 
 
 def run_demo(args: argparse.Namespace) -> int:

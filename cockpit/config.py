@@ -6,6 +6,7 @@ and change them in one place. Percentages are written as percent (1.5 means 1.5 
 
 from __future__ import annotations
 
+import tomllib
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from cockpit.secret_scan import refuse_keys, refuse_keys_in_env
 
 APP_NAME = "cockpit"
 
@@ -474,11 +477,27 @@ class Settings(BaseSettings):
         )
 
 
+def _refuse_misplaced_keys(path: Path, overrides: dict[str, Any]) -> None:
+    """A secret key in any raw setting is refused before pydantic sees it (cockpit/secret_scan.py):
+    pydantic's errors would print the value back (``input_value=[171, 0, ...]``)."""
+    refuse_keys(overrides, "the command line")
+    refuse_keys_in_env(Settings.model_fields)
+    if path.is_file():
+        try:
+            table = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            return  # pydantic-settings reports it (a TOML error names a line, not the text)
+        refuse_keys(table, f"config file {path}")
+
+
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
-    """Settings from `config_file` (default: the user config dir, if it exists), env, overrides."""
+    """Settings from `config_file` (default: the user config dir, if it exists), env, overrides.
+
+    A value that looks like a secret key raises KeyInSettingError, naming the setting only."""
     path = config_file if config_file is not None else default_config_file()
     if config_file is not None and not path.exists():
         raise FileNotFoundError(f"config file not found: {path}")
+    _refuse_misplaced_keys(path, overrides)
 
     class _FromFile(Settings):
         model_config = SettingsConfigDict(toml_file=path if path.exists() else None)
