@@ -323,16 +323,19 @@ def drift_app(settings: Settings) -> CockpitApp:
     """The cockpit on Drift: ticks are the oracle price (what Drift triggers stops on), SHADOW
     fills on paper at it, LIVE-SMALL sends real orders with on-chain stops. The wallet is loaded
     and checked here, before any screen; the RPC is first used when the session starts (the
-    dashboard is up by then, and a dead RPC shows in the feed status instead of a crash). Bars
-    for the ATR come from the `[feed]` exchange's REST history of `drift.candle_symbols`."""
+    dashboard is up by then, and a dead RPC shows in the feed status instead of a crash). Market
+    names are checked against driftpy's table first (a wrong index would trade another market).
+    Bars for the ATR come from the `[feed]` exchange's REST history of `drift.candle_symbols`."""
     from adapters.ccxt_candles import CcxtCandles
     from adapters.drift import DriftBroker, DriftOracleFeed
+    from adapters.drift.markets import check_markets, missing_candle_symbols
     from adapters.drift.wallet import load_wallet
     from adapters.paper import PaperBroker
     from cockpit.app import CockpitApp
     from cockpit.session import Session, wall_clock_ms
 
     cfg = settings.drift
+    check_markets(cfg)
     wallet = load_wallet(path=cfg.keypair_path, env_var=cfg.keypair_env)
     broker = DriftBroker.unconnected(cfg, wallet)
     feed = DriftOracleFeed(broker.client, cfg, candle_source=CcxtCandles(settings.feed))
@@ -353,6 +356,12 @@ def drift_app(settings: Settings) -> CockpitApp:
         f"Drift {cfg.env} as {wallet.short}: SHADOW fills on paper at the oracle price; "
         "m + typed LIVE for real orders under the LIVE-SMALL limits",
     )
+    for market in missing_candle_symbols(cfg):
+        session.event(
+            "warning",
+            f"no candles for {market}'s ATR: add it to drift.candle_symbols "
+            "(the ccxt symbol on the [feed] exchange); fixed exits still work",
+        )
     return CockpitApp(session)
 
 

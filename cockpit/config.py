@@ -369,23 +369,35 @@ class FeedConfig(BaseModel):
         return self
 
 
+DRIFT_CANDLE_SYMBOLS: dict[str, str] = {
+    "SOL-PERP": "SOL/USDT:USDT",
+    "BTC-PERP": "BTC/USDT:USDT",
+    "ETH-PERP": "ETH/USDT:USDT",
+}
+"""The ccxt symbol whose candles stand for a Drift market's in the ATR (Drift serves none);
+`drift.candle_symbols` adds to it or overrides it."""
+
+
 class DriftConfig(BaseModel):
     """LIVE-SMALL on Drift through driftpy (adapters/drift/, docs/drift.md).
 
-    The wallet comes from a Solana CLI keypair file (`keypair_path`, mode 600) or, when no path
-    is set, from the environment variable named by `keypair_env` (a JSON array or base58); the
-    key itself never appears in this file. `markets` maps the cockpit's symbols to Drift perp
-    market indexes: only these markets are polled (no getProgramAccounts). A transaction that
-    fails or is not confirmed is retried `max_retries` times with the same user_order_id,
-    backing off from `backoff_initial_s` to `backoff_max_s`; an order is "placed" until the
-    account shows its fill, for at most `confirm_timeout_s` per call; the session then keeps it
-    "placed", re-sends the same order after each `confirm_timeout_s`, and gives up on an order
-    the venue never showed after `unconfirmed_expiry_s` (a Solana transaction whose blockhash
-    expired cannot land). `taker_fee_bps` estimates the fee of a close until fills are read
-    from Drift's event records. A stop that cannot be put on chain is retried every
-    `stop_retry_s` (the engine's software stop protects the position meanwhile); a price
-    through a stop that is on chain is left to the venue for `stop_grace_s` before the software
-    stop closes at market.
+        The wallet comes from a Solana CLI keypair file (`keypair_path`, mode 600) or, when no path
+        is set, from the environment variable named by `keypair_env` (a JSON array or base58); the
+        key itself never appears in this file. `markets` maps the cockpit's symbols to Drift perp
+        market indexes (checked against driftpy's market table at start: adapters/drift/markets.py);
+    only these markets are polled (no getProgramAccounts). `candle_symbols` maps a market to the
+    `[feed]` exchange's symbol whose candles feed its ATR (DRIFT_CANDLE_SYMBOLS plus what the
+    config adds; a market without one gets no ATR). A transaction that
+        fails or is not confirmed is retried `max_retries` times with the same user_order_id,
+        backing off from `backoff_initial_s` to `backoff_max_s`; an order is "placed" until the
+        account shows its fill, for at most `confirm_timeout_s` per call; the session then keeps it
+        "placed", re-sends the same order after each `confirm_timeout_s`, and gives up on an order
+        the venue never showed after `unconfirmed_expiry_s` (a Solana transaction whose blockhash
+        expired cannot land). `taker_fee_bps` estimates the fee of a close until fills are read
+        from Drift's event records. A stop that cannot be put on chain is retried every
+        `stop_retry_s` (the engine's software stop protects the position meanwhile); a price
+        through a stop that is on chain is left to the venue for `stop_grace_s` before the software
+        stop closes at market.
     """
 
     rpc_url: str = "https://api.mainnet-beta.solana.com"
@@ -401,7 +413,7 @@ class DriftConfig(BaseModel):
     backoff_initial_s: float = Field(0.5, gt=0)
     backoff_max_s: float = Field(10.0, gt=0)
     taker_fee_bps: float = Field(3.5, ge=0)
-    candle_symbols: dict[str, str] = Field(default_factory=lambda: {"SOL-PERP": "SOL/USDT:USDT"})
+    candle_symbols: dict[str, str] = Field(default_factory=lambda: dict(DRIFT_CANDLE_SYMBOLS))
     stop_retry_s: float = Field(5.0, gt=0)
     stop_grace_s: float = Field(5.0, ge=0)
     unconfirmed_expiry_s: float = Field(90.0, gt=0)
@@ -419,6 +431,18 @@ class DriftConfig(BaseModel):
         if value not in ("mainnet", "devnet"):
             raise ValueError("drift.env must be mainnet or devnet")
         return value
+
+    @field_validator("candle_symbols")
+    @classmethod
+    def _over_the_default_table(cls, value: dict[str, str]) -> dict[str, str]:
+        """A configured entry adds to or replaces one of DRIFT_CANDLE_SYMBOLS; "" removes it."""
+        for market, theirs in value.items():
+            if theirs and ("/" not in theirs or ":" not in theirs):
+                raise ValueError(
+                    f"drift.candle_symbols.{market} must be a ccxt perp symbol like "
+                    f'SOL/USDT:USDT (or "" for none), got {theirs!r}'
+                )
+        return {**DRIFT_CANDLE_SYMBOLS, **value}
 
     @model_validator(mode="after")
     def _ordered(self) -> DriftConfig:
