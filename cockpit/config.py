@@ -20,7 +20,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from cockpit.secret_scan import refuse_keys, refuse_keys_in_env
+from cockpit.secret_scan import refuse_keys, refuse_keys_in_env, refuse_keys_in_toml_text
 
 APP_NAME = "cockpit"
 
@@ -509,8 +509,11 @@ def _refuse_misplaced_keys(path: Path, overrides: dict[str, Any]) -> None:
     if path.is_file():
         try:
             table = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-            return  # pydantic-settings reports it (a TOML error names a line, not the text)
+        except (OSError, UnicodeDecodeError):
+            return  # pydantic-settings reports it
+        except tomllib.TOMLDecodeError:
+            refuse_keys_in_toml_text(path.read_text(encoding="utf-8"), f"config file {path}")
+            return  # not a key: pydantic-settings reports the line (never its text)
         refuse_keys(table, f"config file {path}")
 
 

@@ -72,6 +72,16 @@ class KeyInSettingError(ValueError):
         self.source = source
 
 
+class KeyInConfigFileError(ValueError):
+    """--config names a keypair file (a classic slip: both are "the config")."""
+
+    def __init__(self, source: str) -> None:
+        super().__init__(
+            f"{source} looks like a keypair file, not TOML settings; its content is not shown. "
+            "Give it as drift.keypair_path in the settings file instead."
+        )
+
+
 def looks_like_key(value: object) -> bool:
     """Whether `value` (a str, a list, a dict, as read from TOML/env/JSON) holds key material."""
     if isinstance(value, Mapping):
@@ -158,3 +168,27 @@ def refuse_keys_in_env(
             continue
         if looks_like_key(value):
             raise KeyInSettingError(".".join(path), f"environment variable {name}")
+
+
+_TABLE = re.compile(r"^\s*\[+\s*([^\]]+?)\s*\]+")
+_ENTRY = re.compile(r"^\s*([A-Za-z0-9_.\"'-]+)\s*=")
+
+
+def refuse_keys_in_toml_text(text: str, source: str) -> None:
+    """For a config file that is not valid TOML: name the line's setting if it holds a key.
+
+    (tomllib's error names only a line and column, so it never echoes; but "expected newline"
+    would not tell the trader that the value they pasted was their key.)
+    """
+    table = ""
+    for number, line in enumerate(text.splitlines(), 1):
+        header = _TABLE.match(line)
+        if header and "=" not in line.split("]")[0]:
+            table = header.group(1).strip()
+            continue
+        if looks_like_key(line):
+            entry = _ENTRY.match(line)
+            name = entry.group(1).strip("\"'") if entry else f"line {number}"
+            raise KeyInSettingError(f"{table}.{name}" if table and entry else name, source)
+    if looks_like_key(text):  # a keypair file passed as --config
+        raise KeyInConfigFileError(source)

@@ -8,6 +8,7 @@ are then searched for any 8-byte run of the key (tests/cockpit/key_leaks.py).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -129,6 +130,11 @@ TOML_CASES = {
         "the path of a keypair file",
     ),
     "base58 as rpc_url": (f'[drift]\nrpc_url = "{B58}"\n', "drift.rpc_url", "a URL"),
+    "unquoted base58 as keypair_path (not TOML)": (
+        f"[drift]\nkeypair_path = {B58}\n",
+        "drift.keypair_path",
+        "the path of a keypair file",
+    ),
     "array under an unknown name": (
         f"keypair = {ARRAY}\n[drift]\n",
         "keypair",
@@ -163,3 +169,63 @@ def test_a_key_on_the_command_line_is_refused_unseen(tmp_path: Path, args: list[
     assert not leaks_in(run.out.encode() + run.err.encode(), KEY)
     assert not leaks_in_files(run.home, KEY, skip=set())
     assert "looks like a secret key" in run.err and "shell history" in run.err
+
+
+def test_a_keypair_file_given_as_the_config_is_refused_unseen(tmp_path: Path) -> None:
+    key_file = tmp_path / "id.json"
+    key_file.write_text(ARRAY)
+    run = run_cockpit(tmp_path, ["--config", str(key_file), "--venue", "drift"], {})
+    assert run.code == 2
+    assert not leaks_in(run.out.encode() + run.err.encode(), KEY)
+    assert not leaks_in_files(run.home, KEY, skip=set())
+    assert f"config file {key_file} looks like a keypair file" in run.err
+
+
+async def test_a_key_in_its_place_never_reaches_the_log_the_screen_or_the_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wallet loaded from COCKPIT_DRIFT_KEYPAIR as meant, the cockpit started on a dead RPC
+    (errors logged, events written) and LIVE asked for (refused, an alert row written): the
+    log (at DEBUG, SQL included), the screen and the SQLite file hold no run of the key."""
+    from cockpit.cli import build_parser, drift_app, live_settings
+
+    monkeypatch.setenv("COCKPIT_DRIFT_KEYPAIR", B58)
+    db = tmp_path / "journal.db"
+    config = tmp_path / "c.toml"
+    config.write_text(
+        f'db_url = "sqlite+aiosqlite:///{db}"\n[drift]\nrpc_url = "{CLOSED_RPC}"\n'
+        "backoff_initial_s = 0.05\nbackoff_max_s = 0.1\n"
+    )
+    log_file = tmp_path / "cockpit.log"
+    handler = logging.FileHandler(log_file)
+    handler.setLevel(logging.DEBUG)
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    screens: list[str] = []
+    try:
+        settings = live_settings(build_parser().parse_args(["--config", str(config)]))
+        assert settings is not None
+        app = drift_app(settings)
+        async with app.run_test() as pilot:
+            for _ in range(1200):  # driftpy's subscriber waits a few seconds before it gives up
+                await pilot.pause(0.05)
+                if any("could not be reconciled" in e.text for e in app.session.latest.events):
+                    break
+            screens.append(app.export_screenshot())
+            await pilot.press("m")
+            await pilot.pause(0.2)
+            screens.append(app.export_screenshot())
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+        handler.close()
+    assert db.exists() and log_file.stat().st_size > 0
+    assert "could not be reconciled" in log_file.read_text(), "the RPC errors were logged"
+    pub = str(KEY.pubkey())
+    assert f"{pub[:4]}…{pub[-4:]}" in screens[0], "the screen shows the wallet (its address)"
+    for screen in screens:
+        assert not leaks_in(screen.encode(), KEY), "the screen shows part of the key"
+    assert not leaks_in(log_file.read_bytes(), KEY), "the log holds part of the key"
+    assert not leaks_in_files(tmp_path, KEY, skip={config}), "a file holds part of the key"
