@@ -381,23 +381,23 @@ DRIFT_CANDLE_SYMBOLS: dict[str, str] = {
 class DriftConfig(BaseModel):
     """LIVE-SMALL on Drift through driftpy (adapters/drift/, docs/drift.md).
 
-        The wallet comes from a Solana CLI keypair file (`keypair_path`, mode 600) or, when no path
-        is set, from the environment variable named by `keypair_env` (a JSON array or base58); the
-        key itself never appears in this file. `markets` maps the cockpit's symbols to Drift perp
-        market indexes (checked against driftpy's market table at start: adapters/drift/markets.py);
-    only these markets are polled (no getProgramAccounts). `candle_symbols` maps a market to the
-    `[feed]` exchange's symbol whose candles feed its ATR (DRIFT_CANDLE_SYMBOLS plus what the
-    config adds; a market without one gets no ATR). A transaction that
-        fails or is not confirmed is retried `max_retries` times with the same user_order_id,
-        backing off from `backoff_initial_s` to `backoff_max_s`; an order is "placed" until the
-        account shows its fill, for at most `confirm_timeout_s` per call; the session then keeps it
-        "placed", re-sends the same order after each `confirm_timeout_s`, and gives up on an order
-        the venue never showed after `unconfirmed_expiry_s` (a Solana transaction whose blockhash
-        expired cannot land). `taker_fee_bps` estimates the fee of a close until fills are read
-        from Drift's event records. A stop that cannot be put on chain is retried every
-        `stop_retry_s` (the engine's software stop protects the position meanwhile); a price
-        through a stop that is on chain is left to the venue for `stop_grace_s` before the software
-        stop closes at market.
+    The wallet comes from a Solana CLI keypair file (`keypair_path`, mode 600) or, when no path
+    is set, from the environment variable named by `keypair_env` (a JSON array or base58); the
+    key itself never appears in this file. `markets` maps the cockpit's symbols to Drift perp
+    market indexes: only these markets are polled (no getProgramAccounts); each name is checked
+    against driftpy's market table at start (adapters/drift/markets.py). `candle_symbols` maps a
+    market to the `[feed]` exchange's symbol whose bars give its ATR (DRIFT_CANDLE_SYMBOLS plus
+    what the config adds; a market without one has no ATR, no guessed symbol). A transaction that
+    fails or is not confirmed is retried `max_retries` times with the same user_order_id,
+    backing off from `backoff_initial_s` to `backoff_max_s`; an order is "placed" until the
+    account shows its fill, for at most `confirm_timeout_s` per call; the session then keeps it
+    "placed", re-sends the same order after each `confirm_timeout_s`, and gives up on an order
+    the venue never showed after `unconfirmed_expiry_s` (a Solana transaction whose blockhash
+    expired cannot land). `taker_fee_bps` estimates the fee of a close until fills are read
+    from Drift's event records. A stop that cannot be put on chain is retried every
+    `stop_retry_s` (the engine's software stop protects the position meanwhile); a price
+    through a stop that is on chain is left to the venue for `stop_grace_s` before the software
+    stop closes at market.
     """
 
     rpc_url: str = "https://api.mainnet-beta.solana.com"
