@@ -108,6 +108,24 @@ class CockpitApp(App[None]):
         if self._started:
             await self.session.stop()
 
+    def _fatal_error(self) -> None:
+        """A crash is printed as Textual does it, but without each frame's local variables.
+
+        Textual shows them by default, and driftpy keeps the wallet's solders Keypair (whose
+        repr is the whole secret key) in the locals of its send path: a crash there would print
+        the key on the terminal (issue 13 item 8; tests/ui/test_crash_hides_locals.py).
+        """
+        import rich
+        from rich.segment import Segments
+        from rich.traceback import Traceback
+
+        self.bell()
+        traceback = Traceback(show_locals=False, width=None, suppress=[rich])
+        self._exit_renderables.append(
+            Segments(self.console.render(traceback, self.console.options))
+        )
+        self._close_messages_no_wait()
+
     # ------------------------------------------------------------- commands
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

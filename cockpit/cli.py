@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from adapters.drift.wallet import WalletError
 from cockpit.config import APP_NAME, Settings, default_data_dir, load_settings
+from cockpit.secret_scan import looks_like_key
 from state.instance_lock import DatabaseInUse, InstanceLockError, database_lock
 
 if TYPE_CHECKING:
@@ -151,8 +152,19 @@ def _setup_logging() -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    pasted = next((n for n, arg in enumerate(arguments, 1) if looks_like_key(arg)), None)
+    if pasted is not None:  # before argparse, whose errors echo a bad argument
+        print(
+            f"cockpit: argument {pasted} on the command line looks like a secret key; it is "
+            "not shown. A key belongs only in the keypair file (drift.keypair_path) or in the "
+            "environment variable named by drift.keypair_env. It is now in your shell history: "
+            "treat it as exposed.",
+            file=sys.stderr,
+        )
+        return 2
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     if args.command is not None and (args.feed or args.feed_symbol or args.venue):
         parser.error(
             "--feed, --symbol and --venue start the live cockpit: use them without a COMMAND"
@@ -179,11 +191,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DatabaseInUse as exc:
         print(f"cockpit: {exc}\n  {exc.hint}", file=sys.stderr)
         return 2
-    except (ValidationError, FileNotFoundError, ValueError, WalletError, InstanceLockError) as exc:
+    except ValidationError as exc:
+        print(f"cockpit: {settings_errors(exc)}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, ValueError, WalletError, InstanceLockError) as exc:
         print(f"cockpit: {exc}", file=sys.stderr)
         return 2
     parser.error(f"unknown command {args.command}")
     return 2
+
+
+def settings_errors(exc: ValidationError) -> str:
+    """pydantic's errors on one line, without its ``input_value=...`` (which would echo whatever
+    was pasted into a setting, a secret key included): each setting and what is wrong with it."""
+    problems = [
+        f"{'.'.join(str(part) for part in error['loc']) or 'settings'}: {error['msg']}"
+        for error in exc.errors(include_url=False, include_input=False, include_context=False)
+    ]
+    return "invalid settings: " + "; ".join(problems)
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -331,16 +356,19 @@ def drift_app(settings: Settings) -> CockpitApp:
     """The cockpit on Drift: ticks are the oracle price (what Drift triggers stops on), SHADOW
     fills on paper at it, LIVE-SMALL sends real orders with on-chain stops. The wallet is loaded
     and checked here, before any screen; the RPC is first used when the session starts (the
-    dashboard is up by then, and a dead RPC shows in the feed status instead of a crash). Bars
-    for the ATR come from the `[feed]` exchange's REST history of `drift.candle_symbols`."""
+    dashboard is up by then, and a dead RPC shows in the feed status instead of a crash). Market
+    names are checked against driftpy's table first (a wrong index would trade another market).
+    Bars for the ATR come from the `[feed]` exchange's REST history of `drift.candle_symbols`."""
     from adapters.ccxt_candles import CcxtCandles
     from adapters.drift import DriftBroker, DriftOracleFeed
+    from adapters.drift.markets import check_markets, missing_candle_symbols
     from adapters.drift.wallet import load_wallet
     from adapters.paper import PaperBroker
     from cockpit.app import CockpitApp
     from cockpit.session import Session, wall_clock_ms
 
     cfg = settings.drift
+    check_markets(cfg)
     wallet = load_wallet(path=cfg.keypair_path, env_var=cfg.keypair_env)
     broker = DriftBroker.unconnected(cfg, wallet)
     feed = DriftOracleFeed(broker.client, cfg, candle_source=CcxtCandles(settings.feed))
@@ -361,6 +389,12 @@ def drift_app(settings: Settings) -> CockpitApp:
         f"Drift {cfg.env} as {wallet.short}: SHADOW fills on paper at the oracle price; "
         "m + typed LIVE for real orders under the LIVE-SMALL limits",
     )
+    for market in missing_candle_symbols(cfg):
+        session.event(
+            "warning",
+            f"no candles for {market}'s ATR: add it to drift.candle_symbols "
+            "(the ccxt symbol on the [feed] exchange); fixed exits still work",
+        )
     return CockpitApp(session)
 
 

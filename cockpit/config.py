@@ -6,6 +6,7 @@ and change them in one place. Percentages are written as percent (1.5 means 1.5 
 
 from __future__ import annotations
 
+import tomllib
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from cockpit.secret_scan import refuse_keys, refuse_keys_in_env, refuse_keys_in_toml_text
 
 APP_NAME = "cockpit"
 
@@ -366,13 +369,25 @@ class FeedConfig(BaseModel):
         return self
 
 
+DRIFT_CANDLE_SYMBOLS: dict[str, str] = {
+    "SOL-PERP": "SOL/USDT:USDT",
+    "BTC-PERP": "BTC/USDT:USDT",
+    "ETH-PERP": "ETH/USDT:USDT",
+}
+"""The ccxt symbol whose candles stand for a Drift market's in the ATR (Drift serves none);
+`drift.candle_symbols` adds to it or overrides it."""
+
+
 class DriftConfig(BaseModel):
     """LIVE-SMALL on Drift through driftpy (adapters/drift/, docs/drift.md).
 
     The wallet comes from a Solana CLI keypair file (`keypair_path`, mode 600) or, when no path
     is set, from the environment variable named by `keypair_env` (a JSON array or base58); the
     key itself never appears in this file. `markets` maps the cockpit's symbols to Drift perp
-    market indexes: only these markets are polled (no getProgramAccounts). A transaction that
+    market indexes: only these markets are polled (no getProgramAccounts); each name is checked
+    against driftpy's market table at start (adapters/drift/markets.py). `candle_symbols` maps a
+    market to the `[feed]` exchange's symbol whose bars give its ATR (DRIFT_CANDLE_SYMBOLS plus
+    what the config adds; a market without one has no ATR, no guessed symbol). A transaction that
     fails or is not confirmed is retried `max_retries` times with the same user_order_id,
     backing off from `backoff_initial_s` to `backoff_max_s`; an order is "placed" until the
     account shows its fill, for at most `confirm_timeout_s` per call; the session then keeps it
@@ -398,7 +413,7 @@ class DriftConfig(BaseModel):
     backoff_initial_s: float = Field(0.5, gt=0)
     backoff_max_s: float = Field(10.0, gt=0)
     taker_fee_bps: float = Field(3.5, ge=0)
-    candle_symbols: dict[str, str] = Field(default_factory=lambda: {"SOL-PERP": "SOL/USDT:USDT"})
+    candle_symbols: dict[str, str] = Field(default_factory=lambda: dict(DRIFT_CANDLE_SYMBOLS))
     stop_retry_s: float = Field(5.0, gt=0)
     stop_grace_s: float = Field(5.0, ge=0)
     unconfirmed_expiry_s: float = Field(90.0, gt=0)
@@ -416,6 +431,18 @@ class DriftConfig(BaseModel):
         if value not in ("mainnet", "devnet"):
             raise ValueError("drift.env must be mainnet or devnet")
         return value
+
+    @field_validator("candle_symbols")
+    @classmethod
+    def _over_the_default_table(cls, value: dict[str, str]) -> dict[str, str]:
+        """A configured entry adds to or replaces one of DRIFT_CANDLE_SYMBOLS; "" removes it."""
+        for market, theirs in value.items():
+            if theirs and ("/" not in theirs or ":" not in theirs):
+                raise ValueError(
+                    f"drift.candle_symbols.{market} must be a ccxt perp symbol like "
+                    f'SOL/USDT:USDT (or "" for none), got {theirs!r}'
+                )
+        return {**DRIFT_CANDLE_SYMBOLS, **value}
 
     @model_validator(mode="after")
     def _ordered(self) -> DriftConfig:
@@ -474,11 +501,30 @@ class Settings(BaseSettings):
         )
 
 
+def _refuse_misplaced_keys(path: Path, overrides: dict[str, Any]) -> None:
+    """A secret key in any raw setting is refused before pydantic sees it (cockpit/secret_scan.py):
+    pydantic's errors would print the value back (``input_value=[171, 0, ...]``)."""
+    refuse_keys(overrides, "the command line")
+    refuse_keys_in_env(Settings.model_fields)
+    if path.is_file():
+        try:
+            table = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
+            return  # pydantic-settings reports it
+        except tomllib.TOMLDecodeError:
+            refuse_keys_in_toml_text(path.read_text(encoding="utf-8"), f"config file {path}")
+            return  # not a key: pydantic-settings reports the line (never its text)
+        refuse_keys(table, f"config file {path}")
+
+
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
-    """Settings from `config_file` (default: the user config dir, if it exists), env, overrides."""
+    """Settings from `config_file` (default: the user config dir, if it exists), env, overrides.
+
+    A value that looks like a secret key raises KeyInSettingError, naming the setting only."""
     path = config_file if config_file is not None else default_config_file()
     if config_file is not None and not path.exists():
         raise FileNotFoundError(f"config file not found: {path}")
+    _refuse_misplaced_keys(path, overrides)
 
     class _FromFile(Settings):
         model_config = SettingsConfigDict(toml_file=path if path.exists() else None)

@@ -106,7 +106,9 @@ class DriftOracleFeed:
         source = self._candle_source
         if source is None:
             return []
-        theirs = self._config.candle_symbols.get(symbol, symbol)
+        theirs = self._config.candle_symbols.get(symbol)
+        if not theirs:  # no ccxt twin for this market: no ATR, never a guessed symbol
+            return []
         bars = await source.candles(theirs, timeframe, since_ms, limit)
         return [replace(bar, symbol=symbol) for bar in bars]
 

@@ -133,7 +133,6 @@ def drift_config(**over: Any) -> DriftConfig:
         "stop_retry_s": 5,
         "stop_grace_s": 5,
         "unconfirmed_expiry_s": 90,
-        "candle_symbols": {},
     }
     values.update(over)
     return DriftConfig(**values)
@@ -184,12 +183,13 @@ def build_session(
 
     h.broker = DriftBroker(h.client, cfg, lookup_tables=[], clock=clock, sleep=sleep)
     gate = PollGate()
+    theirs = cfg.candle_symbols[SYMBOL]  # the ATR's bars come under the exchange's symbol
     history = ReplayFeed(
-        {SYMBOL: iter(())},
+        {theirs: iter(())},
         speed=None,
         simulated=False,
         label="history",
-        candle_history={SYMBOL: bars_with_atr(atr)} if atr is not None else None,
+        candle_history={theirs: bars_with_atr(atr)} if atr is not None else None,
     )
     feed = DriftOracleFeed(h.client, cfg, clock=clock, sleep=gate.sleep, candle_source=history)
     settings = Settings(
