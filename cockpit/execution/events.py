@@ -48,6 +48,8 @@ class LatestState:
     analytics: AnalyticsSnapshot | None = None
     # Why the database is not taking writes right now (None while it is): shown to the trader.
     db_failing: str | None = None
+    # Who paused entries and when (None: entries allowed); the header shows it (pause.py).
+    entries_paused: str | None = None
 
 
 class EventLog:
