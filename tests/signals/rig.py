@@ -96,6 +96,7 @@ async def rig(
     burst: int = 100,
     prices: list[float] | None = None,
     alerts: AlertsConfig | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[Rig]:
     db = tmp_path / "w.db"
     clock = Clock()
@@ -112,6 +113,7 @@ async def rig(
             rate_per_min=60,
         ),
         alerts=alerts or AlertsConfig(),
+        **overrides,
     )
     feed = ReplayFeed(
         {SYMBOL: _ticks(prices or [100.0, 100.5, 101.0, 99.0, 98.0, 97.0])},
