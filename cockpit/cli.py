@@ -89,6 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     replay.add_argument("--speed", type=parse_speed, default=1.0, help="1, 10, 100, ... or max")
     replay.add_argument("--symbol", default="SOL-PERP", help="symbol to label the data with")
+    replay.add_argument(
+        "--signals",
+        type=Path,
+        metavar="SIGNALS.csv",
+        help="entry signals fed at their ts_ms (the webhook's fields as columns; README)",
+    )
 
     report = sub.add_parser("report", help="write the analytics and decision gates as Markdown")
     report.add_argument(
@@ -217,20 +223,32 @@ def run_replay(args: argparse.Namespace) -> int:
     settings = _settings(args, REPLAY_DB_FILE)
     _setup_logging()
     with database_lock(settings.db_url):
-        return _run(replay_app(settings, args.file, args.symbol, args.speed))
+        return _run(replay_app(settings, args.file, args.symbol, args.speed, signals=args.signals))
 
 
 def replay_app(
-    settings: Settings, path: Path, symbol: str, speed: float | None, paused: bool = False
+    settings: Settings,
+    path: Path,
+    symbol: str,
+    speed: float | None,
+    paused: bool = False,
+    *,
+    signals: Path | None = None,
 ) -> CockpitApp:
-    """The cockpit on a candle file played as ticks (see adapters/replay.py for the path)."""
+    """The cockpit on a candle file played as ticks (see adapters/replay.py for the path), with
+    the entry signals of `signals` fed at their times (cockpit/signals/replay.py)."""
     from adapters.paper import PaperBroker
     from adapters.replay import candle_replay
     from cockpit.app import CockpitApp
     from cockpit.session import Session
+    from cockpit.signals.replay import SignalSchedule, read_signals_csv
 
+    timed = read_signals_csv(signals) if signals is not None else None  # bad line: exit 2
     feed = candle_replay(path, symbol, speed, paused=paused)
     session = Session(settings, feed, PaperBroker(settings.paper), [symbol])
+    if timed is not None and signals is not None:
+        session.signal_schedule = SignalSchedule(timed, session.signals, f"replay:{signals.name}")
+        session.event("info", f"{len(timed)} signals from {signals.name} ({settings.webhook.mode})")
     speed_text = "max" if speed is None else f"{speed:g}x"
     session.event("info", f"replay of {path.name} as {symbol} at {speed_text}")
     return CockpitApp(session)

@@ -52,6 +52,7 @@ from cockpit.last_price import last_price_key
 from cockpit.live_jobs import live_feed_jobs
 from cockpit.risk import RiskGate
 from cockpit.signals.intake import SignalIntake
+from cockpit.signals.replay import SignalSchedule
 from cockpit.signals.webhook import WebhookServer, webhook_token
 from state.records import AuditRecord
 from state.store import Store
@@ -218,6 +219,8 @@ class Session:
         )
         self.router.on_exit_fill = self.alert_watcher.exit_filled
         self.webhook: WebhookServer | None = None
+        # A replay's signals file (cockpit replay --signals): fed as market time reaches them.
+        self.signal_schedule: SignalSchedule | None = None
 
     # ----------------------------------------------------------------- lifecycle
     async def start(self) -> None:
@@ -366,6 +369,9 @@ class Session:
                 route.keeper.price_back(pos.trade_id)
             if store is not None and not pos.closed:
                 store.update_position(pos)
+        schedule = self.signal_schedule  # one comparison per tick; a due signal is rare
+        if schedule is not None and (due := schedule.due_ms) is not None and tick.ts_ms >= due:
+            await schedule.deliver(tick.ts_ms)
 
     async def _act(
         self, pos: PositionState, actions: list[Action], route: Route, ts_ms: int

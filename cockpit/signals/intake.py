@@ -111,9 +111,12 @@ class SignalIntake:
         return self.settings.webhook.mode
 
     # ------------------------------------------------------------------ arrival
-    async def receive(self, signal: SignalIn, source: str, refusal: str | None = None) -> Verdict:
+    async def receive(
+        self, signal: SignalIn, source: str, refusal: str | None = None, *, inline: bool = False
+    ) -> Verdict:
         """Store `signal` with its verdict, then act on it. `refusal` is a reason found before
-        (a bad field): the signal is stored refused with it."""
+        (a bad field): the signal is stored refused with it. `inline` (a replay) waits for an
+        auto entry instead of answering first."""
         symbol = self._match_symbol(signal.symbol)
         status_code = 422
         if refusal is None and symbol is None:
@@ -171,7 +174,11 @@ class SignalIntake:
             self._event("info", f"signal #{record.id} {signal.described} waits: Enter to enter it")
         else:
             self._event("info", f"signal #{record.id} {signal.described} received: entering")
-            self._spawn(self._enter(record.id, accepted, f"signal #{record.id}"))
+            entry = self._enter(record.id, accepted, f"signal #{record.id}")
+            if inline:
+                await entry
+            else:
+                self._spawn(entry)
         return Verdict(202, {"signal_id": record.id, "status": status})
 
     def _match_symbol(self, symbol: str) -> str | None:
