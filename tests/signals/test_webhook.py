@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from cockpit.domain import Side
 from tests.signals.rig import SYMBOL, TOKEN, rig, signal
@@ -275,3 +277,41 @@ async def test_ask_mode_skip_and_expiry_enter_nothing(tmp_path: Path) -> None:
         ]
         assert r.session.book.positions == []
         assert r.rows("SELECT COUNT(*) FROM orders") == [(0,)]
+
+
+async def test_webhook_that_cannot_start_is_said_and_the_cockpit_runs_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from adapters.paper import PaperBroker
+    from adapters.replay import ReplayFeed
+    from cockpit.config import Settings
+    from cockpit.config_outside import WebhookConfig
+    from cockpit.session import Session
+
+    monkeypatch.delenv("COCKPIT_WEBHOOK_TOKEN", raising=False)
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    try:
+        for n, (cfg, expected) in enumerate(
+            [
+                (WebhookConfig(enabled=True), "webhook not started: no token"),
+                (
+                    WebhookConfig(enabled=True, listen=f"127.0.0.1:{port}", token=SecretStr("t")),
+                    f"webhook not started on 127.0.0.1:{port}",
+                ),
+            ]
+        ):
+            settings = Settings(db_url=f"sqlite+aiosqlite:///{tmp_path / f'{n}.db'}", webhook=cfg)
+            feed = ReplayFeed({SYMBOL: []}, speed=None, simulated=True, label="t", paused=True)
+            session = Session(settings, feed, PaperBroker(settings.paper), [SYMBOL])
+            await session.start()
+            try:
+                assert session.webhook is None
+                assert any(expected in e.text for e in session.latest.events if e.level == "error")
+                assert TOKEN not in " ".join(e.text for e in session.latest.events)
+            finally:
+                await session.stop()
+    finally:
+        busy.close()
