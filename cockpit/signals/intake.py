@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from cockpit.config import Settings
@@ -118,6 +118,8 @@ class SignalIntake:
         (a bad field): the signal is stored refused with it. `inline` (a replay) waits for an
         auto entry instead of answering first."""
         symbol = self._match_symbol(signal.symbol)
+        if symbol is not None:
+            signal = replace(signal, symbol=symbol)  # the session's spelling from here on
         status_code = 422
         if refusal is None and symbol is None:
             known = ", ".join(self.symbols)
@@ -158,17 +160,7 @@ class SignalIntake:
         if refusal is not None:
             self._event("warning", f"signal #{record.id} {signal.described} refused: {refusal}")
             return Verdict(status_code, {"error": refusal, "signal_id": record.id})
-        assert symbol is not None
-        accepted = SignalIn(
-            symbol,
-            signal.side,
-            signal.external_id,
-            notional,
-            signal.policy,
-            signal.quality,
-            signal.features,
-            signal.payload_json,
-        )
+        accepted = replace(signal, notional=notional)
         if self.mode == "ask":
             self.waiting[record.id] = WaitingSignal(record.id, accepted, notional, now)
             self._event("info", f"signal #{record.id} {signal.described} waits: Enter to enter it")
