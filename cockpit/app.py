@@ -8,6 +8,7 @@ from pathlib import Path
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from cockpit.config import POLICY_NAMES
@@ -35,6 +36,7 @@ from widgets.runner_dialogs import (
     StopRequest,
     TrailDialog,
 )
+from widgets.signal_dialog import SignalDialog
 
 
 def stylesheet_path() -> Path:
@@ -44,6 +46,13 @@ def stylesheet_path() -> Path:
         if candidate.is_file():
             return candidate
     raise FileNotFoundError("cockpit.tcss not found next to the cockpit package")
+
+
+ALERT_SEVERITY: dict[str, SeverityLevel] = {
+    "info": "information",
+    "warning": "warning",
+    "error": "error",
+}
 
 
 class CockpitApp(App[None]):
@@ -60,6 +69,7 @@ class CockpitApp(App[None]):
         Binding("t", "trail", "Trail"),
         Binding("o", "stop_on_chain", "Stop on chain"),
         Binding("p", "toggle_pause", "Pause feed"),
+        Binding("P", "toggle_entries", "Pause entries", show=False),  # crowded footer: in ?/palette
         Binding("m", "toggle_mode", "Mode"),
         Binding("a", "show_audit", "Audit"),
         Binding("g", "show_analytics", "Gates"),
@@ -87,6 +97,8 @@ class CockpitApp(App[None]):
         super().__init__()
         self.session = session
         self._started = False
+        self._alert_seq = 0  # the last alert notified
+        self._signal_shown: int | None = None  # the waiting signal on screen (ask mode)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stop_on_chain" and self.session.venue is None:
@@ -103,6 +115,7 @@ class CockpitApp(App[None]):
             self.exit(return_code=2, message=f"cockpit could not start: {exc}")
             return
         self._started = True
+        self.set_interval(1.0 / self.session.settings.ui_refresh_hz, self._outside_news)
 
     async def on_unmount(self) -> None:
         if self._started:
@@ -149,6 +162,11 @@ class CockpitApp(App[None]):
         )
         yield SystemCommand(
             "Pause / resume feed", "Replay and demo feeds only", self.action_toggle_pause
+        )
+        yield SystemCommand(
+            "Pause / resume entries (P)",
+            "No new entries from any source; open positions are still managed",
+            self.action_toggle_entries,
         )
         yield SystemCommand(
             "Analytics and decision gates",
@@ -444,3 +462,51 @@ class CockpitApp(App[None]):
         else:
             pause()
             self.session.event("info", "feed paused (p resumes)")
+
+    # ------------------------------------------------------------- pause, signals, alerts
+    def action_toggle_entries(self) -> None:
+        """P: no new entries from any source (open positions are still managed), or allow them."""
+        self._toggle_entries()
+
+    @work(exclusive=True, group="pause")
+    async def _toggle_entries(self) -> None:
+        if self.session.latest.entries_paused is None:
+            await self.session.pause_entries("user", "trader pressed P")
+        else:
+            await self.session.resume_entries("user", "trader pressed P")
+
+    def _outside_news(self) -> None:
+        """New alerts become notifications (and the bell); a waiting signal becomes a dialog."""
+        alerts = self.session.alerts
+        for note in alerts.notes:
+            if note.seq > self._alert_seq:
+                severity = ALERT_SEVERITY.get(note.level, "warning")
+                self.notify(note.text, title=f"Alert: {note.rule}", severity=severity)
+                if alerts.config.bell:
+                    self.bell()
+        self._alert_seq = alerts.seq
+        waiting = self.session.signals.waiting
+        if self._signal_shown is not None or not waiting:
+            return
+        if not isinstance(self.screen, DashboardScreen):
+            return  # shown when the trader is back on the dashboard, never over another dialog
+        first = next(iter(waiting.values()))
+        self._signal_shown = first.signal_id
+        mode = "SHADOW (paper)" if self.session.latest.mode is Mode.SHADOW else "LIVE-SMALL"
+
+        def on_answer(enter: bool | None) -> None:
+            self._answer_signal(first.signal_id, bool(enter))
+
+        self.push_screen(SignalDialog(first.signal_id, first.text, mode), on_answer)
+
+    @work(exclusive=False, group="orders")
+    async def _answer_signal(self, signal_id: int, enter: bool) -> None:
+        try:
+            if enter:
+                outcome = await self.session.signals.confirm(signal_id)
+                refused = "refused" in outcome or "expired" in outcome or "failed" in outcome
+                self.notify(outcome, severity="error" if refused else "information")
+            else:
+                await self.session.signals.skip(signal_id)
+        finally:
+            self._signal_shown = None

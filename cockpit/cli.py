@@ -99,6 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="keep positions an earlier replay left open (default: close them as end_of_data)",
     )
+    replay.add_argument(
+        "--signals",
+        type=Path,
+        metavar="SIGNALS.csv",
+        help="entry signals fed at their ts_ms (the webhook's fields as columns; README)",
+    )
 
     report = sub.add_parser("report", help="write the analytics and decision gates as Markdown")
     report.add_argument(
@@ -258,7 +264,16 @@ def run_replay(args: argparse.Namespace) -> int:
     settings = _settings(args, REPLAY_DB_FILE)
     _setup_logging()
     with database_lock(settings.db_url):
-        return _run(replay_app(settings, args.file, args.symbol, args.speed, resume=args.resume))
+        return _run(
+            replay_app(
+                settings,
+                args.file,
+                args.symbol,
+                args.speed,
+                resume=args.resume,
+                signals=args.signals,
+            )
+        )
 
 
 def replay_app(
@@ -269,8 +284,10 @@ def replay_app(
     paused: bool = False,
     *,
     resume: bool = False,
+    signals: Path | None = None,
 ) -> CockpitApp:
-    """The cockpit on a candle file played as ticks (see adapters/replay.py for the path).
+    """The cockpit on a candle file played as ticks (see adapters/replay.py for the path), with
+    the entry signals of `signals` fed at their times (cockpit/signals/replay.py).
 
     The session runs on the data's time (entries, fills, the header clock), and a new replay
     starts clean: what an earlier run left open is closed as end_of_data at that run's last
@@ -279,7 +296,9 @@ def replay_app(
     from adapters.replay import candle_replay
     from cockpit.app import CockpitApp
     from cockpit.session import Session
+    from cockpit.signals.replay import SignalSchedule, read_signals_csv
 
+    timed = read_signals_csv(signals) if signals is not None else None  # bad line: exit 2
     feed = candle_replay(path, symbol, speed, paused=paused)
     session = Session(
         settings,
@@ -289,6 +308,9 @@ def replay_app(
         clock=feed.now_ms,
         fresh_run=not resume,
     )
+    if timed is not None and signals is not None:
+        session.signal_schedule = SignalSchedule(timed, session.signals, f"replay:{signals.name}")
+        session.event("info", f"{len(timed)} signals from {signals.name} ({settings.webhook.mode})")
     speed_text = "max" if speed is None else f"{speed:g}x"
     session.event("info", f"replay of {path.name} as {symbol} at {speed_text}")
     return CockpitApp(session)

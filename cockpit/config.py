@@ -20,6 +20,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from cockpit.config_outside import AlertsConfig, WebhookConfig
 from cockpit.secret_scan import refuse_keys, refuse_keys_in_env, refuse_keys_in_toml_text
 
 APP_NAME = "cockpit"
@@ -472,6 +473,8 @@ class Settings(BaseSettings):
     feed: FeedConfig = Field(default_factory=FeedConfig)
     analytics: AnalyticsConfig = Field(default_factory=AnalyticsConfig)
     drift: DriftConfig = Field(default_factory=DriftConfig)
+    webhook: WebhookConfig = Field(default_factory=WebhookConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     default_notional_usdt: float = Field(25.0, gt=0)
     default_leverage: float = Field(2.0, gt=0)
     ui_refresh_hz: float = Field(30.0, gt=0, le=60)  # at most; the screen redraws on change

@@ -116,7 +116,12 @@ class RiskGate:
                     f"cooldown: {shown:g} s since the last entry, "
                     f"{limits.entry_cooldown_s:g} s required"
                 )
-        loss_limit = limits.daily_loss_limit_usdt
+        return self.daily_loss_reached(now_ms)
+
+    def daily_loss_reached(self, now_ms: int) -> str | None:
+        """The daily loss stop in a trader's words when today's (UTC) net realized loss has
+        reached the limit, else None (also read by the daily-loss alert)."""
+        loss_limit = self._limits.daily_loss_limit_usdt
         if loss_limit is not None:
             # Rounded to micro-USDT so a sum of cent amounts that is meant to hit the limit does.
             loss = round(-self._realized_on(now_ms // DAY_MS), 6)

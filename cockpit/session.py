@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
@@ -19,6 +20,9 @@ from typing import Any
 
 from adapters.base import Broker, ExecutionVenue, MarketFeed
 from adapters.paper import PaperBroker
+from cockpit.alerts.center import AlertCenter
+from cockpit.alerts.rules import AlertWatcher
+from cockpit.alerts.telegram import build_sender
 from cockpit.config import Settings
 from cockpit.domain import (
     Action,
@@ -38,6 +42,7 @@ from cockpit.execution.entries import Entries
 from cockpit.execution.errors import EntryPending, OrderRejected
 from cockpit.execution.events import PRICE_HISTORY_LEN, EventLog, LatestState, LogEvent
 from cockpit.execution.modes import Modes
+from cockpit.execution.pause import EntryPause
 from cockpit.execution.router import ENGINE, Router
 from cockpit.execution.startup import close_earlier_run, restore
 from cockpit.execution.venues import Keeper, Route, Venues
@@ -47,6 +52,9 @@ from cockpit.last_price import last_price_key, last_tick_ms_key
 from cockpit.live_jobs import live_feed_jobs
 from cockpit.replay_summary import run_summary
 from cockpit.risk import RiskGate
+from cockpit.signals.intake import SignalIntake
+from cockpit.signals.replay import SignalSchedule
+from cockpit.signals.webhook import WebhookServer, webhook_token
 from state.records import AuditRecord
 from state.store import Store
 
@@ -179,6 +187,47 @@ class Session:
         self.enter_live = self.modes.enter_live
         self.leave_live = self.modes.leave_live
         self.history = History(settings, self.latest, lambda: self.store, self.event)
+        self._setup_outside(settings, clock)
+
+    def _setup_outside(self, settings: Settings, clock: Callable[[], int]) -> None:
+        """Pause, alerts and signals in (issue 16): what talks to the world beyond the venue."""
+        self.pause = EntryPause(self.latest, self.audit, self.event, clock)
+        self.pause_entries = self.pause.pause
+        self.resume_entries = self.pause.resume
+        self._outside_problems: list[str] = []
+        try:
+            sender = build_sender(settings.alerts.telegram, dict(os.environ))
+        except ValueError as exc:
+            sender = None
+            self._outside_problems.append(f"alerts not sent to Telegram: {exc}")
+        self.alerts = AlertCenter(settings.alerts, lambda: self.store, self.event, clock, sender)
+        self.signals = SignalIntake(
+            settings,
+            self.symbols,
+            self.open_position,
+            self.require_store,
+            self.latest,
+            self.book.of_symbol,
+            self.event,
+            clock,
+            self.alerts.fire,
+        )
+        retries = self.router.retries
+        self.alert_watcher = AlertWatcher(
+            self.alerts,
+            feed_status=lambda: self.feed.status,
+            positions=lambda: self.book.positions,
+            failing_exits=lambda: {
+                t: retries.why(t) or label for t, label in retries.alerts.items()
+            },
+            daily_loss=self.risk.daily_loss_reached,
+            clock=clock,
+            each_second=[self.signals.expire],
+        )
+        self.router.on_exit_fill = self.alert_watcher.exit_filled
+        self.webhook: WebhookServer | None = None
+        # A replay's signals file (cockpit replay --signals): fed as market time reaches them.
+        self.signal_schedule: SignalSchedule | None = None
 
     # ----------------------------------------------------------------- lifecycle
     async def start(self) -> None:
@@ -203,6 +252,34 @@ class Session:
         # Live feeds only: candle recorder, funding on paper positions, feed state in the log.
         for name, job in live_feed_jobs(self):
             self._spawn(job, name)
+        for problem in self._outside_problems:
+            self.event("error", problem)
+        self._spawn(self.alert_watcher.run(), "alerts")
+        await self._start_webhook()
+
+    async def _start_webhook(self) -> None:
+        """The signals webhook, when `[webhook] enabled`; a webhook that cannot start is said in
+        the event log and the cockpit runs without it (trading never depends on it)."""
+        cfg = self.settings.webhook
+        if not cfg.enabled:
+            return
+        token = webhook_token(cfg, dict(os.environ))
+        if token is None:
+            self.event("error", f"webhook not started: no token (set ${cfg.token_env})")
+            return
+        server = WebhookServer(
+            cfg, token, self.signals, self.pause, self.audit, self.event, self.clock
+        )
+        try:
+            await server.start()
+        except OSError as exc:
+            self.event("error", f"webhook not started on {cfg.listen}: {exc}")
+            return
+        self.webhook = server
+        self.event(
+            "info",
+            f"webhook listening on {cfg.host}:{server.port} ({cfg.mode} mode): POST /signal",
+        )
 
     def _spawn(self, job: Coroutine[Any, Any, None], name: str) -> None:
         self._tasks.append(asyncio.create_task(job, name=name))
@@ -223,12 +300,20 @@ class Session:
 
     async def stop(self) -> None:
         """Stop feeds, flush position state, close the store and the feed. Safe to call twice."""
+        if self.webhook is not None:  # first: nothing new arrives while the rest winds down
+            with contextlib.suppress(Exception):
+                await self.webhook.stop()
+            self.webhook = None
         for task in self._tasks:
             task.cancel()
         for waiting in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await waiting
         self._tasks.clear()
+        with contextlib.suppress(Exception):
+            await self.signals.stop()
+        with contextlib.suppress(Exception):
+            await self.alerts.stop()
         await self.history.stop()
         with contextlib.suppress(Exception):
             await self.feed.close()
@@ -315,6 +400,9 @@ class Session:
                 route.keeper.price_back(pos.trade_id)
             if store is not None and not pos.closed:
                 store.update_position(pos)
+        schedule = self.signal_schedule  # one comparison per tick; a due signal is rare
+        if schedule is not None and (due := schedule.due_ms) is not None and tick.ts_ms >= due:
+            await schedule.deliver(tick.ts_ms)
 
     async def _act(
         self, pos: PositionState, actions: list[Action], route: Route, ts_ms: int

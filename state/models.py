@@ -208,6 +208,15 @@ class Signal(SignalFeatures, Base):
     accepted: Mapped[bool] = mapped_column(Boolean)
     reject_reason: Mapped[str | None] = mapped_column(Text)
     trade_id: Mapped[int | None] = mapped_column(ForeignKey("trades.id"))
+    # From the webhook (0012): the sender's id (a replay is recognised, never entered twice),
+    # where it came from, what it asked for, where it stands, and the body as received.
+    external_id: Mapped[str | None] = mapped_column(String(128), index=True, unique=True)
+    source: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), server_default="stored")
+    notional: Mapped[float | None] = mapped_column(Float)
+    policy: Mapped[str | None] = mapped_column(String(32))
+    payload_json: Mapped[str | None] = mapped_column(Text)
+    decided_at_ms: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class CandleRow(Base):
@@ -250,6 +259,10 @@ class Alert(Base):
     ts_ms: Mapped[int] = mapped_column(BigInteger)
     level: Mapped[str] = mapped_column(String(16))
     message: Mapped[str] = mapped_column(Text)
+    # The alert rule that raised it (0012; NULL: an event log warning or error) and what became
+    # of its delivery to Telegram (NULL: not sent there).
+    rule: Mapped[str | None] = mapped_column(String(32))
+    delivery: Mapped[str | None] = mapped_column(String(128))
 
 
 class SettingRow(Base):

@@ -14,6 +14,7 @@ LEVEL_STYLES = {
     "trade": "cyan",
     "stop": "magenta",
     "info": "",
+    "alert": "bold yellow",
 }
 
 

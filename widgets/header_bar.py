@@ -38,13 +38,22 @@ def feed_text(status: FeedStatus) -> Text:
 DB_FAILING = "DATABASE NOT WRITING"
 
 
-def status_text(status: FeedStatus, db_failing: str | None) -> Text:
+ENTRIES_PAUSED = "ENTRIES PAUSED"
+
+
+def status_text(
+    status: FeedStatus, db_failing: str | None, entries_paused: str | None = None
+) -> Text:
     """The feed's state, and in white on red when the database is not taking writes (what it
-    could not write is kept in memory and retried; the event log says what)."""
+    could not write is kept in memory and retried; the event log says what); black on yellow
+    while entries are paused (P)."""
     text = feed_text(status)
     if db_failing is not None:
         text.append("  ")
         text.append(f" {DB_FAILING} ", style="bold white on red")
+    if entries_paused is not None:
+        text.append("  ")
+        text.append(f" {ENTRIES_PAUSED} ", style="bold black on yellow")
     return text
 
 
@@ -71,11 +80,14 @@ class HeaderBar(Horizontal):
         status: FeedStatus,
         now_ms: int,
         db_failing: str | None = None,
+        entries_paused: str | None = None,
     ) -> None:
         self.query_one(ModeBadge).mode = mode
         price = Text(f"{symbol} ", style="bold")
         price.append_text(fmt_price(tick.price if tick else None))
         self.query_one("#header-price", Static).update(price)
-        self.query_one("#header-feed", Static).update(status_text(status, db_failing))
+        self.query_one("#header-feed", Static).update(
+            status_text(status, db_failing, entries_paused)
+        )
         clock = clock_text(now_ms, with_date=status.simulated)
         self.query_one("#header-clock", Static).update(clock)

@@ -89,6 +89,11 @@ class Entries:
         if tick is None:
             raise OrderRejected(f"no price for {symbol} yet; wait for the feed")
         action = f"open {side.value} {symbol}"
+        paused = self.latest.entries_paused
+        if paused is not None:
+            await self._refuse(
+                who, action, f"entries are paused ({paused}); open positions are still managed"
+            )
         status = self.feed.status
         if status.state is FeedState.DOWN:
             await self._refuse(

@@ -48,6 +48,8 @@ class LatestState:
     analytics: AnalyticsSnapshot | None = None
     # Why the database is not taking writes right now (None while it is): shown to the trader.
     db_failing: str | None = None
+    # Who paused entries and when (None: entries allowed); the header shows it (pause.py).
+    entries_paused: str | None = None
     # Called on every change (the UI's redraw request; it coalesces them into frames). Nothing
     # here waits for it or knows what it does: one call per tick, returning at once.
     waker: Callable[[], None] | None = None

@@ -93,6 +93,8 @@ class Router:
         # One order in flight at a time; a venue's poll never reads the account halfway through.
         self.order_lock = asyncio.Lock()
         self.keeper: VenueKeeper | None = None
+        # Told of every exit fill after it is booked (the alert rules); set by the session.
+        self.on_exit_fill: Callable[[PositionState, Fill], None] | None = None
 
     # ------------------------------------------------------------------ sending
     async def send(
@@ -276,6 +278,8 @@ class Router:
         if on_keeper and keeper is not None:
             keeper.agreed(pos)
         self._log_exit(pos, fill, who)
+        if self.on_exit_fill is not None:
+            self.on_exit_fill(pos, fill)  # the alert rules (stop hit, TP fill); no I/O
         for move in moves:
             if isinstance(move, MoveStop):
                 await self.record_stop_move(pos, move, ENGINE, fill.ts_ms)

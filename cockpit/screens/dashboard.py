@@ -106,6 +106,7 @@ class DashboardScreen(Screen[None]):
                 self.session.feed_status,
                 self.session.clock(),
                 latest.db_failing,
+                latest.entries_paused,
             )
             self.query_one(PositionsTable).sync(
                 latest.positions, marks, self.session.venue_alerts()
