@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import NoReturn
@@ -54,6 +55,7 @@ class Entries:
         self.feed = feed
         self.book = book
         self.router = router
+        self._one_at_a_time = asyncio.Lock()
         self.venues = venues
         self.risk = risk
         self.latest = latest
@@ -76,7 +78,35 @@ class Entries:
     ) -> PositionState:
         """Open a position of `notional` quote at the current price under an exit policy
         (`policy` defaults to the configured one). The plan is tried at the current price before
-        anything is sent; the plan actually used is built from the fill price and frozen."""
+        anything is sent; the plan actually used is built from the fill price and frozen.
+
+        One entry at a time, checks and send together: the checks wait on the feed (ATR
+        candles), and two entries checked side by side (a ticket and a signal) would both pass
+        the one-position rule and both be sent."""
+        async with self._one_at_a_time:
+            return await self._open(
+                symbol,
+                side,
+                notional,
+                leverage,
+                who,
+                policy=policy,
+                quality_score=quality_score,
+                direction_bias=direction_bias,
+            )
+
+    async def _open(
+        self,
+        symbol: str,
+        side: Side,
+        notional: float,
+        leverage: float,
+        who: str,
+        *,
+        policy: str | None,
+        quality_score: float | None,
+        direction_bias: bool,
+    ) -> PositionState:
         if symbol not in self.symbols:
             raise OrderRejected(
                 f"no feed for {symbol}; this session trades {', '.join(self.symbols)}"

@@ -8,6 +8,7 @@ with both flagged, each still closable, and no new entry on that symbol until th
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,6 +42,30 @@ def make(db: Path, prices: list[float]) -> tuple[Session, ReplayFeed]:
 def rows(db: Path, sql: str) -> list[tuple[object, ...]]:
     with sqlite3.connect(db) as conn:
         return list(conn.execute(sql))
+
+
+async def test_two_entries_at_the_same_moment_open_one_position(tmp_path: Path) -> None:
+    """A ticket and a signal (or two signals) arrive together: each check waits on the ATR
+    candles before sending, so both used to pass the one-position rule and both were sent."""
+    db = tmp_path / "race.db"
+    session, feed = make(db, [100.0, 100.1])
+    await session.start()
+    try:
+        await feed.step(1)
+        results = await asyncio.gather(
+            session.open_position(SYMBOL, Side.LONG, 30, 2),
+            session.open_position(SYMBOL, Side.SHORT, 30, 2, who="webhook"),
+            session.open_position(SYMBOL, Side.LONG, 30, 2, who="webhook"),
+            return_exceptions=True,
+        )
+        opened = [r for r in results if not isinstance(r, BaseException)]
+        refused = [r for r in results if isinstance(r, OrderRejected)]
+        assert len(opened) == 1 and len(refused) == 2, results
+        assert all("close it first" in str(r) for r in refused)
+        assert session.latest.positions == opened
+    finally:
+        await session.stop()
+    assert rows(db, "SELECT reason, status FROM orders") == [("entry", "filled")]
 
 
 async def test_an_entry_against_an_open_position_is_refused_before_any_order(
