@@ -102,7 +102,10 @@ class LiveReplay(ReplayFeed):
 
 async def test_no_entry_on_a_stale_price(tmp_path: Path) -> None:
     settings = Settings(db_url=f"sqlite+aiosqlite:///{tmp_path / 's.db'}")
-    ticks = iter([Tick(SYM, NOW - 60_000, 100.0), Tick(SYM, NOW - 1_000, 100.0)])
+    # a third tick never released: the feed is not finished (a finished feed takes no entry)
+    ticks = iter(
+        [Tick(SYM, NOW - 60_000, 100.0), Tick(SYM, NOW - 1_000, 100.0), Tick(SYM, NOW, 100.0)]
+    )
     feed = LiveReplay({SYM: ticks}, speed=None, simulated=False, label="t", paused=True)
     session = Session(settings, feed, PaperBroker(settings.paper), [SYM], clock=lambda: NOW)
     await session.start()

@@ -150,7 +150,7 @@ async def test_the_end_of_the_data_says_what_this_run_came_to(tmp_path: Path) ->
                 await session.open_position("SOL-PERP", Side.SHORT, 20, 1)
             feed.resume()
             await feed_finished(feed)
-            summary = await said(session, "replay finished")
+            summary = await said(session, "replay finished: ")
         finally:
             await session.stop()
     assert summary.startswith("replay finished: 1 trade(s), win rate ")
