@@ -21,6 +21,11 @@ from widgets.price_chart import PriceChart
 class DashboardScreen(Screen[None]):
     """Polls `session.latest` (written by the feed task) and diffs it into the widgets."""
 
+    # Classes the stylesheet lays the dashboard out by (cockpit.tcss): 100x30 is the smallest
+    # terminal it is made for, 220x60 the largest it was checked at.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (40, "-medium"), (55, "-tall")]
+
     def __init__(self, session: Session, refresh_hz: float) -> None:
         super().__init__()
         self.session = session

@@ -82,3 +82,26 @@ def app_factory(db_url: str, *, live: bool = False, atr_bars: bool = False) -> A
         return CockpitApp(session), feed
 
     return factory
+
+
+def screen_text(app: CockpitApp) -> str:
+    """What the terminal shows now, as plain text lines (the same render as a screenshot)."""
+    import io
+
+    from rich.console import Console
+
+    width, height = app.size
+    console = Console(
+        width=width,
+        height=height,
+        file=io.StringIO(),
+        force_terminal=True,
+        color_system="truecolor",
+        record=True,
+        legacy_windows=False,
+        safe_box=False,
+    )
+    console.print(
+        app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    )
+    return console.export_text()
