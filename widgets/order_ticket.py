@@ -105,7 +105,7 @@ def validate_ticket(
 class OrderTicket(ModalScreen[TicketRequest | None]):
     """Symbol, side, notional, leverage; Enter or Open submits, Escape cancels."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="ticket.cancel")]
 
     def __init__(
         self,
