@@ -55,3 +55,11 @@ class HistoryTable(DataTable[Text]):
                 fmt_price(trade.exit_price),
                 key=str(trade.id),
             )
+
+    @property
+    def selected_trade_id(self) -> int | None:
+        """Trade number of the row under the cursor, if any."""
+        if self.row_count == 0:
+            return None
+        key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        return int(key) if key and key.isdigit() else None
