@@ -27,6 +27,7 @@ from cockpit.screens.audit import AuditScreen
 from cockpit.screens.dashboard import DashboardScreen
 from cockpit.screens.help import HelpScreen, key_rows
 from cockpit.screens.keymap import binding_ids, check_keymap
+from cockpit.screens.trade_detail import TradeDetailScreen
 from cockpit.session import EntryPending, OrderRejected, Session
 from widgets.confirm import ConfirmDialog
 from widgets.live_confirm import LiveConfirmDialog
@@ -428,6 +429,8 @@ class CockpitApp(App[None]):
 # Every class whose bindings `[keymap]` may remap.
 BOUND_CLASSES: tuple[type[DOMNode], ...] = (
     CockpitApp,
+    DashboardScreen,
+    TradeDetailScreen,
     AuditScreen,
     AnalyticsScreen,
     HelpScreen,
