@@ -112,7 +112,9 @@ def plan_lines(plan: ExitPlan) -> list[tuple[str, str]]:
     if plan.atr is not None:
         lines.append(("ATR", f"{plan.atr:g} (factor {plan.atr_factor:g})"))
     for key, value in sorted(plan.params.items()):
-        if isinstance(value, int | float | str | bool):  # nested settings stay in the row
+        if isinstance(value, float):
+            lines.append((key.replace("_", " "), f"{value:.6g}"))
+        elif isinstance(value, int | str | bool):  # nested settings stay in the row
             lines.append((key.replace("_", " "), str(value)))
     return lines
 
