@@ -8,6 +8,7 @@ from pathlib import Path
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.dom import DOMNode
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
@@ -25,6 +26,9 @@ from cockpit.runner_preview import (
 from cockpit.screens.analytics import AnalyticsScreen
 from cockpit.screens.audit import AuditScreen
 from cockpit.screens.dashboard import DashboardScreen
+from cockpit.screens.help import HelpScreen, key_rows
+from cockpit.screens.keymap import binding_ids, check_keymap
+from cockpit.screens.trade_detail import TradeDetailScreen
 from cockpit.session import EntryPending, OrderRejected, Session
 from widgets.confirm import ConfirmDialog
 from widgets.live_confirm import LiveConfirmDialog
@@ -60,20 +64,23 @@ class CockpitApp(App[None]):
 
     CSS_PATH = stylesheet_path()
     TITLE = "Cockpit"
+    # Every binding has an id: `[keymap]` in the config remaps it (cockpit/screens/keymap.py).
     BINDINGS = [
-        Binding("l", "open_ticket('long')", "Long"),
-        Binding("s", "open_ticket('short')", "Short"),
-        Binding("c", "close_selected", "Close"),
-        Binding("e", "move_stop", "Stop"),
-        Binding("r", "close_part", "Close %"),
-        Binding("t", "trail", "Trail"),
-        Binding("o", "stop_on_chain", "Stop on chain"),
-        Binding("p", "toggle_pause", "Pause feed"),
-        Binding("P", "toggle_entries", "Pause entries", show=False),  # crowded footer: in ?/palette
-        Binding("m", "toggle_mode", "Mode"),
-        Binding("a", "show_audit", "Audit"),
-        Binding("g", "show_analytics", "Gates"),
-        Binding("q", "quit", "Quit"),
+        Binding("l", "open_ticket('long')", "Long", id="long"),
+        Binding("s", "open_ticket('short')", "Short", id="short"),
+        Binding("c", "close_selected", "Close", id="close"),
+        Binding("e", "move_stop", "Stop", id="move_stop"),
+        Binding("r", "close_part", "Part", id="close_part"),
+        Binding("t", "trail", "Trail", id="trail"),
+        Binding("o", "stop_on_chain", "Stop on chain", id="stop_on_chain"),
+        Binding("p", "toggle_pause", "Pause", id="pause_feed"),
+        # crowded footer: listed by ? and the palette
+        Binding("P", "toggle_entries", "Pause entries", id="pause_entries", show=False),
+        Binding("m", "toggle_mode", "Mode", id="mode"),
+        Binding("a", "show_audit", "Audit", id="audit"),
+        Binding("g", "show_analytics", "Gates", id="analytics"),
+        Binding("question_mark", "show_keys", "Keys", id="keys", show=False),
+        Binding("q", "quit", "Quit", id="quit"),
     ]
 
     # Actions about the dashboard's positions or that open a screen from it: on the audit or
@@ -99,6 +106,8 @@ class CockpitApp(App[None]):
         self._started = False
         self._alert_seq = 0  # the last alert notified
         self._signal_shown: int | None = None  # the waiting signal on screen (ask mode)
+        # A bad [keymap] stops the start with one line (ValueError -> exit 2 in cli.py).
+        self.set_keymap(check_keymap(session.settings.keymap, binding_ids(BOUND_CLASSES)))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stop_on_chain" and self.session.venue is None:
@@ -141,7 +150,12 @@ class CockpitApp(App[None]):
 
     # ------------------------------------------------------------- commands
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            if command.title == "Keys":  # Textual's key panel: ours lists ids, closes on Escape
+                command = SystemCommand(
+                    "Keys", "Every key of this screen (?)", self.action_show_keys
+                )
+            yield command
         yield SystemCommand("Open long", "Order ticket for a long position", self._ticket_long)
         yield SystemCommand("Open short", "Order ticket for a short position", self._ticket_short)
         yield SystemCommand(
@@ -449,6 +463,12 @@ class CockpitApp(App[None]):
         if isinstance(self.screen, DashboardScreen):
             self.push_screen(AnalyticsScreen(self.session))
 
+    def action_show_keys(self) -> None:
+        screen = self.screen
+        if not isinstance(screen, HelpScreen):
+            title = "dashboard" if isinstance(screen, DashboardScreen) else type(screen).__name__
+            self.push_screen(HelpScreen(key_rows(screen), title))
+
     def action_toggle_pause(self) -> None:
         feed = self.session.feed
         pause = getattr(feed, "pause", None)
@@ -510,3 +530,21 @@ class CockpitApp(App[None]):
                 await self.session.signals.skip(signal_id)
         finally:
             self._signal_shown = None
+
+
+# Every class whose bindings `[keymap]` may remap.
+BOUND_CLASSES: tuple[type[DOMNode], ...] = (
+    CockpitApp,
+    DashboardScreen,
+    TradeDetailScreen,
+    AuditScreen,
+    AnalyticsScreen,
+    HelpScreen,
+    OrderTicket,
+    ConfirmDialog,
+    LiveConfirmDialog,
+    MoveStopDialog,
+    ClosePartDialog,
+    TrailDialog,
+    SignalDialog,
+)

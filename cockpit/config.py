@@ -478,6 +478,8 @@ class Settings(BaseSettings):
     default_notional_usdt: float = Field(25.0, gt=0)
     default_leverage: float = Field(2.0, gt=0)
     ui_refresh_hz: float = Field(30.0, gt=0, le=60)  # at most; the screen redraws on change
+    keymap: dict[str, str] = Field(default_factory=dict)
+    """[keymap]: binding id -> key(s), e.g. long = "n" (ids: press ? in the cockpit)."""
     state_flush_ms: int = Field(250, ge=0)
 
     @field_validator("db_url")

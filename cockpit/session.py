@@ -382,7 +382,7 @@ class Session:
         history = latest.price_history.get(tick.symbol)
         if history is None:
             history = latest.price_history[tick.symbol] = deque(maxlen=PRICE_HISTORY_LEN)
-        history.append(tick.price)
+        history.append((tick.ts_ms, tick.price))
         if not self._stale_guard.fresh(tick):
             return  # shown and logged; management resumes with the next fresh price
         store = self.store

@@ -1,4 +1,5 @@
-"""Regenerate docs/cockpit.svg, the README's picture of the cockpit on the demo market.
+"""Regenerate docs/cockpit.svg and docs/trade-detail.svg, the README's pictures of the cockpit on
+the demo market (the dashboard, then Enter on the open long: its trade detail).
 
     uv run python docs/screenshot.py
 
@@ -20,6 +21,7 @@ from cockpit.domain import Side
 from cockpit.session import Session
 
 OUT = Path(__file__).with_name("cockpit.svg")
+DETAIL_OUT = Path(__file__).with_name("trade-detail.svg")
 START_MS = 1_763_700_000_000 - 1_763_700_000_000 % 60_000
 SEED = 11
 
@@ -45,7 +47,14 @@ async def main() -> None:
             await session.analytics_settled()
             await pilot.pause(0.6)
             app.save_screenshot(str(OUT))
-    print(f"wrote {OUT}")
+            await pilot.press("enter")
+            for _ in range(500):
+                await pilot.pause(0.02)
+                if getattr(app.screen, "detail", None) is not None:
+                    break
+            await pilot.pause(0.3)
+            app.save_screenshot(str(DETAIL_OUT))
+    print(f"wrote {OUT} and {DETAIL_OUT}")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from textual.widgets import Button, Static
 class ConfirmDialog(ModalScreen[bool]):
     """Explains what will happen; Escape or Cancel does nothing."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="confirm.cancel")]
 
     def __init__(self, title: str, body: str, confirm_label: str = "Confirm") -> None:
         super().__init__()

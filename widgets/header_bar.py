@@ -12,6 +12,7 @@ from textual.widgets import Static
 from cockpit.domain import FeedState, FeedStatus, Mode, Tick
 from widgets.formatting import fmt_price
 from widgets.mode_badge import ModeBadge
+from widgets.quiet import update_if_changed
 
 FEED_STYLES = {
     FeedState.CONNECTED: "green",
@@ -85,9 +86,13 @@ class HeaderBar(Horizontal):
         self.query_one(ModeBadge).mode = mode
         price = Text(f"{symbol} ", style="bold")
         price.append_text(fmt_price(tick.price if tick else None))
-        self.query_one("#header-price", Static).update(price)
-        self.query_one("#header-feed", Static).update(
-            status_text(status, db_failing, entries_paused)
+        # Only what changed is redrawn (the clock's second, a new price, a feed change).
+        update_if_changed(self.query_one("#header-price", Static), price)
+        update_if_changed(
+            self.query_one("#header-feed", Static),
+            status_text(status, db_failing, entries_paused),
         )
-        clock = clock_text(now_ms, with_date=status.simulated)
-        self.query_one("#header-clock", Static).update(clock)
+        update_if_changed(
+            self.query_one("#header-clock", Static),
+            clock_text(now_ms, with_date=status.simulated),
+        )

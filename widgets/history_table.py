@@ -32,7 +32,8 @@ class ClosedTrade(Protocol):
     def exit_reason(self) -> str | None: ...
 
 
-HISTORY_COLUMNS = ("#", "Symbol", "Side", "Entry", "Exit", "Net $", "Reason")
+# What a narrow panel must show comes first (the rest scrolls): number, net result, why it ended.
+HISTORY_COLUMNS = ("#", "Symbol", "Side", "Net $", "Reason", "Entry", "Exit")
 
 
 class HistoryTable(DataTable[Text]):
@@ -48,9 +49,17 @@ class HistoryTable(DataTable[Text]):
                 Text(str(trade.id), justify="right"),
                 Text(trade.symbol),
                 Text(trade.side.upper(), style="green" if trade.side == "long" else "red"),
-                fmt_price(trade.entry_price),
-                fmt_price(trade.exit_price),
                 fmt_money(trade.realized_pnl - trade.fees),
                 Text(trade.exit_reason or ""),
+                fmt_price(trade.entry_price),
+                fmt_price(trade.exit_price),
                 key=str(trade.id),
             )
+
+    @property
+    def selected_trade_id(self) -> int | None:
+        """Trade number of the row under the cursor, if any."""
+        if self.row_count == 0:
+            return None
+        key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        return int(key) if key and key.isdigit() else None

@@ -48,7 +48,7 @@ def limits_text(limits: RiskLimits) -> Text:
 class LiveConfirmDialog(ModalScreen[bool]):
     """Shows venue, wallet and limits; confirms only on the exact typed word."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="live_confirm.cancel")]
 
     def __init__(self, limits: RiskLimits, venue: str, wallet: str | None) -> None:
         super().__init__()

@@ -105,7 +105,7 @@ def validate_ticket(
 class OrderTicket(ModalScreen[TicketRequest | None]):
     """Symbol, side, notional, leverage; Enter or Open submits, Escape cancels."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="ticket.cancel")]
 
     def __init__(
         self,
@@ -131,7 +131,13 @@ class OrderTicket(ModalScreen[TicketRequest | None]):
             yield Static(f"Open position · {self._mode_label}", id="ticket-title")
             with Grid(id="ticket-grid"):
                 yield Label("Symbol")
-                yield Input(self._symbols[0], id="symbol")
+                # A choice among the session's symbols: nothing to mistype.
+                yield Select(
+                    [(name, name) for name in self._symbols],
+                    value=self._symbols[0],
+                    allow_blank=False,
+                    id="symbol",
+                )
                 yield Label("Side")
                 with RadioSet(id="side"):
                     yield RadioButton("Long", value=self._side is Side.LONG, id="side-long")
@@ -170,7 +176,7 @@ class OrderTicket(ModalScreen[TicketRequest | None]):
     def submit(self) -> None:
         try:
             request = validate_ticket(
-                self.query_one("#symbol", Input).value,
+                str(self.query_one("#symbol", Select).value),
                 self._side_value(),
                 self.query_one("#notional", Input).value,
                 self.query_one("#leverage", Input).value,

@@ -1,4 +1,8 @@
-"""Open positions, one row per trade, updated in place with keyed `update_cell`."""
+"""Open positions, one row per trade, updated in place with keyed `update_cell`.
+
+On a narrow terminal columns give way in a fixed order (`GIVE_WAY`): the venue first, then the
+excursions, ROE, TP2 ... ; the trade number, the stop, the P&L and the state never go.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,11 @@ from cockpit.domain import Mode, PositionState
 from widgets.formatting import fmt_money, fmt_pct, fmt_price, fmt_size
 
 # (key, label, width): fixed widths so a row never makes the columns jump as values change.
-# Cell padding is 0 and every width has one spare column as the gap: 15 columns fit 145 cells
+# Cell padding is 0 and every width has one spare column as the gap: 16 columns fit 150 cells
 # (State is wide enough for the venue's red labels: "no chain SL", "venue differs").
 COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("symbol", "Symbol", 10),
+    ("id", "   #", 5),
+    ("symbol", " Symbol", 11),
     ("side", "Side", 6),
     ("size", "Size", 9),
     ("entry", "Entry", 9),
@@ -30,6 +35,36 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("state", "  State", 16),
     ("venue", "Venue", 9),
 )
+
+
+# The order in which columns leave a narrow table, first to go first. Not listed (never go):
+# the trade number, the unrealized P&L, the stop and the state (what a trader must always see).
+GIVE_WAY: tuple[str, ...] = (
+    "venue",
+    "mae",
+    "mfe",
+    "roe",
+    "tp2",
+    "move",
+    "size",
+    "side",
+    "entry",
+    "tp1",
+    "mark",
+    "symbol",
+)
+NEVER_GO = frozenset(key for key, _, _ in COLUMNS) - set(GIVE_WAY)
+
+
+def visible_columns(width: int) -> tuple[str, ...]:
+    """The columns that fit `width` cells, in table order, dropping them in `GIVE_WAY` order."""
+    widths = {key: w for key, _, w in COLUMNS}
+    shown = [key for key, _, _ in COLUMNS]
+    for key in GIVE_WAY:
+        if sum(widths[k] for k in shown) <= width:
+            break
+        shown.remove(key)
+    return tuple(shown)
 
 
 ALERT_STYLE = "bold white on red"
@@ -48,8 +83,9 @@ def position_cells(
         stop = stop.copy()
         stop.stylize(ALERT_STYLE)
     return {
+        "id": Text("—" if pos.trade_id is None else f"#{pos.trade_id}", justify="right"),
         # ccxt's settle suffix (":USDT") says nothing the column needs and would not fit.
-        "symbol": Text(pos.symbol.split(":", 1)[0]),
+        "symbol": Text(" " + pos.symbol.split(":", 1)[0]),
         "side": Text(pos.side.value.upper(), style=side_style),
         "size": fmt_size(pos.size),
         "entry": fmt_price(pos.entry),
@@ -80,15 +116,51 @@ def row_key(pos: PositionState) -> str:
 
 
 class PositionsTable(DataTable[Text]):
-    """Adds, updates and removes rows so only changed cells are touched on each refresh."""
+    """Adds, updates and removes rows so only changed cells are touched on each refresh.
+
+    The columns shown depend on the table's width (`visible_columns`); a resize that changes
+    them rebuilds the table from the cells it already holds, keeping the selected trade."""
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True
         self.cell_padding = 0
-        for key, label, width in COLUMNS:
-            self.add_column(label, key=key, width=width)
+        self._columns: tuple[str, ...] = ()
         self._shown: dict[str, dict[str, Text]] = {}
+        self._lay_out(visible_columns(self._usable_width()))
+
+    def _usable_width(self) -> int:
+        # The region inside the border, less a vertical scrollbar's width should one appear.
+        width = self.size.width or self.app.size.width - 2
+        return width - self.styles.scrollbar_size_vertical
+
+    def on_resize(self) -> None:
+        wanted = visible_columns(self._usable_width())
+        if wanted != self._columns:
+            self._lay_out(wanted)
+
+    def _lay_out(self, columns: tuple[str, ...]) -> None:
+        selected = self.selected_trade_id
+        self.clear(columns=True)
+        self._columns = columns
+        labels = {key: (label, width) for key, label, width in COLUMNS}
+        for key in columns:
+            label, width = labels[key]
+            self.add_column(label, key=key, width=width)
+        for key, cells in self._shown.items():
+            self.add_row(*(cells[c] for c in columns), key=key)
+        if selected is not None:
+            self.select_trade(selected)
+
+    @property
+    def columns_shown(self) -> tuple[str, ...]:
+        return self._columns
+
+    def select_trade(self, trade_id: int) -> None:
+        """Put the cursor on `trade_id`'s row (if it is listed)."""
+        key = f"trade-{trade_id}"
+        if key in self._shown:
+            self.move_cursor(row=self.get_row_index(key))
 
     def sync(
         self,
@@ -108,12 +180,13 @@ class PositionsTable(DataTable[Text]):
             cells = position_cells(pos, marks.get(pos.symbol), alert)
             shown = self._shown.get(key)
             if shown is None:
-                self.add_row(*(cells[c] for c, _, _ in COLUMNS), key=key)
+                self.add_row(*(cells[c] for c in self._columns), key=key)
                 self._shown[key] = cells
                 continue
             for column, value in cells.items():
                 if shown[column] != value:
-                    self.update_cell(key, column, value)
+                    if column in self._columns:
+                        self.update_cell(key, column, value)
                     shown[column] = value
 
     @property

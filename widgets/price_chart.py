@@ -1,17 +1,19 @@
-"""Price sparkline with the selected position's levels (entry, SL, TP1, TP2) written beside it."""
+"""The price with a time axis, and the selected position's levels drawn as lines across it
+(entry, stop, TP1, TP2, a runner's peak) and written under it with the venue's note."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Sparkline, Static
+from textual.widgets import Static
 
 from cockpit.domain import PositionState
+from widgets.braille_chart import BrailleChart, ChartSpec, Level, Series
 from widgets.formatting import price_text
+from widgets.quiet import update_if_changed
 
 
 def levels_text(
@@ -53,26 +55,61 @@ def levels_text(
     return text
 
 
+# Short enough for the chart's price axis.
+STOP_LABELS = {
+    "stop_loss": "SL",
+    "breakeven": "SL be",
+    "profit_lock": "SL lock",
+    "trailing_stop": "SL trail",
+    "manual_stop": "SL manual",
+}
+
+
+def position_levels(pos: PositionState | None) -> tuple[Level, ...]:
+    """The selected position's level lines: entry, stop, the targets not yet filled, the peak."""
+    if pos is None:
+        return ()
+    stop_label = STOP_LABELS.get(pos.stop_role.value, "SL")
+    found = [
+        Level(pos.entry, "entry", "bold"),
+        Level(pos.stop, stop_label, "red"),
+    ]
+    if not pos.tp1_filled:
+        found.append(Level(pos.plan.tp1_price, "TP1", "green"))
+    if not pos.tp2_filled and pos.plan.tp2_price is not None:
+        found.append(Level(pos.plan.tp2_price, "TP2", "green"))
+    if pos.trailing_active and pos.peak is not None:
+        found.append(Level(pos.peak, "peak", "cyan"))
+    return tuple(lv for lv in found if 0 < lv.price < math.inf)
+
+
 class PriceChart(Vertical):
-    """Recent prices as a sparkline; levels of the selected position below it."""
+    """Recent prices on a time axis; levels of the selected position across and below it."""
 
     def compose(self) -> ComposeResult:
         yield Static(id="chart-title")
-        yield Sparkline([], id="chart-sparkline", summary_function=max)
+        yield BrailleChart(id="chart-plot")
         yield Static(id="chart-levels")
 
     def show(
         self,
         symbol: str,
-        prices: Sequence[float],
+        points: tuple[tuple[int, float], ...],
         pos: PositionState | None,
         venue_note: str | None = None,
     ) -> None:
-        data = list(prices)
-        self.query_one("#chart-title", Static).update(Text(f"{symbol} · last {len(data)} ticks"))
-        sparkline = self.query_one(Sparkline)
-        if data != sparkline.data:
-            sparkline.data = data
-        low = min(data) if data else None
-        high = max(data) if data else None
-        self.query_one("#chart-levels", Static).update(levels_text(pos, low, high, venue_note))
+        """Redraws only what changed: the plot when its points or levels did, each line when
+        its text did."""
+        title = Text(f"{symbol} · last {len(points)} prices", style="bold")
+        if pos is not None and pos.trade_id is not None:
+            title.append(f"   #{pos.trade_id} {pos.side.value}", style="dim")
+        update_if_changed(self.query_one("#chart-title", Static), title)
+        self.query_one(BrailleChart).show(
+            ChartSpec(series=(Series(points),), levels=position_levels(pos))
+        )
+        prices = [p for _, p in points]
+        low = min(prices) if prices else None
+        high = max(prices) if prices else None
+        update_if_changed(
+            self.query_one("#chart-levels", Static), levels_text(pos, low, high, venue_note)
+        )

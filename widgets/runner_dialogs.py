@@ -55,7 +55,7 @@ def position_line(pos: PositionState, mark: float) -> str:
 class _RunnerDialog(ModalScreen[object]):
     """Shared frame: title, position line, inputs, preview line, note, buttons."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
 
     def __init__(self, title: str, pos: PositionState, mark: float, confirm_label: str) -> None:
         super().__init__()

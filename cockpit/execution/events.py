@@ -18,7 +18,7 @@ from state.store import Store
 
 log = logging.getLogger("cockpit.session")
 
-PRICE_HISTORY_LEN = 600
+PRICE_HISTORY_LEN = 3600
 EVENT_HISTORY_LEN = 500
 
 
@@ -37,7 +37,8 @@ class LatestState:
     """The newest value of everything the UI shows, written by the session only."""
 
     last_tick: dict[str, Tick] = field(default_factory=dict)
-    price_history: dict[str, deque[float]] = field(default_factory=dict)
+    price_history: dict[str, deque[tuple[int, float]]] = field(default_factory=dict)
+    """(tick time ms, price) of the last PRICE_HISTORY_LEN ticks per symbol, for the charts."""
     positions: list[PositionState] = field(default_factory=list)
     closed_trades: list[TradeSummary] = field(default_factory=list)
     events: deque[LogEvent] = field(default_factory=lambda: deque(maxlen=EVENT_HISTORY_LEN))

@@ -42,7 +42,7 @@ class AnalyticsScreen(Screen[None]):
     tabs bottom right.
     """
 
-    BINDINGS = [Binding("escape,g", "app.pop_screen", "Back")]
+    BINDINGS = [Binding("escape,g", "app.pop_screen", "Back", id="analytics.back")]
 
     def __init__(self, session: Session) -> None:
         super().__init__()

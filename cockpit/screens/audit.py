@@ -18,7 +18,7 @@ KIND_STYLES = {"refusal": "bold red", "mode_change": "yellow", "confirmation": "
 class AuditScreen(Screen[None]):
     """Read-only: loads the audit rows from the database each time it is opened."""
 
-    BINDINGS = [Binding("escape,a", "app.pop_screen", "Back")]
+    BINDINGS = [Binding("escape,a", "app.pop_screen", "Back", id="audit.back")]
 
     def __init__(self, session: Session) -> None:
         super().__init__()

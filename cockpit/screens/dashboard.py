@@ -3,25 +3,38 @@ the session changes, at most `ui_refresh_hz` frames a second, and once a second 
 
 from __future__ import annotations
 
+import itertools
 import time
+from collections.abc import Sequence
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import Footer
+from textual.widgets import DataTable, Footer
 
 from cockpit.domain import PositionState
+from cockpit.pnl_summary import pnl_summary
+from cockpit.screens.trade_detail import TradeDetailScreen
 from cockpit.session import Session
 from widgets.event_log import EventLog
 from widgets.gate_panel import GatePanel
 from widgets.header_bar import HeaderBar
 from widgets.history_table import HistoryTable
+from widgets.pnl_strip import PnlStrip
 from widgets.positions_table import PositionsTable
 from widgets.price_chart import PriceChart
 
 # With nothing changing, the screen is still redrawn this often: the clock, a feed going quiet.
 IDLE_REFRESH_S = 1.0
+CHART_POINTS = 600
+
+
+def last_points(history: Sequence[tuple[int, float]], n: int) -> tuple[tuple[int, float], ...]:
+    """The newest `n` of a deque without copying all of it."""
+    start = max(0, len(history) - n)
+    return tuple(itertools.islice(history, start, None))
 
 
 class DashboardScreen(Screen[None]):
@@ -30,6 +43,14 @@ class DashboardScreen(Screen[None]):
     A change asks for a frame; changes that come while one is due join it, so a burst of 1,000
     ticks a second costs at most `refresh_hz` frames, and a single tick shows within one frame
     time instead of waiting for a poll. The ticks' processing never waits for drawing."""
+
+    # Classes the stylesheet lays the dashboard out by (cockpit.tcss): 100x30 is the smallest
+    # terminal it is made for, 220x60 the largest it was checked at.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (40, "-medium"), (55, "-tall")]
+    # Enter on a table row opens the trade's detail (the focused table posts RowSelected); this
+    # binding is the same action under a key [keymap] can change, listed by `?`.
+    BINDINGS = [Binding("enter", "open_detail", "Detail", id="detail", show=False)]
 
     def __init__(self, session: Session, refresh_hz: float) -> None:
         super().__init__()
@@ -41,6 +62,7 @@ class DashboardScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield HeaderBar(id="header")
+        yield PnlStrip(id="pnl-strip")
         yield PositionsTable(id="positions")
         with Horizontal(id="middle"):
             yield PriceChart(id="chart")
@@ -94,6 +116,24 @@ class DashboardScreen(Screen[None]):
         trade_id = self.query_one(PositionsTable).selected_trade_id
         return next((p for p in self.session.latest.positions if p.trade_id == trade_id), None)
 
+    def action_open_detail(self) -> None:
+        focused = self.focused
+        if isinstance(focused, HistoryTable):
+            self.open_detail(focused.selected_trade_id)
+        else:
+            self.open_detail(self.query_one(PositionsTable).selected_trade_id)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if isinstance(event.data_table, HistoryTable | PositionsTable):
+            self.open_detail(event.data_table.selected_trade_id)
+
+    def open_detail(self, trade_id: int | None) -> None:
+        if trade_id is None:
+            self.notify("No trade selected", severity="warning")
+            return
+        self.app.push_screen(TradeDetailScreen(self.session, trade_id))
+
     def refresh_view(self) -> None:
         latest = self.session.latest
         symbol = self.primary_symbol
@@ -111,10 +151,14 @@ class DashboardScreen(Screen[None]):
             self.query_one(PositionsTable).sync(
                 latest.positions, marks, self.session.venue_alerts()
             )
+            self.query_one(PnlStrip).show(
+                pnl_summary(latest.positions, marks, latest.closed_trades, self.session.clock())
+            )
             selected = self.selected_position()
+            chart_symbol = selected.symbol if selected is not None else symbol
             self.query_one(PriceChart).show(
-                symbol,
-                latest.price_history.get(symbol, ()),
+                chart_symbol,
+                last_points(latest.price_history.get(chart_symbol, ()), CHART_POINTS),
                 selected,
                 self.session.venue_note(selected.trade_id) if selected else None,
             )

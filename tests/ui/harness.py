@@ -6,11 +6,12 @@ Scripted prices, a paused feed stepped by the test, a fixed clock, a real SQLite
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 from adapters.paper import PaperBroker
 from adapters.replay import ReplayFeed
 from cockpit.app import CockpitApp
-from cockpit.config import Settings
+from cockpit.config import Settings, load_settings
 from cockpit.domain import Candle, Tick
 from cockpit.session import Session
 
@@ -52,16 +53,23 @@ def atr_history(price: float = 100.0, true_range: float = 2.0, n: int = 20) -> l
 LIVE_WALLET = "4Nd1mBQtrMJVYVfKf2PJy9NZUZdTAsp7D4xWLs4gDB4T"
 
 
-def app_factory(db_url: str, *, live: bool = False, atr_bars: bool = False) -> AppFactory:
+def app_factory(
+    db_url: str, *, live: bool = False, atr_bars: bool = False, config: Path | None = None
+) -> AppFactory:
     """Apps on the same database file, each with its own scripted, paused feed.
 
     `live=True` gives the session a stand-in live venue (a second paper broker named
     "live-test"), a wallet address and a feed that is not simulated, so LIVE-SMALL can be entered.
     `atr_bars=True` gives the feed 15m history with an ATR of 2.0, for the ATR policies.
+    `config` is a TOML settings file read as the cockpit reads its own (database and flush
+    interval still the test's).
     """
 
     def factory(prices: list[float]) -> tuple[CockpitApp, ReplayFeed]:
-        settings = Settings(db_url=db_url, state_flush_ms=50)
+        if config is None:
+            settings = Settings(db_url=db_url, state_flush_ms=50)
+        else:
+            settings = load_settings(config, db_url=db_url, state_flush_ms=50)
         feed = ReplayFeed(
             {SYMBOL: scripted_ticks(prices)},
             speed=None,
@@ -82,3 +90,26 @@ def app_factory(db_url: str, *, live: bool = False, atr_bars: bool = False) -> A
         return CockpitApp(session), feed
 
     return factory
+
+
+def screen_text(app: CockpitApp) -> str:
+    """What the terminal shows now, as plain text lines (the same render as a screenshot)."""
+    import io
+
+    from rich.console import Console
+
+    width, height = app.size
+    console = Console(
+        width=width,
+        height=height,
+        file=io.StringIO(),
+        force_terminal=True,
+        color_system="truecolor",
+        record=True,
+        legacy_windows=False,
+        safe_box=False,
+    )
+    console.print(
+        app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    )
+    return console.export_text()
