@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any, TypeVar
 
 import ccxt.pro  # noqa: F401  (imported once at collection: ~1-9 s, not inside a timeout)
@@ -19,9 +19,9 @@ from adapters.ccxt_feed import CcxtFeed
 from cockpit.config import FeedConfig
 from cockpit.domain import Tick
 from tests.fakes._server import FakeExchangeServer, LoopbackGuard, assert_loopback
+from tests.waiting import until
 
 SYMBOL = "SOL/USDT:USDT"
-WAIT = 60.0  # a ceiling, not a duration: a loaded 2-core machine imports ccxt slowly
 
 # Binance USD-M stream names for SOLUSDT, as the fake counts them.
 MARK = "solusdt@markPrice@1s"
@@ -66,15 +66,11 @@ def closed_port() -> int:
     return port
 
 
-async def until(condition: Callable[[], bool], timeout: float = WAIT, what: str = "") -> None:
-    try:
-        async with asyncio.timeout(timeout):
-            while not condition():
-                await asyncio.sleep(0.01)
-    except TimeoutError:
-        raise AssertionError(
-            f"timed out after {timeout}s waiting for {what or condition}"
-        ) from None
+async def book_in_feed(feed: CcxtFeed, bid: float, ask: float, symbol: str = SYMBOL) -> None:
+    """Until `feed` holds this best bid/ask. The book is on its own socket: a price sent right
+    after `fake.book()` can be handled first, on the old book, and fill at the old bid."""
+    state = feed._state(symbol)  # no public read of the raw book; tests only
+    await until(lambda: (state.bid, state.ask) == (bid, ask), what=f"the book {bid}/{ask}")
 
 
 @contextlib.contextmanager
