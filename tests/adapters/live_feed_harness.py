@@ -19,7 +19,7 @@ from adapters.ccxt_feed import CcxtFeed
 from cockpit.config import FeedConfig
 from cockpit.domain import Tick
 from tests.fakes._server import FakeExchangeServer, LoopbackGuard, assert_loopback
-from tests.waiting import until
+from tests.waiting import until as until  # re-exported: many tests import it from here
 
 SYMBOL = "SOL/USDT:USDT"
 
