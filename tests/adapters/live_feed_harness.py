@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, TypeVar
 
 import ccxt.pro  # noqa: F401  (imported once at collection: ~1-9 s, not inside a timeout)
@@ -106,12 +106,40 @@ class Collector:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
+def forming_minute(fake: Any, symbol: str = "SOLUSDT") -> int:
+    """Open time of the fake's forming 1m bar (the newest it has). Not `clock() // minute`: on
+    wall time a minute can end between the fake's start and the test's first trade, and a
+    trade in the next minute closes the forming bar first (a bar the test did not expect)."""
+    newest: int = max(fake.markets[symbol].bars)
+    return newest
+
+
+class ManualClock:
+    """The feed's monotonic clock (price and book ages, the watchdog's limits), moved only by
+    the test: an age then is what the test made it, not what a loaded machine took."""
+
+    def __init__(self, now: float = 1_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 @contextlib.asynccontextmanager
 async def live_feed(
-    fake: FakeExchangeServer, exchange: str = "binanceusdm", **overrides: Any
+    fake: FakeExchangeServer,
+    exchange: str = "binanceusdm",
+    *,
+    clock: Callable[[], float] | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[tuple[CcxtFeed, Collector]]:
-    """A started feed on `fake` with a collector; closes both and checks the exchange closed."""
-    feed = CcxtFeed(fast_config(fake.origin, exchange, **overrides))
+    """A started feed on `fake` with a collector; closes both and checks the exchange closed.
+    `clock` replaces the feed's monotonic clock (`ManualClock`)."""
+    config = fast_config(fake.origin, exchange, **overrides)
+    feed = CcxtFeed(config) if clock is None else CcxtFeed(config, clock=clock)
     collector = Collector(feed)
     try:
         await until(lambda: feed.exchange is not None, what="the exchange to be created")
