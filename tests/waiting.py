@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
+
+from textual.pilot import Pilot
 
 CEILING_S = 60.0
 """The longest any test waits for something that should happen (a ceiling, not a duration)."""
@@ -23,6 +26,21 @@ async def until(
         async with asyncio.timeout(timeout):
             while not condition():
                 await asyncio.sleep(0.01)
+    except TimeoutError:
+        raise AssertionError(
+            f"timed out after {timeout}s waiting for {what or condition}"
+        ) from None
+
+
+async def pilot_until(
+    pilot: Pilot[Any], condition: Callable[[], object], timeout: float = CEILING_S, what: str = ""
+) -> None:
+    """`until` for a Textual app under Pilot: between checks the app processes its messages
+    (screens pushed, workers' results shown)."""
+    try:
+        async with asyncio.timeout(timeout):
+            while not condition():
+                await pilot.pause(0.01)
     except TimeoutError:
         raise AssertionError(
             f"timed out after {timeout}s waiting for {what or condition}"
