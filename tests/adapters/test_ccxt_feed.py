@@ -28,6 +28,7 @@ from tests.adapters.live_feed_harness import (
 )
 from tests.fakes._server import assert_loopback
 from tests.fakes.binance_usdm import MINUTE_MS, FakeBinanceUSDM
+from tests.waiting import CEILING_S
 
 pytestmark = pytest.mark.usefixtures("guard")
 
@@ -195,7 +196,7 @@ async def test_close_ends_the_iterators_and_closes_the_exchange(fake: FakeBinanc
     exchange = feed.exchange
     await fake.wait_subscribed(MARK)
     await feed.close()
-    assert await asyncio.wait_for(task, 5) is None
+    assert await asyncio.wait_for(task, CEILING_S) is None
     assert exchange.session is None and not exchange.clients
     assert feed.status.state is FeedState.DOWN
     await feed.close()  # twice is fine
