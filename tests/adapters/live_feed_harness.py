@@ -19,9 +19,9 @@ from adapters.ccxt_feed import CcxtFeed
 from cockpit.config import FeedConfig
 from cockpit.domain import Tick
 from tests.fakes._server import FakeExchangeServer, LoopbackGuard, assert_loopback
+from tests.waiting import until as until  # re-exported: many tests import it from here
 
 SYMBOL = "SOL/USDT:USDT"
-WAIT = 60.0  # a ceiling, not a duration: a loaded 2-core machine imports ccxt slowly
 
 # Binance USD-M stream names for SOLUSDT, as the fake counts them.
 MARK = "solusdt@markPrice@1s"
@@ -66,15 +66,11 @@ def closed_port() -> int:
     return port
 
 
-async def until(condition: Callable[[], bool], timeout: float = WAIT, what: str = "") -> None:
-    try:
-        async with asyncio.timeout(timeout):
-            while not condition():
-                await asyncio.sleep(0.01)
-    except TimeoutError:
-        raise AssertionError(
-            f"timed out after {timeout}s waiting for {what or condition}"
-        ) from None
+async def book_in_feed(feed: CcxtFeed, bid: float, ask: float, symbol: str = SYMBOL) -> None:
+    """Until `feed` holds this best bid/ask. The book is on its own socket: a price sent right
+    after `fake.book()` can be handled first, on the old book, and fill at the old bid."""
+    state = feed._state(symbol)  # no public read of the raw book; tests only
+    await until(lambda: (state.bid, state.ask) == (bid, ask), what=f"the book {bid}/{ask}")
 
 
 @contextlib.contextmanager
@@ -110,12 +106,40 @@ class Collector:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
+def forming_minute(fake: Any, symbol: str = "SOLUSDT") -> int:
+    """Open time of the fake's forming 1m bar (the newest it has). Not `clock() // minute`: on
+    wall time a minute can end between the fake's start and the test's first trade, and a
+    trade in the next minute closes the forming bar first (a bar the test did not expect)."""
+    newest: int = max(fake.markets[symbol].bars)
+    return newest
+
+
+class ManualClock:
+    """The feed's monotonic clock (price and book ages, the watchdog's limits), moved only by
+    the test: an age then is what the test made it, not what a loaded machine took."""
+
+    def __init__(self, now: float = 1_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 @contextlib.asynccontextmanager
 async def live_feed(
-    fake: FakeExchangeServer, exchange: str = "binanceusdm", **overrides: Any
+    fake: FakeExchangeServer,
+    exchange: str = "binanceusdm",
+    *,
+    clock: Callable[[], float] | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[tuple[CcxtFeed, Collector]]:
-    """A started feed on `fake` with a collector; closes both and checks the exchange closed."""
-    feed = CcxtFeed(fast_config(fake.origin, exchange, **overrides))
+    """A started feed on `fake` with a collector; closes both and checks the exchange closed.
+    `clock` replaces the feed's monotonic clock (`ManualClock`)."""
+    config = fast_config(fake.origin, exchange, **overrides)
+    feed = CcxtFeed(config) if clock is None else CcxtFeed(config, clock=clock)
     collector = Collector(feed)
     try:
         await until(lambda: feed.exchange is not None, what="the exchange to be created")

@@ -11,10 +11,11 @@ import pytest
 from adapters.csv_candles import load_candles_csv
 from adapters.replay import ReplayFeed, candle_replay, candle_ticks
 from cockpit.domain import Candle, FeedState, Tick
+from tests.waiting import CEILING_S
 
 SYM = "SOL-PERP"
 T0 = 1_700_000_100_000
-WAIT = 30.0  # a ceiling: a bug fails instead of hanging, a loaded machine still passes
+WAIT = CEILING_S  # a ceiling: a bug fails instead of hanging, a loaded machine still passes
 MARKET_DATA = Path(__file__).parents[2].parent / "shared/data/market"
 
 

@@ -18,14 +18,17 @@ from tests.adapters.live_feed_harness import (
     KLINE,
     MARK,
     SYMBOL,
+    ManualClock,
     book_seen,
     fast_config,
+    forming_minute,
     live_feed,
     running,
     until,
 )
 from tests.fakes._server import assert_loopback
 from tests.fakes.binance_usdm import MINUTE_MS, FakeBinanceUSDM
+from tests.waiting import CEILING_S
 
 pytestmark = pytest.mark.usefixtures("guard")
 
@@ -90,8 +93,7 @@ async def test_mark_price_stream_gives_ticks_with_the_book_and_funding(
 async def test_klines_close_on_rollover_exactly_once(fake: FakeBinanceUSDM) -> None:
     async with live_feed(fake) as (_feed, got):
         await fake.wait_subscribed(KLINE)
-        now = fake.clock()
-        minute = now - now % MINUTE_MS
+        minute = forming_minute(fake)
         await fake.trade(150.0, 2.0, ts=minute + 1_000)
         await fake.trade(151.0, 1.0, ts=minute + 2_000)
         await fake.trade(149.5, 3.0, ts=minute + 3_000)
@@ -171,7 +173,8 @@ async def test_a_gap_through_the_book_never_fills_better_than_the_print(
 
 
 async def test_stale_book_is_not_used_for_fills(fake: FakeBinanceUSDM) -> None:
-    async with live_feed(fake, trigger="last", book_max_age_s=0.2) as (feed, got):
+    clock = ManualClock()  # the book's age is what the test makes it, not the machine's load
+    async with live_feed(fake, trigger="last", book_max_age_s=0.2, clock=clock) as (feed, got):
         await fake.wait_subscribed(AGG)
         await fake.wait_subscribed(BOOK)
         await fake.book(149.99, 150.01)
@@ -179,7 +182,7 @@ async def test_stale_book_is_not_used_for_fills(fake: FakeBinanceUSDM) -> None:
         await fake.trade(150.0)
         await until(lambda: len(got.ticks) == 1)
         assert got.ticks[0].bid == 149.99
-        await asyncio.sleep(0.3)
+        clock.advance(0.3)  # the book is now older than book_max_age_s
         await fake.trade(150.02)
         await until(lambda: len(got.ticks) == 2)
         assert (got.ticks[1].bid, got.ticks[1].ask) == (None, None)
@@ -193,7 +196,7 @@ async def test_close_ends_the_iterators_and_closes_the_exchange(fake: FakeBinanc
     exchange = feed.exchange
     await fake.wait_subscribed(MARK)
     await feed.close()
-    assert await asyncio.wait_for(task, 5) is None
+    assert await asyncio.wait_for(task, CEILING_S) is None
     assert exchange.session is None and not exchange.clients
     assert feed.status.state is FeedState.DOWN
     await feed.close()  # twice is fine

@@ -6,6 +6,7 @@ what is wrong, and it recovers on its own."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
@@ -17,8 +18,10 @@ from tests.adapters.live_feed_harness import (
     MARK,
     SYMBOL,
     Collector,
+    ManualClock,
     closed_port,
     fast_config,
+    forming_minute,
     live_feed,
     messages,
     running,
@@ -36,12 +39,16 @@ async def fake() -> AsyncIterator[FakeBinanceUSDM]:
 
 
 async def mark_until_tick(fake: FakeBinanceUSDM, got: Collector, price: float) -> None:
-    """Push marks until one arrives as a tick (a fresh socket may still be subscribing)."""
+    """Push marks until one arrives as a tick (a fresh socket may still be subscribing); a
+    mark is given a second before it is sent again, so few are left in flight afterwards."""
     start = len(got.ticks)
     async with asyncio.timeout(60):  # a ceiling for a loaded machine
         while len(got.ticks) == start:
             await fake.mark_price(price)
-            await asyncio.sleep(0.05)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1.0):
+                    while len(got.ticks) == start:
+                        await asyncio.sleep(0.01)
     assert got.ticks[-1].price == price
 
 
@@ -61,8 +68,7 @@ async def test_socket_dropped_mid_stream_reconnects_without_losing_a_bar(
     async with live_feed(fake) as (feed, got):
         await fake.wait_subscribed(MARK)
         await fake.wait_subscribed(KLINE)
-        now = fake.clock()
-        minute = now - now % MINUTE_MS
+        minute = forming_minute(fake)
         await mark_until_tick(fake, got, 150.0)
         await fake.trade(150.0, ts=minute + 10)
         await until(lambda: messages(feed, "candles") >= 1)
@@ -91,20 +97,25 @@ async def test_socket_dropped_mid_stream_reconnects_without_losing_a_bar(
 
 
 async def test_a_stalled_server_is_stale_in_time_then_reconnected(fake: FakeBinanceUSDM) -> None:
-    async with live_feed(fake) as (feed, got):
+    clock = ManualClock()  # ages are what the test makes them, not what the load took
+    async with live_feed(fake, clock=clock) as (feed, got):
         await fake.wait_subscribed(MARK)
-        await mark_until_tick(fake, got, 150.0)
+        # one mark only: a second one still in flight could land after the clock moved
+        await fake.mark_price(150.0)
+        await until(lambda: len(got.ticks) == 1, what="the mark")
         assert feed.status.state is FeedState.CONNECTED
         fake.stalled = True  # sockets stay open, nothing comes through
-        stalled_at = asyncio.get_running_loop().time()
-        await until(lambda: feed.status.state is FeedState.STALE, timeout=3, what="stale")
-        noticed = asyncio.get_running_loop().time() - stalled_at
-        assert 0.9 <= noticed <= 1.6, f"stale after {noticed:.2f}s, configured 1.0s"
+        clock.advance(0.9)
+        assert feed.status.state is FeedState.CONNECTED, "stale_after_s is 1.0 s"
+        clock.advance(0.2)
         status = feed.status
+        assert status.state is FeedState.STALE, "stale once no price came for 1.0 s"
         assert status.age_s is not None and status.age_s > 1.0
         assert "no automatic exits" in status.detail
+        assert feed.forced_reconnects == 0
         # after reconnect_after_s (2 s) the feed drops the sockets itself and resubscribes
-        await fake.wait_subscribed(MARK, count=2, timeout=5)
+        clock.advance(1.0)
+        await fake.wait_subscribed(MARK, count=2)
         assert feed.forced_reconnects >= 1
         fake.stalled = False
         await mark_until_tick(fake, got, 151.0)
@@ -125,7 +136,7 @@ async def test_http_errors_at_start_are_retried_with_the_error_shown(
             what=f"{error} in the status",
         )
         assert feed.status.state in (FeedState.RECONNECTING, FeedState.DOWN)
-        await fake.wait_subscribed(MARK, timeout=10)
+        await fake.wait_subscribed(MARK)
         await mark_until_tick(fake, got, 150.0)
         await connected_while_fresh(fake, feed, 150.0)
         info_calls = [r for r in fake.rest_requests if r.startswith("GET /fapi/v1/exchangeInfo")]

@@ -12,6 +12,7 @@ import pytest
 from adapters.base import MarketFeed
 from adapters.replay import REGIMES, MarketSimulator, simulated_market, simulated_ticks
 from cockpit.domain import FeedState, Tick
+from tests.waiting import CEILING_S
 
 START_MS = 1_700_000_100_000  # on a 5-minute boundary
 
@@ -142,6 +143,6 @@ async def test_simulated_market_status_labels_the_demo() -> None:
 
 async def test_default_start_is_now_on_a_minute() -> None:
     feed = simulated_market(warmup_minutes=2, speed=None)
-    tick = await asyncio.wait_for(anext(aiter(feed.ticks("SOL-PERP"))), 5)
+    tick = await asyncio.wait_for(anext(aiter(feed.ticks("SOL-PERP"))), CEILING_S)
     assert tick.ts_ms % 60_000 == 0
     await feed.close()

@@ -28,6 +28,7 @@ from cockpit.domain import Candle
 from cockpit.live_venue import LiveVenue
 from cockpit.session import Session
 from tests.fakes.drift_harness import CLOSED_RPC, Harness, make_harness
+from tests.waiting import CEILING_S
 
 SYMBOL = "SOL-PERP"
 BAR_MS = 15 * 60_000
@@ -61,10 +62,10 @@ class PollGate:
     async def release(self) -> None:
         self._back.clear()
         self._go.set()
-        await asyncio.wait_for(self._back.wait(), 5)
+        await asyncio.wait_for(self._back.wait(), CEILING_S)
 
     async def first(self) -> None:
-        await asyncio.wait_for(self._back.wait(), 5)
+        await asyncio.wait_for(self._back.wait(), CEILING_S)
 
 
 class Clock:

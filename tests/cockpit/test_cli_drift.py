@@ -14,6 +14,7 @@ from adapters.drift import DriftBroker, DriftOracleFeed
 from adapters.paper import PaperBroker
 from cockpit.cli import build_parser, drift_app, live_settings, main, on_drift
 from tests.fakes.drift_harness import CLOSED_RPC
+from tests.waiting import pilot_until
 
 
 @pytest.fixture(autouse=True)
@@ -114,7 +115,11 @@ async def test_a_dead_rpc_at_start_shows_and_the_cockpit_runs_on(tmp_path: Path)
                 break
         assert "could not be reconciled" in (app.session.live_precondition() or "")
         await pilot.press("m")
-        await pilot.pause(0.1)
+        await pilot_until(
+            pilot,
+            lambda: any("LIVE-SMALL refused" in e.text for e in app.session.latest.events),
+            what="the refusal",
+        )
         assert app.session.latest.mode.value == "shadow"
         assert app.session.feed_status.state.value in ("reconnecting", "down")
         assert app.is_running

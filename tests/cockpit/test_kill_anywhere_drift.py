@@ -40,6 +40,7 @@ from adapters.drift import DriftBroker
 from cockpit.domain import Mode, Side
 from cockpit.session import Session
 from tests.cockpit.drift_rig import SYMBOL, Rig, build_session, open_rig
+from tests.waiting import CEILING_S
 
 LIVE = ("intent", "would_submit", "submitted", "accepted", "partially_filled")
 EPS = 1e-9
@@ -113,7 +114,7 @@ async def crash_restart(
     blocker = Blocker(r.h.broker, where)
     blocker.armed = True
     task = asyncio.ensure_future(op())
-    await asyncio.wait_for(blocker.reached.wait(), 5)
+    await asyncio.wait_for(blocker.reached.wait(), CEILING_S)
     await abandon(r.session)
     assert task.cancelled() and blocker.client_order_id is not None
     sent_before = len(r.h.sender.sent)

@@ -44,9 +44,10 @@ CHILD = textwrap.dedent(
                 "SOL-PERP", Side.LONG, 30.0, 2.0, policy="quality_tiers", quality_score=90.0
             )
             await feed.step(len(PATH) - 1)
-            # Longer than the 50 ms snapshot interval the harness configures, so the
-            # throttled state (the peak) is on disk; the stop moves were written at once.
-            await asyncio.sleep(0.5)
+            # The throttled state (the peak) on disk now, not after "long enough" for the
+            # 50 ms snapshot timer (a loaded machine may not have run it); the stop moves
+            # were written at once.
+            await session.store.flush()
             print(json.dumps({"trade_id": pos.trade_id, "stop": pos.stop, "peak": pos.peak,
                               "size": pos.size, "trailing": pos.trailing_active}), flush=True)
             await asyncio.sleep(600)

@@ -5,22 +5,25 @@ and the venue agree afterwards."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from solders.keypair import Keypair
 
+from adapters.backoff import Backoff
 from adapters.drift.wallet import load_wallet
 from cockpit.domain import Side
+from cockpit.live_venue.keeper import LiveVenue
 from cockpit.risk import EntryRequest
 from cockpit.session import EntryPending, OrderRejected
 from tests.cockpit.drift_rig import SYMBOL, Rig, drift_config, open_rig
 from tests.fakes.drift_harness import RpcDown
+from tests.waiting import until
 
 LOST_EVERY_ATTEMPT = ["lost"] * 4  # max_retries 3: the first send and three re-sends
 
@@ -259,18 +262,15 @@ async def test_the_poll_loop_runs_by_itself_and_records_a_stop_fill_once(
     try:
         await r.session.enter_live("LIVE")
         pos = await r.session.open_position(SYMBOL, Side.LONG, 40, 2)
-        for _ in range(3000):
-            if r.chain_stops():
-                break
-            await asyncio.sleep(0.01)
+        await until(r.chain_stops, what="the stop placed by the loop")
         assert r.chain_stops() == [(r.chain_stops()[0][0], 147.75)], "placed by the loop"
         await r.price(147.0)
-        for _ in range(3000):
-            if pos.closed:
-                break
-            await asyncio.sleep(0.01)
+        await until(lambda: pos.closed, what="the stop fill recorded by the loop")
         await r.price(146.9)
-        await asyncio.sleep(0.05)
+        # the loop reads the account twice more after the close: a second record of the same
+        # fill would be there now
+        reads = r.h.user.fetches
+        await until(lambda: r.h.user.fetches >= reads + 2, what="two more polls")
         assert pos.closed
         assert r.rows("SELECT reason FROM fills ORDER BY id") == [("entry",), ("stop_loss",)]
         assert r.rows("SELECT reason, status FROM orders ORDER BY id") == [
@@ -321,23 +321,40 @@ async def test_the_wallet_key_never_reaches_the_log_the_screen_or_sqlite(
     assert str(keypair.pubkey())[:4] in (r.session.wallet or "")
 
 
-async def test_the_poll_loop_backs_off_while_the_rpc_fails(tmp_path: Path) -> None:
+async def test_the_poll_loop_backs_off_while_the_rpc_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    delays: list[float] = []  # what the loop chose to wait after each failed read
+
+    class Recorded(Backoff):
+        def next_delay(self) -> float:
+            delay = super().next_delay()
+            delays.append(delay)
+            return delay
+
+    def backoff(venue: LiveVenue) -> Backoff:
+        made = real_backoff(venue)
+        return Recorded(made.initial_s, made.max_s, factor=made.factor, jitter=made.jitter)
+
+    real_backoff = LiveVenue.backoff
+    monkeypatch.setattr(LiveVenue, "backoff", backoff)
     cfg = drift_config(poll_interval_s=0.001, backoff_initial_s=0.05, backoff_max_s=0.4)
     r = await open_rig(tmp_path / "b.db", config=cfg, poll_loop=True)
     try:
         r.h.user.fail_fetches = [RpcDown("HTTP 429 Too Many Requests")] * 10_000
+        started = time.monotonic()
         before = r.h.user.fetches
-        await asyncio.sleep(0.6)
-        tries = r.h.user.fetches - before
-        # 1 ms polling would have tried hundreds of times; backing off 50, 100, 200, 400 ms
-        # leaves a handful
-        assert 1 <= tries <= 8
+        await until(lambda: r.h.user.fetches - before >= 6, what="six failed reads")
+        waited = time.monotonic() - started
+        # 1 ms polling would retry at once; the loop backs off 50, 100, 200, 400, 400 ms
+        assert delays[:5] == pytest.approx([0.05, 0.1, 0.2, 0.4, 0.4])
+        # and really waits them: five waits lie between six reads (load only adds to this)
+        assert waited >= 0.05 + 0.1 + 0.2 + 0.4 + 0.4
         assert len([e for e in r.events() if "reading the account failed" in e]) == 1
         r.h.user.fail_fetches = []
-        for _ in range(3000):
-            if any("account readable again" in e for e in r.events()):
-                break
-            await asyncio.sleep(0.01)
-        assert any("account readable again" in e for e in r.events())
+        await until(
+            lambda: any("account readable again" in e for e in r.events()),
+            what="the account readable again",
+        )
     finally:
         await r.session.stop()

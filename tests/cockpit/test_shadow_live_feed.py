@@ -8,28 +8,29 @@ candles of the whole episode are in SQLite.
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from adapters.base import FundingInfo
 from adapters.ccxt_feed import CcxtFeed
 from adapters.paper import PaperBroker
 from cockpit.config import Settings
-from cockpit.domain import FeedState, Side
+from cockpit.domain import FeedState, Side, Tick
 from cockpit.session import Session
 from tests.adapters.live_feed_harness import (
     BOOK,
     KLINE,
     MARK,
     SYMBOL,
+    book_in_feed,
     fast_config,
     running,
     until,
 )
-from tests.fakes._server import FakeClock
+from tests.fakes._server import FakeClock, wall_ms
 from tests.fakes.binance_usdm import MINUTE_MS, FakeBinanceUSDM
 
 pytestmark = pytest.mark.usefixtures("guard")
@@ -37,7 +38,10 @@ pytestmark = pytest.mark.usefixtures("guard")
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    """The market's clock, frozen in the middle of the current minute and moved only by the
+    test. On wall time a minute could end during a test: one more bar is then closed (the
+    retried backfill fetched 21 bars, not 20, and the test waited for 20 until its timeout)."""
+    return FakeClock(frozen_ms=wall_ms() // MINUTE_MS * MINUTE_MS + MINUTE_MS // 2)
 
 
 @pytest.fixture
@@ -50,8 +54,14 @@ def shadow_session(
     tmp_path: Path, fake: FakeBinanceUSDM, clock: FakeClock
 ) -> tuple[Session, CcxtFeed, PaperBroker, Path]:
     db = tmp_path / "shadow.db"
+    # Staleness and book age are wall time in the feed: limits far above what a loaded
+    # machine takes between two steps of a test (the stale tick below is older still).
     feed_config = fast_config(
-        fake.origin, stale_after_s=3.0, reconnect_after_s=6.0, backfill_minutes=30
+        fake.origin,
+        stale_after_s=30.0,
+        reconnect_after_s=60.0,
+        book_max_age_s=600.0,
+        backfill_minutes=30,
     )
     settings = Settings(db_url=f"sqlite+aiosqlite:///{db}", feed=feed_config, state_flush_ms=50)
     feed = CcxtFeed(settings.feed)
@@ -59,34 +69,93 @@ def shadow_session(
     return Session(settings, feed, broker, [SYMBOL], clock=clock), feed, broker, db
 
 
+class Handled:
+    """The ticks the session has finished handling (engine run, orders done), in order.
+
+    Wraps `session.on_tick`, which the feed loop looks up for every tick: a test waits for
+    the tick it sent to be handled instead of sleeping and hoping on_tick is done."""
+
+    def __init__(self, session: Session) -> None:
+        self.ticks: list[Tick] = []
+        inner = session.on_tick
+
+        async def on_tick(tick: Tick) -> None:
+            try:
+                await inner(tick)
+            finally:
+                self.ticks.append(tick)
+
+        session.on_tick = on_tick  # type: ignore[method-assign]
+
+    async def wait(self, price: float, bid: float | None = None, what: str = "") -> Tick:
+        """Until a tick at `price` (and `bid`, if given) has been handled; returns it."""
+
+        def match() -> Tick | None:
+            for tick in reversed(self.ticks):
+                if tick.price == price and (bid is None or tick.bid == bid):
+                    return tick
+            return None
+
+        await until(lambda: match() is not None, what=what or f"the tick at {price} handled")
+        tick = match()
+        assert tick is not None
+        return tick
+
+
 async def quote(
-    fake: FakeBinanceUSDM, session: Session, bid: float, ask: float, mark: float, **kw: object
+    fake: FakeBinanceUSDM,
+    feed: CcxtFeed,
+    handled: Handled,
+    bid: float,
+    ask: float,
+    mark: float,
+    **kw: object,
 ) -> None:
-    """Book first, then the mark; wait until the session has acted on that mark."""
+    """Book first, then the mark; return once the session has handled that mark (its orders
+    done). The mark goes out only after the feed holds the new book (the book is on its own
+    socket): a mark handled on the old book would fill at the old bid."""
     await fake.book(bid, ask)
-    await asyncio.sleep(0.05)  # the book is on its own socket
-    async with asyncio.timeout(60):  # a ceiling for a loaded machine
-        while True:
-            await fake.mark_price(mark, **kw)  # type: ignore[arg-type]
-            await asyncio.sleep(0.05)
-            tick = session.latest.last_tick.get(SYMBOL)
-            if tick is not None and tick.price == mark and tick.bid == bid:
-                break
-    await asyncio.sleep(0.05)  # let on_tick finish its orders
+    await book_in_feed(feed, bid, ask)
+    handled.ticks.clear()
+    await fake.mark_price(mark, **kw)  # type: ignore[arg-type]
+    await handled.wait(mark, bid, what=f"the mark {mark} on the book {bid}/{ask} handled")
+
+
+def funding_seen(feed: CcxtFeed) -> list[int]:
+    """The next funding times the funding charger has read from the feed, in order.
+
+    The charger polls `feed.funding()` once a second and schedules the time it returns in the
+    same step (no await between): once a time is in this list, the charger has it."""
+    seen: list[int] = []
+    inner = feed.funding
+
+    def funding(symbol: str) -> FundingInfo | None:
+        info = inner(symbol)
+        if info is not None:
+            seen.append(info.next_funding_ms)
+        return info
+
+    feed.funding = funding  # type: ignore[method-assign]
+    return seen
 
 
 async def test_a_shadow_position_is_filled_and_managed_from_the_stream(
     tmp_path: Path, fake: FakeBinanceUSDM, clock: FakeClock
 ) -> None:
     session, feed, _broker, db = shadow_session(tmp_path, fake, clock)
+    handled = Handled(session)
+    seen = funding_seen(feed)
     await session.start()
     try:
         await fake.wait_subscribed(MARK)
         await fake.wait_subscribed(BOOK)
         funding_at = clock() + 30_000
-        await quote(fake, session, 150.00, 150.04, 150.02, rate=0.0001, next_funding_ms=funding_at)
+        await quote(
+            fake, feed, handled, 150.00, 150.04, 150.02, rate=0.0001, next_funding_ms=funding_at
+        )
         assert feed.status.state is FeedState.CONNECTED
-        await asyncio.sleep(1.2)  # the funding job polls once a second: let it see the schedule
+        # the funding job must have the schedule before the funding time passes
+        await until(lambda: funding_at in seen, what="the funding job reading the schedule")
 
         # entry: a market buy fills at the ask plus slippage and pays the taker fee
         pos = await session.open_position(SYMBOL, Side.LONG, 30.0, 2.0)
@@ -96,15 +165,15 @@ async def test_a_shadow_position_is_filled_and_managed_from_the_stream(
         assert pos.initial_size == pytest.approx(30.0 / 150.02)
         fee_at_entry = pos.fees
 
-        # a stale price (10 s old) through the stop: the engine must not act on it
-        await fake.mark_price(140.0, ts=clock() - 10_000)
-        await until(lambda: session.latest.last_tick[SYMBOL].price == 140.0)
-        await asyncio.sleep(0.1)
+        # a stale price (60 s old) through the stop: the engine must not act on it
+        handled.ticks.clear()
+        await fake.mark_price(140.0, ts=clock() - 60_000)
+        await handled.wait(140.0, what="the stale tick handled")
         assert not pos.closed and pos.size == pos.initial_size
         assert any("no automatic stop" in e.text for e in session.latest.events)
 
         # +1.6 %: TP1 closes 75 % at the bid (less slippage); the stop is locked at +0.4 %
-        await quote(fake, session, 152.40, 152.44, 152.42)
+        await quote(fake, feed, handled, 152.40, 152.44, 152.42)
         assert pos.tp1_filled
         assert pos.size == pytest.approx(pos.initial_size * 0.25)
         assert pos.stop == pytest.approx(pos.entry * 1.004)
@@ -114,7 +183,13 @@ async def test_a_shadow_position_is_filled_and_managed_from_the_stream(
         fees_before = pos.fees
         clock.advance(31_000)
         await quote(
-            fake, session, 152.30, 152.34, 152.32, next_funding_ms=funding_at + 8 * 3_600_000
+            fake,
+            feed,
+            handled,
+            152.30,
+            152.34,
+            152.32,
+            next_funding_ms=funding_at + 8 * 3_600_000,
         )
         await until(lambda: pos.fees != fees_before, what="the funding charge")
         # notional at the newest price when the funding time passed (152.42 or 152.32)
@@ -123,7 +198,7 @@ async def test_a_shadow_position_is_filled_and_managed_from_the_stream(
 
         # a gap through the profit-lock stop: filled at the bid of that tick, not at the stop
         stop = pos.stop
-        await quote(fake, session, 149.00, 149.04, 149.02)
+        await quote(fake, feed, handled, 149.00, 149.04, 149.02)
         assert pos.closed
         exit_fill = 149.00 * (1 - 2e-4)
         assert stop > 150.6 > 149.0 > exit_fill
@@ -176,7 +251,6 @@ async def test_candles_of_the_session_are_recorded_without_gaps_through_a_drop(
         await fake.trade(149.0, 1.5, ts=minute + 3 * MINUTE_MS + 100)
         await fake.wait_subscribed(KLINE, count=2)
         clock.advance(MINUTE_MS)
-        await asyncio.sleep(0.2)
         await fake.trade(149.5, 1.0, ts=minute + 4 * MINUTE_MS + 100)
         clock.advance(MINUTE_MS)
         await fake.trade(149.6, 1.0, ts=minute + 5 * MINUTE_MS + 100)

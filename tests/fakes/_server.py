@@ -193,8 +193,9 @@ class FakeExchangeServer:
         self._changed.set()
         self._changed = asyncio.Event()
 
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-        """Wait until `predicate()` holds (re-checked on every connection change)."""
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 60.0) -> None:
+        """Wait until `predicate()` holds (re-checked on every connection change). The timeout
+        is a ceiling for a loaded machine, not a duration: it returns as soon as it holds."""
         async with asyncio.timeout(timeout):
             while not predicate():
                 changed = self._changed
@@ -202,7 +203,7 @@ class FakeExchangeServer:
                     async with asyncio.timeout(0.05):
                         await changed.wait()
 
-    async def wait_subscribed(self, stream: str, count: int = 1, timeout: float = 10.0) -> None:
+    async def wait_subscribed(self, stream: str, count: int = 1, timeout: float = 60.0) -> None:
         """Until `count` SUBSCRIBEs to `stream` have arrived and one connection holds it."""
         await self.wait_for(
             lambda: (

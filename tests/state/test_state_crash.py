@@ -33,13 +33,19 @@ CHILD = textwrap.dedent(
         store.update_position(position)  # throttled: not committed, allowed to be lost
         print("trade", position.trade_id, order_id, flush=True)
 
+        enough = asyncio.Event()
+
         async def hammer() -> None:
             for i in range(10**9):
                 await store.record_alert("info", f"alert {i}", i)
                 print("ack", i, flush=True)
+                if i == 20:
+                    enough.set()
 
         asyncio.get_running_loop().create_task(hammer())
-        await asyncio.sleep(0.5)  # writes are in flight when the kill lands
+        # a stream of writes committed (a count, not a time: a loaded machine is slow), and
+        # the next one is in flight when the kill lands
+        await enough.wait()
         os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -54,7 +60,7 @@ async def test_sigkill_mid_run_keeps_every_committed_row(db_path: Path, db_url: 
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,  # a ceiling: the child imports the whole stack
     )
     assert result.returncode == -signal.SIGKILL, result.stderr
     lines = result.stdout.split("\n")

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from cockpit.domain import Mode, PositionState, StopRole
 from state.store import Store
 from tests.state.factories import T0, exit_order, fill_for, open_trade, raw_one
+from tests.waiting import CEILING_S, until
 
 
 @contextmanager
@@ -40,7 +41,7 @@ def trade_updates(store: Store) -> Iterator[list[float]]:
 async def committed_value(db_path: Path, trade_id: int | None, column: str, want: float) -> float:
     """The column's value once another connection sees `want` (the UPDATE is seen by the
     statement hook before its COMMIT lands), or whatever it holds after a generous deadline."""
-    deadline = time.monotonic() + 10.0
+    deadline = time.monotonic() + CEILING_S
     value = stored(db_path, trade_id)[column]
     while value != want and time.monotonic() < deadline:
         await asyncio.sleep(0.02)
@@ -98,7 +99,7 @@ async def test_throttled_flush_waits_for_the_interval(db_url: str, db_path: Path
             if time.monotonic() - first < interval:  # only conclusive if we were not starved
                 assert updates == []
                 assert stored(db_path, position.trade_id)["mfe_pct"] == 0.0
-            deadline = time.monotonic() + 10.0
+            deadline = time.monotonic() + CEILING_S
             while not updates and time.monotonic() < deadline:
                 await asyncio.sleep(0.02)
             assert len(updates) == 1
@@ -109,7 +110,7 @@ async def test_throttled_flush_waits_for_the_interval(db_url: str, db_path: Path
         with trade_updates(store) as updates:
             tick(position, 200)
             store.update_position(position)
-            deadline = time.monotonic() + 10.0
+            deadline = time.monotonic() + CEILING_S
             while not updates and time.monotonic() < deadline:
                 await asyncio.sleep(0.02)
             assert len(updates) == 1
@@ -228,15 +229,16 @@ async def test_timer_flush_failure_is_logged_once_and_retried(
     try:
         position = await open_trade(store)
         position.mfe_pct = float("nan")
-        with caplog.at_level(logging.ERROR, logger="state"):
+        with caplog.at_level(logging.ERROR, logger="state"), trade_updates(store) as tries:
             store.update_position(position)
-            await asyncio.sleep(0.6)  # several retries, no new updates
+            # several retries, no new updates (each try is an UPDATE reaching the database)
+            await until(lambda: len(tries) >= 4, what="four tries of the failing flush")
         failures = [r for r in caplog.records if "snapshot flush failed" in r.getMessage()]
         assert len(failures) == 1
         assert not [r for r in caplog.records if "nobody waiting" in r.getMessage()]
         position.mfe_pct = 0.5
         store.update_position(position)
-        deadline = time.monotonic() + 10.0
+        deadline = time.monotonic() + CEILING_S
         while stored(db_path, position.trade_id)["mfe_pct"] != 0.5:
             assert time.monotonic() < deadline, "the writer stopped flushing"
             await asyncio.sleep(0.02)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from rich.text import Text
+from textual.command import CommandList, CommandPalette
 from textual.pilot import Pilot
 from textual.widgets import Input, RadioButton
 
@@ -17,6 +18,7 @@ from adapters.replay import ReplayFeed
 from cockpit.app import CockpitApp
 from cockpit.screens.dashboard import DashboardScreen
 from tests.ui.harness import SYMBOL, AppFactory, rally
+from tests.waiting import pilot_until
 from widgets.order_ticket import OrderTicket
 from widgets.positions_table import PositionsTable
 
@@ -160,7 +162,15 @@ async def test_command_palette_opens_the_ticket_with_the_side_chosen(make_app: A
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"Open short")
-        await pilot.pause(0.3)
+
+        def offered() -> bool:  # the palette searches in the background
+            palette = app.screen
+            if not isinstance(palette, CommandPalette):
+                return False
+            option = palette.query_one(CommandList).highlighted_option
+            return option is not None and "Open short" in str(option.prompt)
+
+        await pilot_until(pilot, offered, what="'Open short' highlighted in the palette")
         await pilot.press("enter")
         for _ in range(1500):
             await pilot.pause(0.02)

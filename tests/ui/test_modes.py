@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from textual.widgets import Button, DataTable, Input
@@ -11,6 +12,7 @@ from cockpit.screens.audit import AuditScreen
 from cockpit.screens.dashboard import DashboardScreen
 from tests.ui.harness import app_factory, rally
 from tests.ui.test_dashboard import SIZE
+from tests.waiting import pilot_until
 from widgets.live_confirm import LiveConfirmDialog
 
 
@@ -19,13 +21,23 @@ async def test_demo_refuses_live_with_the_reason_and_audits_it(tmp_path: Path) -
     async with app.run_test(size=SIZE) as pilot:
         await feed.step(1)
         await pilot.press("m")
-        await pilot.pause(0.2)
+        await pilot_until(
+            pilot,
+            lambda: any("LIVE-SMALL refused" in e.text for e in app.session.latest.events),
+            what="the refusal",
+        )
         assert isinstance(app.screen, DashboardScreen), "no dialog when LIVE is impossible"
         assert app.session.latest.mode is Mode.SHADOW
-        assert any("LIVE-SMALL refused" in e.text for e in app.session.latest.events)
+        async with asyncio.timeout(60):  # the audit row is written in the background
+            while not await app.session.recent_audit():
+                await pilot.pause(0.01)
         await pilot.press("a")
-        await pilot.pause(0.2)
-        assert isinstance(app.screen, AuditScreen)
+
+        def audit_shown() -> bool:
+            screen = app.screen
+            return isinstance(screen, AuditScreen) and screen.query_one(DataTable).row_count > 0
+
+        await pilot_until(pilot, audit_shown, what="the audit rows shown")
         table = app.screen.query_one(DataTable)
         assert table.row_count == 1
         assert "no live venue" in str(table.get_row_at(0)[4])
