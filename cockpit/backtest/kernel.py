@@ -594,3 +594,31 @@ def run(
         res.pnl_pct,
     )
     return res
+
+
+@njit(cache=True)
+def _window_extremes(
+    hi: F64, lo: F64, starts: I64, ends: I64, mx: F64, mn: F64
+) -> None:  # pragma: no cover - compiled
+    for r in range(starts.shape[0]):
+        a, b = starts[r], ends[r]
+        if b > a:
+            mx[r], mn[r] = _range_extremes(hi, lo, a, b)
+        else:
+            mx[r] = math.nan
+            mn[r] = math.nan
+
+
+def window_extremes(tables: SparseTables, starts: I64, ends: I64) -> tuple[F64, F64]:
+    """(max, min) of the tables' extremes over each window [starts[r], ends[r]) (NaN: empty)."""
+    mx = np.empty(starts.shape[0])
+    mn = np.empty(starts.shape[0])
+    _window_extremes(
+        tables.hi,
+        tables.lo,
+        np.ascontiguousarray(starts, dtype=np.int64),
+        np.ascontiguousarray(ends, dtype=np.int64),
+        mx,
+        mn,
+    )
+    return mx, mn

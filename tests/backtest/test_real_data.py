@@ -114,3 +114,32 @@ def test_entry_atr_is_wilder_over_closed_clock_aligned_15m_bars() -> None:
         else:
             assert got[k] == want, i
     assert math.isnan(got[0])  # bar 100: not 14 closed 15m bars yet
+
+
+def test_the_done_when_command(tmp_path: Path) -> None:
+    """The issue's own command line, on the real file."""
+    from cockpit.cli import main
+
+    trades, report = tmp_path / "t.csv", tmp_path / "r.md"
+    code = main(
+        [
+            "backtest",
+            str(SOL),
+            "--policy",
+            "fixed,atr_scaled,quality_tiers",
+            "--scores",
+            "90,75,65,55",
+            "--entries",
+            "every:240:100",
+            "--path",
+            "closes",
+            "--trades",
+            str(trades),
+            "--out",
+            str(report),
+        ]
+    )
+    assert code == 0
+    rows = trades.read_text().splitlines()
+    assert len(rows) > 600  # ~304 entries x 3 policies, less the refused
+    assert "| quality_tiers |" in report.read_text()
