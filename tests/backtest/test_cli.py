@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -220,3 +221,50 @@ def test_a_malformed_grid_is_refused(
     assert backtest(str(candles), "--grid", str(path), "--entries", "every:10") == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1, err
+
+
+def test_progress_is_shown_on_a_terminal(candles: Path, tmp_path: Path) -> None:
+    """stderr on a pseudo-terminal: the progress line (trades, sims/s, time left) appears."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "cockpit.cli",
+                "backtest",
+                str(candles),
+                "--policy",
+                "fixed",
+                "--entries",
+                "every:5:230",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            cwd=Path(__file__).resolve().parents[2],
+            timeout=600,
+            check=False,
+        )
+        os.close(follower)
+        follower = -1
+        chunks = []
+        while True:
+            try:
+                data = os.read(leader, 4096)
+            except OSError:  # EIO: the terminal's other side is closed and drained
+                break
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        if follower != -1:
+            os.close(follower)
+        os.close(leader)
+    assert proc.returncode == 0
+    shown = b"".join(chunks).decode()
+    assert re.search(r"\d+/\d+ trades, [\d,]+ sims/s, \d+ s left", shown), shown
