@@ -10,8 +10,8 @@ docstrings are the specification; the comments here only say where the kernel ta
 The shortcut: a bar in which no level can be reached (the adverse extreme short of the stop, the
 favorable extreme short of the next target, of an untriggered breakeven/profit-lock trigger and
 of the runner's peak) changes nothing but MFE/MAE. `SparseTables` holds range maxima/minima of
-the path in powers of two, so the next bar that can change anything is found by binary lifting
-(~17 steps, whatever the distance) and the skipped bars' extremes come from one range query.
+the path in powers of two, so the next bar that can change anything is found by galloping and
+halving (~2 log2 of the distance steps) and the skipped bars' extremes come from one range query.
 The tables are built once per file and shared by every trade and parameter set.
 
 Path kinds: `CANDLES` walks each bar as the engine's candle path does (open, extremes in the

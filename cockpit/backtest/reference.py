@@ -28,14 +28,8 @@ class TradeResult:
     mfe_pct: float
     mae_pct: float
     ambiguous_bars: int
-
-    @property
-    def pnl_pct(self) -> float:
-        """Sum over fills of fraction x favorable move in percent (no fees), as the kernel."""
-        return pnl_pct(self.fills, self._sign, self._entry)
-
-    _sign: float = 1.0
-    _entry: float = 1.0
+    pnl_pct: float
+    """Sum over fills of fraction x favorable move in percent (no fees), as the kernel."""
 
 
 def pnl_pct(fills: Sequence[tuple[int, float, float, str]], sign: float, entry: float) -> float:
@@ -108,11 +102,11 @@ def run_trade(
             last_index = first_index - 1
             last_price = entry_close if entry_close is not None else plan.entry
         fills.append((last_index, last_price, pos.size / size0, END_OF_DATA))
+    done = tuple((b, p, f, str(r)) for b, p, f, r in fills)
     return TradeResult(
-        fills=tuple((b, p, f, str(r)) for b, p, f, r in fills),
+        fills=done,
         mfe_pct=pos.mfe_pct,
         mae_pct=pos.mae_pct,
         ambiguous_bars=pos.ambiguous_bars,
-        _sign=float(plan.side.sign),
-        _entry=plan.entry,
+        pnl_pct=pnl_pct(done, float(plan.side.sign), plan.entry),
     )

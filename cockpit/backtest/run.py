@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
-import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -151,8 +150,3 @@ def backtest(
         progress=progress,
     )
     return Run(market, tuple(sets), entries, trades, rows, results, kind)
-
-
-def default_workers() -> int:
-    """One process per core, at most 8."""
-    return max(1, min(8, os.cpu_count() or 1))
