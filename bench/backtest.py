@@ -39,6 +39,7 @@ from cockpit.backtest.data import entry_atrs, load_market, sides  # noqa: E402
 from cockpit.backtest.plans import ParamSet, Trades  # noqa: E402
 from cockpit.backtest.reference import run_trade  # noqa: E402
 from cockpit.backtest.run import bounds, plan_rows, simulate  # noqa: E402
+from cockpit.backtest.tables import CANDLES  # noqa: E402
 from cockpit.config import FixedPolicyConfig, QualityTier, QualityTiersConfig, Settings  # noqa: E402
 from cockpit.domain import Candle, Side  # noqa: E402
 from cockpit.engine.policy import PlanRefused, plan_for  # noqa: E402
@@ -127,7 +128,7 @@ def main() -> int:
     scores = np.resize(np.array([90.0, 75.0, 65.0]), args.trades)
     trades = Trades(sides("alternate", args.trades), market.close[entries], atr, scores)
     n_sims = args.trades * len(sets)
-    kind = kernel.CANDLES
+    kind = CANDLES
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(
         f"{args.file.name}: {len(market)} bars; {args.trades} trades x {len(sets)} sets "

@@ -124,7 +124,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     """Validate everything, run every file, write the CSV and the report, print a summary."""
     import numpy as np
 
-    from cockpit.backtest import kernel
+    from cockpit.backtest import tables
     from cockpit.backtest.data import EntryRule, entry_atrs, load_market, parse_scores, sides
     from cockpit.backtest.plans import Trades
     from cockpit.backtest.report import render_markdown, write_text, write_trades
@@ -159,7 +159,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 sets,
                 entries,
                 trades,
-                kind=kernel.PATH_KINDS[args.path_kind],
+                kind=tables.PATH_KINDS[args.path_kind],
                 optimistic=args.optimistic,
                 horizon=args.horizon,
                 workers=args.workers,

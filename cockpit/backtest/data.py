@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from adapters.csv_candles import load_candles_csv, timeframe_ms
-from cockpit.backtest.kernel import F64, I64
+from cockpit.backtest.tables import F64, I64
 from cockpit.domain import Candle
 from cockpit.engine.atr import wilder_atr_series
 

@@ -21,7 +21,6 @@ from cockpit.backtest.kernel import (
     ATR,
     BE_TRIG,
     ENTRY,
-    F64,
     LOCK_STOP,
     LOCK_TRIG,
     PLAN_FIELDS,
@@ -35,6 +34,7 @@ from cockpit.backtest.kernel import (
     TP2_FRAC,
     TRAIL_MULT,
 )
+from cockpit.backtest.tables import F64
 from cockpit.config import (
     POLICY_NAMES,
     AtrConfig,

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
-from cockpit.backtest import kernel
+from cockpit.backtest import kernel, tables
 from cockpit.backtest.run import Run
 from cockpit.backtest.stats import MISSED_WINDOW, SetStats, e_ratios, set_stats
 
@@ -97,7 +97,7 @@ def render_markdown(runs: Sequence[Run], *, command: str, fee_bps: float) -> str
 
 def _file_section(run: Run, stats: Sequence[SetStats], fee_bps: float) -> list[str]:
     m = run.market
-    kind = "candles" if run.kind == kernel.CANDLES else "closes"
+    kind = "candles" if run.kind == tables.CANDLES else "closes"
     lines = [
         f"## {m.path.name}",
         "",

@@ -18,8 +18,9 @@ import numpy as np
 
 from cockpit.backtest import kernel
 from cockpit.backtest.data import Market
-from cockpit.backtest.kernel import F64, I64, Results, SparseTables
+from cockpit.backtest.kernel import Results
 from cockpit.backtest.plans import ParamSet, Trades, build_rows
+from cockpit.backtest.tables import F64, I64, SparseTables, sparse_tables
 
 CHUNK_TRADES = 500
 
@@ -66,7 +67,7 @@ _WORKER_TABLES: SparseTables | None = None
 
 def _init_worker(arrays: tuple[F64, F64, F64, F64], kind: int) -> None:
     global _WORKER_TABLES
-    _WORKER_TABLES = kernel.sparse_tables(*arrays, kind)
+    _WORKER_TABLES = sparse_tables(*arrays, kind)
 
 
 def _run_chunk(args: tuple[F64, I64, I64, bool]) -> Results:
@@ -104,7 +105,7 @@ def simulate(
     arrays = (market.open, market.high, market.low, market.close)
     parts: list[Results] = []
     if workers <= 1 or len(chunks) <= 1:
-        tables = kernel.sparse_tables(*arrays, kind)
+        tables = sparse_tables(*arrays, kind)
         for i, (r, s, e, opt) in enumerate(chunks):
             parts.append(kernel.run(tables, r, s, e, optimistic=opt))
             if progress is not None:
@@ -119,7 +120,7 @@ def simulate(
                 if progress is not None:
                     progress(min((i + 1) * CHUNK_TRADES, n_trades), n_trades)
     if not parts:
-        return kernel.run(kernel.sparse_tables(*arrays, kind), rows, starts, ends)
+        return kernel.run(sparse_tables(*arrays, kind), rows, starts, ends)
     return concat(parts)
 
 

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cockpit.backtest import kernel
-from cockpit.backtest.kernel import F64, I64, REASONS
+from cockpit.backtest.kernel import REASONS
 from cockpit.backtest.run import Run
+from cockpit.backtest.tables import CANDLES, F64, I64, SparseTables, sparse_tables, window_extremes
 
 MISSED_WINDOW = 60
 """Bars after the last exit searched for the profit the trade left behind."""
@@ -123,9 +124,9 @@ def set_stats(run: Run, s: int, fee_bps: float) -> SetStats:
     )
 
 
-def _candle_tables(run: Run) -> kernel.SparseTables:
+def _candle_tables(run: Run) -> SparseTables:
     m = run.market
-    return kernel.sparse_tables(m.open, m.high, m.low, m.close, kernel.CANDLES)
+    return sparse_tables(m.open, m.high, m.low, m.close, CANDLES)
 
 
 def _missed(run: Run, idx: I64, sign: F64, entry: F64, nf: I64) -> float | None:
@@ -142,7 +143,7 @@ def _missed(run: Run, idx: I64, sign: F64, entry: F64, nf: I64) -> float | None:
     n = len(run.market)
     starts = np.minimum(last_bar + 1, n)
     ends = np.minimum(last_bar + 1 + MISSED_WINDOW, n)
-    mx, mn = kernel.window_extremes(_candle_tables(run), starts, ends)
+    mx, mn = window_extremes(_candle_tables(run), starts, ends)
     best = np.where(sign > 0.0, mx, mn)
     move = 100.0 * (sign * (best - last_price) / entry)
     ok = ~ended & ~np.isnan(move)
@@ -166,7 +167,7 @@ def e_ratios(run: Run) -> dict[int, float | None]:
     for bars in E_RATIO_BARS:
         starts = entries + 1
         ends = np.minimum(starts + bars, len(m))
-        mx, mn = kernel.window_extremes(tables, starts, ends)
+        mx, mn = window_extremes(tables, starts, ends)
         fav = np.where(sign > 0.0, mx - price, price - mn)
         adv = np.where(sign > 0.0, price - mn, mx - price)
         have = ~np.isnan(fav)

@@ -7,6 +7,7 @@ import numpy as np
 from cockpit.backtest import kernel
 from cockpit.backtest.plans import plan_row
 from cockpit.backtest.reference import TradeResult, run_trade
+from cockpit.backtest.tables import PATH_KINDS, SparseTables, sparse_tables
 from cockpit.domain import Candle, ExitPlan
 
 
@@ -16,9 +17,9 @@ def candles(ohlc: list[tuple[float, float, float, float]]) -> list[Candle]:
     ]
 
 
-def tables(bars: list[Candle], kind: str) -> kernel.SparseTables:
+def tables(bars: list[Candle], kind: str) -> SparseTables:
     cols = [np.array([getattr(b, name) for b in bars]) for name in ("open", "high", "low", "close")]
-    return kernel.sparse_tables(*cols, kernel.PATH_KINDS[kind])
+    return sparse_tables(*cols, PATH_KINDS[kind])
 
 
 def kernel_trade(

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cockpit.backtest import kernel
 from cockpit.backtest.data import EntryRule, entry_atrs, load_market, sides
 from cockpit.backtest.plans import ParamSet, Trades
 from cockpit.backtest.reference import run_trade
 from cockpit.backtest.run import backtest
+from cockpit.backtest.tables import PATH_KINDS
 from cockpit.config import Settings
 from cockpit.domain import Candle, Side
 from cockpit.engine.policy import PlanRefused, plan_for
@@ -36,7 +36,7 @@ def test_every_trade_equals_the_engine_on_real_candles(kind: str) -> None:
     atrs = entry_atrs(market, entries, "15m", 14)
     trades = Trades(signs, market.close[entries], atrs, scores)
     sets = [ParamSet(p, bias=b) for p in ("fixed", "atr_scaled", "quality_tiers") for b in (0, 1)]
-    run = backtest(market, sets, entries, trades, kind=kernel.PATH_KINDS[kind], horizon=HORIZON)
+    run = backtest(market, sets, entries, trades, kind=PATH_KINDS[kind], horizon=HORIZON)
     compared = 0
     for t, entry_index in enumerate(entries.tolist()):
         bars = [
