@@ -1,5 +1,6 @@
 """Command line: `cockpit demo`, `cockpit replay FILE --speed N`, `cockpit --feed EXCHANGE`
-(SHADOW on live data), `cockpit --venue drift` (SHADOW and LIVE-SMALL on Drift), report, import.
+(SHADOW on live data), `cockpit --venue drift` (SHADOW and LIVE-SMALL on Drift), report, import,
+backtest (cockpit/backtest/cli.py).
 
 Bad input is refused here with one clear line and exit status 2, before any screen opens.
 """
@@ -23,6 +24,7 @@ import platformdirs
 from pydantic import ValidationError
 
 from adapters.drift.wallet import WalletError
+from cockpit.backtest.cli import add_parser as add_backtest_parser
 from cockpit.config import APP_NAME, Settings, default_data_dir, load_settings
 from cockpit.secret_scan import looks_like_key
 from state.instance_lock import DatabaseInUse, InstanceLockError, database_lock
@@ -112,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     journal = sub.add_parser("import", help="load past closed trades from a CSV journal")
     journal.add_argument("file", type=Path, help="CSV with a header line (docs/analytics.md)")
+    add_backtest_parser(sub)
     return parser
 
 
@@ -194,6 +197,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_report(args)
         if args.command == "import":
             return run_import(args)
+        if args.command == "backtest":
+            from cockpit.backtest.cli import run as run_backtest
+
+            return run_backtest(args, load_settings(args.config))
     except DatabaseInUse as exc:
         print(f"cockpit: {exc}\n  {exc.hint}", file=sys.stderr)
         return 2
