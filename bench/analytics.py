@@ -11,6 +11,9 @@ after-exit join in SQL), and their ratio:
 - stall ms: the longest the event loop went without running a 5 ms heartbeat timer, from one
   more trade closing to the analytics showing it (History.reload + settled, as the session does
   after a close; the reader already warm from the start-up load). Goal <= 20 ms at 100k.
+  "idle" is the same heartbeat over an idle loop for as long: the machine's own noise floor;
+  "thread" over a worker thread running plain Python for as long: the least any work in a
+  thread costs the loop on this machine (GIL hand-over every 5 ms, and a free core).
 - refresh s: the whole analytics refresh after that close (wall time), and a cold first load.
 - report s: `cockpit report --out FILE` in this process vs the old report's read. Goal <= 3 s.
 
@@ -192,11 +195,30 @@ async def close_stall(path: Path, n: int, *, incremental: bool) -> tuple[float, 
             await history.reload()
             await history.settled()
 
-        result = await heartbeat_stall(on_close)
+        stall, took = await heartbeat_stall(on_close)
         await history.stop()
-        return result
+        return stall, took
     finally:
         await store.close()
+
+
+async def idle_stall(seconds: float) -> float:
+    """The machine's own noise: the longest late beat while the loop does nothing at all."""
+    stall, _ = await heartbeat_stall(lambda: asyncio.sleep(seconds))
+    return stall
+
+
+def _busy(seconds: float) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+async def thread_floor(seconds: float) -> float:
+    """The least any worker thread costs the loop: a thread running plain Python for as long
+    (the loop waits for the GIL at each switch interval, and for a core on a loaded machine)."""
+    stall, _ = await heartbeat_stall(lambda: asyncio.to_thread(_busy, seconds))
+    return stall
 
 
 def cold_refresh(path: Path) -> float:
@@ -253,7 +275,8 @@ def main() -> int:
     with_candles = {"both": (False, True), "yes": (True,), "no": (False,)}[args.candles]
     print(f"load average before: {os.getloadavg()[0]:.2f} (cores: {os.cpu_count()})")
     print(
-        f"{'trades':>7} {'1m bars':>7} | {'stall ms new':>12} {'old':>8} {'new/old':>7} | "
+        f"{'trades':>7} {'1m bars':>7} | {'stall ms new':>12} {'old':>8} {'new/old':>7} "
+        f"{'idle':>5} {'thread':>6} | "
         f"{'refresh s new':>13} {'cold':>6} {'old':>6} {'new/old':>7} | "
         f"{'report s new':>12} {'old':>6} {'new/old':>7}"
     )
@@ -266,6 +289,8 @@ def main() -> int:
                 bars = conn.execute("SELECT COUNT(*) FROM candles").fetchone()[0]
                 conn.close()
                 stall_new, refresh_new = asyncio.run(close_stall(path, size, incremental=True))
+                idle = asyncio.run(idle_stall(max(refresh_new, 0.2)))
+                floor = asyncio.run(thread_floor(max(refresh_new, 0.2)))
                 stall_old, _ = asyncio.run(close_stall(path, size + 1, incremental=False))
                 cold = cold_refresh(path)
                 refresh_old = asyncio.run(old_refresh(path))
@@ -273,7 +298,8 @@ def main() -> int:
                 report_old = asyncio.run(old_report(path, Path(tmp) / "r-old.md"))
                 print(
                     f"{size:>7} {bars:>7} | {stall_new:>12.1f} {stall_old:>8.1f} "
-                    f"{ratio(stall_new, stall_old):>7} | {refresh_new:>13.3f} {cold:>6.2f} "
+                    f"{ratio(stall_new, stall_old):>7} {idle:>5.1f} {floor:>6.1f} | "
+                    f"{refresh_new:>13.3f} {cold:>6.2f} "
                     f"{refresh_old:>6.2f} {ratio(refresh_new, refresh_old):>7} | "
                     f"{report_new:>12.2f} {report_old:>6.2f} {ratio(report_new, report_old):>7}",
                     flush=True,

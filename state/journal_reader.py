@@ -127,8 +127,9 @@ class JournalReader:
             conn.close()
         records = [record for _, record in self._rows.values()]
         # numpy sorts without holding the GIL, so the event loop runs on during a long sort
-        keys = np.array([(r.exit_ts_ms, r.id) for r in records], dtype=np.int64).reshape(-1, 2)
-        order = np.lexsort((keys[:, 1], keys[:, 0]))
+        exits = np.fromiter((r.exit_ts_ms for r in records), np.int64, len(records))
+        ids = np.fromiter((r.id for r in records), np.int64, len(records))
+        order = np.lexsort((ids, exits))
         return [records[i] for i in order.tolist()]
 
     # ------------------------------------------------------------------ trades

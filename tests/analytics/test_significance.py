@@ -15,13 +15,14 @@ from cockpit.analytics import present
 from cockpit.analytics.attribution import Tier
 from cockpit.analytics.gates import GateState, phase3_gate
 from cockpit.analytics.metrics import Metrics, compute_metrics, correlation
-from cockpit.analytics.significance import bootstrap_intervals, trades_needed
+from cockpit.analytics.significance import Interval, bootstrap_intervals, trades_needed
 from cockpit.analytics.snapshot import build_snapshot
 from cockpit.analytics.trades import TradeRecord
 from cockpit.config import AnalyticsConfig, GatesConfig
-from tests.analytics.builders import trade
+from tests.analytics.builders import T0, trade
 
 CFG = GatesConfig()
+MIN = 60_000
 TIERS = [Tier("high", 80)]
 
 
@@ -193,3 +194,49 @@ def test_the_snapshot_screen_and_report_show_the_intervals_and_p_values() -> Non
         rows["Win rate, 95% interval"] == f"{100 * interval.low:.1f}% .. {100 * interval.high:.1f}%"
     )
     assert "Profit factor, 95% interval" in rows and "Expectancy $, 95% interval" in rows
+
+
+def test_quality_against_duration_and_win_equals_scipy() -> None:
+    scores, pnls = with_correlation(0.35, 50)
+    records = [
+        trade(p, i=i, quality_score=q, entry_ts_ms=T0 + i * 1000 + 500 - (5 + (i * 7) % 23) * MIN)
+        for i, (q, p) in enumerate(zip(scores, pnls, strict=True))
+    ]
+    m = metrics(records)
+    minutes = [(t.exit_ts_ms - t.entry_ts_ms) / 60_000 for t in records]
+    won = [1.0 if t.net_pnl > 0 else 0.0 for t in records]
+    for corr, ys in ((m.quality_duration, minutes), (m.quality_win, won)):
+        ref_r, ref_rho = stats.pearsonr(scores, ys), stats.spearmanr(scores, ys)
+        assert corr.n == 50
+        assert corr.r == pytest.approx(ref_r.statistic)
+        assert corr.p == pytest.approx(ref_r.pvalue)
+        assert corr.rho == pytest.approx(ref_rho.statistic)
+        assert corr.rho_p == pytest.approx(ref_rho.pvalue)
+    # the win correlation is the point-biserial one
+    assert m.quality_win.r == pytest.approx(stats.pointbiserialr(won, scores).statistic)
+
+
+def test_the_sharpe_interval_equals_a_plain_bootstrap_loop() -> None:
+    resamples, seed = 300, 5
+    got = bootstrap_intervals(PNLS, resamples=resamples, seed=seed).sharpe_trade
+    values = np.asarray(PNLS)
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, values.size, size=(resamples, values.size))  # one chunk: same draws
+    sharpes = []
+    for row in picks:
+        drawn = values[row]
+        sharpes.append(drawn.mean() / drawn.std(ddof=1))
+    low, high = np.quantile(sharpes, [0.025, 0.975], method="inverted_cdf")
+    assert got is not None and got.low is not None and got.high is not None
+    assert got.low == pytest.approx(low) and got.high == pytest.approx(high)
+    estimate = values.mean() / values.std(ddof=1)
+    assert got.low < estimate < got.high
+
+
+def test_a_sharpe_interval_never_depends_on_position_size() -> None:
+    small = bootstrap_intervals([p * 1e-160 for p in PNLS], resamples=200, seed=0).sharpe_trade
+    big = bootstrap_intervals([p * 1e6 for p in PNLS], resamples=200, seed=0).sharpe_trade
+    assert small is not None and big is not None
+    assert small.low == pytest.approx(big.low) and small.high == pytest.approx(big.high)
+    flat = bootstrap_intervals([1.0] * 10, resamples=200, seed=0).sharpe_trade
+    assert flat == Interval(None, None)  # no resample has any spread: no Sharpe at all
