@@ -52,6 +52,18 @@ def trades_needed(r: float, *, alpha: float, power: float) -> int | None:
     return math.ceil((z / math.atanh(abs(r))) ** 2 + 3.0)
 
 
+def trades_needed_for_rate(rate: float, target: float, *, alpha: float, power: float) -> int | None:
+    """Trades for an observed rate (a win rate) to differ from `target` at `alpha` (two-sided)
+    with probability `power`, by the normal approximation of the one-sample proportion test:
+    n = ((z(1 - alpha/2) sqrt(t(1 - t)) + z(power) sqrt(r(1 - r))) / (r - t))^2, rounded up.
+    None when the rate equals the target (no number of trades tells them apart)."""
+    if rate == target or not 0.0 < target < 1.0:
+        return None
+    z_alpha, z_power = float(ndtri(1.0 - alpha / 2.0)), float(ndtri(power))
+    spread = z_alpha * math.sqrt(target * (1.0 - target)) + z_power * math.sqrt(rate * (1.0 - rate))
+    return math.ceil((spread / (rate - target)) ** 2)
+
+
 @dataclass(frozen=True, slots=True)
 class Interval:
     """A two-sided interval; a bound is None where the resamples leave it undefined (a profit

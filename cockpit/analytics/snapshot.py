@@ -77,16 +77,17 @@ def build_snapshot(
             now=metrics_of([t for t in ordered if t.entry_ts_ms >= end_ms]),
         )
     pnls = [t.net_pnl for t in ordered]
+    intervals = bootstrap_intervals(
+        pnls, resamples=config.bootstrap_resamples, seed=config.bootstrap_seed
+    )
     return AnalyticsSnapshot(
         trades=len(ordered),
         imported=sum(1 for t in ordered if t.imported),
         first_exit_ms=ordered[0].exit_ts_ms if ordered else None,
         last_exit_ms=ordered[-1].exit_ts_ms if ordered else None,
         metrics=metrics,
-        intervals=bootstrap_intervals(
-            pnls, resamples=config.bootstrap_resamples, seed=config.bootstrap_seed
-        ),
-        gates=evaluate_gates(ordered, metrics, comparison, config.gates),
+        intervals=intervals,
+        gates=evaluate_gates(ordered, metrics, comparison, config.gates, intervals),
         tables=attribution_tables(ordered, tiers),
         equity=tuple(float(v) for v in equity_curve(pnls)),
         drawdown=tuple(float(v) for v in drawdown_curve(pnls)),

@@ -240,3 +240,32 @@ def test_a_sharpe_interval_never_depends_on_position_size() -> None:
     assert small.low == pytest.approx(big.low) and small.high == pytest.approx(big.high)
     flat = bootstrap_intervals([1.0] * 10, resamples=200, seed=0).sharpe_trade
     assert flat == Interval(None, None)  # no resample has any spread: no Sharpe at all
+
+
+# ------------------------------------------------------------------ gates with intervals
+def test_the_win_rate_gate_shows_its_interval_and_the_trades_still_needed() -> None:
+    # 33 wins of 60 (55 %) against a 50 % threshold: passes, but the interval holds 50 %
+    records = [trade(1.0 if i % 20 < 11 else -1.0, i=i) for i in range(60)]
+    snapshot = build_snapshot(records, AnalyticsConfig(), tiers=TIERS, fallback_tp2_pct=3.0)
+    gate = next(g for g in snapshot.gates if g.key == "win_rate")
+    interval = snapshot.intervals.win_rate
+    assert interval is not None and interval.low is not None and interval.high is not None
+    assert interval.low < 0.5 < interval.high
+    assert gate.state is GateState.PASS  # the seeds' success gate is a threshold, not a test
+    z = stats.norm.ppf(0.975) * math.sqrt(0.25) + stats.norm.ppf(0.8) * math.sqrt(0.55 * 0.45)
+    more = math.ceil((z / 0.05) ** 2) - 60
+    spread = f"95% {100 * interval.low:.1f}%..{100 * interval.high:.1f}%"
+    assert gate.summary == f"55.0% of 60, {spread}, need ~{more} more to tell from ≥ 50%"
+    assert present.gate_rows(snapshot.gates)  # the detail table carries it as the check's note
+    row = next(r for r in present.gate_rows(snapshot.gates) if r[2] == "win rate")
+    assert row[6] == f"{spread}, need ~{more} more to tell from ≥ 50%"
+
+
+def test_a_clear_win_rate_needs_no_more_trades_and_profit_factor_shows_its_interval() -> None:
+    records = [trade(2.0 if i % 10 < 8 else -1.0, i=i) for i in range(100)]  # 80 %
+    snapshot = build_snapshot(records, AnalyticsConfig(), tiers=TIERS, fallback_tp2_pct=3.0)
+    gates = {g.key: g for g in snapshot.gates}
+    assert "need" not in gates["win_rate"].summary
+    pf = snapshot.intervals.profit_factor
+    assert pf is not None and pf.low is not None and pf.high is not None
+    assert gates["profit_factor"].summary == f"8.00 (95% {pf.low:.2f}..{pf.high:.2f})"

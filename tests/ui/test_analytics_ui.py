@@ -80,7 +80,9 @@ async def test_gate_panel_changes_when_a_trade_closes(tmp_path: Path) -> None:
         await app.session.analytics_settled()
         await redraw(app, pilot)
         # the 30th trade, a winner too: 30 of 30
-        assert panel_line(app, "Win rate") == "PASS Win rate ≥ 50%    100.0% of 30"
+        assert panel_line(app, "Win rate") == (
+            "PASS Win rate ≥ 50%    100.0% of 30, 95% 100.0%..100.0%"
+        )
         assert panel_line(app, "Profit factor") == "PASS Profit factor > 2 no losing trades"
 
 
