@@ -21,7 +21,7 @@ import platformdirs
 from pydantic import ValidationError
 
 from adapters.drift.wallet import WalletError
-from cockpit import report_cli
+from cockpit import phase_cli, report_cli
 from cockpit.config import APP_NAME, Settings, default_data_dir, load_settings
 from state.instance_lock import DatabaseInUse, InstanceLockError, database_lock
 
@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--symbol", default="SOL-PERP", help="symbol to label the data with")
 
     report_cli.register(sub)
+    phase_cli.register(sub)
     journal = sub.add_parser("import", help="load past closed trades from a CSV journal")
     journal.add_argument("file", type=Path, help="CSV with a header line (docs/analytics.md)")
     return parser
@@ -154,6 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_replay(args)
         if args.command == "report":
             return report_cli.run(args)
+        if args.command == "phase":
+            return phase_cli.run(args)
         if args.command == "import":
             return run_import(args)
     except DatabaseInUse as exc:

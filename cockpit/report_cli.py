@@ -105,7 +105,8 @@ def read_snapshot(settings: Settings) -> AnalyticsSnapshot:
         conn.close()
     _check_revision(revision, HEAD_REVISION, shown_url(settings.db_url))
     reader = JournalReader(path, missed_window_h=settings.analytics.missed_window_h)
-    return snapshot_for(reader.refresh(), settings)
+    records = reader.refresh()
+    return snapshot_for(records, settings, reader.phases)
 
 
 def _check_revision(revision: str | None, head: str, source: str) -> None:

@@ -36,6 +36,7 @@ from cockpit.domain import EXTERNAL_POLICY, Mode, StopRole
 from state.db import sqlite_file_path
 from state.journal_reader import JournalReader, columns_of, record_from_row
 from state.models import AuditEvent, CandleRow, Trade
+from state.phase_rows import phase_starts
 from state.records import TradeStatus
 from state.store import Store
 
@@ -83,7 +84,8 @@ async def analytics_snapshot(store: Store, settings: Settings) -> AnalyticsSnaps
     """Read the journal and compute the analytics; the computation runs in a worker thread so
     a long journal never stalls the event loop (the session calls this when history reloads)."""
     records = await closed_trade_records(store, missed_window_h=settings.analytics.missed_window_h)
-    return await asyncio.to_thread(snapshot_for, records, settings)
+    phases = await phase_starts(store)
+    return await asyncio.to_thread(snapshot_for, records, settings, phases)
 
 
 def journal_reader_for(settings: Settings) -> JournalReader | None:
@@ -96,7 +98,8 @@ def journal_reader_for(settings: Settings) -> JournalReader | None:
 
 def reader_snapshot(reader: JournalReader, settings: Settings) -> AnalyticsSnapshot:
     """Read what changed and compute the snapshot: all of it synchronous, for a worker thread."""
-    return snapshot_for(reader.refresh(), settings)
+    records = reader.refresh()
+    return snapshot_for(records, settings, reader.phases)
 
 
 def trade_record(trade: Trade, after_high: float | None, after_low: float | None) -> TradeRecord:

@@ -31,9 +31,11 @@ from typing import Any, Final
 
 import numpy as np
 
+from cockpit.analytics.phases import PhaseStart
 from cockpit.analytics.trades import TradeRecord
 from cockpit.domain import EXTERNAL_POLICY
 from state import after_exit
+from state.phase_sql import phase_starts_sync
 from state.records import TradeStatus
 
 HOUR_MS: Final = 3_600_000
@@ -114,6 +116,8 @@ class JournalReader:
         """Trade rows fetched by the last refresh (tests and the bench read it)."""
         self.windows_last = 0
         """After-exit windows computed by the last refresh."""
+        self.phases: list[PhaseStart] = []
+        """The roadmap phase starts, as of the last refresh (a handful of rows: read each time)."""
 
     def refresh(self) -> list[TradeRecord]:
         """Bring the cache up to the file and return every closed trade (see the module doc)."""
@@ -122,6 +126,7 @@ class JournalReader:
             conn.execute("BEGIN")  # one consistent view of trades and candles
             fresh = self._sync_trades(conn)
             self._add_after_exit(conn, fresh)
+            self.phases = phase_starts_sync(conn)
             conn.execute("COMMIT")
         finally:
             conn.close()

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from cockpit.analytics import present
+from cockpit.analytics import fmt, present
 from cockpit.analytics.snapshot import AnalyticsSnapshot
 
 Section = Callable[[AnalyticsSnapshot], list[str]]
@@ -95,6 +95,34 @@ def tables_section(*names: str, heading: str = "## Attribution") -> Section:
     return section
 
 
+def phases_section(snapshot: AnalyticsSnapshot) -> list[str]:
+    """Seed 000's strategy validation per started phase, and each phase's success criteria."""
+    out = ["## Phases", ""]
+    if not snapshot.phases:
+        return [*out, "No phase started yet (`cockpit phase start N [--at DATE]`)."]
+    rows = [
+        (
+            f"Phase {p.phase}",
+            present.day_text(p.start_ms),
+            present.day_text(p.end_ms) if p.end_ms is not None else "now",
+            str(p.count),
+            fmt.usd(p.avg_pnl),
+            fmt.usd(p.total_pnl),
+            fmt.share(p.win_rate),
+        )
+        for p in snapshot.phases
+    ]
+    out += markdown_table(("Phase", "From", "Until", "Trades", "Avg $", "Total $", "Win %"), rows)
+    if snapshot.phase_gates:
+        out += ["", "### Success criteria", ""]
+        out += markdown_table(
+            ("State", "Criteria", "Verdict"),
+            [(g.state.label, g.title, g.summary) for g in snapshot.phase_gates],
+        )
+        out += ["", *markdown_table(present.GATE_COLUMNS, present.gate_rows(snapshot.phase_gates))]
+    return out
+
+
 def runner_section(snapshot: AnalyticsSnapshot) -> list[str]:
     return [
         "## Exits against what the market gave",
@@ -122,7 +150,7 @@ KINDS: dict[str, Kind] = {
         "PERFORMANCE_BASELINE.md",
         "Performance baseline",
         "Seed 003 step 1: the baseline metrics every later change is measured against.",
-        (metrics_section, equity_section),
+        (metrics_section, equity_section, phases_section),
     ),
     "attribution": Kind(
         "TRADE_ATTRIBUTION_REPORT.md",
@@ -184,6 +212,7 @@ KINDS: dict[str, Kind] = {
         "significance.",
         (
             gates_section,
+            phases_section,
             metrics_section,
             comparison_section,
             equity_section,
@@ -218,6 +247,7 @@ def render_markdown(snapshot: AnalyticsSnapshot, *, source: str, generated_ms: i
     """The whole report; `source` names the database it was computed from."""
     sections = (
         gates_section,
+        phases_section,
         metrics_section,
         comparison_section,
         equity_section,

@@ -20,6 +20,7 @@ from cockpit.analytics.metrics import (
     drawdown_curve,
     equity_curve,
 )
+from cockpit.analytics.phases import PhasePeriod, PhaseStart, phase_criteria, phase_periods
 from cockpit.analytics.significance import BootstrapIntervals, bootstrap_intervals
 from cockpit.analytics.trades import TradeRecord
 from cockpit.config import AnalyticsConfig, Settings
@@ -47,6 +48,10 @@ class AnalyticsSnapshot:
     comparison: PeriodComparison | None
     config: AnalyticsConfig
     fallback_tp2_pct: float
+    phases: tuple[PhasePeriod, ...] = ()
+    """Each started roadmap phase with its trades (`phases.py`)."""
+    phase_gates: tuple[Gate, ...] = ()
+    """The success criteria of every phase against the one before, and the overall 2x."""
 
 
 def build_snapshot(
@@ -55,6 +60,7 @@ def build_snapshot(
     *,
     tiers: Sequence[Tier],
     fallback_tp2_pct: float,
+    phases: Sequence[PhaseStart] = (),
 ) -> AnalyticsSnapshot:
     ordered = by_exit_time(trades)
     runner_share = config.runner_share_pct / 100.0
@@ -80,6 +86,15 @@ def build_snapshot(
     intervals = bootstrap_intervals(
         pnls, resamples=config.bootstrap_resamples, seed=config.bootstrap_seed
     )
+    periods = phase_periods(ordered, phases)
+    mins = sorted({t.min_score for t in tiers}) or [0.0]
+    phase_gates = phase_criteria(
+        periods,
+        config.gates,
+        high_min_score=mins[-1],
+        low_below_score=mins[1] if len(mins) > 1 else mins[0],
+        fallback_tp2_pct=fallback_tp2_pct,
+    )
     return AnalyticsSnapshot(
         trades=len(ordered),
         imported=sum(1 for t in ordered if t.imported),
@@ -94,13 +109,21 @@ def build_snapshot(
         comparison=comparison,
         config=config,
         fallback_tp2_pct=fallback_tp2_pct,
+        phases=tuple(periods),
+        phase_gates=phase_gates,
     )
 
 
-def snapshot_for(trades: Sequence[TradeRecord], settings: Settings) -> AnalyticsSnapshot:
+def snapshot_for(
+    trades: Sequence[TradeRecord], settings: Settings, phases: Sequence[PhaseStart] = ()
+) -> AnalyticsSnapshot:
     """The snapshot with the cockpit's own settings: its quality tiers, and the fixed policy's
     TP2 distance for trades that do not carry their own TP2 level."""
     tiers = [Tier(t.name, t.min_score) for t in settings.quality_tiers.tiers]
     return build_snapshot(
-        trades, settings.analytics, tiers=tiers, fallback_tp2_pct=settings.policy.tp2_pct
+        trades,
+        settings.analytics,
+        tiers=tiers,
+        fallback_tp2_pct=settings.policy.tp2_pct,
+        phases=phases,
     )

@@ -63,7 +63,7 @@ async def test_fresh_database_at_head_matches_models(db_url: str) -> None:
 
 async def test_comparison_does_see_a_difference_at_0001(db_url: str) -> None:
     """Guards the test above: at 0001 the trade_id indexes (0002) and the audit table (0003) are
-    missing, and the diff says so."""
+    missing (and the phases table of 0010), and the diff says so."""
     engine = create_engine_for(db_url)
     try:
         await upgrade_to(engine, "0001")
@@ -75,7 +75,7 @@ async def test_comparison_does_see_a_difference_at_0001(db_url: str) -> None:
             "ix_stop_moves_trade_id",
             "ix_audit_events_ts_ms",
         }
-        assert {op[1].name for op in diff if op[0] == "add_table"} == {"audit_events"}
+        assert {op[1].name for op in diff if op[0] == "add_table"} == {"audit_events", "phases"}
     finally:
         await engine.dispose()
 
