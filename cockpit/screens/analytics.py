@@ -97,7 +97,7 @@ class AnalyticsScreen(Screen[None]):
             _fill(
                 self.query_one("#analytics-gates", DataTable),
                 present.GATE_COLUMNS,
-                present.gate_rows(snapshot.gates),
+                present.gate_rows((*snapshot.gates, *snapshot.phase_gates)),
             )
             _fill(
                 self.query_one("#analytics-metrics", DataTable),

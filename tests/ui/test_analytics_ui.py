@@ -133,3 +133,31 @@ async def test_the_report_says_what_the_screen_shows(tmp_path: Path) -> None:
         assert rows, name
         for row in rows:
             assert "| " + " | ".join(row) + " |" in lines, (name, row)
+
+
+async def test_the_analytics_screen_shows_each_phase_against_the_one_before(
+    tmp_path: Path,
+) -> None:
+    from state.phase_rows import start_phase
+
+    db_url = f"sqlite+aiosqlite:///{tmp_path / 'cockpit.db'}"
+    await import_file(db_url, SAMPLE)
+    store = await Store.open(db_url)
+    try:
+        now = 1_800_000_000_000  # 2027: both starts are in its past
+        await start_phase(store, 1, at_ms=1_735_689_600_000, now_ms=now, who="test")
+        await start_phase(store, 2, at_ms=1_760_486_400_000, now_ms=now, who="test")
+    finally:
+        await store.close()
+    app, feed = app_factory(db_url)(rally())
+    async with app.run_test(size=SIZE) as pilot:
+        await feed.step(1)
+        await app.session.analytics_settled()
+        await pilot.press("g")
+        await pilot.pause()
+        snapshot = app.session.latest.analytics
+        assert snapshot is not None and [p.phase for p in snapshot.phases] == [1, 2]
+        gates = table_rows(app.screen.query_one("#analytics-gates", DataTable))
+        labels = [row[0] for row in gates if row[0]]
+        assert labels[-2:] == ["Ph2 success", "Overall 2x"]
+        assert "average P&L vs Phase 1" in {row[2] for row in gates}
