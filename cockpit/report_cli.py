@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from cockpit.config import Settings, load_settings
 
 if TYPE_CHECKING:
+    from cockpit.analytics.baseline import BaselineChoice
     from cockpit.analytics.snapshot import AnalyticsSnapshot
 
 PROG = "report"
@@ -39,6 +40,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         + ", ".join(f"{k} ({v.file_name})" for k, v in KINDS.items()),
     )
     report.add_argument(
+        "--baseline",
+        metavar="SPEC",
+        help="the P2 win condition's baseline: date:YYYY-MM-DD, phase:N, group:NAME or "
+        "policy:NAME (default: analytics.baseline_end)",
+    )
+    report.add_argument(
         "--out",
         type=Path,
         help="a file for the whole report, a folder with --kind (default: print to stdout)",
@@ -51,8 +58,11 @@ def run(args: argparse.Namespace) -> int:
 
     overrides: dict[str, object] = {"db_url": args.db} if args.db else {}
     settings = load_settings(args.config, **overrides)
+    from cockpit.analytics.baseline import parse_baseline
+
     source = shown_url(settings.db_url)
-    snapshot = read_snapshot(settings)
+    baseline = None if args.baseline is None else parse_baseline(args.baseline)
+    snapshot = read_snapshot(settings, baseline)
     now_ms = int(time.time() * 1000)
     if args.kind is None:
         text = render_markdown(snapshot, source=source, generated_ms=now_ms)
@@ -83,7 +93,7 @@ def shown_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def read_snapshot(settings: Settings) -> AnalyticsSnapshot:
+def read_snapshot(settings: Settings, baseline: BaselineChoice | None = None) -> AnalyticsSnapshot:
     """The snapshot of the journal, read without migrating (see the module docstring)."""
     from sqlalchemy.engine import make_url
 
@@ -95,9 +105,9 @@ def read_snapshot(settings: Settings) -> AnalyticsSnapshot:
     url = make_url(settings.db_url)
     path = sqlite_file_path(url) if url.get_backend_name() == "sqlite" else None
     if path is None:
-        return asyncio.run(_snapshot_through_store(settings))
+        return asyncio.run(_snapshot_through_store(settings, baseline))
     if not path.exists():
-        return snapshot_for([], settings)
+        return snapshot_for([], settings, baseline=baseline)
     conn = connect_read_only(path)
     try:
         revision = stamped_revision(conn)
@@ -106,7 +116,7 @@ def read_snapshot(settings: Settings) -> AnalyticsSnapshot:
     _check_revision(revision, HEAD_REVISION, shown_url(settings.db_url))
     reader = JournalReader(path, missed_window_h=settings.analytics.missed_window_h)
     records = reader.refresh()
-    return snapshot_for(records, settings, reader.phases)
+    return snapshot_for(records, settings, reader.phases, baseline)
 
 
 def _check_revision(revision: str | None, head: str, source: str) -> None:
@@ -118,9 +128,13 @@ def _check_revision(revision: str | None, head: str, source: str) -> None:
         )
 
 
-async def _snapshot_through_store(settings: Settings) -> AnalyticsSnapshot:
-    from state.journal import analytics_snapshot
+async def _snapshot_through_store(
+    settings: Settings, baseline: BaselineChoice | None
+) -> AnalyticsSnapshot:
+    from cockpit.analytics.snapshot import snapshot_for
+    from state.journal import closed_trade_records
     from state.migrate import HEAD_REVISION, current_revision
+    from state.phase_rows import phase_starts
     from state.store import Store
 
     store = await Store.open(settings.db_url, migrate=False)
@@ -128,6 +142,10 @@ async def _snapshot_through_store(settings: Settings) -> AnalyticsSnapshot:
         _check_revision(
             await current_revision(store.engine), HEAD_REVISION, shown_url(settings.db_url)
         )
-        return await analytics_snapshot(store, settings)
+        records = await closed_trade_records(
+            store, missed_window_h=settings.analytics.missed_window_h
+        )
+        phases = await phase_starts(store)
+        return await asyncio.to_thread(snapshot_for, records, settings, phases, baseline)
     finally:
         await store.close()

@@ -69,9 +69,11 @@ class Gate:
 class PeriodComparison:
     """Baseline (trades entered before `baseline_end_ms`) against now (entered from it on)."""
 
-    baseline_end_ms: int
+    baseline_end_ms: int | None
     baseline: Metrics
     now: Metrics
+    label: str = ""
+    """Which trades are the baseline and which are now, when chosen with `--baseline`."""
 
 
 # ------------------------------------------------------------------ building blocks

@@ -54,13 +54,11 @@ def comparison_section(snapshot: AnalyticsSnapshot) -> list[str]:
     if not comparison:
         return []
     assert snapshot.comparison is not None
-    end = present.day_text(snapshot.comparison.baseline_end_ms)
-    out = [
-        "## Baseline vs now",
-        "",
-        f"Baseline: trades entered before {end} (analytics.baseline_end); now: from then on.",
-        "",
-    ]
+    said = snapshot.comparison.label
+    if not said:
+        end = present.day_text(snapshot.comparison.baseline_end_ms)
+        said = f"Baseline: trades entered before {end} (analytics.baseline_end); now: from then on."
+    out = ["## Baseline vs now", "", said, ""]
     return out + markdown_table(present.COMPARISON_COLUMNS, comparison)
 
 

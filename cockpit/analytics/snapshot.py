@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cockpit.analytics.attribution import AttributionTable, Tier, attribution_tables
+from cockpit.analytics.baseline import BaselineChoice, split
 from cockpit.analytics.gates import Gate, PeriodComparison, evaluate_gates
 from cockpit.analytics.metrics import (
     Metrics,
@@ -61,6 +62,7 @@ def build_snapshot(
     tiers: Sequence[Tier],
     fallback_tp2_pct: float,
     phases: Sequence[PhaseStart] = (),
+    baseline: BaselineChoice | None = None,
 ) -> AnalyticsSnapshot:
     ordered = by_exit_time(trades)
     runner_share = config.runner_share_pct / 100.0
@@ -74,9 +76,13 @@ def build_snapshot(
         )
 
     metrics = metrics_of(ordered)
+    periods = phase_periods(ordered, phases)
     comparison = None
     end_ms = config.baseline_end_ms
-    if end_ms is not None:
+    if baseline is not None:
+        base, now, label = split(ordered, baseline, periods)
+        comparison = PeriodComparison(None, metrics_of(base), metrics_of(now), label)
+    elif end_ms is not None:
         comparison = PeriodComparison(
             baseline_end_ms=end_ms,
             baseline=metrics_of([t for t in ordered if t.entry_ts_ms < end_ms]),
@@ -86,7 +92,6 @@ def build_snapshot(
     intervals = bootstrap_intervals(
         pnls, resamples=config.bootstrap_resamples, seed=config.bootstrap_seed
     )
-    periods = phase_periods(ordered, phases)
     mins = sorted({t.min_score for t in tiers}) or [0.0]
     phase_gates = phase_criteria(
         periods,
@@ -115,7 +120,10 @@ def build_snapshot(
 
 
 def snapshot_for(
-    trades: Sequence[TradeRecord], settings: Settings, phases: Sequence[PhaseStart] = ()
+    trades: Sequence[TradeRecord],
+    settings: Settings,
+    phases: Sequence[PhaseStart] = (),
+    baseline: BaselineChoice | None = None,
 ) -> AnalyticsSnapshot:
     """The snapshot with the cockpit's own settings: its quality tiers, and the fixed policy's
     TP2 distance for trades that do not carry their own TP2 level."""
@@ -126,4 +134,5 @@ def snapshot_for(
         tiers=tiers,
         fallback_tp2_pct=settings.policy.tp2_pct,
         phases=phases,
+        baseline=baseline,
     )

@@ -98,3 +98,60 @@ def test_the_report_judges_each_phase_against_the_one_before(
     assert f"{after[1]:+,.2f}" in phases
     assert "Phase 2 success (ATR-based dynamic targets) vs Phase 1" in phases
     assert "Overall success: 2x P&L vs the baseline (Phase 2 vs Phase 1)" in phases
+
+
+def test_the_p2_baseline_is_chosen_on_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*db_args(tmp_path), "import", str(SAMPLE)]) == 0
+    assert main([*db_args(tmp_path), "phase", "start", "1", "--at", "2025-01-01"]) == 0
+    assert main([*db_args(tmp_path), "phase", "start", "2", "--at", "2025-10-15"]) == 0
+    capsys.readouterr()
+
+    def comparison(spec: str) -> str:
+        assert main([*db_args(tmp_path), "report", "--baseline", spec]) == 0
+        return capsys.readouterr().out.split("## Baseline vs now")[1].split("\n## ")[0]
+
+    by_phase = comparison("phase:1")
+    assert "Baseline: the trades of Phase 1; now: every trade of the phases after it." in by_phase
+    cut = 1_760_486_400_000
+    with sqlite3.connect(tmp_path / "journal.db") as conn:
+        before, after = (
+            conn.execute(
+                f"SELECT COUNT(*) FROM trades WHERE exit_reason IS NOT NULL AND entry_ts_ms {op} ?",
+                (cut,),
+            ).fetchone()[0]
+            for op in ("<", ">=")
+        )
+    assert f"| Trades | {before} | {after} |" in by_phase
+    # a date baseline reads what the config's analytics.baseline_end reads
+    by_date = comparison("date:2025-10-15")
+    config = tmp_path / "c.toml"
+    config.write_text("[analytics]\nbaseline_end = 2025-10-15\n")
+    assert main(["--config", str(config), *db_args(tmp_path), "report"]) == 0
+    by_config = capsys.readouterr().out.split("## Baseline vs now")[1].split("\n## ")[0]
+    table = by_date.split("| Metric |")[1]
+    assert table == by_config.split("| Metric |")[1]
+    by_policy = comparison("policy:fixed")
+    assert "Baseline: exit policy fixed; now: every other policy." in by_policy
+
+
+@pytest.mark.parametrize(
+    ("spec", "said"),
+    [
+        ("phase:2", "Phase 2 is the current phase, nothing after it"),
+        ("phase:4", "Phase 4 has not started"),
+        ("yesterday", "expected date:YYYY-MM-DD, phase:N, group:NAME or policy:NAME"),
+        ("date:15/10/2025", "the date is not YYYY-MM-DD"),
+    ],
+)
+def test_a_baseline_that_cannot_be_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], spec: str, said: str
+) -> None:
+    assert main([*db_args(tmp_path), "import", str(SAMPLE)]) == 0
+    assert main([*db_args(tmp_path), "phase", "start", "1", "--at", "2025-01-01"]) == 0
+    assert main([*db_args(tmp_path), "phase", "start", "2", "--at", "2025-10-15"]) == 0
+    capsys.readouterr()
+    assert main([*db_args(tmp_path), "report", "--baseline", spec]) == 2
+    err = capsys.readouterr().err
+    assert said in err and err.count("\n") == 1
