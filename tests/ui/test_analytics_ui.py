@@ -161,3 +161,41 @@ async def test_the_analytics_screen_shows_each_phase_against_the_one_before(
         labels = [row[0] for row in gates if row[0]]
         assert labels[-2:] == ["Ph2 success", "Overall 2x"]
         assert "average P&L vs Phase 1" in {row[2] for row in gates}
+
+
+async def test_start_the_next_phase_from_the_analytics_screen(tmp_path: Path) -> None:
+    import sqlite3
+
+    from widgets.confirm import ConfirmDialog
+
+    db_path = tmp_path / "cockpit.db"
+    db_url = f"sqlite+aiosqlite:///{db_path}"
+    await import_file(db_url, SAMPLE)
+    app, feed = app_factory(db_url)(rally())
+    async with app.run_test(size=SIZE) as pilot:
+        await feed.step(1)
+        await app.session.analytics_settled()
+        await pilot.press("g")
+        await pilot.pause()
+        await pilot.press("p")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("escape")  # cancelled: nothing written
+        await pilot.pause()
+        await pilot.press("p")
+        await pilot.pause()
+        await pilot.click("#confirm-yes")
+        for _ in range(600):  # until the session has written it and the analytics show it
+            snapshot = app.session.latest.analytics
+            if snapshot is not None and snapshot.phases:
+                break
+            await asyncio.sleep(0.05)
+            await app.session.analytics_settled()
+        snapshot = app.session.latest.analytics
+        assert snapshot is not None and [p.phase for p in snapshot.phases] == [1]
+        assert isinstance(app.screen, AnalyticsScreen)
+        assert app.screen.next_phase() == 2
+    with sqlite3.connect(db_path) as conn:
+        audit = conn.execute("SELECT who, action FROM audit_events WHERE kind = 'phase'").fetchall()
+        assert len(audit) == 1 and audit[0][0] == "ui" and "start Phase 1" in audit[0][1]
+        assert conn.execute("SELECT phase FROM phases").fetchall() == [(1,)]
