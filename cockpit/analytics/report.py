@@ -121,6 +121,44 @@ def phases_section(snapshot: AnalyticsSnapshot) -> list[str]:
     return out
 
 
+def ab_section(snapshot: AnalyticsSnapshot) -> list[str]:
+    """Groups side by side and each against the baseline group, with both p-values."""
+    out = ["## A/B groups compared", ""]
+    ab = snapshot.ab
+    if ab is None:
+        return [*out, "Fewer than two A/B groups on the trades."]
+    out += markdown_table(
+        ("Group", "Trades", "Win %", "Avg $", "PF"),
+        [
+            (
+                g.name,
+                str(g.trades),
+                fmt.share(g.win_rate),
+                fmt.usd(g.avg_pnl),
+                fmt.ratio(g.profit_factor),
+            )
+            for g in ab.groups
+        ],
+    )
+    out += [
+        "",
+        *markdown_table(
+            ("Comparison", "Avg $ difference", "Welch p", "Mann-Whitney p", "Trades still needed"),
+            [
+                (
+                    f"{t.group} vs {t.baseline}",
+                    fmt.usd(t.diff),
+                    fmt.p_value(t.welch_p),
+                    fmt.p_value(t.mann_whitney_p),
+                    fmt.NA if t.more_needed is None else f"~{t.more_needed} more per group",
+                )
+                for t in ab.tests
+            ],
+        ),
+    ]
+    return out
+
+
 def runner_section(snapshot: AnalyticsSnapshot) -> list[str]:
     return [
         "## Exits against what the market gave",
@@ -200,7 +238,7 @@ KINDS: dict[str, Kind] = {
         "Seed 003 step 7: compare group A (baseline) with group B (optimized).",
         (
             tables_section("ab_group", heading="## P&L by A/B group"),
-            not_yet("Welch's t and Mann-Whitney p-values between groups (issue 18 item 4)."),
+            ab_section,
         ),
     ),
     "final": Kind(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from cockpit.analytics.ab import ABComparison, ab_comparison
 from cockpit.analytics.attribution import AttributionTable, Tier, attribution_tables
 from cockpit.analytics.baseline import BaselineChoice, split
 from cockpit.analytics.gates import Gate, PeriodComparison, evaluate_gates
@@ -53,6 +54,8 @@ class AnalyticsSnapshot:
     """Each started roadmap phase with its trades (`phases.py`)."""
     phase_gates: tuple[Gate, ...] = ()
     """The success criteria of every phase against the one before, and the overall 2x."""
+    ab: ABComparison | None = None
+    """The A/B groups compared (`ab.py`); None with fewer than two groups."""
 
 
 def build_snapshot(
@@ -116,6 +119,9 @@ def build_snapshot(
         fallback_tp2_pct=fallback_tp2_pct,
         phases=tuple(periods),
         phase_gates=phase_gates,
+        ab=ab_comparison(
+            ordered, alpha=config.gates.significance_alpha, power=config.gates.significance_power
+        ),
     )
 
 
