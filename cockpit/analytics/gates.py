@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from cockpit.analytics import fmt
+from cockpit.analytics.ab import trades_needed_for_difference, welch_p
 from cockpit.analytics.direction import DirectionalEdge, directional_edge
 from cockpit.analytics.gate_parts import (
     Check,
@@ -191,8 +192,30 @@ def phase4_gate(trades: Sequence[TradeRecord], cfg: GatesConfig) -> Gate:
         best, top, other, low = sides
         value = f"{short} ({best} {fmt.usd(top)} vs {other} {fmt.usd(low)} per trade)"
         ok = edge.passes(cfg.phase4_min_edge)
-        checks.append(Check("directional edge", value, threshold, verdict(ok), short=short))
+        detail = _direction_significance(trades, cfg)
+        checks.append(
+            Check("directional edge", value, threshold, verdict(ok), short=short, detail=detail)
+        )
     return gate("phase4", "Ph4 direction", "Phase 4: direction-based optimisation", checks, short)
+
+
+def _direction_significance(trades: Sequence[TradeRecord], cfg: GatesConfig) -> str:
+    """How sure the long/short gap is (Welch's t on net P&L per trade), and while it is not
+    significant, the trades per side its current size needs (see `ab.py`). Shown beside the
+    edge; the seed's gate is the 3x gap, so this never changes the gate's state."""
+    longs = [t.net_pnl for t in trades if t.side == "long"]
+    shorts = [t.net_pnl for t in trades if t.side == "short"]
+    p = welch_p(longs, shorts)
+    if p is None:
+        return ""
+    said = f"Welch p {fmt.p_value(p)}"
+    if p >= cfg.significance_alpha:
+        more = trades_needed_for_difference(
+            longs, shorts, alpha=cfg.significance_alpha, power=cfg.significance_power
+        )
+        if more:
+            said += f", need ~{more} more per side"
+    return said
 
 
 def phase5_gate(metrics: Metrics, cfg: GatesConfig) -> Gate:

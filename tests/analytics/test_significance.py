@@ -269,3 +269,21 @@ def test_a_clear_win_rate_needs_no_more_trades_and_profit_factor_shows_its_inter
     pf = snapshot.intervals.profit_factor
     assert pf is not None and pf.low is not None and pf.high is not None
     assert gates["profit_factor"].summary == f"8.00 (95% {pf.low:.2f}..{pf.high:.2f})"
+
+
+def test_the_direction_edge_says_how_sure_the_gap_is() -> None:
+    from cockpit.analytics.gates import phase4_gate
+
+    noise = [0.5, -0.5, 1.0, -1.0, 0.0]
+    longs = [1.0 + noise[i % 5] * 8 for i in range(25)]
+    shorts = [3.2 + noise[i % 5] * 8 for i in range(25)]
+    records = [trade(p, i=i, side="long") for i, p in enumerate(longs)]
+    records += [trade(p, i=100 + i, side="short") for i, p in enumerate(shorts)]
+    gate = phase4_gate(records, CFG)
+    edge = next(c for c in gate.checks if c.name == "directional edge")
+    p = stats.ttest_ind(longs, shorts, equal_var=False).pvalue
+    assert p >= 0.05  # a 3x gap that 25 trades a side cannot yet tell from noise
+    z = stats.norm.ppf(0.975) + stats.norm.ppf(0.8)
+    need = math.ceil(z**2 * (np.var(longs, ddof=1) + np.var(shorts, ddof=1)) / 2.2**2) - 25
+    assert edge.detail == f"Welch p {p:.2f}, need ~{need} more per side"
+    assert gate.state is GateState.PASS  # the seed's gate is the 3x gap: the p-value informs
