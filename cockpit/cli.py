@@ -24,6 +24,7 @@ import platformdirs
 from pydantic import ValidationError
 
 from adapters.drift.wallet import WalletError
+from cockpit import phase_cli, report_cli
 from cockpit.backtest.cli import add_parser as add_backtest_parser
 from cockpit.config import APP_NAME, Settings, default_data_dir, load_settings
 from cockpit.secret_scan import looks_like_key
@@ -32,7 +33,6 @@ from state.instance_lock import DatabaseInUse, InstanceLockError, database_lock
 if TYPE_CHECKING:
     from adapters.base import Broker
     from adapters.trades_csv import TradesFile
-    from cockpit.analytics.snapshot import AnalyticsSnapshot
     from cockpit.app import CockpitApp
     from cockpit.execution.book import PositionBook
     from cockpit.execution.commands import Audit
@@ -42,7 +42,6 @@ if TYPE_CHECKING:
 
 DEMO_DB_FILE = "demo.db"
 REPLAY_DB_FILE = "replay.db"
-REPORT_FILE = "cockpit-report.md"
 LOG_MAX_BYTES = 10 * 1024 * 1024
 LOG_BACKUPS = 5
 
@@ -108,10 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="entry signals fed at their ts_ms (the webhook's fields as columns; README)",
     )
 
-    report = sub.add_parser("report", help="write the analytics and decision gates as Markdown")
-    report.add_argument(
-        "--out", type=Path, default=Path(REPORT_FILE), help=f"default: ./{REPORT_FILE}"
-    )
+    report_cli.register(sub)
+    phase_cli.register(sub)
     journal = sub.add_parser("import", help="load past closed trades from a CSV journal")
     journal.add_argument("file", type=Path, help="CSV with a header line (docs/analytics.md)")
     add_backtest_parser(sub)
@@ -194,7 +191,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "replay":
             return run_replay(args)
         if args.command == "report":
-            return run_report(args)
+            return report_cli.run(args)
+        if args.command == "phase":
+            return phase_cli.run(args)
         if args.command == "import":
             return run_import(args)
         if args.command == "backtest":
@@ -467,40 +466,6 @@ def _shown_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
-
-
-def run_report(args: argparse.Namespace) -> int:
-    """Compute the analytics from the journal and write them as Markdown; print where."""
-    from cockpit.analytics.present import gate_line
-
-    settings = _journal_settings(args)
-    out: Path = args.out
-    snapshot = asyncio.run(_write_report(settings, out))
-    print(f"wrote {out.resolve()} ({snapshot.trades} closed trades, {_shown_url(settings.db_url)})")
-    for gate in snapshot.gates:
-        state, label, summary = gate_line(gate)
-        print(f"  {state}  {label:<18} {summary}")
-    return 0
-
-
-async def _write_report(settings: Settings, out: Path) -> AnalyticsSnapshot:
-    from cockpit.analytics.report import render_markdown
-    from state.journal import analytics_snapshot
-    from state.store import Store
-
-    store = await Store.open(settings.db_url)
-    try:
-        snapshot = await analytics_snapshot(store, settings)
-    finally:
-        await store.close()
-    text = render_markdown(
-        snapshot, source=_shown_url(settings.db_url), generated_ms=int(time.time() * 1000)
-    )
-    try:
-        out.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise ValueError(f"cannot write the report to {out}: {exc.strerror or exc}") from None
-    return snapshot
 
 
 def run_import(args: argparse.Namespace) -> int:

@@ -1,8 +1,11 @@
 """Closed trades and analytics for the dashboard: re-read when a trade closes, never per tick.
 
-Re-reading a long journal (with its after-exit candles) can take a second, so the analytics run
-in a background task: the tick that closed a trade does not wait, and closes that arrive while a
-run is going are folded into one more run.
+The analytics run in a background task, and all their work (reading the journal and computing
+the snapshot) in a worker thread: the event loop only awaits it, so a close never freezes the
+cockpit, whatever the journal's size. On a SQLite file the session's `JournalReader` keeps the
+trades between runs and fetches only those closed since the last snapshot (`state.journal_reader`);
+another database is read through the store (the whole journal each time). Closes that arrive
+while a run is going are folded into one more run.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from collections.abc import Callable
 
 from cockpit.config import Settings
 from cockpit.execution.events import LatestState
-from state.journal import analytics_snapshot
+from state.journal import analytics_snapshot, journal_reader_for, reader_snapshot
+from state.journal_reader import JournalReader
 from state.store import Store
 
 log = logging.getLogger(__name__)
@@ -36,6 +40,7 @@ class History:
         self._event = event
         self._task: asyncio.Task[None] | None = None
         self._again = False
+        self._reader: JournalReader | None = journal_reader_for(settings)
 
     async def reload(self) -> None:
         """The last 50 closed trades now; the analytics in the background."""
@@ -60,7 +65,11 @@ class History:
             if store is None:
                 return
             try:
-                snapshot = await analytics_snapshot(store, self._settings)
+                if self._reader is not None:
+                    reader = self._reader
+                    snapshot = await asyncio.to_thread(reader_snapshot, reader, self._settings)
+                else:
+                    snapshot = await analytics_snapshot(store, self._settings)
             except Exception as exc:  # a failed analysis must never stop trading
                 log.exception("analytics failed")
                 self._event("error", f"analytics not updated: {exc}")

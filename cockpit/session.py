@@ -478,6 +478,22 @@ class Session:
         with contextlib.suppress(Exception):  # the trade is closed whether or not this reads
             await self.history.reload()
 
+    async def start_phase(self, phase: int) -> bool:
+        """ "Start Phase N now" from the analytics screen: the phase starts at the session's
+        time, with an audit row (who: ui); a refusal (twice, out of order) is said in the event
+        log and nothing is written. The analytics are recomputed either way."""
+        from state.phase_rows import PhaseRefused, start_phase
+
+        now = self.clock()
+        try:
+            await start_phase(self.require_store(), phase, at_ms=now, now_ms=now, who="ui")
+        except PhaseRefused as exc:
+            self.event("warning", f"phase not started: {exc}")
+            return False
+        self.event("info", f"Phase {phase} started now")
+        await self.history.reload()
+        return True
+
     async def analytics_settled(self) -> None:
         """Wait until the analytics reflect every trade closed so far (for reports and tests)."""
         await self.history.settled()

@@ -26,13 +26,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, func, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cockpit.analytics.snapshot import AnalyticsSnapshot, snapshot_for
 from cockpit.analytics.trades import IMPORT_VENUE, TradeRecord
 from cockpit.config import Settings
 from cockpit.domain import EXTERNAL_POLICY, Mode, StopRole
+from state.db import sqlite_file_path
+from state.journal_reader import JournalReader, columns_of, record_from_row
 from state.models import AuditEvent, CandleRow, Trade
+from state.phase_rows import phase_starts
 from state.records import TradeStatus
 from state.store import Store
 
@@ -80,55 +84,26 @@ async def analytics_snapshot(store: Store, settings: Settings) -> AnalyticsSnaps
     """Read the journal and compute the analytics; the computation runs in a worker thread so
     a long journal never stalls the event loop (the session calls this when history reloads)."""
     records = await closed_trade_records(store, missed_window_h=settings.analytics.missed_window_h)
-    return await asyncio.to_thread(snapshot_for, records, settings)
+    phases = await phase_starts(store)
+    return await asyncio.to_thread(snapshot_for, records, settings, phases)
+
+
+def journal_reader_for(settings: Settings) -> JournalReader | None:
+    """The incremental reader of the settings' journal when it is a SQLite file, else None."""
+    path = sqlite_file_path(make_url(settings.db_url))
+    if path is None or make_url(settings.db_url).get_backend_name() != "sqlite":
+        return None
+    return JournalReader(path, missed_window_h=settings.analytics.missed_window_h)
+
+
+def reader_snapshot(reader: JournalReader, settings: Settings) -> AnalyticsSnapshot:
+    """Read what changed and compute the snapshot: all of it synchronous, for a worker thread."""
+    records = reader.refresh()
+    return snapshot_for(records, settings, reader.phases)
 
 
 def trade_record(trade: Trade, after_high: float | None, after_low: float | None) -> TradeRecord:
-    plan = _plan_dict(trade.plan_json)
-    source = plan.get("import")
-    imported = source if isinstance(source, dict) else {}
-    tp2 = plan.get("tp2_price")
-    return TradeRecord(
-        id=trade.id,
-        symbol=trade.symbol,
-        side=trade.side,
-        entry_ts_ms=trade.entry_ts_ms,
-        exit_ts_ms=trade.exit_ts_ms if trade.exit_ts_ms is not None else trade.entry_ts_ms,
-        entry_price=trade.entry_price,
-        exit_price=trade.exit_price if trade.exit_price is not None else trade.entry_price,
-        size=trade.initial_size,
-        realized_pnl=trade.realized_pnl,
-        fees=trade.fees,
-        exit_reason=trade.exit_reason,
-        venue=trade.venue,
-        mode=trade.mode,
-        policy=trade.policy,
-        leverage=trade.leverage,
-        mfe_pct=trade.mfe_pct if imported.get("mfe_recorded", True) else None,
-        mae_pct=trade.mae_pct if imported.get("mae_recorded", True) else None,
-        tp2_price=float(tp2) if isinstance(tp2, int | float) and tp2 > 0 else None,
-        quality_score=trade.quality_score,
-        atr=trade.atr,
-        adx=trade.adx,
-        rsi=trade.rsi,
-        volume_ratio=trade.volume_ratio,
-        price_position=trade.price_position,
-        confidence=trade.confidence,
-        regime=trade.regime,
-        strategy=trade.strategy,
-        timeframe=trade.timeframe,
-        ab_group=trade.ab_group,
-        after_exit_high=None if after_high is None else float(after_high),
-        after_exit_low=None if after_low is None else float(after_low),
-    )
-
-
-def _plan_dict(text: str) -> dict[str, Any]:
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
+    return record_from_row(columns_of(trade), after_high, after_low)
 
 
 async def view_rows(store: Store, view: str) -> list[dict[str, Any]]:

@@ -265,6 +265,18 @@ class Alert(Base):
     delivery: Mapped[str | None] = mapped_column(String(128))
 
 
+class PhaseRow(Base):
+    """When a roadmap phase started (migration 0010): one row per phase, never moved."""
+
+    __tablename__ = "phases"
+
+    phase: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    started_at_ms: Mapped[int] = mapped_column(BigInteger)
+    recorded_at_ms: Mapped[int] = mapped_column(BigInteger)
+    who: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text, server_default="")
+
+
 class SettingRow(Base):
     """Small key/value state that must survive restarts (e.g. UI choices)."""
 

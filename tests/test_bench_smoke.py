@@ -31,3 +31,18 @@ def test_tick_path_bench_runs_and_prints_its_table() -> None:
     assert "positions  engine us/pos-tick  full us/pos-tick  full/engine" in out.stdout
     assert "goal: <= 5 us per position-tick and <= 3x the engine" in out.stdout
     assert "load average before:" in out.stdout
+
+
+def test_analytics_bench_runs_and_prints_its_table() -> None:
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "analytics.py"), "--sizes", "40", "--candles", "yes"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "stall ms new" in out.stdout and "report s new" in out.stdout
+    row = next(line for line in out.stdout.splitlines() if line.strip().startswith("40 "))
+    assert len(row.split("|")) == 4  # trades, stall, refresh and report columns all printed
+    assert "goal: stall <= 20 ms and report <= 3 s at 100k trades" in out.stdout

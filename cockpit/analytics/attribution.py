@@ -118,10 +118,16 @@ def below_label(tiers: Sequence[Tier]) -> str:
     return f"below {min(t.min_score for t in tiers):g}"
 
 
-def tier_of(score: float | None, tiers: Sequence[Tier]) -> str:
+def tier_of(
+    score: float | None,
+    tiers: Sequence[Tier],
+    labelled: Sequence[tuple[Tier, str]] | None = None,
+) -> str:
+    """The tier label of a score; `labelled` is `tier_labels(tiers)` computed once by a caller
+    that labels many trades."""
     if score is None:
         return UNSCORED
-    for tier, label in tier_labels(tiers):
+    for tier, label in labelled if labelled is not None else tier_labels(tiers):
         if score >= tier.min_score:
             return label
     return below_label(tiers)
@@ -151,14 +157,17 @@ def confidence_bucket(confidence: float | None) -> str:
 def attribution_tables(
     trades: Sequence[TradeRecord], tiers: Sequence[Tier]
 ) -> tuple[AttributionTable, ...]:
-    tier_order = [label for _, label in tier_labels(tiers)] + [below_label(tiers), UNSCORED]
+    labelled = tier_labels(tiers)
+    tier_order = [label for _, label in labelled] + [below_label(tiers), UNSCORED]
     return (
         AttributionTable("symbol", "symbol", tuple(by_value(trades, lambda t: t.symbol))),
         AttributionTable("direction", "direction", tuple(by_value(trades, lambda t: t.side))),
         AttributionTable(
             "quality",
             "quality tier",
-            tuple(by_order(trades, lambda t: tier_of(t.quality_score, tiers), tier_order)),
+            tuple(
+                by_order(trades, lambda t: tier_of(t.quality_score, tiers, labelled), tier_order)
+            ),
         ),
         AttributionTable(
             "confidence",

@@ -38,6 +38,8 @@ class Check:
     """A compact value for the one-line verdict ("r 0.17"); `value` when empty."""
     counted: bool = False
     """A plain "enough of X?" check, whose value and threshold already say what is missing."""
+    detail: str = ""
+    """How sure the value is (its 95 % interval, trades still needed): shown beside it."""
 
     @property
     def brief(self) -> str:
@@ -46,7 +48,8 @@ class Check:
     @property
     def note(self) -> str:
         """What the detail table adds beside value and threshold (why data is missing)."""
-        return "" if self.counted else self.missing
+        parts = [part for part in (self.detail, "" if self.counted else self.missing) if part]
+        return "; ".join(parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,9 +69,11 @@ class Gate:
 class PeriodComparison:
     """Baseline (trades entered before `baseline_end_ms`) against now (entered from it on)."""
 
-    baseline_end_ms: int
+    baseline_end_ms: int | None
     baseline: Metrics
     now: Metrics
+    label: str = ""
+    """Which trades are the baseline and which are now, when chosen with `--baseline`."""
 
 
 # ------------------------------------------------------------------ building blocks

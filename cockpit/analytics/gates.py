@@ -19,11 +19,12 @@ each gate: docs/analytics.md.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from cockpit.analytics import fmt
+from cockpit.analytics.ab import trades_needed_for_difference, welch_p
 from cockpit.analytics.direction import DirectionalEdge, directional_edge
 from cockpit.analytics.gate_parts import (
     Check,
@@ -37,7 +38,12 @@ from cockpit.analytics.gate_parts import (
 )
 from cockpit.analytics.metrics import Array, Metrics
 from cockpit.analytics.p2_win import p2_win_gate
-from cockpit.analytics.significance import trades_needed
+from cockpit.analytics.significance import (
+    BootstrapIntervals,
+    Interval,
+    trades_needed,
+    trades_needed_for_rate,
+)
 from cockpit.analytics.trades import TradeRecord
 from cockpit.config import GatesConfig
 
@@ -186,8 +192,30 @@ def phase4_gate(trades: Sequence[TradeRecord], cfg: GatesConfig) -> Gate:
         best, top, other, low = sides
         value = f"{short} ({best} {fmt.usd(top)} vs {other} {fmt.usd(low)} per trade)"
         ok = edge.passes(cfg.phase4_min_edge)
-        checks.append(Check("directional edge", value, threshold, verdict(ok), short=short))
+        detail = _direction_significance(trades, cfg)
+        checks.append(
+            Check("directional edge", value, threshold, verdict(ok), short=short, detail=detail)
+        )
     return gate("phase4", "Ph4 direction", "Phase 4: direction-based optimisation", checks, short)
+
+
+def _direction_significance(trades: Sequence[TradeRecord], cfg: GatesConfig) -> str:
+    """How sure the long/short gap is (Welch's t on net P&L per trade), and while it is not
+    significant, the trades per side its current size needs (see `ab.py`). Shown beside the
+    edge; the seed's gate is the 3x gap, so this never changes the gate's state."""
+    longs = [t.net_pnl for t in trades if t.side == "long"]
+    shorts = [t.net_pnl for t in trades if t.side == "short"]
+    p = welch_p(longs, shorts)
+    if p is None:
+        return ""
+    said = f"Welch p {fmt.p_value(p)}"
+    if p >= cfg.significance_alpha:
+        more = trades_needed_for_difference(
+            longs, shorts, alpha=cfg.significance_alpha, power=cfg.significance_power
+        )
+        if more:
+            said += f", need ~{more} more per side"
+    return said
 
 
 def phase5_gate(metrics: Metrics, cfg: GatesConfig) -> Gate:
@@ -231,22 +259,47 @@ def phase6_gate(trades: Sequence[TradeRecord], cfg: GatesConfig) -> Gate:
 
 
 # ------------------------------------------------------------------ success criteria
-def win_rate_gate(metrics: Metrics, cfg: GatesConfig) -> Gate:
+def interval_text(interval: Interval | None, text: Callable[[float | None], str]) -> str:
+    """ "95% 48.0%..71.3%", or "" without an interval."""
+    if interval is None or (interval.low is None and interval.high is None):
+        return ""
+    return f"95% {text(interval.low)}..{text(interval.high)}"
+
+
+def win_rate_gate(metrics: Metrics, cfg: GatesConfig, interval: Interval | None = None) -> Gate:
+    """Win rate against the success threshold, with its bootstrap interval when given; while the
+    interval still holds the threshold, how many trades the current win rate needs to be told
+    apart from it (p < `significance_alpha`, power `significance_power`)."""
     need = cfg.min_trades_significant
     checks = [count_check("trades", metrics.trades, need, "trades")]
     threshold = f"≥ {cfg.success_min_win_rate_pct:g}%"
+    summary = ""
     if metrics.win_rate is None:
         checks.append(Check("win rate", fmt.NA, threshold, GateState.NEED_DATA, "no trades"))
     else:
         pct = 100.0 * metrics.win_rate
         ok = pct >= cfg.success_min_win_rate_pct
-        checks.append(Check("win rate", fmt.pct(pct), threshold, verdict(ok)))
+        spread = interval_text(interval, fmt.share)
+        detail = spread
+        target = cfg.success_min_win_rate_pct / 100.0
+        low, high = (None, None) if interval is None else (interval.low, interval.high)
+        if low is not None and high is not None and low <= target <= high:
+            total = trades_needed_for_rate(
+                metrics.win_rate, target, alpha=cfg.significance_alpha, power=cfg.significance_power
+            )
+            if total is not None and total > metrics.trades:
+                detail += f", need ~{total - metrics.trades} more to tell from {threshold}"
+        short = f"{fmt.pct(pct)} ({spread})" if spread else ""
+        checks.append(
+            Check("win rate", fmt.pct(pct), threshold, verdict(ok), short=short, detail=detail)
+        )
+        summary = f"{fmt.pct(pct)} of {metrics.trades}" + (f", {detail}" if detail else "")
     return gate(
         "win_rate",
         f"Win rate ≥ {cfg.success_min_win_rate_pct:g}%",
         "Success: win rate",
         checks,
-        f"{checks[1].value} of {metrics.trades}",
+        summary or f"{checks[1].value} of {metrics.trades}",
     )
 
 
@@ -276,7 +329,10 @@ def win_loss_gate(metrics: Metrics, cfg: GatesConfig) -> Gate:
     )
 
 
-def profit_factor_gate(metrics: Metrics, cfg: GatesConfig) -> Gate:
+def profit_factor_gate(
+    metrics: Metrics, cfg: GatesConfig, interval: Interval | None = None
+) -> Gate:
+    """Profit factor against the success threshold, with its bootstrap interval when given."""
     need = cfg.min_trades_significant
     checks = [count_check("trades", metrics.trades, need, "trades")]
     threshold = f"> {cfg.success_min_profit_factor:g}"
@@ -289,13 +345,19 @@ def profit_factor_gate(metrics: Metrics, cfg: GatesConfig) -> Gate:
         checks.append(Check("profit factor", value, threshold, verdict(ok)))
     else:
         ok = pf > cfg.success_min_profit_factor
-        checks.append(Check("profit factor", fmt.ratio(pf), threshold, verdict(ok)))
+        spread = interval_text(interval, fmt.ratio)
+        short = f"{fmt.ratio(pf)} ({spread})" if spread else ""
+        checks.append(
+            Check(
+                "profit factor", fmt.ratio(pf), threshold, verdict(ok), short=short, detail=spread
+            )
+        )
     return gate(
         "profit_factor",
         f"Profit factor > {cfg.success_min_profit_factor:g}",
         "Success: profit factor",
         checks,
-        checks[1].value,
+        checks[1].brief,
     )
 
 
@@ -305,6 +367,7 @@ def evaluate_gates(
     metrics: Metrics,
     comparison: PeriodComparison | None,
     cfg: GatesConfig,
+    intervals: BootstrapIntervals | None = None,
 ) -> tuple[Gate, ...]:
     """Every gate, in the order the panel shows them (phases, success criteria, P2)."""
     return (
@@ -313,8 +376,8 @@ def evaluate_gates(
         phase4_gate(trades, cfg),
         phase5_gate(metrics, cfg),
         phase6_gate(trades, cfg),
-        win_rate_gate(metrics, cfg),
+        win_rate_gate(metrics, cfg, intervals.win_rate if intervals else None),
         win_loss_gate(metrics, cfg),
-        profit_factor_gate(metrics, cfg),
+        profit_factor_gate(metrics, cfg, intervals.profit_factor if intervals else None),
         p2_win_gate(comparison, cfg),
     )

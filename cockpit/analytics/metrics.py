@@ -24,7 +24,9 @@ Definitions (DESIGN.md section 7, following empyrical):
       instead of returns give the same ratio as returns on a constant account (both ratios are
       unchanged when every r is divided by the same capital), so no account size is needed.
     * per trade: r = net P&L of each trade, NOT annualised (labelled "per trade").
-- Pearson correlation of the quality score with net P&L and with MFE, over the scored trades,
+- Pearson correlation of the quality score with net P&L, with MFE, with the duration (exit -
+  entry, minutes) and with the win (1 for net P&L > 0, else 0: the point-biserial r), over the
+  scored trades,
   and Spearman's rank correlation (Pearson over average ranks, ties sharing their mean rank),
   each with its two-sided p-value from Student's t with n - 2 degrees of freedom,
   t = r sqrt((n - 2) / (1 - r^2)): the p-values scipy.stats.pearsonr and spearmanr give.
@@ -377,6 +379,10 @@ class Metrics:
     quality_pnl: Correlation
     quality_mfe: Correlation
     runner: RunnerStats
+    quality_duration: Correlation = Correlation(0)
+    """Quality score vs how long the trade was open (exit - entry, in minutes)."""
+    quality_win: Correlation = Correlation(0)
+    """Quality score vs won (1) or not (0): the point-biserial correlation, Pearson over 0/1."""
 
     @property
     def corr_quality_pnl(self) -> float | None:
@@ -433,4 +439,12 @@ def compute_metrics(
             [t.quality_score or 0.0 for t in scored_mfe], [t.mfe_pct or 0.0 for t in scored_mfe]
         ),
         runner=runner_stats(ordered, fallback_tp2_pct, runner_share),
+        quality_duration=correlation(
+            [t.quality_score or 0.0 for t in scored],
+            [(t.exit_ts_ms - t.entry_ts_ms) / 60_000 for t in scored],
+        ),
+        quality_win=correlation(
+            [t.quality_score or 0.0 for t in scored],
+            [1.0 if t.net_pnl > 0 else 0.0 for t in scored],
+        ),
     )

@@ -53,6 +53,13 @@ def metric_rows(snapshot: AnalyticsSnapshot) -> list[tuple[str, str]]:
         ("Spearman(quality, net P&L)", _with_p(m.quality_pnl.rho, m.quality_pnl.rho_p)),
         ("r(quality, MFE)", _with_p(m.quality_mfe.r, m.quality_mfe.p)),
         ("Spearman(quality, MFE)", _with_p(m.quality_mfe.rho, m.quality_mfe.rho_p)),
+        ("r(quality, duration)", _with_p(m.quality_duration.r, m.quality_duration.p)),
+        (
+            "Spearman(quality, duration)",
+            _with_p(m.quality_duration.rho, m.quality_duration.rho_p),
+        ),
+        ("r(quality, win)", _with_p(m.quality_win.r, m.quality_win.p)),
+        ("Spearman(quality, win)", _with_p(m.quality_win.rho, m.quality_win.rho_p)),
     ]
     rows += runner_rows(snapshot)
     return rows
@@ -78,6 +85,7 @@ def interval_rows(snapshot: AnalyticsSnapshot) -> list[tuple[str, str]]:
         ("Win rate, 95% interval", _interval(iv.win_rate, fmt.share)),
         ("Profit factor, 95% interval", _interval(iv.profit_factor, fmt.ratio)),
         ("Expectancy $, 95% interval", _interval(iv.expectancy, fmt.usd)),
+        ("Sharpe per trade, 95% interval", _interval(iv.sharpe_trade, fmt.ratio)),
     ]
 
 

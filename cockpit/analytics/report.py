@@ -1,16 +1,23 @@
-"""`cockpit report`: the analytics screen as a Markdown file.
+"""`cockpit report`: the analytics screen as Markdown, whole or as one of seed 003's proofs.
 
 Every number comes from `present.py` over the same `AnalyticsSnapshot` the screen renders, so the
 file and the screen say the same thing (tests/analytics/test_report.py checks it cell by cell).
+
+Seed 003: "every optimization gets a markdown report with proof". `--kind` picks one document
+under the seed's file name (`KINDS`); each is built from the sections below, with its numbers,
+intervals and p-values, and says what it does not compute yet instead of leaving it out silently.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from cockpit.analytics import present
+from cockpit.analytics import fmt, present
 from cockpit.analytics.snapshot import AnalyticsSnapshot
+
+Section = Callable[[AnalyticsSnapshot], list[str]]
 
 
 def _escape(cell: str) -> str:
@@ -23,19 +30,9 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list
     return lines
 
 
-def render_markdown(snapshot: AnalyticsSnapshot, *, source: str, generated_ms: int) -> str:
-    """The whole report; `source` names the database it was computed from."""
-    stamp = datetime.fromtimestamp(generated_ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
-    out = [
-        "# Cockpit analytics report",
-        "",
-        f"Generated {stamp} from `{source}`.",
-        "",
-        present.PNL_NOTE,
-        "",
-        "## Decision gates",
-        "",
-    ]
+# ------------------------------------------------------------------ sections
+def gates_section(snapshot: AnalyticsSnapshot) -> list[str]:
+    out = ["## Decision gates", ""]
     out += markdown_table(
         ("State", "Gate", "Verdict"),
         [(g.state.label, g.title, g.summary) for g in snapshot.gates],
@@ -45,35 +42,260 @@ def render_markdown(snapshot: AnalyticsSnapshot, *, source: str, generated_ms: i
     notes = [f"- {g.title}: {g.note}" for g in snapshot.gates if g.note]
     if notes:
         out += ["", *notes]
-    out += ["", "## Metrics", ""]
-    out += markdown_table(("Metric", "Value"), present.metric_rows(snapshot))
+    return out
+
+
+def metrics_section(snapshot: AnalyticsSnapshot) -> list[str]:
+    return ["## Metrics", "", *markdown_table(("Metric", "Value"), present.metric_rows(snapshot))]
+
+
+def comparison_section(snapshot: AnalyticsSnapshot) -> list[str]:
     comparison = present.comparison_rows(snapshot)
-    if comparison:
-        assert snapshot.comparison is not None
+    if not comparison:
+        return []
+    assert snapshot.comparison is not None
+    said = snapshot.comparison.label
+    if not said:
         end = present.day_text(snapshot.comparison.baseline_end_ms)
-        out += [
-            "",
-            "## Baseline vs now",
-            "",
-            f"Baseline: trades entered before {end} (analytics.baseline_end); now: from then on.",
-            "",
-        ]
-        out += markdown_table(present.COMPARISON_COLUMNS, comparison)
-    out += ["", "## Equity and drawdown", ""]
-    if snapshot.equity:
-        out += [
-            "```",
-            f"equity   {present.sparkline(snapshot.equity)}  "
-            f"{snapshot.equity[-1]:+,.2f} after {len(snapshot.equity)} trades",
-            f"drawdown {present.sparkline(snapshot.drawdown)}  max {max(snapshot.drawdown):,.2f}",
-            "```",
-        ]
-    else:
-        out.append("No closed trades yet.")
-    out += ["", "## Attribution", ""]
-    for table in snapshot.tables:
-        out += [f"### P&L by {table.title}", ""]
-        rows = present.table_rows(table)
-        out += markdown_table(present.TABLE_COLUMNS, rows) if rows else ["No trades."]
-        out.append("")
+        said = f"Baseline: trades entered before {end} (analytics.baseline_end); now: from then on."
+    out = ["## Baseline vs now", "", said, ""]
+    return out + markdown_table(present.COMPARISON_COLUMNS, comparison)
+
+
+def equity_section(snapshot: AnalyticsSnapshot) -> list[str]:
+    out = ["## Equity and drawdown", ""]
+    if not snapshot.equity:
+        return [*out, "No closed trades yet."]
+    return [
+        *out,
+        "```",
+        f"equity   {present.sparkline(snapshot.equity)}  "
+        f"{snapshot.equity[-1]:+,.2f} after {len(snapshot.equity)} trades",
+        f"drawdown {present.sparkline(snapshot.drawdown)}  max {max(snapshot.drawdown):,.2f}",
+        "```",
+    ]
+
+
+def tables_section(*names: str, heading: str = "## Attribution") -> Section:
+    """The attribution tables named (all of them without names)."""
+
+    def section(snapshot: AnalyticsSnapshot) -> list[str]:
+        out = [heading, ""]
+        for table in snapshot.tables:
+            if names and table.key not in names:
+                continue
+            out += [f"### P&L by {table.title}", ""]
+            rows = present.table_rows(table)
+            out += markdown_table(present.TABLE_COLUMNS, rows) if rows else ["No trades."]
+            out.append("")
+        return out
+
+    return section
+
+
+def phases_section(snapshot: AnalyticsSnapshot) -> list[str]:
+    """Seed 000's strategy validation per started phase, and each phase's success criteria."""
+    out = ["## Phases", ""]
+    if not snapshot.phases:
+        return [*out, "No phase started yet (`cockpit phase start N [--at DATE]`)."]
+    rows = [
+        (
+            f"Phase {p.phase}",
+            present.day_text(p.start_ms),
+            present.day_text(p.end_ms) if p.end_ms is not None else "now",
+            str(p.count),
+            fmt.usd(p.avg_pnl),
+            fmt.usd(p.total_pnl),
+            fmt.share(p.win_rate),
+        )
+        for p in snapshot.phases
+    ]
+    out += markdown_table(("Phase", "From", "Until", "Trades", "Avg $", "Total $", "Win %"), rows)
+    if snapshot.phase_gates:
+        out += ["", "### Success criteria", ""]
+        out += markdown_table(
+            ("State", "Criteria", "Verdict"),
+            [(g.state.label, g.title, g.summary) for g in snapshot.phase_gates],
+        )
+        out += ["", *markdown_table(present.GATE_COLUMNS, present.gate_rows(snapshot.phase_gates))]
+    return out
+
+
+def ab_section(snapshot: AnalyticsSnapshot) -> list[str]:
+    """Groups side by side and each against the baseline group, with both p-values."""
+    out = ["## A/B groups compared", ""]
+    ab = snapshot.ab
+    if ab is None:
+        return [*out, "Fewer than two A/B groups on the trades."]
+    out += markdown_table(
+        ("Group", "Trades", "Win %", "Avg $", "PF"),
+        [
+            (
+                g.name,
+                str(g.trades),
+                fmt.share(g.win_rate),
+                fmt.usd(g.avg_pnl),
+                fmt.ratio(g.profit_factor),
+            )
+            for g in ab.groups
+        ],
+    )
+    out += [
+        "",
+        *markdown_table(
+            ("Comparison", "Avg $ difference", "Welch p", "Mann-Whitney p", "Trades still needed"),
+            [
+                (
+                    f"{t.group} vs {t.baseline}",
+                    fmt.usd(t.diff),
+                    fmt.p_value(t.welch_p),
+                    fmt.p_value(t.mann_whitney_p),
+                    fmt.NA if t.more_needed is None else f"~{t.more_needed} more per group",
+                )
+                for t in ab.tests
+            ],
+        ),
+    ]
+    return out
+
+
+def runner_section(snapshot: AnalyticsSnapshot) -> list[str]:
+    return [
+        "## Exits against what the market gave",
+        "",
+        *markdown_table(("Measure", "Value"), present.runner_rows(snapshot)),
+    ]
+
+
+def not_yet(text: str) -> Section:
+    """A part of the seed's analysis this cockpit does not compute yet, said plainly."""
+    return lambda _snapshot: ["## Not computed yet", "", text]
+
+
+# ------------------------------------------------------------------ documents
+@dataclass(frozen=True, slots=True)
+class Kind:
+    file_name: str
+    title: str
+    question: str
+    sections: tuple[Section, ...]
+
+
+KINDS: dict[str, Kind] = {
+    "baseline": Kind(
+        "PERFORMANCE_BASELINE.md",
+        "Performance baseline",
+        "Seed 003 step 1: the baseline metrics every later change is measured against.",
+        (metrics_section, equity_section, phases_section),
+    ),
+    "attribution": Kind(
+        "TRADE_ATTRIBUTION_REPORT.md",
+        "Trade attribution",
+        "Seed 003 step 2: P&L by symbol, confidence bucket, regime, strategy and exit reason.",
+        (tables_section(),),
+    ),
+    "confidence": Kind(
+        "CONFIDENCE_FILTER_ANALYSIS.md",
+        "Confidence filter analysis",
+        'Seed 003 step 3: "Do we trade too much with low confidence?" If 0.50-0.60 has '
+        "negative expectancy, set MIN_CONFIDENCE=0.60; if 0.60-0.70 has, MIN_CONFIDENCE=0.70.",
+        (
+            tables_section("confidence", heading="## Expectancy by confidence bucket"),
+            not_yet("Per-bucket intervals and the verdict on the rule (issue 18 item 5)."),
+        ),
+    ),
+    "regime": Kind(
+        "REGIME_FILTER_ANALYSIS.md",
+        "Regime filter analysis",
+        'Seed 003 step 4: "Which regimes have negative expectancy?" If sideways has, add '
+        "SKIP_SIDEWAYS; if high volatility has, add MAX_VOL_PERCENTILE.",
+        (
+            tables_section("regime", heading="## Expectancy by regime"),
+            not_yet("Per-regime intervals, the verdict and direction x regime (issue 18 item 5)."),
+        ),
+    ),
+    "exit": Kind(
+        "EXIT_OPTIMIZATION_ANALYSIS.md",
+        "Exit optimization analysis",
+        'Seed 003 step 5: "Are we exiting too early or too late?" If MFE >> exit price, '
+        "consider wider TPs or trailing.",
+        (tables_section("exit_reason", heading="## P&L by exit reason"), runner_section),
+    ),
+    "portfolio": Kind(
+        "PORTFOLIO_CORRELATION_ANALYSIS.md",
+        "Portfolio correlation analysis",
+        'Seed 003 step 6: "Do we cluster losses when multiple positions are open?" If '
+        "multi-position drawdown > 1.5x single-position drawdown, add a correlation filter.",
+        (
+            tables_section("symbol", heading="## P&L by symbol"),
+            equity_section,
+            not_yet("Drawdown with 1 vs 2+ open positions and the 1.5x rule (issue 18 item 5)."),
+        ),
+    ),
+    "ab": Kind(
+        "AB_TEST_FRAMEWORK_GUIDE.md",
+        "A/B test results",
+        "Seed 003 step 7: compare group A (baseline) with group B (optimized).",
+        (
+            tables_section("ab_group", heading="## P&L by A/B group"),
+            ab_section,
+        ),
+    ),
+    "final": Kind(
+        "P2_PERFORMANCE_OPTIMIZATION_REPORT.md",
+        "P2 performance optimization report",
+        "Seed 003 step 8: before/after metrics, each optimization tested, statistical "
+        "significance.",
+        (
+            gates_section,
+            phases_section,
+            metrics_section,
+            comparison_section,
+            equity_section,
+            tables_section(),
+        ),
+    ),
+}
+
+
+def _header(title: str, source: str, generated_ms: int) -> list[str]:
+    stamp = datetime.fromtimestamp(generated_ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return [f"# {title}", "", f"Generated {stamp} from `{source}`.", "", present.PNL_NOTE, ""]
+
+
+def _render(
+    title: str,
+    lead: list[str],
+    sections: Sequence[Section],
+    snapshot: AnalyticsSnapshot,
+    source: str,
+    generated_ms: int,
+) -> str:
+    out = _header(title, source, generated_ms) + lead
+    for section in sections:
+        lines = section(snapshot)
+        if lines:
+            out += [*lines, ""]
     return "\n".join(out).rstrip() + "\n"
+
+
+def render_markdown(snapshot: AnalyticsSnapshot, *, source: str, generated_ms: int) -> str:
+    """The whole report; `source` names the database it was computed from."""
+    sections = (
+        gates_section,
+        phases_section,
+        metrics_section,
+        comparison_section,
+        equity_section,
+        tables_section(),
+    )
+    return _render("Cockpit analytics report", [], sections, snapshot, source, generated_ms)
+
+
+def render_kind(snapshot: AnalyticsSnapshot, kind: str, *, source: str, generated_ms: int) -> str:
+    """One proof document (`KINDS`); an unknown kind is a ValueError naming the known ones."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown report kind {kind!r}; known: {', '.join(KINDS)}")
+    doc = KINDS[kind]
+    lead = [doc.question, ""]
+    return _render(doc.title, lead, doc.sections, snapshot, source, generated_ms)

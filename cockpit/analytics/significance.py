@@ -11,7 +11,9 @@ The seeds: "Statistical significance: high quality scores show measurably better
 - **Bootstrap intervals**: `resamples` journals of n trades drawn with replacement from the n
   trades (numpy's PCG64 with a fixed seed, so the same journal always gives the same interval),
   each metric computed on each, and the 2.5th and 97.5th percentiles taken (the percentile
-  method, numpy's "inverted_cdf": no interpolation). Win rate, profit factor, expectancy.
+  method, numpy's "inverted_cdf": no interpolation). Win rate, profit factor, expectancy and the
+  per-trade Sharpe ratio (mean / std with ddof 1, not annualised; a resample without spread has
+  no Sharpe and is left out of the percentiles).
 
 Both run where the analytics snapshot is built (a worker thread, on a close), never per tick.
 """
@@ -30,11 +32,13 @@ import numpy as np
 # depth mismatch", seen in CI).
 from scipy.special import ndtri
 
-from cockpit.analytics.metrics import Array, as_array
+from cockpit.analytics.metrics import _ZERO_SPREAD, Array, as_array
 
 CONFIDENCE = 0.95
-_CHUNK_ELEMENTS = 2_000_000
-"""Resampled trades held in memory at once (16 MB of float64), whatever the journal's size."""
+_CHUNK_ELEMENTS = 250_000
+"""Resampled trades drawn at once (2 MB of float64), whatever the journal's size. Small on
+purpose: numpy's `Generator.integers` holds the GIL for the whole draw, and the snapshot is built
+in a worker thread while the event loop wants the GIL back every few milliseconds."""
 
 
 def trades_needed(r: float, *, alpha: float, power: float) -> int | None:
@@ -46,6 +50,18 @@ def trades_needed(r: float, *, alpha: float, power: float) -> int | None:
         return 4  # the smallest n with a defined t test and a perfect correlation
     z = float(ndtri(1.0 - alpha / 2.0) + ndtri(power))
     return math.ceil((z / math.atanh(abs(r))) ** 2 + 3.0)
+
+
+def trades_needed_for_rate(rate: float, target: float, *, alpha: float, power: float) -> int | None:
+    """Trades for an observed rate (a win rate) to differ from `target` at `alpha` (two-sided)
+    with probability `power`, by the normal approximation of the one-sample proportion test:
+    n = ((z(1 - alpha/2) sqrt(t(1 - t)) + z(power) sqrt(r(1 - r))) / (r - t))^2, rounded up.
+    None when the rate equals the target (no number of trades tells them apart)."""
+    if rate == target or not 0.0 < target < 1.0:
+        return None
+    z_alpha, z_power = float(ndtri(1.0 - alpha / 2.0)), float(ndtri(power))
+    spread = z_alpha * math.sqrt(target * (1.0 - target)) + z_power * math.sqrt(rate * (1.0 - rate))
+    return math.ceil((spread / (rate - target)) ** 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +81,7 @@ class BootstrapIntervals:
     win_rate: Interval | None = None
     profit_factor: Interval | None = None
     expectancy: Interval | None = None
+    sharpe_trade: Interval | None = None
     resamples: int = 0
     seed: int = 0
 
@@ -88,20 +105,30 @@ def bootstrap_intervals(
     if n < 2:
         return BootstrapIntervals(resamples=resamples, seed=seed)
     rng = np.random.default_rng(seed)
-    wins, gain_sums, loss_sums = (np.empty(resamples) for _ in range(3))
+    wins, gain_sums, loss_sums, sharpes = (np.empty(resamples) for _ in range(4))
+    scale = float(np.max(np.abs(values)))
+    unit = values / scale if scale > 0.0 and math.isfinite(scale) else values
     chunk = max(1, _CHUNK_ELEMENTS // n)
     for start in range(0, resamples, chunk):
         rows = min(chunk, resamples - start)
-        drawn = values[rng.integers(0, n, size=(rows, n))]  # one gather: the costly part
+        picks = rng.integers(0, n, size=(rows, n))
+        drawn = np.take(values, picks)  # np.take lets go of the GIL; values[picks] does not
         wins[start : start + rows] = np.count_nonzero(drawn > 0, axis=1)
         gain_sums[start : start + rows] = np.maximum(drawn, 0.0).sum(axis=1)
         loss_sums[start : start + rows] = np.maximum(-drawn, 0.0).sum(axis=1)
+        scaled = np.take(unit, picks)  # scale-free, as metrics.sharpe_ratio: no underflow
+        spread = scaled.std(axis=1, ddof=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = scaled.mean(axis=1) / spread
+        ratio[spread <= _ZERO_SPREAD * np.max(np.abs(scaled), axis=1)] = np.nan
+        sharpes[start : start + rows] = ratio
     with np.errstate(divide="ignore", invalid="ignore"):
         factors = gain_sums / loss_sums  # no loss: inf (no upper bound), nothing at all: nan
     return BootstrapIntervals(
         win_rate=_bounds(wins / n),
         profit_factor=_bounds(factors) if bool((values < 0).any()) else None,
         expectancy=_bounds((gain_sums - loss_sums) / n),
+        sharpe_trade=_bounds(sharpes),
         resamples=resamples,
         seed=seed,
     )

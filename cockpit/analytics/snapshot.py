@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from cockpit.analytics.ab import ABComparison, ab_comparison
 from cockpit.analytics.attribution import AttributionTable, Tier, attribution_tables
+from cockpit.analytics.baseline import BaselineChoice, split
 from cockpit.analytics.gates import Gate, PeriodComparison, evaluate_gates
 from cockpit.analytics.metrics import (
     Metrics,
@@ -20,6 +22,7 @@ from cockpit.analytics.metrics import (
     drawdown_curve,
     equity_curve,
 )
+from cockpit.analytics.phases import PhasePeriod, PhaseStart, phase_criteria, phase_periods
 from cockpit.analytics.significance import BootstrapIntervals, bootstrap_intervals
 from cockpit.analytics.trades import TradeRecord
 from cockpit.config import AnalyticsConfig, Settings
@@ -47,6 +50,12 @@ class AnalyticsSnapshot:
     comparison: PeriodComparison | None
     config: AnalyticsConfig
     fallback_tp2_pct: float
+    phases: tuple[PhasePeriod, ...] = ()
+    """Each started roadmap phase with its trades (`phases.py`)."""
+    phase_gates: tuple[Gate, ...] = ()
+    """The success criteria of every phase against the one before, and the overall 2x."""
+    ab: ABComparison | None = None
+    """The A/B groups compared (`ab.py`); None with fewer than two groups."""
 
 
 def build_snapshot(
@@ -55,6 +64,8 @@ def build_snapshot(
     *,
     tiers: Sequence[Tier],
     fallback_tp2_pct: float,
+    phases: Sequence[PhaseStart] = (),
+    baseline: BaselineChoice | None = None,
 ) -> AnalyticsSnapshot:
     ordered = by_exit_time(trades)
     runner_share = config.runner_share_pct / 100.0
@@ -68,38 +79,66 @@ def build_snapshot(
         )
 
     metrics = metrics_of(ordered)
+    periods = phase_periods(ordered, phases)
     comparison = None
     end_ms = config.baseline_end_ms
-    if end_ms is not None:
+    if baseline is not None:
+        base, now, label = split(ordered, baseline, periods)
+        comparison = PeriodComparison(None, metrics_of(base), metrics_of(now), label)
+    elif end_ms is not None:
         comparison = PeriodComparison(
             baseline_end_ms=end_ms,
             baseline=metrics_of([t for t in ordered if t.entry_ts_ms < end_ms]),
             now=metrics_of([t for t in ordered if t.entry_ts_ms >= end_ms]),
         )
     pnls = [t.net_pnl for t in ordered]
+    intervals = bootstrap_intervals(
+        pnls, resamples=config.bootstrap_resamples, seed=config.bootstrap_seed
+    )
+    mins = sorted({t.min_score for t in tiers}) or [0.0]
+    phase_gates = phase_criteria(
+        periods,
+        config.gates,
+        high_min_score=mins[-1],
+        low_below_score=mins[1] if len(mins) > 1 else mins[0],
+        fallback_tp2_pct=fallback_tp2_pct,
+    )
     return AnalyticsSnapshot(
         trades=len(ordered),
         imported=sum(1 for t in ordered if t.imported),
         first_exit_ms=ordered[0].exit_ts_ms if ordered else None,
         last_exit_ms=ordered[-1].exit_ts_ms if ordered else None,
         metrics=metrics,
-        intervals=bootstrap_intervals(
-            pnls, resamples=config.bootstrap_resamples, seed=config.bootstrap_seed
-        ),
-        gates=evaluate_gates(ordered, metrics, comparison, config.gates),
+        intervals=intervals,
+        gates=evaluate_gates(ordered, metrics, comparison, config.gates, intervals),
         tables=attribution_tables(ordered, tiers),
         equity=tuple(float(v) for v in equity_curve(pnls)),
         drawdown=tuple(float(v) for v in drawdown_curve(pnls)),
         comparison=comparison,
         config=config,
         fallback_tp2_pct=fallback_tp2_pct,
+        phases=tuple(periods),
+        phase_gates=phase_gates,
+        ab=ab_comparison(
+            ordered, alpha=config.gates.significance_alpha, power=config.gates.significance_power
+        ),
     )
 
 
-def snapshot_for(trades: Sequence[TradeRecord], settings: Settings) -> AnalyticsSnapshot:
+def snapshot_for(
+    trades: Sequence[TradeRecord],
+    settings: Settings,
+    phases: Sequence[PhaseStart] = (),
+    baseline: BaselineChoice | None = None,
+) -> AnalyticsSnapshot:
     """The snapshot with the cockpit's own settings: its quality tiers, and the fixed policy's
     TP2 distance for trades that do not carry their own TP2 level."""
     tiers = [Tier(t.name, t.min_score) for t in settings.quality_tiers.tiers]
     return build_snapshot(
-        trades, settings.analytics, tiers=tiers, fallback_tp2_pct=settings.policy.tp2_pct
+        trades,
+        settings.analytics,
+        tiers=tiers,
+        fallback_tp2_pct=settings.policy.tp2_pct,
+        phases=phases,
+        baseline=baseline,
     )

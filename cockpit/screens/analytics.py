@@ -16,8 +16,10 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
 from cockpit.analytics import present
+from cockpit.analytics.phases import PHASE_NAMES
 from cockpit.analytics.snapshot import AnalyticsSnapshot
 from cockpit.session import Session
+from widgets.confirm import ConfirmDialog
 from widgets.equity_chart import EquityChart
 from widgets.gate_panel import STATE_STYLES
 
@@ -42,7 +44,10 @@ class AnalyticsScreen(Screen[None]):
     tabs bottom right.
     """
 
-    BINDINGS = [Binding("escape,g", "app.pop_screen", "Back", id="analytics.back")]
+    BINDINGS = [
+        Binding("escape,g", "app.pop_screen", "Back", id="analytics.back"),
+        Binding("p", "start_next_phase", "Start next phase", id="analytics.next_phase"),
+    ]
 
     def __init__(self, session: Session) -> None:
         super().__init__()
@@ -72,6 +77,32 @@ class AnalyticsScreen(Screen[None]):
         self.refresh_view()
         self.set_interval(0.5, self.refresh_view)
 
+    def next_phase(self) -> int:
+        """The phase after the latest one started (Phase 1 when none has)."""
+        snapshot = self.session.latest.analytics
+        started = [p.phase for p in snapshot.phases] if snapshot is not None else []
+        return max(started, default=0) + 1
+
+    def action_start_next_phase(self) -> None:
+        """Ask first: a start is never moved, and every later comparison hangs on it."""
+        phase = self.next_phase()
+        if phase not in PHASE_NAMES:
+            self.notify("Phase 6 is the last roadmap phase", severity="warning")
+            return
+        dialog = ConfirmDialog(
+            f"Start Phase {phase} now?",
+            f"Phase {phase} ({PHASE_NAMES[phase]}) starts now: its trades are judged against "
+            f"Phase {phase - 1}'s from here on. A start is recorded in the audit log and is "
+            "never moved.",
+            confirm_label=f"Start Phase {phase}",
+        )
+
+        def on_answer(confirmed: bool | None) -> None:
+            if confirmed:
+                self.run_worker(self.session.start_phase(phase), group="phase")
+
+        self.app.push_screen(dialog, on_answer)
+
     def refresh_view(self) -> None:
         """Redraw when the session has new history (a trade closed), otherwise nothing."""
         latest = self.session.latest
@@ -97,7 +128,7 @@ class AnalyticsScreen(Screen[None]):
             _fill(
                 self.query_one("#analytics-gates", DataTable),
                 present.GATE_COLUMNS,
-                present.gate_rows(snapshot.gates),
+                present.gate_rows((*snapshot.gates, *snapshot.phase_gates)),
             )
             _fill(
                 self.query_one("#analytics-metrics", DataTable),

@@ -15,13 +15,14 @@ from cockpit.analytics import present
 from cockpit.analytics.attribution import Tier
 from cockpit.analytics.gates import GateState, phase3_gate
 from cockpit.analytics.metrics import Metrics, compute_metrics, correlation
-from cockpit.analytics.significance import bootstrap_intervals, trades_needed
+from cockpit.analytics.significance import Interval, bootstrap_intervals, trades_needed
 from cockpit.analytics.snapshot import build_snapshot
 from cockpit.analytics.trades import TradeRecord
 from cockpit.config import AnalyticsConfig, GatesConfig
-from tests.analytics.builders import trade
+from tests.analytics.builders import T0, trade
 
 CFG = GatesConfig()
+MIN = 60_000
 TIERS = [Tier("high", 80)]
 
 
@@ -193,3 +194,96 @@ def test_the_snapshot_screen_and_report_show_the_intervals_and_p_values() -> Non
         rows["Win rate, 95% interval"] == f"{100 * interval.low:.1f}% .. {100 * interval.high:.1f}%"
     )
     assert "Profit factor, 95% interval" in rows and "Expectancy $, 95% interval" in rows
+
+
+def test_quality_against_duration_and_win_equals_scipy() -> None:
+    scores, pnls = with_correlation(0.35, 50)
+    records = [
+        trade(p, i=i, quality_score=q, entry_ts_ms=T0 + i * 1000 + 500 - (5 + (i * 7) % 23) * MIN)
+        for i, (q, p) in enumerate(zip(scores, pnls, strict=True))
+    ]
+    m = metrics(records)
+    minutes = [(t.exit_ts_ms - t.entry_ts_ms) / 60_000 for t in records]
+    won = [1.0 if t.net_pnl > 0 else 0.0 for t in records]
+    for corr, ys in ((m.quality_duration, minutes), (m.quality_win, won)):
+        ref_r, ref_rho = stats.pearsonr(scores, ys), stats.spearmanr(scores, ys)
+        assert corr.n == 50
+        assert corr.r == pytest.approx(ref_r.statistic)
+        assert corr.p == pytest.approx(ref_r.pvalue)
+        assert corr.rho == pytest.approx(ref_rho.statistic)
+        assert corr.rho_p == pytest.approx(ref_rho.pvalue)
+    # the win correlation is the point-biserial one
+    assert m.quality_win.r == pytest.approx(stats.pointbiserialr(won, scores).statistic)
+
+
+def test_the_sharpe_interval_equals_a_plain_bootstrap_loop() -> None:
+    resamples, seed = 300, 5
+    got = bootstrap_intervals(PNLS, resamples=resamples, seed=seed).sharpe_trade
+    values = np.asarray(PNLS)
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, values.size, size=(resamples, values.size))  # one chunk: same draws
+    sharpes = []
+    for row in picks:
+        drawn = values[row]
+        sharpes.append(drawn.mean() / drawn.std(ddof=1))
+    low, high = np.quantile(sharpes, [0.025, 0.975], method="inverted_cdf")
+    assert got is not None and got.low is not None and got.high is not None
+    assert got.low == pytest.approx(low) and got.high == pytest.approx(high)
+    estimate = values.mean() / values.std(ddof=1)
+    assert got.low < estimate < got.high
+
+
+def test_a_sharpe_interval_never_depends_on_position_size() -> None:
+    small = bootstrap_intervals([p * 1e-160 for p in PNLS], resamples=200, seed=0).sharpe_trade
+    big = bootstrap_intervals([p * 1e6 for p in PNLS], resamples=200, seed=0).sharpe_trade
+    assert small is not None and big is not None
+    assert small.low == pytest.approx(big.low) and small.high == pytest.approx(big.high)
+    flat = bootstrap_intervals([1.0] * 10, resamples=200, seed=0).sharpe_trade
+    assert flat == Interval(None, None)  # no resample has any spread: no Sharpe at all
+
+
+# ------------------------------------------------------------------ gates with intervals
+def test_the_win_rate_gate_shows_its_interval_and_the_trades_still_needed() -> None:
+    # 33 wins of 60 (55 %) against a 50 % threshold: passes, but the interval holds 50 %
+    records = [trade(1.0 if i % 20 < 11 else -1.0, i=i) for i in range(60)]
+    snapshot = build_snapshot(records, AnalyticsConfig(), tiers=TIERS, fallback_tp2_pct=3.0)
+    gate = next(g for g in snapshot.gates if g.key == "win_rate")
+    interval = snapshot.intervals.win_rate
+    assert interval is not None and interval.low is not None and interval.high is not None
+    assert interval.low < 0.5 < interval.high
+    assert gate.state is GateState.PASS  # the seeds' success gate is a threshold, not a test
+    z = stats.norm.ppf(0.975) * math.sqrt(0.25) + stats.norm.ppf(0.8) * math.sqrt(0.55 * 0.45)
+    more = math.ceil((z / 0.05) ** 2) - 60
+    spread = f"95% {100 * interval.low:.1f}%..{100 * interval.high:.1f}%"
+    assert gate.summary == f"55.0% of 60, {spread}, need ~{more} more to tell from ≥ 50%"
+    assert present.gate_rows(snapshot.gates)  # the detail table carries it as the check's note
+    row = next(r for r in present.gate_rows(snapshot.gates) if r[2] == "win rate")
+    assert row[6] == f"{spread}, need ~{more} more to tell from ≥ 50%"
+
+
+def test_a_clear_win_rate_needs_no_more_trades_and_profit_factor_shows_its_interval() -> None:
+    records = [trade(2.0 if i % 10 < 8 else -1.0, i=i) for i in range(100)]  # 80 %
+    snapshot = build_snapshot(records, AnalyticsConfig(), tiers=TIERS, fallback_tp2_pct=3.0)
+    gates = {g.key: g for g in snapshot.gates}
+    assert "need" not in gates["win_rate"].summary
+    pf = snapshot.intervals.profit_factor
+    assert pf is not None and pf.low is not None and pf.high is not None
+    assert gates["profit_factor"].summary == f"8.00 (95% {pf.low:.2f}..{pf.high:.2f})"
+
+
+def test_the_direction_edge_says_how_sure_the_gap_is() -> None:
+    from cockpit.analytics.gates import phase4_gate
+
+    noise = [0.5, -0.5, 1.0, -1.0, 0.0]
+    longs = [1.0 + noise[i % 5] * 8 for i in range(25)]
+    shorts = [3.2 + noise[i % 5] * 8 for i in range(25)]
+    records = [trade(p, i=i, side="long") for i, p in enumerate(longs)]
+    records += [trade(p, i=100 + i, side="short") for i, p in enumerate(shorts)]
+    gate = phase4_gate(records, CFG)
+    edge = next(c for c in gate.checks if c.name == "directional edge")
+    p = stats.ttest_ind(longs, shorts, equal_var=False).pvalue
+    assert p >= 0.05  # a 3x gap that 25 trades a side cannot yet tell from noise
+    z = stats.norm.ppf(0.975) + stats.norm.ppf(0.8)
+    need = math.ceil(z**2 * (np.var(longs, ddof=1) + np.var(shorts, ddof=1)) / 2.2**2) - 25
+    assert edge.detail == f"Welch p {p:.2f}, need ~{need} more per side"
+    assert gate.state is GateState.PASS  # the seed's gate is the 3x gap: the p-value informs

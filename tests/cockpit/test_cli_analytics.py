@@ -114,3 +114,95 @@ def test_report_on_an_empty_journal(tmp_path: Path, capsys: pytest.CaptureFixtur
     report = out_file.read_text()
     assert "No closed trades yet." in report
     assert "inf" not in report and "nan" not in report.lower()
+
+
+def test_report_without_out_prints_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert main([*db_args(tmp_path), "import", str(SAMPLE)]) == 0
+    capsys.readouterr()
+    here = tmp_path / "cwd"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    assert main([*db_args(tmp_path), "report"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("# Cockpit analytics report")
+    for label, value in hand_calculation().items():
+        assert f"| {label} | {value} |" in printed, label
+    assert list(here.iterdir()) == []  # nothing written where the trader stands
+
+
+KIND_FILES = {
+    "baseline": ("PERFORMANCE_BASELINE.md", "| Profit factor |"),
+    "attribution": ("TRADE_ATTRIBUTION_REPORT.md", "### P&L by exit reason"),
+    "confidence": ("CONFIDENCE_FILTER_ANALYSIS.md", "### P&L by confidence bucket"),
+    "regime": ("REGIME_FILTER_ANALYSIS.md", "### P&L by regime"),
+    "exit": ("EXIT_OPTIMIZATION_ANALYSIS.md", "| MFE beyond TP2 |"),
+    "portfolio": ("PORTFOLIO_CORRELATION_ANALYSIS.md", "### P&L by symbol"),
+    "ab": ("AB_TEST_FRAMEWORK_GUIDE.md", "### P&L by A/B group"),
+    "final": ("P2_PERFORMANCE_OPTIMIZATION_REPORT.md", "## Decision gates"),
+}
+
+
+def test_each_proof_document_is_written_under_the_seeds_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*db_args(tmp_path), "import", str(SAMPLE)]) == 0
+    folder = tmp_path / "proof"
+    folder.mkdir()
+    for kind, (name, marker) in KIND_FILES.items():
+        assert main([*db_args(tmp_path), "report", "--kind", kind, "--out", str(folder)]) == 0
+        assert f"wrote {(folder / name).resolve()} (60 closed trades" in capsys.readouterr().out
+        text = (folder / name).read_text()
+        assert marker in text, kind
+        assert "inf" not in text and "nan" not in text.lower()
+    assert sorted(p.name for p in folder.iterdir()) == sorted(n for n, _ in KIND_FILES.values())
+    # the baseline proof carries its numbers with intervals
+    baseline = (folder / "PERFORMANCE_BASELINE.md").read_text()
+    assert "| Win rate 95% interval |" in baseline or "95%" in baseline
+
+
+def test_an_unknown_kind_and_a_file_as_folder_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([*db_args(tmp_path), "report", "--kind", "everything"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'everything'" in capsys.readouterr().err
+    a_file = tmp_path / "x.md"
+    a_file.write_text("keep me")
+    assert main([*db_args(tmp_path), "report", "--kind", "final", "--out", str(a_file)]) == 2
+    assert "--out with --kind is a folder" in capsys.readouterr().err
+    assert a_file.read_text() == "keep me"
+
+
+def test_report_never_migrates_a_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+
+    from state.db import create_engine_for
+    from state.migrate import HEAD_REVISION, upgrade_to
+
+    db = tmp_path / "journal.db"
+
+    async def old_schema() -> None:
+        engine = create_engine_for(f"sqlite+aiosqlite:///{db}")
+        await upgrade_to(engine, "0005")
+        await engine.dispose()
+
+    asyncio.run(old_schema())
+    assert main([*db_args(tmp_path), "report"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert f"has schema revision 0005, this cockpit reads {HEAD_REVISION}" in err
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0005"
+
+
+def test_report_on_a_missing_database_creates_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*db_args(tmp_path), "report"]) == 0
+    assert "No closed trades yet." in capsys.readouterr().out
+    assert not (tmp_path / "journal.db").exists()

@@ -62,8 +62,9 @@ async def test_fresh_database_at_head_matches_models(db_url: str) -> None:
 
 
 async def test_comparison_does_see_a_difference_at_0001(db_url: str) -> None:
-    """Guards the test above: at 0001 the trade_id indexes (0002), the audit table (0003) and
-    the signals' external id index (0012) are missing, and the diff says so."""
+    """Guards the test above: at 0001 the trade_id indexes (0002), the audit table (0003), the
+    phases table (0010) and the signals' external id index (0012) are missing, and the diff says
+    so."""
     engine = create_engine_for(db_url)
     try:
         await upgrade_to(engine, "0001")
@@ -76,7 +77,7 @@ async def test_comparison_does_see_a_difference_at_0001(db_url: str) -> None:
             "ix_audit_events_ts_ms",
             "ix_signals_external_id",
         }
-        assert {op[1].name for op in diff if op[0] == "add_table"} == {"audit_events"}
+        assert {op[1].name for op in diff if op[0] == "add_table"} == {"audit_events", "phases"}
     finally:
         await engine.dispose()
 

@@ -1,0 +1,151 @@
+"""`cockpit report`: the analytics of the trader's journal as Markdown, read without touching it.
+
+- Without `--out` the Markdown goes to stdout (nothing is written unannounced); with `--out` the
+  whole report goes to that file, or, with `--kind`, the proof document goes into that folder
+  under the seed's name (`cockpit.analytics.report.KINDS`), and one line says where.
+- The database is opened read-only and never migrated: a report can run while a cockpit is
+  starting on the same file (and migrating it). A file at another schema revision is refused
+  with one line (exit 2); a missing file is an empty journal and is not created.
+- On a SQLite file the journal is read by `state.journal_reader` (plain sqlite3, the after-exit
+  windows from each symbol's bars read once); another database through the store, unmigrated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cockpit.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from cockpit.analytics.baseline import BaselineChoice
+    from cockpit.analytics.snapshot import AnalyticsSnapshot
+
+PROG = "report"
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `report` to the cockpit's sub-commands."""
+    from cockpit.analytics.report import KINDS
+
+    report = sub.add_parser(PROG, help="the analytics and decision gates as Markdown")
+    report.add_argument(
+        "--kind",
+        choices=tuple(KINDS),
+        help="one proof document under the seed's name: "
+        + ", ".join(f"{k} ({v.file_name})" for k, v in KINDS.items()),
+    )
+    report.add_argument(
+        "--baseline",
+        metavar="SPEC",
+        help="the P2 win condition's baseline: date:YYYY-MM-DD, phase:N, group:NAME or "
+        "policy:NAME (default: analytics.baseline_end)",
+    )
+    report.add_argument(
+        "--out",
+        type=Path,
+        help="a file for the whole report, a folder with --kind (default: print to stdout)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from cockpit.analytics.present import gate_line
+    from cockpit.analytics.report import KINDS, render_kind, render_markdown
+
+    overrides: dict[str, object] = {"db_url": args.db} if args.db else {}
+    settings = load_settings(args.config, **overrides)
+    from cockpit.analytics.baseline import parse_baseline
+
+    source = shown_url(settings.db_url)
+    baseline = None if args.baseline is None else parse_baseline(args.baseline)
+    snapshot = read_snapshot(settings, baseline)
+    now_ms = int(time.time() * 1000)
+    if args.kind is None:
+        text = render_markdown(snapshot, source=source, generated_ms=now_ms)
+    else:
+        text = render_kind(snapshot, args.kind, source=source, generated_ms=now_ms)
+    if args.out is None:
+        sys.stdout.write(text)
+        return 0
+    out: Path = args.out
+    if args.kind is not None:
+        if out.exists() and not out.is_dir():
+            raise ValueError(f"--out with --kind is a folder, and {out} is a file")
+        out = out / KINDS[args.kind].file_name
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"cannot write the report to {out}: {exc.strerror or exc}") from None
+    print(f"wrote {out.resolve()} ({snapshot.trades} closed trades, {source})")
+    for gate in snapshot.gates:
+        state, label, summary = gate_line(gate)
+        print(f"  {state}  {label:<18} {summary}")
+    return 0
+
+
+def shown_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def read_snapshot(settings: Settings, baseline: BaselineChoice | None = None) -> AnalyticsSnapshot:
+    """The snapshot of the journal, read without migrating (see the module docstring)."""
+    from sqlalchemy.engine import make_url
+
+    from cockpit.analytics.snapshot import snapshot_for
+    from state.db import sqlite_file_path
+    from state.journal_reader import JournalReader, connect_read_only, stamped_revision
+    from state.migrate import HEAD_REVISION
+
+    url = make_url(settings.db_url)
+    path = sqlite_file_path(url) if url.get_backend_name() == "sqlite" else None
+    if path is None:
+        return asyncio.run(_snapshot_through_store(settings, baseline))
+    if not path.exists():
+        return snapshot_for([], settings, baseline=baseline)
+    conn = connect_read_only(path)
+    try:
+        revision = stamped_revision(conn)
+    finally:
+        conn.close()
+    _check_revision(revision, HEAD_REVISION, shown_url(settings.db_url))
+    reader = JournalReader(path, missed_window_h=settings.analytics.missed_window_h)
+    records = reader.refresh()
+    return snapshot_for(records, settings, reader.phases, baseline)
+
+
+def _check_revision(revision: str | None, head: str, source: str) -> None:
+    if revision != head:
+        found = "no schema" if revision is None else f"schema revision {revision}"
+        raise ValueError(
+            f"{source} has {found}, this cockpit reads {head}: start the cockpit on it once "
+            "(it migrates at start), or wait until a starting cockpit has, then report again"
+        )
+
+
+async def _snapshot_through_store(
+    settings: Settings, baseline: BaselineChoice | None
+) -> AnalyticsSnapshot:
+    from cockpit.analytics.snapshot import snapshot_for
+    from state.journal import closed_trade_records
+    from state.migrate import HEAD_REVISION, current_revision
+    from state.phase_rows import phase_starts
+    from state.store import Store
+
+    store = await Store.open(settings.db_url, migrate=False)
+    try:
+        _check_revision(
+            await current_revision(store.engine), HEAD_REVISION, shown_url(settings.db_url)
+        )
+        records = await closed_trade_records(
+            store, missed_window_h=settings.analytics.missed_window_h
+        )
+        phases = await phase_starts(store)
+        return await asyncio.to_thread(snapshot_for, records, settings, phases, baseline)
+    finally:
+        await store.close()
