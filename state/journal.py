@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, func, select, text
@@ -132,12 +133,21 @@ def _plan_dict(text: str) -> dict[str, Any]:
 
 
 async def view_rows(store: Store, view: str) -> list[dict[str, Any]]:
-    """All rows of one of the analysis views (migrations 0005 and 0008), as dicts."""
+    """All rows of one of the analysis views (migrations 0005 and 0008), as dicts, ordered by
+    their first column (the id or the group), so both engines give the same list.
+
+    PostgreSQL's ROUND works on `numeric` and the views keep that type for SQL clients, where
+    SQLite gives a float: the rounded values come back as `Decimal` from PostgreSQL and are read
+    as floats here, so a reader sees the same rows whichever engine the journal is on.
+    """
     if view not in ANALYSIS_VIEWS:
         raise ValueError(f"unknown view {view!r}; known: {', '.join(ANALYSIS_VIEWS)}")
     async with store.read_session() as session:
-        result = await session.execute(text(f"SELECT * FROM {view}"))
-        return [dict(row._mapping) for row in result]
+        result = await session.execute(text(f"SELECT * FROM {view} ORDER BY 1"))
+        return [
+            {k: float(v) if isinstance(v, Decimal) else v for k, v in row._mapping.items()}
+            for row in result
+        ]
 
 
 ANALYSIS_VIEWS = (

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -23,6 +24,7 @@ from state.migrate import (
 )
 from state.models import Base
 from state.store import Store
+from tests.conftest import ENGINES
 from tests.state.factories import T0, open_trade, raw_connect
 
 
@@ -129,19 +131,32 @@ async def test_0001_database_with_data_upgrades_to_head_intact(db_path: Path, db
     )
 
 
-async def test_downgrade_to_base_then_upgrade_again(db_path: Path, db_url: str) -> None:
-    engine = create_engine_for(db_url)
+async def _index_names(engine: AsyncEngine) -> set[str]:
+    def names(sync: Connection) -> set[str]:
+        inspector = inspect(sync)
+        return {
+            str(index["name"])
+            for table in inspector.get_table_names()
+            for index in inspector.get_indexes(table)
+        }
+
+    async with engine.connect() as conn:
+        return await conn.run_sync(names)
+
+
+@pytest.mark.parametrize("db_engine", ENGINES, indirect=True)
+async def test_downgrade_to_base_then_upgrade_again(any_db_url: str, db_engine: str) -> None:
+    """Every revision's upgrade and downgrade, on both engines."""
+    engine = create_engine_for(any_db_url)
     try:
         await upgrade_to_head(engine)
         await downgrade_to(engine, "0001")
         assert await current_revision(engine) == "0001"
-        assert "ix_fills_trade_id" not in index_names(db_path)
+        assert "ix_fills_trade_id" not in await _index_names(engine)
         await downgrade_to(engine, "base")
         assert await current_revision(engine) is None
         async with engine.connect() as conn:
-            tables = (
-                await conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'"))
-            ).scalars()
+            tables = await conn.run_sync(lambda sync: inspect(sync).get_table_names())
             assert set(tables) == {"alembic_version"}
         await upgrade_to_head(engine)
         assert await current_revision(engine) == HEAD_REVISION
