@@ -21,8 +21,10 @@ import platformdirs
 from pydantic import ValidationError
 
 from adapters.drift.wallet import WalletError
+from cockpit import db_cli
 from cockpit.config import APP_NAME, Settings, default_data_dir, load_settings
-from state.instance_lock import DatabaseInUse, InstanceLockError, database_lock
+from state.instance_lock import DatabaseInUse, InstanceLockError
+from state.locks import database_lock
 
 if TYPE_CHECKING:
     from adapters.base import Broker
@@ -61,6 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", type=Path, help="TOML settings file (default: user config dir)")
     parser.add_argument("--db", help="SQLAlchemy async database URL (default: user data dir)")
     parser.add_argument(
+        "--account",
+        metavar="NAME",
+        help="the desk account (drift:1, paper:alice; default 'default'); for report: NAME or "
+        "'all' (the default there)",
+    )
+    parser.add_argument(
         "--feed",
         metavar="EXCHANGE",
         help="without a COMMAND: SHADOW on this exchange's live data (binanceusdm, bybit)",
@@ -96,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     journal = sub.add_parser("import", help="load past closed trades from a CSV journal")
     journal.add_argument("file", type=Path, help="CSV with a header line (docs/analytics.md)")
+    db_cli.register(sub)
     return parser
 
 
@@ -115,6 +124,8 @@ def _settings(args: argparse.Namespace, default_db_file: str) -> Settings:
     overrides: dict[str, object] = {}
     if args.db:
         overrides["db_url"] = args.db
+    if args.account:
+        overrides["account"] = args.account
     settings = load_settings(args.config, **overrides)
     if "db_url" not in settings.model_fields_set:
         settings.db_url = f"sqlite+aiosqlite:///{default_data_dir() / default_db_file}"
@@ -160,11 +171,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_report(args)
         if args.command == "import":
             return run_import(args)
+        if args.command == "db":
+            return db_cli.run_db(args, _journal_settings(args).db_url)
     except DatabaseInUse as exc:
         print(f"cockpit: {exc}\n  {exc.hint}", file=sys.stderr)
         return 2
     except (ValidationError, FileNotFoundError, ValueError, WalletError, InstanceLockError) as exc:
         print(f"cockpit: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        problem = db_cli.database_problem(exc)
+        if problem is None:
+            raise
+        print(f"cockpit: {problem}", file=sys.stderr)
         return 2
     parser.error(f"unknown command {args.command}")
     return 2
@@ -173,7 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run_demo(args: argparse.Namespace) -> int:
     settings = _settings(args, DEMO_DB_FILE)
     _setup_logging()
-    with database_lock(settings.db_url):
+    with database_lock(settings.db_url, account=settings.account):
         return _run(demo_app(settings, seed=args.seed, speed=args.speed))
 
 
@@ -216,7 +235,7 @@ def run_replay(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"no such candle file: {args.file}")
     settings = _settings(args, REPLAY_DB_FILE)
     _setup_logging()
-    with database_lock(settings.db_url):
+    with database_lock(settings.db_url, account=settings.account):
         return _run(replay_app(settings, args.file, args.symbol, args.speed))
 
 
@@ -243,6 +262,8 @@ def live_settings(args: argparse.Namespace) -> Settings | None:
     from cockpit.config import FeedConfig
 
     overrides: dict[str, object] = {"db_url": args.db} if args.db else {}
+    if args.account:
+        overrides["account"] = args.account
     settings = load_settings(args.config, **overrides)
     asked = args.feed or args.feed_symbol or args.venue
     if not (asked or "feed" in settings.model_fields_set or "drift" in settings.model_fields_set):
@@ -280,7 +301,7 @@ def on_drift(args: argparse.Namespace, settings: Settings) -> bool:
 
 def run_drift(settings: Settings) -> int:
     _setup_logging()
-    with database_lock(settings.db_url):
+    with database_lock(settings.db_url, account=settings.account):
         return _run(drift_app(settings))
 
 
@@ -333,7 +354,7 @@ def drift_app(settings: Settings) -> CockpitApp:
 
 def run_live(settings: Settings) -> int:
     _setup_logging()
-    with database_lock(settings.db_url):
+    with database_lock(settings.db_url, account=settings.account):
         return _run(live_app(settings))
 
 
@@ -364,6 +385,8 @@ def _journal_settings(args: argparse.Namespace) -> Settings:
     """`report` and `import` work on the trader's real journal: --db, else config/env, else the
     default cockpit.db (never the demo or replay files, whose fills are simulated)."""
     overrides: dict[str, object] = {"db_url": args.db} if args.db else {}
+    if args.account and args.account != "all":
+        overrides["account"] = args.account
     return load_settings(args.config, **overrides)
 
 
@@ -376,25 +399,31 @@ def _shown_url(url: str) -> str:
 def run_report(args: argparse.Namespace) -> int:
     """Compute the analytics from the journal and write them as Markdown; print where."""
     from cockpit.analytics.present import gate_line
+    from state.accounts import account_filter
 
     settings = _journal_settings(args)
+    account = account_filter(args.account or "all")
     out: Path = args.out
-    snapshot = asyncio.run(_write_report(settings, out))
-    print(f"wrote {out.resolve()} ({snapshot.trades} closed trades, {_shown_url(settings.db_url)})")
+    snapshot = asyncio.run(_write_report(settings, out, account))
+    scope = "every account" if account is None else f"account {account}"
+    print(
+        f"wrote {out.resolve()} ({snapshot.trades} closed trades of {scope}, "
+        f"{_shown_url(settings.db_url)})"
+    )
     for gate in snapshot.gates:
         state, label, summary = gate_line(gate)
         print(f"  {state}  {label:<18} {summary}")
     return 0
 
 
-async def _write_report(settings: Settings, out: Path) -> AnalyticsSnapshot:
+async def _write_report(settings: Settings, out: Path, account: str | None) -> AnalyticsSnapshot:
     from cockpit.analytics.report import render_markdown
     from state.journal import analytics_snapshot
     from state.store import Store
 
     store = await Store.open(settings.db_url)
     try:
-        snapshot = await analytics_snapshot(store, settings)
+        snapshot = await analytics_snapshot(store, settings, account=account)
     finally:
         await store.close()
     text = render_markdown(
@@ -427,7 +456,7 @@ def run_import(args: argparse.Namespace) -> int:
         print(str(exc), file=sys.stderr)
         return 2
     settings = _journal_settings(args)
-    with database_lock(settings.db_url):
+    with database_lock(settings.db_url, account=settings.account):
         result = asyncio.run(_import(settings, journal))
     skipped = f"; {result.skipped} already there, skipped" if result.skipped else ""
     print(
@@ -440,7 +469,7 @@ async def _import(settings: Settings, journal: TradesFile) -> ImportResult:
     from state.journal import import_trades
     from state.store import Store
 
-    store = await Store.open(settings.db_url)
+    store = await Store.open(settings.db_url, account=settings.account)
     try:
         return await import_trades(store, journal, now_ms=int(time.time() * 1000))
     finally:

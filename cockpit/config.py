@@ -19,6 +19,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from cockpit.domain import check_account
+
 APP_NAME = "cockpit"
 
 
@@ -434,6 +436,9 @@ class Settings(BaseSettings):
     )
 
     db_url: str = Field(default_factory=default_db_url)
+    # The desk account this cockpit trades and writes for (venue + sub-account like "drift:1",
+    # or "paper:<name>"): one cockpit per account on a shared PostgreSQL journal.
+    account: str = "default"
     policy: FixedPolicyConfig = Field(default_factory=FixedPolicyConfig)
     atr: AtrConfig = Field(default_factory=AtrConfig)
     quality_tiers: QualityTiersConfig = Field(default_factory=QualityTiersConfig)
@@ -449,6 +454,11 @@ class Settings(BaseSettings):
     default_leverage: float = Field(2.0, gt=0)
     ui_refresh_hz: float = Field(4.0, gt=0, le=30)
     state_flush_ms: int = Field(250, ge=0)
+
+    @field_validator("account")
+    @classmethod
+    def _account_name(cls, value: str) -> str:
+        return check_account(value)
 
     @field_validator("db_url")
     @classmethod

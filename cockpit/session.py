@@ -180,6 +180,7 @@ class Session:
             self.settings.db_url,
             flush_interval_s=self.settings.state_flush_ms / 1000,
             clock=self.clock,  # rows are stamped in the session's time (an order's age counts)
+            account=self.settings.account,
         )
         await self.modes.note_forced_shadow()
         restored = await restore(self.store, self.book, self.venues, self.symbols, self.event)

@@ -103,8 +103,13 @@ def signal_work(
 
 
 # ---------------------------------------------------------------------- reads (newest first)
-async def recent_audit(read_all: ReadAll, limit: int) -> list[AuditRecord]:
-    query = select(AuditEvent).order_by(AuditEvent.ts_ms.desc(), AuditEvent.id.desc()).limit(limit)
+async def recent_audit(read_all: ReadAll, limit: int, account: str) -> list[AuditRecord]:
+    query = (
+        select(AuditEvent)
+        .where(AuditEvent.account == account)
+        .order_by(AuditEvent.ts_ms.desc(), AuditEvent.id.desc())
+        .limit(limit)
+    )
     return [audit_record(r) for r in await read_all(query)]
 
 

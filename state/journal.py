@@ -44,12 +44,17 @@ HOUR_MS = 3_600_000
 
 
 # ------------------------------------------------------------------ reads
-async def closed_trade_records(store: Store, *, missed_window_h: float = 24.0) -> list[TradeRecord]:
-    """Every closed trade, oldest exit first, with the extremes of the candles recorded for its
-    symbol in the `missed_window_h` hours after its exit (bars that open in that window)."""
+async def closed_trade_records(
+    store: Store, *, missed_window_h: float = 24.0, account: str | None = None
+) -> list[TradeRecord]:
+    """Every closed trade (of `account`; None: of every account on the journal), oldest exit
+    first, with the extremes of the candles recorded for its symbol in the `missed_window_h`
+    hours after its exit (bars that open in that window)."""
     window_ms = int(missed_window_h * HOUR_MS)
     # Positions adopted from the venue were never the strategy's trades: no gate learns from them.
     closed = and_(Trade.status == TradeStatus.CLOSED.value, Trade.policy != EXTERNAL_POLICY)
+    if account is not None:
+        closed = and_(closed, Trade.account == account)
     order = (Trade.exit_ts_ms, Trade.id)
     rows: list[tuple[Trade, float | None, float | None]]
     async with store.read_session() as session:
@@ -77,10 +82,14 @@ async def closed_trade_records(store: Store, *, missed_window_h: float = 24.0) -
     return [trade_record(trade, after_high, after_low) for trade, after_high, after_low in rows]
 
 
-async def analytics_snapshot(store: Store, settings: Settings) -> AnalyticsSnapshot:
+async def analytics_snapshot(
+    store: Store, settings: Settings, *, account: str | None = None
+) -> AnalyticsSnapshot:
     """Read the journal and compute the analytics; the computation runs in a worker thread so
     a long journal never stalls the event loop (the session calls this when history reloads)."""
-    records = await closed_trade_records(store, missed_window_h=settings.analytics.missed_window_h)
+    records = await closed_trade_records(
+        store, missed_window_h=settings.analytics.missed_window_h, account=account
+    )
     return await asyncio.to_thread(snapshot_for, records, settings)
 
 
