@@ -385,8 +385,8 @@ def _journal_settings(args: argparse.Namespace) -> Settings:
     """`report` and `import` work on the trader's real journal: --db, else config/env, else the
     default cockpit.db (never the demo or replay files, whose fills are simulated)."""
     overrides: dict[str, object] = {"db_url": args.db} if args.db else {}
-    if args.account and args.account != "all":
-        overrides["account"] = args.account
+    if args.account and not (args.command in ("report", "db") and args.account == "all"):
+        overrides["account"] = args.account  # 'all' is for readers; a writer is refused it
     return load_settings(args.config, **overrides)
 
 

@@ -48,7 +48,9 @@ async def cockpit_trades(url: str, *, bad_stop_mover: str | None = None) -> None
         assert held.trade_id is not None
         who = bad_stop_mover or "engine"
         await store.record_stop_move(held.trade_id, 102.0, 101.5, held.stop_role, "be", who, T0 + 2)
-        await store.upsert_candles([Candle("SOL-PERP", "1m", T0, 100, 101, 99, 100.5, 10.0)], source="test")
+        await store.upsert_candles(
+            [Candle("SOL-PERP", "1m", T0, 100, 101, 99, 100.5, 10.0)], source="test"
+        )
     finally:
         await store.close()
 
@@ -168,7 +170,9 @@ async def test_a_copy_failing_halfway_leaves_sqlite_unchanged(
     await cockpit_trades(pg_url)
     store = await Store.open(pg_url)
     try:
-        await store.upsert_candles([Candle("SOL-PERP", "1m", T0 + 60_000, 1, 2, 0.5, 1.5, float("nan"))])
+        await store.upsert_candles(
+            [Candle("SOL-PERP", "1m", T0 + 60_000, 1, 2, 0.5, 1.5, float("nan"))]
+        )
     finally:
         await store.close()
     before = await dump(dst)
