@@ -83,6 +83,20 @@ class Cluster:
     def admin_url(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
+    def pause(self) -> None:
+        """Stop the server (fast: open connections are cut), keeping its data for `resume`."""
+        self._ctl("-m", "fast", "stop")
+
+    def resume(self) -> None:
+        """Start the stopped server again on the same port, waiting until it takes connections."""
+        self._ctl("-l", str(self.directory / "server.log"), "-t", "120", "start")
+
+    def _ctl(self, *argv: str) -> None:
+        pg_ctl = find_bin("pg_ctl")
+        if pg_ctl is None:
+            raise RuntimeError("pg_ctl not found")
+        _run([pg_ctl, "-D", str(self.data), "-w", *argv])
+
     def stop(self) -> None:
         pg_ctl = find_bin("pg_ctl")
         if pg_ctl and self.data.exists():
