@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -164,5 +165,32 @@ async def test_downgrade_to_base_then_upgrade_again(any_db_url: str, db_engine: 
         await upgrade_to_head(engine)
         assert await current_revision(engine) == HEAD_REVISION
         assert await schema_diff(engine) == []
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.sqlite_only  # PostgreSQL's own test: several cockpits starting on a new database
+async def test_cockpits_starting_together_on_a_new_postgresql_database_migrate_once(
+    pg_url: str,
+) -> None:
+    """A desk's cockpits on different accounts hold different locks, so nothing but the
+    migration lock keeps their migrations apart: without it, two CREATE TABLE alembic_version
+    collide and a cockpit fails to start."""
+    # Without the lock they hang or collide: a generous bound turns a hang into a failure.
+    stores = await asyncio.wait_for(
+        asyncio.gather(
+            *(Store.open(pg_url, account=f"paper:{i}") for i in range(4)), return_exceptions=True
+        ),
+        timeout=300,
+    )
+    try:
+        assert [s for s in stores if isinstance(s, BaseException)] == []
+    finally:
+        for store in stores:
+            if isinstance(store, Store):
+                await store.close()
+    engine = create_engine_for(pg_url)
+    try:
+        assert await current_revision(engine) == HEAD_REVISION
     finally:
         await engine.dispose()
