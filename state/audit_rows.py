@@ -113,8 +113,13 @@ async def recent_audit(read_all: ReadAll, limit: int, account: str) -> list[Audi
     return [audit_record(r) for r in await read_all(query)]
 
 
-async def mode_changes(read_all: ReadAll, limit: int) -> list[ModeChangeRecord]:
-    query = select(ModeChange).order_by(ModeChange.ts_ms.desc(), ModeChange.id.desc()).limit(limit)
+async def mode_changes(read_all: ReadAll, limit: int, account: str) -> list[ModeChangeRecord]:
+    query = (
+        select(ModeChange)
+        .where(ModeChange.account == account)
+        .order_by(ModeChange.ts_ms.desc(), ModeChange.id.desc())
+        .limit(limit)
+    )
     return [mode_change_record(r) for r in await read_all(query)]
 
 

@@ -204,6 +204,9 @@ class ModeChange(Base):
     who: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(Text)
     limits_json: Mapped[str | None] = mapped_column(Text)
+    # The desk account the row belongs to (migration 0013): venue + sub-account ("drift:1") or
+    # "paper:<name>"; stamped by the store on every new row (state.store, `account`).
+    account: Mapped[str] = mapped_column(String(64), index=True, server_default=DEFAULT_ACCOUNT)
 
 
 class Signal(SignalFeatures, Base):

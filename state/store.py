@@ -410,7 +410,7 @@ class Store:
 
     async def mode_changes(self, limit: int = 100) -> list[ModeChangeRecord]:
         """Newest first: the first row says which mode the last session ended in."""
-        return await audit_rows.mode_changes(self._all, limit)
+        return await audit_rows.mode_changes(self._all, limit, self.account)
 
     async def recent_alerts(self, limit: int = 50) -> list[AlertRecord]:
         """Newest first."""

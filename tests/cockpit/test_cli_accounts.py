@@ -169,6 +169,7 @@ async def test_each_store_writes_and_manages_only_its_own_account(any_db_url: st
         pa = await open_trade(a, "ck-a", ts_ms=T0)
         pb = await open_trade(b, "ck-b", ts_ms=T0 + 1)
         await a.record_audit("manual", "trader", "note", "why", T0)
+        await a.record_mode_change(Mode.SHADOW, Mode.LIVE_SMALL, "trader", "go", T0, None)
         order = exit_order("ck-b-x", pb, 1.0, "tp1")
         await b.record_order_intent(order, mode=Mode.SHADOW, venue="paper")
         assert [p.trade_id for p in await a.open_positions()] == [pa.trade_id]
@@ -176,6 +177,7 @@ async def test_each_store_writes_and_manages_only_its_own_account(any_db_url: st
         assert [o.client_order_id for o in await b.unfinished_orders()] == ["ck-b-x"]
         assert await a.unfinished_orders() == []
         assert len(await a.recent_audit()) == 1 and await b.recent_audit() == []
+        assert len(await a.mode_changes()) == 1 and await b.mode_changes() == []
         assert await closed_trade_records(a, account="paper:b") == []
     finally:
         await a.close()

@@ -80,6 +80,7 @@ async def test_comparison_does_see_a_difference_at_0001(db_url: str) -> None:
             "ix_trades_account",  # 0013
             "ix_orders_account",
             "ix_audit_events_account",
+            "ix_mode_changes_account",
         }
         assert {op[1].name for op in diff if op[0] == "add_table"} == {"audit_events"}
     finally:

@@ -4,7 +4,9 @@ Revision ID: 0013
 Revises: 0008
 Create Date: 2026-12-02
 
-Issue 17 item 2: a desk's cockpits share one database, one cockpit per account. `account` is
+Issue 17 item 2: a desk's cockpits share one database, one cockpit per account. `account` (on
+trades, orders and the audit: audit events and mode changes, so a cockpit's "every start is
+SHADOW" reads its own last mode, not another account's) is
 venue + sub-account ("drift:1") or "paper:<name>"; rows written before this revision, and by a
 cockpit that names no account, belong to "default" (the server default), so a single trader's
 journal and open positions carry on as they were.
@@ -26,7 +28,7 @@ down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-TABLES = ("trades", "orders", "audit_events")
+TABLES = ("trades", "orders", "audit_events", "mode_changes")
 DEFAULT_ACCOUNT = "default"
 """`state.models.DEFAULT_ACCOUNT` as of this revision (a migration never imports live code)."""
 
