@@ -24,11 +24,12 @@ import platformdirs
 from pydantic import ValidationError
 
 from adapters.drift.wallet import WalletError
-from cockpit import phase_cli, report_cli
+from cockpit import db_cli, phase_cli, report_cli
 from cockpit.backtest.cli import add_parser as add_backtest_parser
 from cockpit.config import APP_NAME, Settings, default_data_dir, load_settings
 from cockpit.secret_scan import looks_like_key
-from state.instance_lock import DatabaseInUse, InstanceLockError, database_lock
+from state.instance_lock import DatabaseInUse, InstanceLockError
+from state.locks import database_lock
 
 if TYPE_CHECKING:
     from adapters.base import Broker
@@ -66,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     parser.add_argument("--config", type=Path, help="TOML settings file (default: user config dir)")
     parser.add_argument("--db", help="SQLAlchemy async database URL (default: user data dir)")
+    parser.add_argument(
+        "--account",
+        metavar="NAME",
+        help="the desk account (drift:1, paper:alice; default 'default'); for report: NAME or "
+        "'all' (the default there)",
+    )
     parser.add_argument(
         "--feed",
         metavar="EXCHANGE",
@@ -112,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     journal = sub.add_parser("import", help="load past closed trades from a CSV journal")
     journal.add_argument("file", type=Path, help="CSV with a header line (docs/analytics.md)")
     add_backtest_parser(sub)
+    db_cli.register(sub)
     return parser
 
 
@@ -131,6 +139,8 @@ def _settings(args: argparse.Namespace, default_db_file: str) -> Settings:
     overrides: dict[str, object] = {}
     if args.db:
         overrides["db_url"] = args.db
+    if args.account:
+        overrides["account"] = args.account
     settings = load_settings(args.config, **overrides)
     if "db_url" not in settings.model_fields_set:
         settings.db_url = f"sqlite+aiosqlite:///{default_data_dir() / default_db_file}"
@@ -200,6 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from cockpit.backtest.cli import run as run_backtest
 
             return run_backtest(args, load_settings(args.config))
+        if args.command == "db":
+            return db_cli.run_db(args, _journal_settings(args).db_url)
     except DatabaseInUse as exc:
         print(f"cockpit: {exc}\n  {exc.hint}", file=sys.stderr)
         return 2
@@ -208,6 +220,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except (FileNotFoundError, ValueError, WalletError, InstanceLockError) as exc:
         print(f"cockpit: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        problem = db_cli.database_problem(exc)
+        if problem is None:
+            raise
+        print(f"cockpit: {problem}", file=sys.stderr)
         return 2
     parser.error(f"unknown command {args.command}")
     return 2
@@ -226,7 +244,7 @@ def settings_errors(exc: ValidationError) -> str:
 def run_demo(args: argparse.Namespace) -> int:
     settings = _settings(args, DEMO_DB_FILE)
     _setup_logging()
-    with database_lock(settings.db_url):
+    with database_lock(settings.db_url, account=settings.account):
         return _run(demo_app(settings, seed=args.seed, speed=args.speed))
 
 
@@ -269,7 +287,7 @@ def run_replay(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"no such candle file: {args.file}")
     settings = _settings(args, REPLAY_DB_FILE)
     _setup_logging()
-    with database_lock(settings.db_url):
+    with database_lock(settings.db_url, account=settings.account):
         return _run(
             replay_app(
                 settings,
@@ -329,6 +347,8 @@ def live_settings(args: argparse.Namespace) -> Settings | None:
     from cockpit.config import FeedConfig
 
     overrides: dict[str, object] = {"db_url": args.db} if args.db else {}
+    if args.account:
+        overrides["account"] = args.account
     settings = load_settings(args.config, **overrides)
     asked = args.feed or args.feed_symbol or args.venue
     if not (asked or "feed" in settings.model_fields_set or "drift" in settings.model_fields_set):
@@ -366,7 +386,7 @@ def on_drift(args: argparse.Namespace, settings: Settings) -> bool:
 
 def run_drift(settings: Settings) -> int:
     _setup_logging()
-    with database_lock(settings.db_url):
+    with database_lock(settings.db_url, account=settings.account):
         return _run(drift_app(settings))
 
 
@@ -428,7 +448,7 @@ def drift_app(settings: Settings) -> CockpitApp:
 
 def run_live(settings: Settings) -> int:
     _setup_logging()
-    with database_lock(settings.db_url):
+    with database_lock(settings.db_url, account=settings.account):
         return _run(live_app(settings))
 
 
@@ -459,6 +479,8 @@ def _journal_settings(args: argparse.Namespace) -> Settings:
     """`report` and `import` work on the trader's real journal: --db, else config/env, else the
     default cockpit.db (never the demo or replay files, whose fills are simulated)."""
     overrides: dict[str, object] = {"db_url": args.db} if args.db else {}
+    if args.account and not (args.command in ("report", "db") and args.account == "all"):
+        overrides["account"] = args.account  # 'all' is for readers; a writer is refused it
     return load_settings(args.config, **overrides)
 
 
@@ -488,7 +510,7 @@ def run_import(args: argparse.Namespace) -> int:
         print(str(exc), file=sys.stderr)
         return 2
     settings = _journal_settings(args)
-    with database_lock(settings.db_url):
+    with database_lock(settings.db_url, account=settings.account):
         result = asyncio.run(_import(settings, journal))
     skipped = f"; {result.skipped} already there, skipped" if result.skipped else ""
     print(
@@ -501,7 +523,7 @@ async def _import(settings: Settings, journal: TradesFile) -> ImportResult:
     from state.journal import import_trades
     from state.store import Store
 
-    store = await Store.open(settings.db_url)
+    store = await Store.open(settings.db_url, account=settings.account)
     try:
         return await import_trades(store, journal, now_ms=int(time.time() * 1000))
     finally:

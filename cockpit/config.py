@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 
 from cockpit.config_outside import AlertsConfig, WebhookConfig
+from cockpit.domain import check_account
 from cockpit.secret_scan import refuse_keys, refuse_keys_in_env, refuse_keys_in_toml_text
 
 APP_NAME = "cockpit"
@@ -462,6 +463,9 @@ class Settings(BaseSettings):
     )
 
     db_url: str = Field(default_factory=default_db_url)
+    # The desk account this cockpit trades and writes for (venue + sub-account like "drift:1",
+    # or "paper:<name>"): one cockpit per account on a shared PostgreSQL journal.
+    account: str = "default"
     policy: FixedPolicyConfig = Field(default_factory=FixedPolicyConfig)
     atr: AtrConfig = Field(default_factory=AtrConfig)
     quality_tiers: QualityTiersConfig = Field(default_factory=QualityTiersConfig)
@@ -481,6 +485,11 @@ class Settings(BaseSettings):
     keymap: dict[str, str] = Field(default_factory=dict)
     """[keymap]: binding id -> key(s), e.g. long = "n" (ids: press ? in the cockpit)."""
     state_flush_ms: int = Field(250, ge=0)
+
+    @field_validator("account")
+    @classmethod
+    def _account_name(cls, value: str) -> str:
+        return check_account(value)
 
     @field_validator("db_url")
     @classmethod

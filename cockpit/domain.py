@@ -8,9 +8,10 @@ replay, backtest and live run the same code (DESIGN.md section 1).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 
 class Side(StrEnum):
@@ -36,6 +37,21 @@ class Side(StrEnum):
 EXTERNAL_POLICY = "external"
 """The policy of a venue position the cockpit adopted at reconcile instead of opening it: it is
 monitored, never the strategy's trade (analytics leave it out)."""
+
+ALL_ACCOUNTS: Final = "all"
+"""Not an account: what analytics and reports take to mean every account on the journal."""
+_ACCOUNT_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}")
+
+
+def check_account(name: str) -> str:
+    """`name` if it can name a desk account (drift:1, paper:alice), else ValueError saying why."""
+    if name == ALL_ACCOUNTS:
+        raise ValueError("'all' is not an account name (it means every account, for analytics)")
+    if not _ACCOUNT_NAME.fullmatch(name):
+        raise ValueError(
+            f"account {name!r}: 1-64 letters, digits and _ . : @ - (like drift:1 or paper:alice)"
+        )
+    return name
 
 
 class OrderSide(StrEnum):

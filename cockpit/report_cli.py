@@ -53,16 +53,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cockpit.analytics.baseline import parse_baseline
     from cockpit.analytics.present import gate_line
     from cockpit.analytics.report import KINDS, render_kind, render_markdown
+    from state.accounts import account_filter
 
     overrides: dict[str, object] = {"db_url": args.db} if args.db else {}
     settings = load_settings(args.config, **overrides)
-    from cockpit.analytics.baseline import parse_baseline
-
+    account = account_filter(getattr(args, "account", None) or "all")
     source = shown_url(settings.db_url)
     baseline = None if args.baseline is None else parse_baseline(args.baseline)
-    snapshot = read_snapshot(settings, baseline)
+    snapshot = read_snapshot(settings, baseline, account)
     now_ms = int(time.time() * 1000)
     if args.kind is None:
         text = render_markdown(snapshot, source=source, generated_ms=now_ms)
@@ -80,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
         out.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise ValueError(f"cannot write the report to {out}: {exc.strerror or exc}") from None
-    print(f"wrote {out.resolve()} ({snapshot.trades} closed trades, {source})")
+    scope = "every account" if account is None else f"account {account}"
+    print(f"wrote {out.resolve()} ({snapshot.trades} closed trades of {scope}, {source})")
     for gate in snapshot.gates:
         state, label, summary = gate_line(gate)
         print(f"  {state}  {label:<18} {summary}")
@@ -93,8 +95,11 @@ def shown_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def read_snapshot(settings: Settings, baseline: BaselineChoice | None = None) -> AnalyticsSnapshot:
-    """The snapshot of the journal, read without migrating (see the module docstring)."""
+def read_snapshot(
+    settings: Settings, baseline: BaselineChoice | None = None, account: str | None = None
+) -> AnalyticsSnapshot:
+    """The snapshot of the journal (one desk account's, or every account's when None), read
+    without migrating (see the module docstring)."""
     from sqlalchemy.engine import make_url
 
     from cockpit.analytics.snapshot import snapshot_for
@@ -105,7 +110,7 @@ def read_snapshot(settings: Settings, baseline: BaselineChoice | None = None) ->
     url = make_url(settings.db_url)
     path = sqlite_file_path(url) if url.get_backend_name() == "sqlite" else None
     if path is None:
-        return asyncio.run(_snapshot_through_store(settings, baseline))
+        return asyncio.run(_snapshot_through_store(settings, baseline, account))
     if not path.exists():
         return snapshot_for([], settings, baseline=baseline)
     conn = connect_read_only(path)
@@ -114,7 +119,9 @@ def read_snapshot(settings: Settings, baseline: BaselineChoice | None = None) ->
     finally:
         conn.close()
     _check_revision(revision, HEAD_REVISION, shown_url(settings.db_url))
-    reader = JournalReader(path, missed_window_h=settings.analytics.missed_window_h)
+    reader = JournalReader(
+        path, missed_window_h=settings.analytics.missed_window_h, account=account
+    )
     records = reader.refresh()
     return snapshot_for(records, settings, reader.phases, baseline)
 
@@ -129,7 +136,7 @@ def _check_revision(revision: str | None, head: str, source: str) -> None:
 
 
 async def _snapshot_through_store(
-    settings: Settings, baseline: BaselineChoice | None
+    settings: Settings, baseline: BaselineChoice | None, account: str | None
 ) -> AnalyticsSnapshot:
     from cockpit.analytics.snapshot import snapshot_for
     from state.journal import closed_trade_records
@@ -143,7 +150,7 @@ async def _snapshot_through_store(
             await current_revision(store.engine), HEAD_REVISION, shown_url(settings.db_url)
         )
         records = await closed_trade_records(
-            store, missed_window_h=settings.analytics.missed_window_h
+            store, missed_window_h=settings.analytics.missed_window_h, account=account
         )
         phases = await phase_starts(store)
         return await asyncio.to_thread(snapshot_for, records, settings, phases, baseline)

@@ -236,6 +236,7 @@ class Session:
             self.settings.db_url,
             flush_interval_s=self.settings.state_flush_ms / 1000,
             clock=self.clock,  # rows are stamped in the session's time (an order's age counts)
+            account=self.settings.account,
         )
         await self.modes.note_forced_shadow()
         self._run_after_id = await self.store.last_trade_id()

@@ -103,13 +103,23 @@ def signal_work(
 
 
 # ---------------------------------------------------------------------- reads (newest first)
-async def recent_audit(read_all: ReadAll, limit: int) -> list[AuditRecord]:
-    query = select(AuditEvent).order_by(AuditEvent.ts_ms.desc(), AuditEvent.id.desc()).limit(limit)
+async def recent_audit(read_all: ReadAll, limit: int, account: str) -> list[AuditRecord]:
+    query = (
+        select(AuditEvent)
+        .where(AuditEvent.account == account)
+        .order_by(AuditEvent.ts_ms.desc(), AuditEvent.id.desc())
+        .limit(limit)
+    )
     return [audit_record(r) for r in await read_all(query)]
 
 
-async def mode_changes(read_all: ReadAll, limit: int) -> list[ModeChangeRecord]:
-    query = select(ModeChange).order_by(ModeChange.ts_ms.desc(), ModeChange.id.desc()).limit(limit)
+async def mode_changes(read_all: ReadAll, limit: int, account: str) -> list[ModeChangeRecord]:
+    query = (
+        select(ModeChange)
+        .where(ModeChange.account == account)
+        .order_by(ModeChange.ts_ms.desc(), ModeChange.id.desc())
+        .limit(limit)
+    )
     return [mode_change_record(r) for r in await read_all(query)]
 
 

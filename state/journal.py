@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, func, select, text
@@ -47,12 +48,17 @@ HOUR_MS = 3_600_000
 
 
 # ------------------------------------------------------------------ reads
-async def closed_trade_records(store: Store, *, missed_window_h: float = 24.0) -> list[TradeRecord]:
-    """Every closed trade, oldest exit first, with the extremes of the candles recorded for its
-    symbol in the `missed_window_h` hours after its exit (bars that open in that window)."""
+async def closed_trade_records(
+    store: Store, *, missed_window_h: float = 24.0, account: str | None = None
+) -> list[TradeRecord]:
+    """Every closed trade (of `account`; None: of every account on the journal), oldest exit
+    first, with the extremes of the candles recorded for its symbol in the `missed_window_h`
+    hours after its exit (bars that open in that window)."""
     window_ms = int(missed_window_h * HOUR_MS)
     # Positions adopted from the venue were never the strategy's trades: no gate learns from them.
     closed = and_(Trade.status == TradeStatus.CLOSED.value, Trade.policy != EXTERNAL_POLICY)
+    if account is not None:
+        closed = and_(closed, Trade.account == account)
     order = (Trade.exit_ts_ms, Trade.id)
     rows: list[tuple[Trade, float | None, float | None]]
     async with store.read_session() as session:
@@ -80,16 +86,21 @@ async def closed_trade_records(store: Store, *, missed_window_h: float = 24.0) -
     return [trade_record(trade, after_high, after_low) for trade, after_high, after_low in rows]
 
 
-async def analytics_snapshot(store: Store, settings: Settings) -> AnalyticsSnapshot:
+async def analytics_snapshot(
+    store: Store, settings: Settings, *, account: str | None = None
+) -> AnalyticsSnapshot:
     """Read the journal and compute the analytics; the computation runs in a worker thread so
     a long journal never stalls the event loop (the session calls this when history reloads)."""
-    records = await closed_trade_records(store, missed_window_h=settings.analytics.missed_window_h)
+    records = await closed_trade_records(
+        store, missed_window_h=settings.analytics.missed_window_h, account=account
+    )
     phases = await phase_starts(store)
     return await asyncio.to_thread(snapshot_for, records, settings, phases)
 
 
 def journal_reader_for(settings: Settings) -> JournalReader | None:
-    """The incremental reader of the settings' journal when it is a SQLite file, else None."""
+    """The incremental reader of the settings' journal when it is a SQLite file, else None.
+    It reads every account's trades (the in-app analytics are the desk's)."""
     path = sqlite_file_path(make_url(settings.db_url))
     if path is None or make_url(settings.db_url).get_backend_name() != "sqlite":
         return None
@@ -107,12 +118,21 @@ def trade_record(trade: Trade, after_high: float | None, after_low: float | None
 
 
 async def view_rows(store: Store, view: str) -> list[dict[str, Any]]:
-    """All rows of one of the analysis views (migrations 0005 and 0008), as dicts."""
+    """All rows of one of the analysis views (migrations 0005 and 0008), as dicts, ordered by
+    their first column (the id or the group), so both engines give the same list.
+
+    PostgreSQL's ROUND works on `numeric` and the views keep that type for SQL clients, where
+    SQLite gives a float: the rounded values come back as `Decimal` from PostgreSQL and are read
+    as floats here, so a reader sees the same rows whichever engine the journal is on.
+    """
     if view not in ANALYSIS_VIEWS:
         raise ValueError(f"unknown view {view!r}; known: {', '.join(ANALYSIS_VIEWS)}")
     async with store.read_session() as session:
-        result = await session.execute(text(f"SELECT * FROM {view}"))
-        return [dict(row._mapping) for row in result]
+        result = await session.execute(text(f"SELECT * FROM {view} ORDER BY 1"))
+        return [
+            {k: float(v) if isinstance(v, Decimal) else v for k, v in row._mapping.items()}
+            for row in result
+        ]
 
 
 ANALYSIS_VIEWS = (

@@ -106,8 +106,13 @@ def stamped_revision(conn: sqlite3.Connection) -> str | None:
 class JournalReader:
     """Closed trades of one SQLite journal as `TradeRecord`s, oldest exit first."""
 
-    def __init__(self, path: Path, *, missed_window_h: float = 24.0) -> None:
+    def __init__(
+        self, path: Path, *, missed_window_h: float = 24.0, account: str | None = None
+    ) -> None:
         self._path = path
+        # one desk account's trades (None: every account's)
+        self._where = _CLOSED + ("" if account is None else " AND account = ?")
+        self._args: tuple[str, ...] = _CLOSED_ARGS + (() if account is None else (account,))
         self._window_ms = int(missed_window_h * HOUR_MS)
         self._rows: dict[int, tuple[int, TradeRecord]] = {}
         self._final: set[int] = set()
@@ -141,7 +146,7 @@ class JournalReader:
     def _sync_trades(self, conn: sqlite3.Connection) -> dict[int, tuple[int, dict[str, Any]]]:
         """Drop trades that are gone; return the rows of those new or changed (by id)."""
         listed = dict(
-            conn.execute(f"SELECT id, updated_at_ms FROM trades WHERE {_CLOSED}", _CLOSED_ARGS)
+            conn.execute(f"SELECT id, updated_at_ms FROM trades WHERE {self._where}", self._args)
         )
         for gone in self._rows.keys() - listed.keys():
             del self._rows[gone]

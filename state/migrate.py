@@ -12,15 +12,18 @@ from typing import TYPE_CHECKING, Final
 
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS_DIR: Final[Path] = Path(__file__).resolve().parent / "migrations"
 
+# The advisory lock key that serializes migrations on PostgreSQL ("Ckmg"; accounts use "Ckpt").
+MIGRATION_KEY: Final = 0x436B6D67
+
 # The revision this code's models correspond to; tests check it against the scripts' head.
-HEAD_REVISION: Final[str] = "0010"
+HEAD_REVISION: Final[str] = "0013"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -58,13 +61,28 @@ async def upgrade_to_head(engine: AsyncEngine) -> None:
 async def upgrade_to(engine: AsyncEngine, revision: str) -> None:
     """Upgrade to `revision` (tests use this to build an old schema)."""
     async with engine.begin() as conn:
+        await _serialize(conn)
         await conn.run_sync(_upgrade, revision)
 
 
 async def downgrade_to(engine: AsyncEngine, revision: str) -> None:
     """Downgrade to `revision` ("base" drops every table). Destroys data; tests and tooling only."""
     async with engine.begin() as conn:
+        await _serialize(conn)
         await conn.run_sync(_downgrade, revision)
+
+
+async def _serialize(conn: AsyncConnection) -> None:
+    """One migration at a time per PostgreSQL database.
+
+    On SQLite the file lock already lets one cockpit at a time open a journal; on PostgreSQL a
+    desk's cockpits on different accounts may start together on a new database, and two
+    migrations at once collide (both create alembic_version). A transaction-level advisory lock
+    makes the second wait for the first to commit; Alembic then reads the revision the first one
+    stamped and has nothing left to do.
+    """
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key, 0)"), {"key": MIGRATION_KEY})
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:

@@ -46,6 +46,10 @@ NUMERIC_FEATURES: Final[tuple[str, ...]] = (
 TEXT_FEATURES: Final[tuple[str, ...]] = ("regime", "strategy", "timeframe", "ab_group")
 FEATURE_COLUMNS: Final[tuple[str, ...]] = NUMERIC_FEATURES + TEXT_FEATURES
 
+DEFAULT_ACCOUNT: Final = "default"
+"""The account of a cockpit that names none, and of every row written before accounts existed
+(migration 0013), so a single trader's journal carries on unchanged."""
+
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
@@ -114,6 +118,9 @@ class Trade(SignalFeatures, Base):
     exit_ts_ms: Mapped[int | None] = mapped_column(BigInteger)
     exit_reason: Mapped[str | None] = mapped_column(String(64))
     updated_at_ms: Mapped[int] = mapped_column(BigInteger)
+    # The desk account the row belongs to (migration 0013): venue + sub-account ("drift:1") or
+    # "paper:<name>"; stamped by the store on every new row (state.store, `account`).
+    account: Mapped[str] = mapped_column(String(64), index=True, server_default=DEFAULT_ACCOUNT)
 
 
 class Order(Base):
@@ -146,6 +153,9 @@ class Order(Base):
     # What must happen when the order fills (JSON, migration 0007), written with the intent row
     # so a restart can resume it. `status` follows cockpit.orders.TRANSITIONS (store-enforced).
     intent_json: Mapped[str | None] = mapped_column(Text)
+    # The desk account the row belongs to (migration 0013): venue + sub-account ("drift:1") or
+    # "paper:<name>"; stamped by the store on every new row (state.store, `account`).
+    account: Mapped[str] = mapped_column(String(64), index=True, server_default=DEFAULT_ACCOUNT)
 
 
 class FillRow(Base):
@@ -194,6 +204,9 @@ class ModeChange(Base):
     who: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(Text)
     limits_json: Mapped[str | None] = mapped_column(Text)
+    # The desk account the row belongs to (migration 0013): venue + sub-account ("drift:1") or
+    # "paper:<name>"; stamped by the store on every new row (state.store, `account`).
+    account: Mapped[str] = mapped_column(String(64), index=True, server_default=DEFAULT_ACCOUNT)
 
 
 class Signal(SignalFeatures, Base):
@@ -248,6 +261,9 @@ class AuditEvent(Base):
     reason: Mapped[str] = mapped_column(Text)
     detail_json: Mapped[str | None] = mapped_column(Text)
     trade_id: Mapped[int | None] = mapped_column(ForeignKey("trades.id"))
+    # The desk account the row belongs to (migration 0013): venue + sub-account ("drift:1") or
+    # "paper:<name>"; stamped by the store on every new row (state.store, `account`).
+    account: Mapped[str] = mapped_column(String(64), index=True, server_default=DEFAULT_ACCOUNT)
 
 
 class Alert(Base):

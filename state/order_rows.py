@@ -121,20 +121,28 @@ def final_status(status: str) -> OrderStatus:
 
 # ---------------------------------------------------------------------- reads
 async def venue_orders(
-    read_all: ReadAll, venue: str, statuses: Sequence[OrderStatus]
+    read_all: ReadAll, venue: str, statuses: Sequence[OrderStatus], account: str
 ) -> list[OrderRecord]:
-    """The venue's orders in `statuses`, oldest first."""
+    """The venue's orders of `account` in `statuses`, oldest first."""
     query = (
         select(Order)
-        .where(Order.venue == venue, Order.status.in_([s.value for s in statuses]))
+        .where(
+            Order.venue == venue,
+            Order.status.in_([s.value for s in statuses]),
+            Order.account == account,
+        )
         .order_by(Order.id)
     )
     return [order_record(o) for o in await read_all(query)]
 
 
-async def unfinished_orders(read_all: ReadAll, venue: str | None) -> list[OrderRecord]:
-    """Orders in `UNFINISHED_STATUSES`, oldest first, of `venue` when given."""
-    query = select(Order).where(Order.status.in_([s.value for s in UNFINISHED_STATUSES]))
+async def unfinished_orders(
+    read_all: ReadAll, venue: str | None, account: str
+) -> list[OrderRecord]:
+    """Orders of `account` in `UNFINISHED_STATUSES`, oldest first, of `venue` when given."""
+    query = select(Order).where(
+        Order.status.in_([s.value for s in UNFINISHED_STATUSES]), Order.account == account
+    )
     if venue is not None:
         query = query.where(Order.venue == venue)
     return [order_record(o) for o in await read_all(query.order_by(Order.id))]

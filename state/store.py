@@ -35,10 +35,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from cockpit.domain import Candle, Fill, Mode, OrderRequest, PositionState, Side, StopRole
 from state import audit_rows, candle_rows, order_rows, trade_rows
+from state.accounts import ACCOUNT_INFO_KEY, check_account
 from state.db import create_engine_for
 from state.errors import StoreClosedError
 from state.migrate import upgrade_to_head
-from state.models import SettingRow
+from state.models import DEFAULT_ACCOUNT, SettingRow
 from state.position_flush import PositionFlusher
 from state.records import (
     AlertRecord,
@@ -72,12 +73,21 @@ class Store:
         *,
         flush_interval_s: float = 0.25,
         clock: Callable[[], int] = wall_clock_ms,
+        account: str = DEFAULT_ACCOUNT,
     ) -> None:
-        """Wire a store around a migrated engine; `open()` is the normal way in."""
+        """Wire a store around a migrated engine; `open()` is the normal way in.
+
+        `account`: the desk account this store writes for. Every new trade, order and audit row
+        is stamped with it (`state.accounts`), and the reads a cockpit manages its own book by
+        (open positions, closed trades, orders to settle, audit) see only its rows; the
+        analytics read every account or one (`state.journal`, `account=`)."""
         if flush_interval_s < 0:
             raise ValueError("flush_interval_s must be >= 0")
         self._engine = engine
-        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self.account = check_account(account)
+        self._sessions = async_sessionmaker(
+            engine, expire_on_commit=False, info={ACCOUNT_INFO_KEY: self.account}
+        )
         self._writer = SingleWriter(self._sessions)
         self._clock = clock
         self._positions = PositionFlusher(self._writer, interval_s=flush_interval_s, clock=clock)
@@ -93,6 +103,7 @@ class Store:
         flush_interval_s: float = 0.25,
         clock: Callable[[], int] = wall_clock_ms,
         migrate: bool = True,
+        account: str = DEFAULT_ACCOUNT,
     ) -> Store:
         """Create the engine, migrate the schema to head and start the writer task.
 
@@ -101,7 +112,7 @@ class Store:
         """
         engine = create_engine_for(url)
         try:
-            store = cls(engine, flush_interval_s=flush_interval_s, clock=clock)
+            store = cls(engine, flush_interval_s=flush_interval_s, clock=clock, account=account)
             if migrate:
                 await upgrade_to_head(engine)
         except BaseException:
@@ -386,7 +397,7 @@ class Store:
 
     async def open_positions(self) -> list[PositionState]:
         """Every open trade rebuilt as a PositionState (plan, stop, flags, extremes, trade_id)."""
-        return await trade_rows.open_positions(self._all)
+        return await trade_rows.open_positions(self._all, self.account)
 
     async def closed_trades(
         self, limit: int = 100, mode: Mode | None = None, *, after_id: int | None = None
@@ -394,7 +405,7 @@ class Store:
         """Closed trades, newest exit first; only those of `mode` when given (in SQL, so shadow
         or imported trades can never crowd live ones out of the limit), and only ids above
         `after_id` when given."""
-        return await trade_rows.closed_trades(self._all, limit, mode, after_id)
+        return await trade_rows.closed_trades(self._all, limit, mode, self.account, after_id)
 
     async def last_trade_id(self) -> int:
         """The highest trade id so far (0 for an empty journal)."""
@@ -402,11 +413,11 @@ class Store:
 
     async def recent_audit(self, limit: int = 200) -> list[AuditRecord]:
         """Newest first."""
-        return await audit_rows.recent_audit(self._all, limit)
+        return await audit_rows.recent_audit(self._all, limit, self.account)
 
     async def mode_changes(self, limit: int = 100) -> list[ModeChangeRecord]:
         """Newest first: the first row says which mode the last session ended in."""
-        return await audit_rows.mode_changes(self._all, limit)
+        return await audit_rows.mode_changes(self._all, limit, self.account)
 
     async def recent_alerts(self, limit: int = 50) -> list[AlertRecord]:
         """Newest first."""
@@ -422,14 +433,14 @@ class Store:
     ) -> list[OrderRecord]:
         """The venue's orders in `statuses` (default: sent and not finished), oldest first:
         what a restart must find again on the venue before it sends anything."""
-        return await order_rows.venue_orders(self._all, venue, statuses)
+        return await order_rows.venue_orders(self._all, venue, statuses, self.account)
 
     async def unfinished_orders(self, venue: str | None = None) -> list[OrderRecord]:
         """Orders written or sent and not over (intent, would_submit, submitted, accepted,
         partially_filled), oldest first, of `venue` when given: what a start must settle
         (resume from `intent_json`, find on the venue, or `resolve_order`). Resting stops
         (`open`) are not listed: they are the stop doing its job, reconcile checks them."""
-        return await order_rows.unfinished_orders(self._all, venue)
+        return await order_rows.unfinished_orders(self._all, venue, self.account)
 
     async def order(self, order_id: int) -> OrderRecord:
         """One order row (what follows a venue's report about it is derived from it)."""

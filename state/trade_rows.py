@@ -156,18 +156,26 @@ def stop_move_work(
 
 
 # ---------------------------------------------------------------------- reads
-async def open_positions(read_all: ReadAll) -> list[PositionState]:
-    """Every open trade rebuilt as a PositionState, oldest first."""
-    query = select(Trade).where(Trade.status == TradeStatus.OPEN.value).order_by(Trade.id)
+async def open_positions(read_all: ReadAll, account: str) -> list[PositionState]:
+    """Every open trade of `account` rebuilt as a PositionState, oldest first."""
+    query = (
+        select(Trade)
+        .where(Trade.status == TradeStatus.OPEN.value, Trade.account == account)
+        .order_by(Trade.id)
+    )
     return [position_from_trade(t) for t in await read_all(query)]
 
 
 async def closed_trades(
-    read_all: ReadAll, limit: int, mode: Mode | None, after_id: int | None = None
+    read_all: ReadAll,
+    limit: int,
+    mode: Mode | None,
+    account: str,
+    after_id: int | None = None,
 ) -> list[TradeSummary]:
-    """Closed trades, newest exit first, of `mode` when given, with an id above `after_id`
-    when given (a session's own trades: those opened since it started); filtered in SQL."""
-    query = select(Trade).where(Trade.status == TradeStatus.CLOSED.value)
+    """Closed trades of `account`, newest exit first, of `mode` when given, with an id above
+    `after_id` when given (a session's own trades: those opened since it started); in SQL."""
+    query = select(Trade).where(Trade.status == TradeStatus.CLOSED.value, Trade.account == account)
     if mode is not None:
         query = query.where(Trade.mode == mode.value)
     if after_id is not None:

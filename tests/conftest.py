@@ -8,7 +8,8 @@ failure found that way is pinned with `@example` and fixed.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -48,3 +49,49 @@ def _log_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         os.environ.pop("COCKPIT_LOG_DIR", None)
     else:
         os.environ["COCKPIT_LOG_DIR"] = before
+
+
+# ------------------------------------------------------------------ PostgreSQL (tests/pg_server.py)
+ENGINES = ("sqlite", "postgresql")
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> Iterator[str]:
+    """The admin URL of the session's PostgreSQL server; skips (with the reason) without one."""
+    import asyncio
+
+    from tests import pg_server
+
+    with pg_server.session_server() as (url, why):
+        if url is None:
+            pytest.skip(why)
+        problem = asyncio.run(pg_server.reachable(url))
+        if problem is not None:
+            pytest.skip(f"PostgreSQL at {pg_server.ENV_URL} not reachable: {problem}")
+        yield url
+
+
+@pytest.fixture
+async def pg_url(pg_admin_url: str) -> AsyncIterator[str]:
+    """A new, empty PostgreSQL database of its own for one test (dropped after it)."""
+    from tests import pg_server
+
+    name, url = await pg_server.create_database(pg_admin_url)
+    try:
+        yield url
+    finally:
+        await pg_server.drop_database(pg_admin_url, name)
+
+
+@pytest.fixture
+def db_engine(request: pytest.FixtureRequest) -> str:
+    """Which engine a test's database is on: parametrized by the tests that run on both."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+def any_db_url(db_engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A fresh database URL on the test's engine: a new SQLite file or a new PostgreSQL database."""
+    if db_engine == "postgresql":
+        return str(request.getfixturevalue("pg_url"))
+    return f"sqlite+aiosqlite:///{tmp_path / 'data' / 'cockpit.db'}"

@@ -48,6 +48,10 @@ class DurableWrites:
         self._queue: deque[_Pending] = deque()
         self._backoff = Backoff(initial_s, max_s, jitter=0.0)
         self._task: asyncio.Task[None] | None = None
+        # One retry at a time: the background drain and a caller's retry_now must never both
+        # write the queue's head (a slow write, as on a networked database just back, would be
+        # written twice: a fill stored twice).
+        self._retrying = asyncio.Lock()
 
     @property
     def pending(self) -> int:
@@ -88,17 +92,20 @@ class DurableWrites:
 
     async def retry_now(self) -> bool:
         """Write what is waiting, in order, until one fails; True when nothing is left."""
-        while self._queue:
-            head = self._queue[0]
-            try:
-                await head.write()
-            except StoreClosedError:
-                return False
-            except Exception as exc:
-                log.warning("database write still failing (%s): %s", head.what, exc)
-                self._on_failing(f"database write failing ({head.what}): {exc}")
-                return False
-            self._queue.popleft()
+        async with self._retrying:
+            if not self._queue:
+                return True  # written meanwhile by the retry this one waited for
+            while self._queue:
+                head = self._queue[0]
+                try:
+                    await head.write()
+                except StoreClosedError:
+                    return False
+                except Exception as exc:
+                    log.warning("database write still failing (%s): %s", head.what, exc)
+                    self._on_failing(f"database write failing ({head.what}): {exc}")
+                    return False
+                self._queue.popleft()
         self._on_failing(None)
         self._event("info", "database writes again: everything kept in memory is written")
         return True

@@ -6,9 +6,12 @@ independently of how the engine computes levels.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cockpit.domain import (
     ExitPlan,
@@ -147,10 +150,34 @@ def raw_connect(db_path: Path) -> sqlite3.Connection:
     return conn
 
 
-def raw_one(db_path: Path, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Row | None:
-    conn = raw_connect(db_path)
+def raw_one(db: Path | str, sql: str, params: tuple[object, ...] = ()) -> Any:
+    """One row read outside the store: `db` is a SQLite file, or a PostgreSQL URL (then the
+    `?` placeholders become `$n` and the row is an asyncpg Record, read by name or position
+    like a sqlite3.Row)."""
+    if isinstance(db, str):
+        return _pg_one(db, sql, params)
+    conn = raw_connect(db)
     try:
         row: sqlite3.Row | None = conn.execute(sql, params).fetchone()
         return row
     finally:
         conn.close()
+
+
+def _pg_one(url: str, sql: str, params: tuple[object, ...]) -> Any:
+    """Runs on its own thread and loop: callers are sync helpers inside async tests."""
+    import asyncpg
+
+    parts = sql.split("?")
+    numbered = parts[0] + "".join(f"${i}{part}" for i, part in enumerate(parts[1:], start=1))
+    dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+    async def one() -> Any:
+        conn = await asyncpg.connect(dsn, timeout=30)
+        try:
+            return await conn.fetchrow(numbered, *params)
+        finally:
+            await conn.close()
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, one()).result()

@@ -3,13 +3,13 @@ and the SQL views agree with the Python analytics on the sample journal."""
 
 from __future__ import annotations
 
-import math
-import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.trades_csv import TradesFile, load_trades_csv
 from cockpit.analytics.attribution import Tier, attribution_tables
@@ -20,7 +20,7 @@ from state.db import create_engine_for
 from state.journal import ANALYSIS_VIEWS, closed_trade_records, import_trades, view_rows
 from state.migrate import downgrade_to, upgrade_to_head
 from state.store import Store
-from tests.state.factories import T0, exit_order, fill_for, open_trade, raw_connect
+from tests.state.factories import T0, exit_order, fill_for, open_trade, raw_one
 
 SAMPLE = Path(__file__).resolve().parents[2] / "tests" / "data" / "sample_trades.csv"
 HEADER = "symbol,side,entry_time,entry_price,exit_time,exit_price,size,fees,mfe_pct,tp2_price"
@@ -33,28 +33,25 @@ def journal_file(tmp_path: Path, *rows: str) -> TradesFile:
     return load_trades_csv(path)
 
 
-def count(db_path: Path, sql: str) -> int:
-    conn = raw_connect(db_path)
-    try:
-        return int(conn.execute(sql).fetchone()[0])
-    finally:
-        conn.close()
+def count(journal_db: Path | str, sql: str) -> int:
+    row = raw_one(journal_db, sql)
+    assert row is not None
+    return int(row[0])
 
 
-async def test_import_stores_closed_trades_marked_as_imported(store: Store, db_path: Path) -> None:
+async def test_import_stores_closed_trades_marked_as_imported(
+    store: Store, journal_db: Path | str
+) -> None:
     journal = load_trades_csv(SAMPLE)
     result = await import_trades(store, journal, now_ms=T0)
     assert (result.imported, result.skipped) == (len(journal.trades), 0)
-    conn = raw_connect(db_path)
-    try:
-        modes = conn.execute("SELECT DISTINCT mode, venue, status FROM trades").fetchall()
-        audit = conn.execute("SELECT kind, action FROM audit_events").fetchall()
-    finally:
-        conn.close()
-    assert [tuple(r) for r in modes] == [("shadow", "import", "closed")]
-    assert [tuple(r) for r in audit] == [
-        ("import", f"import {result.imported} trades from sample_trades.csv")
-    ]
+    assert count(journal_db, "SELECT COUNT(DISTINCT mode || venue || status) FROM trades") == 1
+    modes = raw_one(journal_db, "SELECT mode, venue, status FROM trades")
+    audit = raw_one(
+        journal_db, "SELECT kind, action, (SELECT COUNT(*) FROM audit_events) FROM audit_events"
+    )
+    assert tuple(modes) == ("shadow", "import", "closed")
+    assert tuple(audit) == ("import", f"import {result.imported} trades from sample_trades.csv", 1)
     records = await closed_trade_records(store)
     assert len(records) == result.imported
     assert all(r.imported for r in records)
@@ -63,7 +60,9 @@ async def test_import_stores_closed_trades_marked_as_imported(store: Store, db_p
     assert records[0].net_pnl == pytest.approx(first.pnl - first.fees)
 
 
-async def test_importing_the_same_file_twice_adds_nothing(store: Store, db_path: Path) -> None:
+async def test_importing_the_same_file_twice_adds_nothing(
+    store: Store, journal_db: Path | str
+) -> None:
     journal = load_trades_csv(SAMPLE)
     first_ten = replace(journal, trades=journal.trades[:10])
     assert (await import_trades(store, first_ten, now_ms=T0)).imported == 10
@@ -72,24 +71,24 @@ async def test_importing_the_same_file_twice_adds_nothing(store: Store, db_path:
     assert (again.imported, again.skipped) == (len(journal.trades) - 10, 10)
     third = await import_trades(store, journal, now_ms=T0 + 2)
     assert (third.imported, third.skipped) == (0, len(journal.trades))
-    assert count(db_path, "SELECT COUNT(*) FROM trades") == len(journal.trades)
-    assert count(db_path, "SELECT COUNT(*) FROM audit_events") == 2  # nothing new, no row
+    assert count(journal_db, "SELECT COUNT(*) FROM trades") == len(journal.trades)
+    assert count(journal_db, "SELECT COUNT(*) FROM audit_events") == 2  # nothing new, no row
 
 
 async def test_a_failing_row_rolls_the_whole_import_back(
-    store: Store, db_path: Path, tmp_path: Path
+    store: Store, journal_db: Path | str, tmp_path: Path
 ) -> None:
     journal = journal_file(
         tmp_path,
         "SOL-PERP,long,2025-10-01T10:00:00Z,100,2025-10-01T11:00:00Z,101,1,0.1,1.2,103",
         "SOL-PERP,short,2025-10-02T10:00:00Z,100,2025-10-02T11:00:00Z,99,1,0.1,1.5,97",
     )
-    # a value the database itself refuses (NaN is stored as NULL: NOT NULL fails) on row 2
-    broken = replace(journal, trades=(journal.trades[0], replace(journal.trades[1], size=math.nan)))
+    # a value both databases refuse (NOT NULL) on row 2
+    broken = replace(journal, trades=(journal.trades[0], replace(journal.trades[1], side=None)))
     with pytest.raises(IntegrityError):
         await import_trades(store, broken, now_ms=T0)
-    assert count(db_path, "SELECT COUNT(*) FROM trades") == 0
-    assert count(db_path, "SELECT COUNT(*) FROM audit_events") == 0
+    assert count(journal_db, "SELECT COUNT(*) FROM trades") == 0
+    assert count(journal_db, "SELECT COUNT(*) FROM audit_events") == 0
 
 
 async def test_an_imported_row_matching_a_cockpit_trade_is_skipped(
@@ -216,11 +215,11 @@ def _sample_with_external(tmp_path: Path, external: int) -> Path:
 
 
 async def test_views_leave_out_adopted_external_positions_as_the_analytics_do(
-    store: Store, db_path: Path, tmp_path: Path
+    store: Store, journal_db: Path | str, tmp_path: Path
 ) -> None:
     # issue 18: vw_closed_trades counted 60 trades where the analytics count 57
     await import_trades(store, load_trades_csv(_sample_with_external(tmp_path, 3)), now_ms=T0)
-    assert count(db_path, "SELECT COUNT(*) FROM trades WHERE status = 'closed'") == 60
+    assert count(journal_db, "SELECT COUNT(*) FROM trades WHERE status = 'closed'") == 60
     records = await closed_trade_records(store)
     assert len(records) == 57
     closed = await view_rows(store, "vw_closed_trades")
@@ -261,27 +260,75 @@ async def test_no_view_row_mixes_trades_with_and_without_atr(store: Store) -> No
         assert row["avg_mfe"] == pytest.approx(sum(mfes) / len(mfes), abs=0.005)
 
 
-async def test_views_exist_at_head_and_go_with_a_downgrade(db_url: str, db_path: Path) -> None:
+async def test_views_exist_at_head_and_go_with_a_downgrade(db_url: str) -> None:
     engine = create_engine_for(db_url)
     try:
         await upgrade_to_head(engine)
-        names = _views(db_path)
+        names = await _views(engine)
         assert names == set(ANALYSIS_VIEWS)
         await downgrade_to(engine, "0007")  # the views of 0005 as they were
-        assert _views(db_path) == set(ANALYSIS_VIEWS) - {"vw_atr_movement"}
+        assert await _views(engine) == set(ANALYSIS_VIEWS) - {"vw_atr_movement"}
         await downgrade_to(engine, "0004")
-        assert _views(db_path) == set()
+        assert await _views(engine) == set()
         await upgrade_to_head(engine)
-        assert _views(db_path) == set(ANALYSIS_VIEWS)
+        assert await _views(engine) == set(ANALYSIS_VIEWS)
     finally:
         await engine.dispose()
 
 
-def _views(db_path: Path) -> set[str]:
-    with sqlite3.connect(db_path) as conn:
-        return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'view'")}
+async def _views(engine: AsyncEngine) -> set[str]:
+    async with engine.connect() as conn:
+        return set(await conn.run_sync(lambda sync: inspect(sync).get_view_names()))
 
 
 async def test_unknown_view_is_refused(store: Store) -> None:
     with pytest.raises(ValueError, match="unknown view"):
         await view_rows(store, "trades; DROP TABLE trades")
+
+
+@pytest.mark.sqlite_only  # it opens both engines itself
+async def test_the_same_journal_gives_the_same_view_rows_on_both_engines(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """The sample journal plus cockpit trades with an ATR, a TP2 and adopted positions, imported
+    into a SQLite file and into a PostgreSQL database: every view, row for row, equal (floats
+    to the last rounding digit: the engines may round a half differently)."""
+    rows_by_engine = []
+    for url in (f"sqlite+aiosqlite:///{tmp_path / 'parity.db'}", pg_url):
+        store = await Store.open(url, flush_interval_s=60.0)
+        try:
+            await import_trades(
+                store, load_trades_csv(_sample_with_external(tmp_path, 3)), now_ms=T0
+            )
+            for i, side in enumerate((Side.LONG, Side.SHORT, Side.LONG)):
+                features = {"atr": 1.5 + i, "quality_score": 65.0 + 10 * i, "regime": "trend"}
+                position = await open_trade(
+                    store,
+                    f"p{i}",
+                    side=side,
+                    entry=100.0,
+                    size=2.0,
+                    ts_ms=T0 + i,
+                    features=features,
+                )
+                exit_price = 103.0 - 2 * i
+                order = exit_order(f"x{i}", position, 2.0, "tp2")
+                oid = await store.record_order_intent(order, mode=position.mode, venue="paper")
+                position.size, position.closed, position.mfe_pct = 0.0, True, 2.5 + i
+                sign = 1 if side is Side.LONG else -1
+                position.realized_pnl = sign * (exit_price - 100.0) * 2.0
+                await store.record_exit_fill(oid, fill_for(order, exit_price, T0 + 9 + i), position)
+            rows_by_engine.append({view: await view_rows(store, view) for view in ANALYSIS_VIEWS})
+        finally:
+            await store.close()
+    sqlite_rows, pg_rows = rows_by_engine
+    for view in ANALYSIS_VIEWS:
+        assert len(sqlite_rows[view]) == len(pg_rows[view]) > 0, view
+        for lite, pg in zip(sqlite_rows[view], pg_rows[view], strict=True):
+            assert lite.keys() == pg.keys(), view
+            for column, value in lite.items():
+                other = pg[column]
+                if isinstance(value, float) or isinstance(other, float):
+                    assert other == pytest.approx(value, abs=0.011), (view, column)
+                else:
+                    assert other == value, (view, column)

@@ -46,7 +46,7 @@ async def test_mode_changes_newest_first(store: Store) -> None:
 
 
 async def test_shadow_and_live_orders_become_filled_and_shadow_ones_stay_paper(
-    store: Store, db_path: Path
+    store: Store, journal_db: Path | str
 ) -> None:
     """A paper fill moves a SHADOW row `would_submit -> filled`: its mode (`shadow`) and venue
     still say it was a would-be submission, filled on paper."""
@@ -58,7 +58,7 @@ async def test_shadow_and_live_orders_become_filled_and_shadow_ones_stay_paper(
         order_id = await store.record_order_intent(order, mode=mode, venue="v", status=status)
         position = make_position(make_plan(Side.LONG, 150.0, 2.0), opened_ms=T0)
         position.trade_id = await store.record_open(order_id, fill_for(order, 150.0, T0), position)
-        row = raw_one(db_path, "SELECT status, mode FROM orders WHERE id = ?", (order_id,))
+        row = raw_one(journal_db, "SELECT status, mode FROM orders WHERE id = ?", (order_id,))
         assert row is not None and (row["status"], row["mode"]) == (want, mode.value)
 
         exit_ = exit_order(f"{cid}-x", position, 2.0, "manual_close")
@@ -67,17 +67,17 @@ async def test_shadow_and_live_orders_become_filled_and_shadow_ones_stay_paper(
         position.size = 0.0
         position.closed = True
         await store.record_exit_fill(exit_id, fill, position)
-        row = raw_one(db_path, "SELECT status FROM orders WHERE id = ?", (exit_id,))
+        row = raw_one(journal_db, "SELECT status FROM orders WHERE id = ?", (exit_id,))
         assert row is not None and row["status"] == want
 
 
-async def test_failed_orders_are_failed_in_both_modes(store: Store, db_path: Path) -> None:
+async def test_failed_orders_are_failed_in_both_modes(store: Store, journal_db: Path | str) -> None:
     for mode, status, cid in ((Mode.SHADOW, "would_submit", "a"), (Mode.LIVE_SMALL, "intent", "b")):
         order_id = await store.record_order_intent(
             entry_order(cid), mode=mode, venue="v", status=status
         )
         await store.record_order_failed(order_id, "venue said no")
-        row = raw_one(db_path, "SELECT status, error FROM orders WHERE id = ?", (order_id,))
+        row = raw_one(journal_db, "SELECT status, error FROM orders WHERE id = ?", (order_id,))
         assert row is not None and (row["status"], row["error"]) == ("failed", "venue said no")
 
 

@@ -22,20 +22,20 @@ def bar(i: int, close: float = 150.0, symbol: str = "SOL-PERP", tf: str = "1m") 
     )
 
 
-async def test_upsert_is_idempotent(store: Store, db_path: Path) -> None:
+async def test_upsert_is_idempotent(store: Store, journal_db: Path | str) -> None:
     bars = [bar(i) for i in range(5)]
     assert await store.upsert_candles(bars) == 5
     assert await store.upsert_candles(bars) == 5
-    count = raw_one(db_path, "SELECT COUNT(*) FROM candles")
+    count = raw_one(journal_db, "SELECT COUNT(*) FROM candles")
     assert count is not None and count[0] == 5
     assert await store.candles("SOL-PERP", "1m") == bars
 
 
-async def test_same_key_overwrites_the_bar_and_source(store: Store, db_path: Path) -> None:
+async def test_same_key_overwrites_the_bar_and_source(store: Store, journal_db: Path | str) -> None:
     await store.upsert_candles([bar(0, 150.0), bar(1, 151.0)], source="backfill")
     assert await store.upsert_candles([bar(1, 152.5)], source="feed") == 1
     assert [c.close for c in await store.candles("SOL-PERP", "1m")] == [150.0, 152.5]
-    row = raw_one(db_path, "SELECT source FROM candles WHERE ts_ms = ?", (T0 + MINUTE,))
+    row = raw_one(journal_db, "SELECT source FROM candles WHERE ts_ms = ?", (T0 + MINUTE,))
     assert row is not None and row[0] == "feed"
 
 

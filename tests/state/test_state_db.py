@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 
 from state.db import create_engine_for, sqlite_file_path
 from state.store import Store
@@ -29,6 +31,7 @@ async def test_open_creates_file_in_wal_mode_with_foreign_keys(db_path: Path, db
     assert row is not None and row[0] == "wal"
 
 
+@pytest.mark.sqlite_only
 async def test_every_pooled_connection_gets_the_pragmas(db_url: str) -> None:
     engine = create_engine_for(db_url)
     try:
@@ -49,8 +52,8 @@ async def test_foreign_keys_are_enforced(store: Store) -> None:
                     "who) VALUES (999, 1, 1.0, 2.0, 'stop_loss', 'x', 'test')"
                 )
             )
-        except Exception as exc:
-            assert "FOREIGN KEY" in str(exc)
+        except IntegrityError as exc:
+            assert "foreign key" in str(exc).lower()
         else:
             raise AssertionError("an orphan stop move was accepted")
 

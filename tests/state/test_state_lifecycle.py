@@ -13,11 +13,11 @@ from state.store import Store
 from tests.state.factories import T0, exit_order, fill_for, open_trade, raw_one
 
 
-async def test_full_trade_lifecycle(store: Store, db_path: Path) -> None:
+async def test_full_trade_lifecycle(store: Store, journal_db: Path | str) -> None:
     position = await open_trade(store, "ck-in", side=Side.LONG, entry=150.0, size=2.0, ts_ms=T0)
     trade_id = position.trade_id
     assert trade_id is not None
-    row = raw_one(db_path, "SELECT * FROM trades WHERE id = ?", (trade_id,))
+    row = raw_one(journal_db, "SELECT * FROM trades WHERE id = ?", (trade_id,))
     assert row is not None
     assert (row["status"], row["size"], row["entry_price"], row["entry_ts_ms"]) == (
         "open",
@@ -36,7 +36,7 @@ async def test_full_trade_lifecycle(store: Store, db_path: Path) -> None:
     position.realized_pnl, position.fees = 1.5 * 2.25, position.fees + 0.05
     position.mfe_pct, position.mfe_quote, position.last_price = 1.5, 4.5, 152.25
     await store.record_exit_fill(tp1_id, fill_for(tp1, 152.25, T0 + 60_000), position)
-    row = raw_one(db_path, "SELECT * FROM trades WHERE id = ?", (trade_id,))
+    row = raw_one(journal_db, "SELECT * FROM trades WHERE id = ?", (trade_id,))
     assert row is not None
     assert (row["status"], row["size"], row["tp1_filled"], row["stop_role"]) == (
         "open",
@@ -110,7 +110,9 @@ async def test_closed_trades_newest_exit_first(store: Store) -> None:
     assert [t.exit_ts_ms for t in await store.closed_trades(limit=1)] == [T0 + 3_000]
 
 
-async def test_stop_move_is_audited_and_durable_on_the_trade(store: Store, db_path: Path) -> None:
+async def test_stop_move_is_audited_and_durable_on_the_trade(
+    store: Store, journal_db: Path | str
+) -> None:
     position = await open_trade(store)
     assert position.trade_id is not None
     await store.record_stop_move(
@@ -128,11 +130,11 @@ async def test_stop_move_is_audited_and_durable_on_the_trade(store: Store, db_pa
     assert (restored.stop, restored.stop_role) == (149.0, StopRole.MANUAL_STOP)
 
 
-async def test_mode_changes_alerts_settings_signals(store: Store, db_path: Path) -> None:
+async def test_mode_changes_alerts_settings_signals(store: Store, journal_db: Path | str) -> None:
     await store.record_mode_change(
         Mode.SHADOW, Mode.LIVE_SMALL, "user", "typed LIVE", T0, '{"max_notional_usdt": 50}'
     )
-    row = raw_one(db_path, "SELECT * FROM mode_changes")
+    row = raw_one(journal_db, "SELECT * FROM mode_changes")
     assert row is not None
     assert (row["from_mode"], row["to_mode"], row["who"], row["limits_json"]) == (
         "shadow",
@@ -161,7 +163,7 @@ async def test_mode_changes_alerts_settings_signals(store: Store, db_path: Path)
         reject_reason="quality 55 below 60",
         features={"quality_score": 55},
     )
-    row = raw_one(db_path, "SELECT * FROM signals WHERE id = ?", (signal_id,))
+    row = raw_one(journal_db, "SELECT * FROM signals WHERE id = ?", (signal_id,))
     assert row is not None
     assert (row["accepted"], row["reject_reason"], row["quality_score"], row["side"]) == (
         0,

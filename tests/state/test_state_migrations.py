@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -23,6 +25,7 @@ from state.migrate import (
 )
 from state.models import Base
 from state.store import Store
+from tests.conftest import ENGINES
 from tests.state.factories import T0, open_trade, raw_connect
 
 
@@ -76,6 +79,10 @@ async def test_comparison_does_see_a_difference_at_0001(db_url: str) -> None:
             "ix_stop_moves_trade_id",
             "ix_audit_events_ts_ms",
             "ix_signals_external_id",
+            "ix_trades_account",  # 0013
+            "ix_orders_account",
+            "ix_audit_events_account",
+            "ix_mode_changes_account",
         }
         assert {op[1].name for op in diff if op[0] == "add_table"} == {"audit_events", "phases"}
     finally:
@@ -131,22 +138,62 @@ async def test_0001_database_with_data_upgrades_to_head_intact(db_path: Path, db
     )
 
 
-async def test_downgrade_to_base_then_upgrade_again(db_path: Path, db_url: str) -> None:
-    engine = create_engine_for(db_url)
+async def _index_names(engine: AsyncEngine) -> set[str]:
+    def names(sync: Connection) -> set[str]:
+        inspector = inspect(sync)
+        return {
+            str(index["name"])
+            for table in inspector.get_table_names()
+            for index in inspector.get_indexes(table)
+        }
+
+    async with engine.connect() as conn:
+        return await conn.run_sync(names)
+
+
+@pytest.mark.parametrize("db_engine", ENGINES, indirect=True)
+async def test_downgrade_to_base_then_upgrade_again(any_db_url: str, db_engine: str) -> None:
+    """Every revision's upgrade and downgrade, on both engines."""
+    engine = create_engine_for(any_db_url)
     try:
         await upgrade_to_head(engine)
         await downgrade_to(engine, "0001")
         assert await current_revision(engine) == "0001"
-        assert "ix_fills_trade_id" not in index_names(db_path)
+        assert "ix_fills_trade_id" not in await _index_names(engine)
         await downgrade_to(engine, "base")
         assert await current_revision(engine) is None
         async with engine.connect() as conn:
-            tables = (
-                await conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'"))
-            ).scalars()
+            tables = await conn.run_sync(lambda sync: inspect(sync).get_table_names())
             assert set(tables) == {"alembic_version"}
         await upgrade_to_head(engine)
         assert await current_revision(engine) == HEAD_REVISION
         assert await schema_diff(engine) == []
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.sqlite_only  # PostgreSQL's own test: several cockpits starting on a new database
+async def test_cockpits_starting_together_on_a_new_postgresql_database_migrate_once(
+    pg_url: str,
+) -> None:
+    """A desk's cockpits on different accounts hold different locks, so nothing but the
+    migration lock keeps their migrations apart: without it, two CREATE TABLE alembic_version
+    collide and a cockpit fails to start."""
+    # Without the lock they hang or collide: a generous bound turns a hang into a failure.
+    stores = await asyncio.wait_for(
+        asyncio.gather(
+            *(Store.open(pg_url, account=f"paper:{i}") for i in range(4)), return_exceptions=True
+        ),
+        timeout=300,
+    )
+    try:
+        assert [s for s in stores if isinstance(s, BaseException)] == []
+    finally:
+        for store in stores:
+            if isinstance(store, Store):
+                await store.close()
+    engine = create_engine_for(pg_url)
+    try:
+        assert await current_revision(engine) == HEAD_REVISION
     finally:
         await engine.dispose()

@@ -31,12 +31,12 @@ from tests.state.factories import (
 
 
 async def test_intent_is_committed_before_record_order_intent_returns(
-    store: Store, db_path: Path, clock: FakeClock
+    store: Store, journal_db: Path | str, clock: FakeClock
 ) -> None:
     order = entry_order("ck-intent-1", Side.SHORT, 0.5)
     order_id = await store.record_order_intent(order, mode=Mode.LIVE_SMALL, venue="drift")
     # Nothing else has happened yet: a separate connection (another process) must see it now.
-    row = raw_one(db_path, "SELECT * FROM orders WHERE id = ?", (order_id,))
+    row = raw_one(journal_db, "SELECT * FROM orders WHERE id = ?", (order_id,))
     assert row is not None
     assert row["client_order_id"] == "ck-intent-1"
     assert row["status"] == "intent"
@@ -64,16 +64,16 @@ async def test_shadow_orders_can_be_stored_as_would_submit(store: Store) -> None
     assert oid > order.id
 
 
-async def test_failed_order_keeps_the_brokers_words(store: Store, db_path: Path) -> None:
+async def test_failed_order_keeps_the_brokers_words(store: Store, journal_db: Path | str) -> None:
     order_id = await store.record_order_intent(entry_order("ck-f"), mode=Mode.SHADOW, venue="p")
     await store.record_order_failed(order_id, "insufficient collateral")
-    row = raw_one(db_path, "SELECT status, error FROM orders WHERE id = ?", (order_id,))
+    row = raw_one(journal_db, "SELECT status, error FROM orders WHERE id = ?", (order_id,))
     assert row is not None
     assert (row["status"], row["error"]) == ("failed", "insufficient collateral")
 
 
 async def test_failing_write_raises_to_caller_and_writer_keeps_working(
-    store: Store, db_path: Path
+    store: Store, journal_db: Path | str
 ) -> None:
     await store.record_order_intent(entry_order("ck-dup"), mode=Mode.SHADOW, venue="paper")
     with pytest.raises(IntegrityError):
@@ -82,18 +82,18 @@ async def test_failing_write_raises_to_caller_and_writer_keeps_working(
         await store.record_order_failed(12345, "no such order")
     # The failed transactions left nothing behind and the writer still commits.
     second = await store.record_order_intent(entry_order("ck-2"), mode=Mode.SHADOW, venue="p")
-    count = raw_one(db_path, "SELECT COUNT(*) FROM orders")
+    count = raw_one(journal_db, "SELECT COUNT(*) FROM orders")
     assert count is not None and count[0] == 2
-    assert raw_one(db_path, "SELECT id FROM orders WHERE id = ?", (second,)) is not None
+    assert raw_one(journal_db, "SELECT id FROM orders WHERE id = ?", (second,)) is not None
 
 
-async def test_fill_must_belong_to_the_order(store: Store, db_path: Path) -> None:
+async def test_fill_must_belong_to_the_order(store: Store, journal_db: Path | str) -> None:
     order_id = await store.record_order_intent(entry_order("ck-a"), mode=Mode.SHADOW, venue="p")
     wrong = fill_for(entry_order("ck-b"), 150.0, T0)
     position = make_position(make_plan())
     with pytest.raises(ValueError, match="does not belong"):
         await store.record_open(order_id, wrong, position)
-    count = raw_one(db_path, "SELECT COUNT(*) FROM trades")
+    count = raw_one(journal_db, "SELECT COUNT(*) FROM trades")
     assert count is not None and count[0] == 0  # the whole transaction rolled back
 
 
@@ -107,7 +107,7 @@ async def test_features_are_validated_before_anything_is_queued(store: Store) ->
         await store.record_open(order_id, fill_for(order, 150.0, T0), position, {"rsi": "55"})
 
 
-async def test_features_land_on_the_trade(store: Store, db_path: Path) -> None:
+async def test_features_land_on_the_trade(store: Store, journal_db: Path | str) -> None:
     features: dict[str, object] = {
         "quality_score": 82,
         "atr": 2.1,
@@ -119,7 +119,7 @@ async def test_features_land_on_the_trade(store: Store, db_path: Path) -> None:
         "ab_group": "B",
     }
     position = await open_trade(store, features=features)
-    row = raw_one(db_path, "SELECT * FROM trades WHERE id = ?", (position.trade_id,))
+    row = raw_one(journal_db, "SELECT * FROM trades WHERE id = ?", (position.trade_id,))
     assert row is not None
     assert row["quality_score"] == 82.0
     assert row["atr"] == 2.1
@@ -185,18 +185,18 @@ async def _row_at(store: Store, cid: str, *path: OrderStatus, venue: str = "drif
 )
 async def test_an_illegal_transition_raises_is_logged_and_leaves_the_row(
     store: Store,
-    db_path: Path,
+    journal_db: Path | str,
     caplog: pytest.LogCaptureFixture,
     path: tuple[OrderStatus, ...],
     illegal: OrderStatus,
 ) -> None:
     order_id = await _row_at(store, "ck-ill", *path)
-    before = tuple(raw_one(db_path, ROW, (order_id,)) or ())
+    before = tuple(raw_one(journal_db, ROW, (order_id,)) or ())
     with caplog.at_level(logging.ERROR, logger="state.store"), pytest.raises(IllegalTransition):
         await store.record_order_state(
             order_id, illegal, error="should not land", trigger_price=1.0, tx_sig="other"
         )
-    assert tuple(raw_one(db_path, ROW, (order_id,)) or ()) == before
+    assert tuple(raw_one(journal_db, ROW, (order_id,)) or ()) == before
     [record] = [r for r in caplog.records if r.name == "state.store"]
     assert record.levelno == logging.ERROR
     text = record.getMessage()
@@ -206,7 +206,7 @@ async def test_an_illegal_transition_raises_is_logged_and_leaves_the_row(
 
 
 async def test_failed_rejected_and_expired_helpers_check_the_table(
-    store: Store, db_path: Path
+    store: Store, journal_db: Path | str
 ) -> None:
     failed = await _row_at(store, "ck-fail", OrderStatus.SUBMITTED)
     await store.record_order_failed(failed, "lost")
@@ -219,7 +219,7 @@ async def test_failed_rejected_and_expired_helpers_check_the_table(
     with pytest.raises(IllegalTransition, match="intent -> expired"):  # never on a venue
         await store.record_order_expired(await _row_at(store, "ck-exp2"), "no")
     rows = [
-        raw_one(db_path, "SELECT status, error FROM orders WHERE id = ?", (i,))
+        raw_one(journal_db, "SELECT status, error FROM orders WHERE id = ?", (i,))
         for i in (failed, rejected, expired)
     ]
     assert [(r["status"], r["error"]) for r in rows if r is not None] == [
@@ -229,7 +229,7 @@ async def test_failed_rejected_and_expired_helpers_check_the_table(
     ]
 
 
-async def test_a_filled_order_cannot_be_filled_twice(store: Store, db_path: Path) -> None:
+async def test_a_filled_order_cannot_be_filled_twice(store: Store, journal_db: Path | str) -> None:
     position = await open_trade(store)
     exit_ = exit_order("ck-twice", position, 1.0, "tp1")
     exit_id = await store.record_order_intent(
@@ -243,20 +243,22 @@ async def test_a_filled_order_cannot_be_filled_twice(store: Store, db_path: Path
     assert len(fills) == 2  # the entry and the one exit fill: the second left nothing behind
 
 
-async def test_a_paper_fill_moves_would_submit_to_filled(store: Store, db_path: Path) -> None:
+async def test_a_paper_fill_moves_would_submit_to_filled(
+    store: Store, journal_db: Path | str
+) -> None:
     order = entry_order("ck-paper")
     order_id = await store.record_order_intent(
         order, mode=Mode.SHADOW, venue="paper", status="would_submit"
     )
     await store.record_open(order_id, fill_for(order, 150.0, T0), make_position(make_plan()))
-    row = raw_one(db_path, "SELECT status, mode, venue FROM orders WHERE id = ?", (order_id,))
+    row = raw_one(journal_db, "SELECT status, mode, venue FROM orders WHERE id = ?", (order_id,))
     assert row is not None
     # Still recognisable as a would-be submission: SHADOW mode, paper venue.
     assert (row["status"], row["mode"], row["venue"]) == ("filled", "shadow", "paper")
 
 
 async def test_a_fill_on_an_intent_row_records_the_submission_it_proves(
-    store: Store, db_path: Path
+    store: Store, journal_db: Path | str
 ) -> None:
     """A broker that sends and fills in one call leaves the row at intent until the fill; the
     fill proves it was submitted, and each step (intent -> submitted -> filled) is checked."""
@@ -305,7 +307,7 @@ async def test_unfinished_orders_are_the_live_rows_but_resting_stops(store: Stor
 
 
 async def test_resolve_order_ends_a_dangling_row_through_the_table(
-    store: Store, db_path: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture
+    store: Store, journal_db: Path | str, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     shadow = await store.record_order_intent(
         entry_order("ck-kill"), mode=Mode.SHADOW, venue="paper", status="would_submit"
@@ -313,7 +315,7 @@ async def test_resolve_order_ends_a_dangling_row_through_the_table(
     reason = "the cockpit stopped before this order was sent"
     await store.resolve_order(shadow, OrderStatus.FAILED, reason)
     row = raw_one(
-        db_path, "SELECT status, error, updated_at_ms FROM orders WHERE id = ?", (shadow,)
+        journal_db, "SELECT status, error, updated_at_ms FROM orders WHERE id = ?", (shadow,)
     )
     assert row is not None
     assert (row["status"], row["error"], row["updated_at_ms"]) == ("failed", reason, clock.now)
@@ -324,7 +326,7 @@ async def test_resolve_order_ends_a_dangling_row_through_the_table(
         await store.resolve_order(live, OrderStatus.OPEN, "no")
     with caplog.at_level(logging.ERROR, logger="state.store"), pytest.raises(IllegalTransition):
         await store.resolve_order(shadow, OrderStatus.CANCELLED, "twice")
-    row = raw_one(db_path, "SELECT status, error FROM orders WHERE id = ?", (shadow,))
+    row = raw_one(journal_db, "SELECT status, error FROM orders WHERE id = ?", (shadow,))
     assert row is not None and (row["status"], row["error"]) == ("failed", reason)
     with pytest.raises(NotFoundError):
         await store.resolve_order(9999, OrderStatus.FAILED, "no such row")

@@ -1,0 +1,40 @@
+"""Which single-instance lock a cockpit takes, decided in one place for every kind of database.
+
+- a SQLite file: the file lock beside it (`state.instance_lock`), one cockpit per file, whatever
+  the account (a SQLite journal is one trader's);
+- PostgreSQL: the account's advisory lock (`state.advisory_lock`), one cockpit per account, so a
+  desk's cockpits share the database; `account=None` (tools such as `db copy`) takes none there;
+- in-memory SQLite: none (it dies with its process).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from state.advisory_lock import AdvisoryLock
+from state.instance_lock import InstanceLock
+from state.instance_lock import lock_for_url as file_lock_for_url
+from state.models import DEFAULT_ACCOUNT
+
+Lock = InstanceLock | AdvisoryLock
+
+
+def lock_for_url(url: str, *, account: str | None = DEFAULT_ACCOUNT) -> Lock | None:
+    """The lock this database (and account) needs, or None."""
+    from sqlalchemy.engine import make_url
+
+    if make_url(url).get_backend_name() == "postgresql":
+        return None if account is None else AdvisoryLock(url, account)
+    return file_lock_for_url(url)
+
+
+@contextlib.contextmanager
+def database_lock(url: str, *, account: str | None = DEFAULT_ACCOUNT) -> Iterator[Lock | None]:
+    """Hold the lock (if any) for the body; released on exit and on errors."""
+    lock = lock_for_url(url, account=account)
+    if lock is None:
+        yield None
+        return
+    with lock:
+        yield lock
