@@ -85,6 +85,9 @@ class ReplayFeed:
         candle_history: Mapping[str, Sequence[Candle]] | None = None,
         start_ms: int | None = None,
         paused: bool = False,
+        end_ms: int | None = None,
+        bar_ms: int | None = None,
+        step_ticks: int = 1,
     ) -> None:
         if not ticks_by_symbol:
             raise ValueError("a replay feed needs at least one symbol")
@@ -98,6 +101,13 @@ class ReplayFeed:
         self._paused = paused
         self._closed = False
         self._start_ms = start_ms
+        # Where the data ends and how long a bar is (a candle file's): the progress and rate the
+        # status shows. `step_ticks` is what one step of the trader's key releases (one bar).
+        self._end_ms = end_ms
+        self._bar_ms = bar_ms
+        self.step_ticks = step_ticks
+        self._rate_mark: tuple[float, int] | None = None
+        self._rate: float | None = None
         self._streams: dict[str, Stream] = {}
         for symbol, ticks in ticks_by_symbol.items():
             book = CandleBook(symbol, history.get(symbol, ()))
@@ -138,6 +148,38 @@ class ReplayFeed:
         return time.time_ns() // 1_000_000
 
     @property
+    def progress(self) -> float | None:
+        """How much of the data has played, 0..1 (None when the end is not known)."""
+        start, end = self._start_ms, self._end_ms
+        if start is None or end is None or end <= start:
+            return None
+        now = self.market_ms if self.market_ms is not None else start
+        return min(1.0, max(0.0, (now - start) / (end - start)))
+
+    def _bars_per_s(self) -> float | None:
+        """Bars played per wall second, over the last second or more (None until measured)."""
+        market = self.market_ms
+        if self._bar_ms is None or market is None or self._paused:
+            self._rate_mark = None
+            return None
+        now = time.monotonic()
+        if self._rate_mark is None:
+            self._rate_mark = (now, market)
+        elif now - self._rate_mark[0] >= 1.0:
+            then, was = self._rate_mark
+            self._rate = (market - was) / self._bar_ms / (now - then)
+            self._rate_mark = (now, market)
+        return self._rate
+
+    def _progress_text(self) -> str:
+        progress = self.progress
+        parts = [] if progress is None else [f"{100 * progress:.0f} %"]
+        rate = self._bars_per_s()
+        if rate is not None:
+            parts.append(f"{rate:,.0f} bars/s")
+        return "".join(f" · {part}" for part in parts)
+
+    @property
     def status(self) -> FeedStatus:
         errors = [f"{s.symbol}: {s.error}" for s in self._streams.values() if s.error]
         if errors:
@@ -147,9 +189,10 @@ class ReplayFeed:
         elif all(s.exhausted for s in self._streams.values()):
             state, detail = FeedState.DOWN, f"{self._label} finished"
         elif self._paused:
-            state, detail = FeedState.CONNECTED, "paused"
+            state, detail = FeedState.CONNECTED, f"paused{self._progress_text()}"
         else:
-            state, detail = FeedState.CONNECTED, f"{self._label} {_speed_text(self._speed)}"
+            speed = _speed_text(self._speed)
+            state, detail = FeedState.CONNECTED, f"{self._label} {speed}{self._progress_text()}"
         return FeedStatus(state, detail, age_s=None, simulated=self._simulated)
 
     def _stream(self, symbol: str) -> Stream:
@@ -393,6 +436,7 @@ def candle_replay(
     are real but not live, and nothing may treat them as the market now.
     """
     bars = load_candles_csv(path, symbol, timeframe)
+    bar_ms = timeframe_ms(bars[0].timeframe)
     return ReplayFeed(
         {symbol: candle_ticks(bars)},
         speed=speed,
@@ -401,4 +445,7 @@ def candle_replay(
         candle_history={symbol: bars},
         start_ms=bars[0].ts_ms,
         paused=paused,
+        end_ms=bars[-1].ts_ms + bar_ms,
+        bar_ms=bar_ms,
+        step_ticks=4,  # one bar: its four ticks (candle_ticks)
     )

@@ -63,6 +63,7 @@ def trade_row(i: int, rng: random.Random) -> dict[str, Any]:
     size = 1.0
     pnl = (exit_price - entry) * size * (1 if side == "long" else -1)
     return {
+        "account": "default",
         "symbol": "SOL-PERP",
         "side": side,
         "mode": "shadow",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import cast
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -15,6 +16,7 @@ from textual.screen import Screen
 from cockpit.config import POLICY_NAMES
 from cockpit.domain import Mode, PositionState, Side
 from cockpit.engine.manual import StopInput, effective_trail_mult
+from cockpit.replay_controls import Controllable, faster, slower, speed_text, step_bar
 from cockpit.risk import ModeRefused
 from cockpit.runner_preview import (
     Preview,
@@ -74,6 +76,9 @@ class CockpitApp(App[None]):
         Binding("t", "trail", "Trail", id="trail"),
         Binding("o", "stop_on_chain", "Stop on chain", id="stop_on_chain"),
         Binding("p", "toggle_pause", "Pause", id="pause_feed"),
+        Binding("plus", "replay_faster", "Faster", id="replay_faster", show=False),
+        Binding("minus", "replay_slower", "Slower", id="replay_slower", show=False),
+        Binding("full_stop", "replay_step", "Step a bar", id="replay_step", show=False),
         # crowded footer: listed by ? and the palette
         Binding("P", "toggle_entries", "Pause entries", id="pause_entries", show=False),
         Binding("m", "toggle_mode", "Mode", id="mode"),
@@ -482,6 +487,32 @@ class CockpitApp(App[None]):
         else:
             pause()
             self.session.event("info", "feed paused (p resumes)")
+
+    def _controllable(self) -> Controllable | None:
+        feed = self.session.feed
+        if all(hasattr(feed, name) for name in ("set_speed", "step", "step_ticks")):
+            return cast("Controllable", feed)
+        self.notify("This feed is live: its speed is the market's", severity="warning")
+        return None
+
+    def action_replay_faster(self) -> None:
+        feed = self._controllable()
+        if feed is not None:
+            self.session.event("info", f"replay speed {speed_text(faster(feed))}")
+
+    def action_replay_slower(self) -> None:
+        feed = self._controllable()
+        if feed is not None:
+            self.session.event("info", f"replay speed {speed_text(slower(feed))}")
+
+    def action_replay_step(self) -> None:
+        feed = self._controllable()
+        if feed is None:
+            return
+        if not feed.paused:
+            self.notify("Pause the feed first (p), then step one bar at a time", severity="warning")
+            return
+        self.run_worker(step_bar(feed), group="replay-step", exclusive=True)
 
     # ------------------------------------------------------------- pause, signals, alerts
     def action_toggle_entries(self) -> None:
