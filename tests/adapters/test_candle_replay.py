@@ -116,10 +116,10 @@ async def test_candle_replay_reveals_bars_only_as_the_replay_reaches_them(tmp_pa
 async def test_candle_replay_status_and_speeds(tmp_path: Path) -> None:
     for speed, text in [(1.0, "replay 1x"), (10.0, "replay 10x"), (100.0, "replay 100x")]:
         feed = candle_replay(csv_file(tmp_path), SYM, speed=speed)
-        assert feed.status.detail == text
+        assert feed.status.detail == f"{text} · 0 %"  # the speed, then how far it has played
         await feed.close()
     feed = candle_replay(csv_file(tmp_path), SYM, speed=None)
-    assert feed.status.detail == "replay max"
+    assert feed.status.detail == "replay max · 0 %"
 
 
 async def test_5m_file_cannot_serve_1m(tmp_path: Path) -> None:
