@@ -21,7 +21,8 @@ talks to a `DriftClient` built by `build_drift_client` (polling subscription ove
 market lists) or, in tests, by tests/fakes/drift_harness.py.
 
 Modules: `units` (precisions, conversions, rounding to the step and tick), `orders`
-(PlacedOrder, Confirmation), `errors`, `client` (building the DriftClient; the account reads and
+(PlacedOrder, Confirmation), `errors`, `markets` (every market the sub-account touches is
+subscribed, anew when that set grows), `client` (building the DriftClient; the account reads and
 the sending every order goes through), `stops` (on-chain stops), `broker` (DriftBroker: market
 orders and fills), `oracle_feed` (DriftOracleFeed), `reconcile` (start-up comparison with the
 venue), `wallet` (the key).

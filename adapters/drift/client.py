@@ -18,6 +18,7 @@ from typing import Any
 from adapters.backoff import Backoff
 from adapters.base import BrokerError
 from adapters.drift.errors import OrderNotConfirmed, describe_error
+from adapters.drift.markets import MarketSubscription, perp_market_name
 from adapters.drift.orders import PlacedOrder
 from adapters.drift.reconcile import VenueOrder, VenuePosition
 from adapters.drift.units import (
@@ -43,11 +44,12 @@ def wall_clock_ms() -> int:
 
 
 def build_drift_client(config: DriftConfig, wallet: Wallet) -> Any:
-    """A DriftClient with a polling subscription over exactly the configured markets.
+    """A DriftClient with a polling subscription over explicit market lists.
 
     Explicit market and oracle lists mean driftpy never calls getProgramAccounts (which public
-    RPCs refuse or rate-limit). Nothing is fetched here; call `connect_broker` (or
-    `await client.subscribe()`) to load the accounts.
+    RPCs refuse or rate-limit). Nothing is fetched here; `connect_broker` (the broker's
+    `connect`) reads the user account and subscribes to the configured markets and every market
+    the account touches (adapters/drift/markets.py).
     """
     from driftpy.account_subscription_config import AccountSubscriptionConfig
     from driftpy.accounts.bulk_account_loader import BulkAccountLoader
@@ -119,12 +121,14 @@ class DriftAccount:
         self._lock = asyncio.Lock()
         self._wallet_short: str | None = None
         self._connected = True
+        self._markets = MarketSubscription(client, config)
 
     async def connect(self) -> None:
-        """Load the market, oracle and user accounts and the lookup tables (once)."""
+        """Load the user account, then the markets it touches and the configured ones (with
+        their oracles), and the lookup tables (once). See adapters/drift/markets.py."""
         if self._connected:
             return
-        await self._client.subscribe()
+        await self._markets.connect()
         self._tables = list(await self._client.fetch_market_lookup_table_accounts())
         self._connected = True
         log.info(
@@ -157,7 +161,21 @@ class DriftAccount:
         return index
 
     def symbol_of(self, market_index: int) -> str:
-        return self._symbols.get(market_index, f"perp#{market_index}")
+        """The cockpit's symbol of a configured market, else Drift's own name ("BTC-PERP")."""
+        known = self._symbols.get(market_index)
+        if known is not None:
+            return known
+        return perp_market_name(self._config.env, market_index) or f"perp#{market_index}"
+
+    def manages(self, symbol: str) -> bool:
+        """Whether `symbol` is one of the cockpit's markets (drift.markets). A position in any
+        other market is the trader's own: listed as external, never acted on."""
+        return symbol in self._config.markets
+
+    @property
+    def markets_error(self) -> str | None:
+        """Why subscribing to a market the account touches failed (None when it holds all)."""
+        return self._markets.error
 
     def _market(self, index: int) -> Any:
         market = self._client.get_perp_market_account(index)
@@ -248,6 +266,7 @@ class DriftAccount:
         """Re-read the user account from the RPC (the markets and oracles poll on their own)."""
         user = self._client.get_user(self._config.sub_account_id)
         await user.account_subscriber.fetch()
+        self._markets.note(self._user())
 
     # ------------------------------------------------------------------ user order ids
     def user_order_id(self, client_order_id: str) -> int:
@@ -278,6 +297,7 @@ class DriftAccount:
 
     async def close_client(self) -> None:
         """Stop the account polling and close the RPC connection (the session is ending)."""
+        await self._markets.close()
         try:
             await self._client.unsubscribe()
         except Exception as exc:  # shutting down: say so, never raise
@@ -321,6 +341,7 @@ class DriftAccount:
                     )
                     return placed
             try:
+                await self._markets.ensure(self._user())
                 ix = build(placed)
                 result = await self._client.send_ixs([ix], lookup_tables=self._tables)
             except BrokerError:

@@ -31,6 +31,9 @@ class StopNotPlaced(BrokerError):
 def describe_error(exc: BaseException) -> str:
     """A short, single-line description of an RPC/driftpy error for logs and the feed status."""
     text = " ".join(str(exc).split())
+    if not text and exc.__cause__ is not None and exc.__cause__ is not exc:
+        # solana-py wraps httpx errors in a SolanaRpcException with no text of its own
+        text = describe_error(exc.__cause__)
     if len(text) > 240:
         text = text[:240] + "…"
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any, Protocol
 
+from adapters.backoff import Backoff
 from adapters.base import BrokerError
 from adapters.drift.client import Clock, Sleep, wall_clock_ms
 from adapters.drift.errors import describe_error, is_rate_limit
@@ -78,6 +79,7 @@ class DriftOracleFeed:
         if index is None:
             raise BrokerError(f"{symbol} is not a configured Drift market")
         last_slot: int | None = None
+        backoff = Backoff(self._config.backoff_initial_s, self._config.backoff_max_s, jitter=0.0)
         while not self._closed:
             try:
                 await self._client.account_subscriber.fetch()
@@ -85,13 +87,10 @@ class DriftOracleFeed:
                 self._failures += 1
                 kind = "rate limited" if is_rate_limit(exc) else "rpc error"
                 self._detail = f"{kind}: {describe_error(exc)}"
-                delay = min(
-                    self._config.backoff_max_s,
-                    self._config.backoff_initial_s * 2 ** (self._failures - 1),
-                )
-                await self._sleep(delay)
+                await self._sleep(backoff.next_delay())
                 continue
             self._failures = 0
+            backoff.reset()
             data = self._client.get_oracle_price_data_for_perp_market(index)
             if data is not None and data.price and data.slot != last_slot:
                 last_slot = int(data.slot)

@@ -13,7 +13,7 @@ import contextlib
 from adapters.backoff import Backoff
 from adapters.base import BrokerError, VenueEvent, VenueEventKind
 from adapters.drift import DriftBroker, OrderNotConfirmed, describe_error
-from adapters.drift.reconcile import Difference
+from adapters.drift.reconcile import Difference, VenuePosition
 from cockpit.domain import OrderRequest, PositionState
 from cockpit.execution.book import PositionBook
 from cockpit.execution.commands import Audit
@@ -89,6 +89,11 @@ class LiveVenue:
         return None
 
     @property
+    def external_positions(self) -> list[VenuePosition]:
+        """Positions in markets the cockpit does not manage: listed, never acted on."""
+        return [self.state.external[s] for s in sorted(self.state.external)]
+
+    @property
     def pending_entries(self) -> int:
         """Entries sent but not confirmed: the risk gate counts them as open positions."""
         return sum(1 for p in self.pending.values() if p.trade_id is None)
@@ -99,8 +104,13 @@ class LiveVenue:
     # ------------------------------------------------------------------ lifecycle
     async def start(self, restored: list[PositionState]) -> None:
         """Reconcile with the venue before anything is sent; restore user order ids and stops
-        (startup.py)."""
-        await self.startup.start(restored)
+        (startup.py). A failure is raised with the RPC's own words (solana-py wraps them)."""
+        try:
+            await self.startup.start(restored)
+        except BrokerError:
+            raise
+        except Exception as exc:
+            raise BrokerError(describe_error(exc)) from exc
 
     async def close(self) -> None:
         await self.broker.close_client()
@@ -152,6 +162,7 @@ class LiveVenue:
             async with self.router.order_lock:
                 await self.orders.settle()
                 await self.orders.notice_venue_exits()
+            self.orders.notice_external()
             await self.stop_keeper.sync_stops()
             return True
 

@@ -177,6 +177,27 @@ class PendingOrders:
             await state.router.apply_exit(pos, order_id, fill, "venue")
             state.marks[trade_id] = broker.account_position(pos.symbol)
 
+    def notice_external(self) -> None:
+        """Positions in markets the cockpit does not manage (drift.markets): each change is
+        said once in the event log; they are listed, never acted on."""
+        state = self.state
+        broker = state.broker
+        now = {p.symbol: p for p in broker.positions() if not broker.manages(p.symbol)}
+        for symbol, held in sorted(now.items()):
+            before = state.external.get(symbol)
+            if before is not None and before.side is held.side and before.size == held.size:
+                continue
+            was = "" if before is None else f" (was {before.side.value} {before.size:g})"
+            state.router.event(
+                "warning",
+                f"{symbol}: {held.side.value} {held.size:g} on {state.venue}{was}, a market the "
+                "cockpit does not manage: listed as external, never acted on",
+            )
+        for symbol in sorted(state.external.keys() - now.keys()):
+            state.router.event("info", f"{symbol}: the external position closed on {state.venue}")
+        state.external.clear()
+        state.external.update(now)
+
     async def _check_growth(self, pos: PositionState, mark: tuple[int, int]) -> None:
         state = self.state
         broker = state.broker

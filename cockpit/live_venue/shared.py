@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 
 from adapters.drift import DriftBroker, PlacedOrder
-from adapters.drift.reconcile import Difference, DifferenceKind
+from adapters.drift.reconcile import Difference, DifferenceKind, VenuePosition
 from cockpit.domain import OrderRequest, PositionState
 from cockpit.execution.book import PositionBook
 from cockpit.execution.commands import Audit
@@ -96,6 +96,8 @@ class KeeperState:
         # The account's (base, quote) for each position when the cockpit last agreed with it:
         # a later unexplained reduction is measured from here.
         self.marks: dict[int, tuple[int, int]] = {}
+        # Positions in markets the cockpit does not manage, by symbol: listed, never acted on.
+        self.external: dict[str, VenuePosition] = {}
         # Set when the poll loop should run now rather than at its next interval.
         self.wake = asyncio.Event()
 

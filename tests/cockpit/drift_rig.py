@@ -148,19 +148,22 @@ async def open_rig(
     oracle: float = 150.0,
     prepare: Any = None,
     poll_loop: bool = False,
+    connected: bool = True,
 ) -> Rig:
     """Build and start the rig; `prepare(harness)` edits the chain before the session starts
     (positions or stops that were there before the cockpit).
 
     Without `poll_loop` the session's venue poll loop is stopped right after the start and the
     test runs each pass itself (`settle`), so what happens between two passes is the test's
-    choice; with it, the loop runs as in the app."""
+    choice; with it, the loop runs as in the app. Without `connected` the client has loaded
+    nothing and the session's start connects it (reading the account first), as in the app."""
     wallet = wallet or new_wallet()
     cfg = config or drift_config()
-    h = make_harness(wallet, config=cfg, oracle_price=oracle)
+    h = make_harness(wallet, config=cfg, oracle_price=oracle, connected=connected)
     if prepare is not None:
         prepare(h)
-        h.markets._load()
+        if connected:
+            h.markets._load()
     return await _start(db, h, wallet, cfg, Clock(T0), atr, poll_loop)
 
 
@@ -182,7 +185,9 @@ def build_session(
         h.sleeps.append(seconds)
         clock.now += int(seconds * 1000)
 
+    connected = h.broker._connected
     h.broker = DriftBroker(h.client, cfg, lookup_tables=[], clock=clock, sleep=sleep)
+    h.broker._connected = connected
     gate = PollGate()
     history = ReplayFeed(
         {SYMBOL: iter(())},

@@ -270,8 +270,11 @@ async def test_the_poll_loop_runs_by_itself_and_records_a_stop_fill_once(
                 break
             await asyncio.sleep(0.01)
         await r.price(146.9)
-        await asyncio.sleep(0.05)
         assert pos.closed
+        for _ in range(3000):  # the fill is booked in memory first, then written
+            if len(r.rows("SELECT reason FROM fills")) == 2:
+                break
+            await asyncio.sleep(0.01)
         assert r.rows("SELECT reason FROM fills ORDER BY id") == [("entry",), ("stop_loss",)]
         assert r.rows("SELECT reason, status FROM orders ORDER BY id") == [
             ("entry", "filled"),

@@ -78,10 +78,12 @@ class RpcDown(Exception):
 
 @dataclass
 class DecodedIx:
-    """One Drift instruction as the program would read it: its name and decoded arguments."""
+    """One Drift instruction as the program would read it: its name, decoded arguments and
+    the accounts it carries."""
 
     name: str
     args: dict[str, Any]
+    accounts: list[Any] = field(default_factory=list)
 
 
 @dataclass
@@ -90,90 +92,189 @@ class SentTx:
     landed: bool
 
 
-@dataclass
+PERP_MARKETS = {c.market_index: c for c in mainnet_perp_market_configs[:3]}
+"""SOL-PERP (0), BTC-PERP (1), ETH-PERP (2), with their mainnet oracles."""
+SPOT_MARKETS = {c.market_index: c for c in mainnet_spot_market_configs[:2]}
+"""USDC (0, the quote) and SOL (1, a collateral)."""
+DEFAULT_PRICES = {0: 150.0, 1: 60_000.0, 2: 3_000.0}
+
+
 class FakeChain:
-    """The on-chain state of one SOL-PERP market, its oracle and one user account."""
+    """The on-chain state of three perp markets, two spot markets, their oracles and one user.
 
-    program: Program
-    authority: Any
-    oracle_price: float = 150.0
-    step: int = SOL_STEP
-    min_order_size: int = SOL_STEP
-    tick: int = SOL_TICK
-    taker_fee_bps: float = 3.5
-    fill_market_orders: bool = True
-    slot: int = 1000
-    user: Any = None
-    perp_market: Any = None
-    spot_market: Any = None
-    next_order_id: int = 1
+    Market 0 (SOL-PERP) is the one most tests trade; `oracle_price` is its oracle. Every
+    instruction must carry the accounts of every market the user touches, as the program
+    requires (`PerpMarketNotFound` / `SpotMarketNotFound` otherwise).
+    """
 
-    def __post_init__(self) -> None:
-        sol = mainnet_perp_market_configs[0]
-        usdc = mainnet_spot_market_configs[0]
-        pm = blank_account(self.program, "PerpMarket")
-        self.perp_market = dataclasses.replace(
-            pm,
-            pubkey=get_perp_market_public_key(DRIFT_PROGRAM_ID, 0),
-            market_index=0,
-            status=MarketStatus.Active(),
-            quote_spot_market_index=0,
-            amm=dataclasses.replace(
-                pm.amm,
-                oracle=sol.oracle,
-                oracle_source=sol.oracle_source,
-                order_step_size=self.step,
-                min_order_size=self.min_order_size,
-                order_tick_size=self.tick,
-            ),
-        )
-        sm = blank_account(self.program, "SpotMarket")
-        self.spot_market = dataclasses.replace(
-            sm,
-            pubkey=get_spot_market_public_key(DRIFT_PROGRAM_ID, 0),
-            market_index=0,
-            oracle=usdc.oracle,
-            oracle_source=usdc.oracle_source,
-        )
+    def __init__(
+        self,
+        program: Program,
+        authority: Any,
+        *,
+        oracle_price: float = 150.0,
+        step: int = SOL_STEP,
+        min_order_size: int = SOL_STEP,
+        tick: int = SOL_TICK,
+        taker_fee_bps: float = 3.5,
+    ) -> None:
+        self.program = program
+        self.authority = authority
+        self.step = step
+        self.min_order_size = min_order_size
+        self.tick = tick
+        self.taker_fee_bps = taker_fee_bps
+        self.fill_market_orders = True
+        self.slot = 1000
+        self.next_order_id = 1
+        self.prices: dict[int, float] = dict(DEFAULT_PRICES)
+        self.prices[0] = oracle_price
+        self.perp_markets = {i: self._perp_market(i) for i in PERP_MARKETS}
+        self.spot_markets = {i: self._spot_market(i) for i in SPOT_MARKETS}
+        # Faults and counts of the market reads, shared by every subscriber the client builds.
+        self.market_faults: list[Exception] = []
+        self.market_fetches = 0
         user = blank_account(self.program, "User")
         self.user = dataclasses.replace(
             user,
             authority=self.authority,
             orders=list(user.orders),
             perp_positions=list(user.perp_positions),
+            spot_positions=list(user.spot_positions),
         )
 
+    def _perp_market(self, index: int) -> Any:
+        config = PERP_MARKETS[index]
+        pm = blank_account(self.program, "PerpMarket")
+        return dataclasses.replace(
+            pm,
+            pubkey=get_perp_market_public_key(DRIFT_PROGRAM_ID, index),
+            market_index=index,
+            status=MarketStatus.Active(),
+            quote_spot_market_index=0,
+            amm=dataclasses.replace(
+                pm.amm,
+                oracle=config.oracle,
+                oracle_source=config.oracle_source,
+                order_step_size=self.step if index == 0 else 100_000,
+                min_order_size=self.min_order_size if index == 0 else 100_000,
+                order_tick_size=self.tick,
+            ),
+        )
+
+    def _spot_market(self, index: int) -> Any:
+        config = SPOT_MARKETS[index]
+        sm = blank_account(self.program, "SpotMarket")
+        return dataclasses.replace(
+            sm,
+            pubkey=get_spot_market_public_key(DRIFT_PROGRAM_ID, index),
+            market_index=index,
+            oracle=config.oracle,
+            oracle_source=config.oracle_source,
+        )
+
+    # ------------------------------------------------------------------ compatibility
+    @property
+    def oracle_price(self) -> float:
+        return self.prices[0]
+
+    @oracle_price.setter
+    def oracle_price(self, price: float) -> None:
+        self.prices[0] = price
+
+    @property
+    def perp_market(self) -> Any:
+        return self.perp_markets[0]
+
     # ------------------------------------------------------------------ reads
-    def oracle_data(self) -> OraclePriceData:
-        price = round(self.oracle_price * PRICE_PRECISION)
+    def oracle_data(self, index: int = 0) -> OraclePriceData:
+        price = round(self.prices[index] * PRICE_PRECISION)
         return OraclePriceData(price, self.slot, 1000, price, 1000, True)
 
-    def base(self) -> int:
-        return int(self.user.perp_positions[0].base_asset_amount)
+    def spot_oracle_data(self, index: int) -> OraclePriceData:
+        price = PRICE_PRECISION if index == 0 else round(self.prices[0] * PRICE_PRECISION)
+        return OraclePriceData(price, self.slot, 1000, price, 1000, True)
+
+    def _slot_of(self, index: int) -> int:
+        """The perp position slot of market `index` (its own, else the first free one)."""
+        free = None
+        for i, pos in enumerate(self.user.perp_positions):
+            if int(pos.market_index) == index and not _available(pos):
+                return i
+            if free is None and _available(pos):
+                free = i
+        if free is None:
+            raise RuntimeError("program error: MaxNumberOfPositions")
+        return free
+
+    def position(self, index: int = 0) -> Any:
+        return self.user.perp_positions[self._slot_of(index)]
+
+    def base(self, index: int = 0) -> int:
+        pos = self.position(index)
+        return int(pos.base_asset_amount) if int(pos.market_index) == index else 0
 
     def open_orders(self) -> list[Any]:
         return [o for o in self.user.orders if type(o.status).__name__ == "Open"]
 
+    def touched(self) -> tuple[set[int], set[int]]:
+        """(perp, spot) market indexes the user account touches, as the program loads them."""
+        perps = {int(p.market_index) for p in self.user.perp_positions if not _available(p)}
+        spots = {
+            int(s.market_index)
+            for s in self.user.spot_positions
+            if int(s.scaled_balance) or int(s.open_orders)
+        }
+        return perps, spots
+
     # ------------------------------------------------------------------ writes
-    def set_position(self, base: int, entry: float) -> None:
+    def set_position(self, base: int, entry: float, market_index: int = 0) -> None:
         """Put a position on the account as if it had been opened earlier (fee-free)."""
         quote = -base * entry * QUOTE_PRECISION / 1e9
-        pos = self.user.perp_positions[0]
-        self.user.perp_positions[0] = dataclasses.replace(
+        slot = self._slot_of(market_index)
+        pos = self.user.perp_positions[slot]
+        self.user.perp_positions[slot] = dataclasses.replace(
             pos,
-            market_index=0,
+            market_index=market_index,
             base_asset_amount=base,
             quote_asset_amount=round(quote),
             quote_entry_amount=round(quote),
             quote_break_even_amount=round(quote),
         )
 
+    def deposit(self, market_index: int, scaled_balance: int) -> None:
+        """A spot deposit (collateral) on the account, in a free spot position slot."""
+        for i, pos in enumerate(self.user.spot_positions):
+            if int(pos.market_index) == market_index and int(pos.scaled_balance):
+                slot = i
+                break
+        else:
+            slot = next(
+                i
+                for i, pos in enumerate(self.user.spot_positions)
+                if not int(pos.scaled_balance) and not int(pos.open_orders)
+            )
+        pos = self.user.spot_positions[slot]
+        self.user.spot_positions[slot] = dataclasses.replace(
+            pos,
+            market_index=market_index,
+            scaled_balance=scaled_balance,
+            cumulative_deposits=scaled_balance,
+        )
+
     def add_trigger_order(
-        self, user_order_id: int, *, long_position: bool, trigger: float, base: int
+        self,
+        user_order_id: int,
+        *,
+        long_position: bool,
+        trigger: float,
+        base: int,
+        market_index: int = 0,
     ) -> None:
         """Put a resting reduce-only stop on the account (for reconcile and adoption tests)."""
         self._add_order(
             user_order_id=user_order_id,
+            market_index=market_index,
             order_type=OrderType.TriggerMarket(),
             direction=PositionDirection.Short() if long_position else PositionDirection.Long(),
             base=base,
@@ -194,7 +295,7 @@ class FakeChain:
             status=OrderStatus.Open(),
             order_type=kw["order_type"],
             market_type=MarketType.Perp(),
-            market_index=0,
+            market_index=kw.get("market_index", 0),
             direction=kw["direction"],
             base_asset_amount=kw["base"],
             reduce_only=kw["reduce_only"],
@@ -205,25 +306,41 @@ class FakeChain:
             slot=self.slot,
         )
         self.next_order_id += 1
+        self._count_order(kw.get("market_index", 0), 1)
 
-    def _fill(self, direction_long: bool, base: int, reduce_only: bool) -> None:
-        held = self.base()
+    def _count_order(self, index: int, delta: int) -> None:
+        """The position's open order count, which the program keeps (a market with only an
+        order in it is touched too)."""
+        slot = self._slot_of(index)
+        pos = self.user.perp_positions[slot]
+        self.user.perp_positions[slot] = dataclasses.replace(
+            pos, market_index=index, open_orders=max(int(pos.open_orders) + delta, 0)
+        )
+
+    def _end_order(self, i: int, status: Any) -> None:
+        order = self.user.orders[i]
+        self.user.orders[i] = dataclasses.replace(order, status=status)
+        self._count_order(int(order.market_index), -1)
+
+    def _fill(self, direction_long: bool, base: int, reduce_only: bool, index: int = 0) -> None:
+        held = self.base(index)
         sign = 1 if direction_long else -1
         if reduce_only:
             if held == 0 or (held > 0) == direction_long:
                 raise RuntimeError("program error: reduce-only order would increase position")
             base = min(base, abs(held))
-        notional = base * self.oracle_price / 1e9
+        notional = base * self.prices[index] / 1e9
         fee = notional * self.taker_fee_bps / 1e4
-        pos = self.user.perp_positions[0]
+        slot = self._slot_of(index)
+        pos = self.user.perp_positions[slot]
         new_base = held + sign * base
         if held == 0 or (held > 0) == direction_long:
             entry = int(pos.quote_entry_amount) - sign * round(notional * QUOTE_PRECISION)
         else:
             entry = round(int(pos.quote_entry_amount) * new_base / held) if held else 0
-        self.user.perp_positions[0] = dataclasses.replace(
+        self.user.perp_positions[slot] = dataclasses.replace(
             pos,
-            market_index=0,
+            market_index=index,
             base_asset_amount=new_base,
             quote_asset_amount=int(pos.quote_asset_amount)
             - round((sign * notional + fee) * QUOTE_PRECISION),
@@ -238,8 +355,13 @@ class FakeChain:
                 and type(order.order_type).__name__ == "Market"
             ):
                 long = type(order.direction).__name__ == "Long"
-                self._fill(long, int(order.base_asset_amount), bool(order.reduce_only))
-                self.user.orders[i] = dataclasses.replace(order, status=OrderStatus.Init())
+                self._fill(
+                    long,
+                    int(order.base_asset_amount),
+                    bool(order.reduce_only),
+                    int(order.market_index),
+                )
+                self._end_order(i, OrderStatus.Init())
 
     def cancel_resting_market_orders(self) -> None:
         """The market orders left on the book leave it unfilled (their auction expired)."""
@@ -248,7 +370,7 @@ class FakeChain:
                 type(order.status).__name__ == "Open"
                 and type(order.order_type).__name__ == "Market"
             ):
-                self.user.orders[i] = dataclasses.replace(order, status=OrderStatus.Canceled())
+                self._end_order(i, OrderStatus.Canceled())
 
     def fire_triggers(self) -> int:
         """What a keeper does when the oracle crosses a trigger: fill the trigger-market order
@@ -260,32 +382,54 @@ class FakeChain:
                 or type(order.order_type).__name__ != "TriggerMarket"
             ):
                 continue
+            index = int(order.market_index)
+            price = self.prices[index]
             trigger = int(order.trigger_price) / PRICE_PRECISION
             below = type(order.trigger_condition).__name__ == "Below"
-            if (below and self.oracle_price > trigger) or (
-                not below and self.oracle_price < trigger
-            ):
+            if (below and price > trigger) or (not below and price < trigger):
                 continue
             long = type(order.direction).__name__ == "Long"
-            if order.reduce_only and (self.base() == 0 or (self.base() > 0) == long):
-                self.user.orders[i] = dataclasses.replace(order, status=OrderStatus.Canceled())
+            held = self.base(index)
+            if order.reduce_only and (held == 0 or (held > 0) == long):
+                self._end_order(i, OrderStatus.Canceled())
                 continue
-            self._fill(long, int(order.base_asset_amount), bool(order.reduce_only))
-            self.user.orders[i] = dataclasses.replace(order, status=OrderStatus.Init())
+            self._fill(long, int(order.base_asset_amount), bool(order.reduce_only), index)
+            self._end_order(i, OrderStatus.Init())
             fired += 1
         return fired
+
+    def check_accounts(self, ix: DecodedIx, market_index: int | None = None) -> None:
+        """The program loads every market the user touches (and the order's) from the
+        instruction's remaining accounts; a missing one fails the whole transaction."""
+        perps, spots = self.touched()
+        if market_index is not None:
+            perps.add(market_index)
+        spots |= {int(self.perp_markets[i].quote_spot_market_index) for i in perps}
+        for i in sorted(perps):
+            if self.perp_markets[i].pubkey not in ix.accounts:
+                raise RuntimeError(f"program error: PerpMarketNotFound (perp market {i})")
+        for i in sorted(spots):
+            if self.spot_markets[i].pubkey not in ix.accounts:
+                raise RuntimeError(f"program error: SpotMarketNotFound (spot market {i})")
 
     def apply(self, ix: DecodedIx) -> None:
         """What the Drift program does with the instruction, as far as these tests need."""
         self.slot += 1
         if ix.name == "place_perp_order":
             p = ix.args["params"]
+            self.check_accounts(ix, int(p.market_index))
             kind = type(p.order_type).__name__
             if kind == "Market" and self.fill_market_orders:
-                self._fill(type(p.direction).__name__ == "Long", p.base_asset_amount, p.reduce_only)
+                self._fill(
+                    type(p.direction).__name__ == "Long",
+                    p.base_asset_amount,
+                    p.reduce_only,
+                    int(p.market_index),
+                )
                 return
             self._add_order(
                 user_order_id=p.user_order_id,
+                market_index=int(p.market_index),
                 order_type=p.order_type,
                 direction=p.direction,
                 base=p.base_asset_amount,
@@ -294,6 +438,7 @@ class FakeChain:
                 trigger_condition=p.trigger_condition,
             )
         elif ix.name == "modify_order_by_user_id":
+            self.check_accounts(ix)
             uoid = ix.args["user_order_id"]
             params = ix.args["modify_order_params"]
             for i, order in enumerate(self.user.orders):
@@ -305,14 +450,25 @@ class FakeChain:
                     return
             raise RuntimeError("program error: OrderDoesNotExist")
         elif ix.name == "cancel_order_by_user_id":
+            self.check_accounts(ix)
             uoid = ix.args["user_order_id"]
             for i, order in enumerate(self.user.orders):
                 if type(order.status).__name__ == "Open" and order.user_order_id == uoid:
-                    self.user.orders[i] = dataclasses.replace(order, status=OrderStatus.Init())
+                    self._end_order(i, OrderStatus.Init())
                     return
             raise RuntimeError("program error: OrderDoesNotExist")
         else:
             raise RuntimeError(f"the fake chain does not implement {ix.name}")
+
+
+def _available(pos: Any) -> bool:
+    """driftpy's `is_available`: a perp position slot that holds nothing."""
+    return not (
+        int(pos.base_asset_amount)
+        or int(pos.quote_asset_amount)
+        or int(pos.open_orders)
+        or int(pos.lp_shares)
+    )
 
 
 @dataclass
@@ -362,7 +518,8 @@ class FakeTxSender(TxSender):
                 continue  # compute budget
             parsed = self.chain.program.coder.instruction.parse(bytes(compiled.data))
             args = {k: v for k, v in parsed.data.items() if not k.startswith("_")}
-            out.append(DecodedIx(parsed.name, args))
+            accounts = [keys[i] for i in bytes(compiled.accounts)]
+            out.append(DecodedIx(parsed.name, args, accounts))
         return out
 
     def drift_ixs(self, landed_only: bool = False) -> list[DecodedIx]:
@@ -370,32 +527,49 @@ class FakeTxSender(TxSender):
 
 
 class OfflineMarkets(CachedDriftClientAccountSubscriber):
-    """The cached subscriber, fed from the fake chain instead of the RPC."""
+    """The cached subscriber over exactly the markets it was built for, fed from the fake chain
+    instead of the RPC: a market it was not asked for is not there (as with the polling one)."""
 
-    def __init__(self, program: Program, chain: FakeChain) -> None:
-        sol = mainnet_perp_market_configs[0]
-        super().__init__(program, [0], [0], [OracleInfo(sol.oracle, sol.oracle_source)], False)
+    def __init__(
+        self, program: Program, chain: FakeChain, perp_indexes: list[int], spot_indexes: list[int]
+    ) -> None:
+        super().__init__(program, list(perp_indexes), list(spot_indexes), [], False)
         self.chain = chain
-        self.fetches = 0
-        self.fail_fetches: list[Exception] = []
-        self._load()
+
+    @property
+    def fetches(self) -> int:
+        return self.chain.market_fetches
+
+    @property
+    def fail_fetches(self) -> list[Exception]:
+        return self.chain.market_faults
+
+    @fail_fetches.setter
+    def fail_fetches(self, faults: list[Exception]) -> None:
+        self.chain.market_faults = faults
 
     def _load(self) -> None:
         c = self.chain
-        amm = c.perp_market.amm
+        perps = [c.perp_markets[i] for i in sorted(self.perp_market_indexes) if i in c.perp_markets]
+        spots = [c.spot_markets[i] for i in sorted(self.spot_market_indexes) if i in c.spot_markets]
+        oracles: dict[str, Any] = {}
+        for sm in spots:
+            oracle_id = get_oracle_id(sm.oracle, sm.oracle_source)
+            oracles[oracle_id] = DataAndSlot(c.slot, c.spot_oracle_data(int(sm.market_index)))
+        for pm in perps:
+            oracle_id = get_oracle_id(pm.amm.oracle, pm.amm.oracle_source)
+            oracles[oracle_id] = DataAndSlot(c.slot, c.oracle_data(int(pm.market_index)))
         self.cache = {
-            "perp_markets": [DataAndSlot(c.slot, c.perp_market)],
-            "spot_markets": [DataAndSlot(c.slot, c.spot_market)],
-            "oracle_price_data": {
-                get_oracle_id(amm.oracle, amm.oracle_source): DataAndSlot(c.slot, c.oracle_data())
-            },
+            "perp_markets": [DataAndSlot(c.slot, m) for m in perps],
+            "spot_markets": [DataAndSlot(c.slot, m) for m in spots],
+            "oracle_price_data": oracles,
             "state": None,
         }
 
     async def update_cache(self) -> None:
-        self.fetches += 1
-        if self.fail_fetches:
-            raise self.fail_fetches.pop(0)
+        self.chain.market_fetches += 1
+        if self.chain.market_faults:
+            raise self.chain.market_faults.pop(0)
         self._load()
 
 
@@ -405,12 +579,14 @@ class OfflineUser(CachedUserAccountSubscriber):
         self.chain = chain
         self.fetches = 0
         self.fail_fetches: list[Exception] = []
-        self._load()
 
     def _load(self) -> None:
         user = self.chain.user
         snapshot = dataclasses.replace(
-            user, orders=list(user.orders), perp_positions=list(user.perp_positions)
+            user,
+            orders=list(user.orders),
+            perp_positions=list(user.perp_positions),
+            spot_positions=list(user.spot_positions),
         )
         self.user_and_slot = DataAndSlot(self.chain.slot, snapshot)
 
@@ -421,25 +597,71 @@ class OfflineUser(CachedUserAccountSubscriber):
         self._load()
 
 
+class OfflineSubscription(AccountSubscriptionConfig):
+    """driftpy's subscription config whose subscribers read the fake chain: whatever markets
+    the client asks for (at start, or when it subscribes anew) come from the chain."""
+
+    def __init__(self, chain: FakeChain) -> None:
+        super().__init__("cached")
+        self.chain = chain
+        self.built: list[OfflineMarkets] = []
+
+    def get_drift_client_subscriber(
+        self,
+        program: Program,
+        perp_market_indexes: list[int] | None = None,
+        spot_market_indexes: list[int] | None = None,
+        oracle_infos: list[OracleInfo] | None = None,
+    ) -> OfflineMarkets:
+        markets = OfflineMarkets(
+            program, self.chain, list(perp_market_indexes or []), list(spot_market_indexes or [])
+        )
+        self.built.append(markets)
+        return markets
+
+    def get_user_client_subscriber(self, program: Program, user_pubkey: Any) -> OfflineUser:
+        return OfflineUser(program, self.chain, user_pubkey)
+
+
 @dataclass
 class Harness:
     client: DriftClient
     chain: FakeChain
     sender: FakeTxSender
-    markets: OfflineMarkets
-    user: OfflineUser
     broker: DriftBroker
     config: DriftConfig
     sleeps: list[float]
 
-    def set_oracle(self, price: float) -> int:
-        """Move the oracle (a new slot): the markets cache sees it, resting triggers through it
+    @property
+    def markets(self) -> OfflineMarkets:
+        """The client's market subscriber now (a new one after the client subscribes anew)."""
+        markets = self.client.account_subscriber
+        assert isinstance(markets, OfflineMarkets)
+        return markets
+
+    @property
+    def user(self) -> OfflineUser:
+        user = self.client.get_user(self.config.sub_account_id).account_subscriber
+        assert isinstance(user, OfflineUser)
+        return user
+
+    @property
+    def subscribed_markets(self) -> tuple[list[int], list[int]]:
+        """(perp, spot) market indexes the client's subscriber holds."""
+        return sorted(self.markets.perp_market_indexes), sorted(self.markets.spot_market_indexes)
+
+    def set_oracle(self, price: float, market_index: int = 0) -> int:
+        """Move an oracle (a new slot): the markets cache sees it, resting triggers through it
         fire as a keeper would fire them. Returns how many triggers fired."""
-        self.chain.oracle_price = price
+        self.chain.prices[market_index] = price
         self.chain.slot += 1
         fired = self.chain.fire_triggers()
         self.markets._load()
         return fired
+
+
+async def _no_lookup_tables() -> list[Any]:
+    return []
 
 
 def make_harness(
@@ -448,36 +670,41 @@ def make_harness(
     config: DriftConfig | None = None,
     min_order_size: int = SOL_STEP,
     oracle_price: float = 150.0,
+    connected: bool = True,
 ) -> Harness:
-    """A DriftBroker on a real DriftClient over the fake chain; sleeps are recorded, not slept."""
+    """A DriftBroker on a real DriftClient over the fake chain; sleeps are recorded, not slept.
+
+    `connected`: the client's subscribers are loaded (with the configured markets) and the
+    broker is ready; else nothing is loaded and the broker's `connect()` does it, as at start.
+    """
     cfg = config or DriftConfig(rpc_url=CLOSED_RPC, confirm_timeout_s=5, poll_interval_s=1)
     keypair = wallet.keypair()
+    chain = FakeChain(
+        drift_program(), keypair.pubkey(), oracle_price=oracle_price, min_order_size=min_order_size
+    )
+    subscription = OfflineSubscription(chain)
     client = DriftClient(
         AsyncClient(CLOSED_RPC),
         keypair,
         env="mainnet",
-        account_subscription=AccountSubscriptionConfig("cached"),
-        perp_market_indexes=[0],
+        account_subscription=subscription,
+        perp_market_indexes=sorted(set(cfg.markets.values())),
         spot_market_indexes=[0],
         oracle_infos=[],
         active_sub_account_id=cfg.sub_account_id,
         sub_account_ids=[cfg.sub_account_id],
     )
-    chain = FakeChain(
-        client.program, keypair.pubkey(), oracle_price=oracle_price, min_order_size=min_order_size
-    )
     sender = FakeTxSender(chain)
     client.tx_sender = sender
-    markets = OfflineMarkets(client.program, chain)
-    client.account_subscriber = markets
-    drift_user = DriftUser(
-        client,
-        client.get_user_account_public_key(cfg.sub_account_id),
-        AccountSubscriptionConfig("cached"),
-    )
-    user = OfflineUser(client.program, chain, drift_user.user_public_key)
-    drift_user.account_subscriber = user
-    client.users[cfg.sub_account_id] = drift_user
+    # The market lookup tables are read once at connect over the RPC; offline there are none.
+    client.fetch_market_lookup_table_accounts = _no_lookup_tables  # type: ignore[method-assign]
+    if connected:
+        client.account_subscriber._load()
+        drift_user = DriftUser(
+            client, client.get_user_account_public_key(cfg.sub_account_id), subscription
+        )
+        drift_user.account_subscriber._load()
+        client.users[cfg.sub_account_id] = drift_user
 
     sleeps: list[float] = []
     now = [1_700_000_000_000]
@@ -490,4 +717,5 @@ def make_harness(
         now[0] += int(seconds * 1000)
 
     broker = DriftBroker(client, cfg, lookup_tables=[], clock=clock, sleep=sleep)
-    return Harness(client, chain, sender, markets, user, broker, cfg, sleeps)
+    broker._connected = connected
+    return Harness(client, chain, sender, broker, cfg, sleeps)
