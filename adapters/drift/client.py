@@ -17,7 +17,7 @@ from typing import Any
 
 from adapters.backoff import Backoff
 from adapters.base import BrokerError
-from adapters.drift.errors import OrderNotConfirmed, describe_error
+from adapters.drift.errors import OrderGone, OrderNotConfirmed, describe_error, is_gone
 from adapters.drift.markets import MarketSubscription, perp_market_name
 from adapters.drift.orders import PlacedOrder
 from adapters.drift.reconcile import VenueOrder, VenuePosition
@@ -223,6 +223,12 @@ class DriftAccount:
                 return order
         return None
 
+    def account_slot(self) -> int:
+        """The slot of the user account as last read (0 before any read)."""
+        user = self._client.get_user(self._config.sub_account_id)
+        data = user.account_subscriber.get_user_account_and_slot()
+        return 0 if data is None else int(data.slot)
+
     def positions(self) -> list[VenuePosition]:
         """Open perp positions of the sub-account (every market, not only configured ones)."""
         out: list[VenuePosition] = []
@@ -356,9 +362,15 @@ class DriftAccount:
                     attempt + 1,
                     last_error,
                 )
+                if is_gone(last_error):  # the program does not know the order: final
+                    raise OrderGone(
+                        f"{placed.kind} {placed.client_order_id} (user_order_id "
+                        f"{placed.user_order_id}): the order is not on Drift: {last_error}",
+                        cause=last_error,
+                    ) from None
                 continue
             self._client.last_perp_market_seen_cache[placed.market_index] = result.slot
-            sent = replace(placed, tx_sig=str(result.tx_sig))
+            sent = replace(placed, tx_sig=str(result.tx_sig), slot=int(result.slot))
             self._remember(sent)
             await self._refresh_quietly()  # so open_orders()/stop_on_chain() see it
             return sent

@@ -28,6 +28,20 @@ class StopNotPlaced(BrokerError):
         self.cause = cause or message
 
 
+class OrderGone(StopNotPlaced):
+    """The order is not on the venue (any more): a stop cancelled behind the cockpit's back, or
+    a modify the program refused with `OrderDoesNotExist` (MustModify). Re-sending the same
+    instruction cannot help; the caller places a new stop."""
+
+
+GONE_MARKERS = ("OrderDoesNotExist", "Order does not exist", "0x17ad")
+"""How the program says an order id is unknown (error 6061 = 0x17ad, by name or message)."""
+
+
+def is_gone(text: str) -> bool:
+    return any(marker in text for marker in GONE_MARKERS)
+
+
 def describe_error(exc: BaseException) -> str:
     """A short, single-line description of an RPC/driftpy error for logs and the feed status."""
     text = " ".join(str(exc).split())

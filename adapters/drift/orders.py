@@ -30,6 +30,9 @@ class PlacedOrder:
     quote_before: int = 0
     trigger_price: int | None = None
     tx_sig: str | None = None
+    slot: int = 0
+    """The slot the transaction landed in (0 until one did): an account read older than this
+    cannot tell whether the order is there."""
 
 
 @dataclass(frozen=True, slots=True)

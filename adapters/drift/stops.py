@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from adapters.drift.client import DriftAccount
-from adapters.drift.errors import OrderNotConfirmed, StopNotPlaced
+from adapters.drift.errors import OrderGone, OrderNotConfirmed, StopNotPlaced
 from adapters.drift.orders import PlacedOrder
 from adapters.drift.reconcile import VenueOrder
 from adapters.drift.units import (
@@ -18,6 +18,10 @@ from adapters.drift.units import (
     trigger_to_int,
 )
 from cockpit.domain import OrderSide, Side
+
+MUST_MODIFY = 1
+"""`ModifyOrderPolicy::MustModify` (programs/drift/src/state/order_params.rs): without it the
+program answers a modify of an unknown user_order_id with success and changes nothing."""
 
 
 class DriftStops(DriftAccount):
@@ -124,6 +128,11 @@ class DriftStops(DriftAccount):
             current = self._stops.get(user_order_id)
             if current is None:
                 raise StopNotPlaced(f"no stop with user_order_id {user_order_id} is known")
+            if self._find_open(user_order_id) is None:
+                raise OrderGone(
+                    f"stop {user_order_id} is not on Drift any more: not moved",
+                    cause="the stop is not on Drift any more",
+                )
             side = Side.LONG if current.side is OrderSide.SELL else Side.SHORT
             tick = int(self._market(current.market_index).amm.order_tick_size)
             trigger = trigger_to_int(stop_price, side, tick)
@@ -140,7 +149,9 @@ class DriftStops(DriftAccount):
     def _modify_ix(self, placed: PlacedOrder) -> Any:
         from driftpy.types import ModifyOrderParams
 
-        params = ModifyOrderParams(trigger_price=placed.trigger_price)
+        # The IDL's `policy` is an Option<u8> bit set; driftpy's type hint names an enum.
+        policy: Any = MUST_MODIFY
+        params = ModifyOrderParams(trigger_price=placed.trigger_price, policy=policy)
         return self._client.get_modify_order_by_user_id_ix(
             placed.user_order_id, params, self._config.sub_account_id
         )
@@ -200,6 +211,14 @@ class DriftStops(DriftAccount):
         """True if the account (as last refreshed) holds the stop at its intended trigger."""
         placed = self._stops.get(user_order_id)
         return placed is not None and self._landed(placed)
+
+    def resting_trigger(self, user_order_id: int) -> float | None:
+        """The trigger price of the order resting with this user_order_id (as last refreshed),
+        or None when none rests: what the chain really holds, read back."""
+        order = self._find_open(user_order_id)
+        if order is None:
+            return None
+        return price_to_float(int(order.trigger_price))
 
     def stop_resting(self, user_order_id: int) -> bool:
         """True if an order with this user_order_id rests on the account (as last refreshed)."""

@@ -19,7 +19,7 @@ from cockpit.execution.book import PositionBook
 from cockpit.execution.commands import Audit
 from cockpit.execution.router import Router
 from cockpit.live_venue.pending import PendingOrders
-from cockpit.live_venue.shared import KeeperState, PendingOrder, StopState, log
+from cockpit.live_venue.shared import NO_CHAIN_SL, KeeperState, PendingOrder, StopState, log
 from cockpit.live_venue.startup import Startup
 from cockpit.live_venue.stops import StopKeeper
 from state.records import OrderStatus
@@ -64,8 +64,10 @@ class LiveVenue:
         for trade_id, state in self.stops.items():
             if state.done:
                 continue
-            if state.error is not None or state.hold is not None:
-                out[trade_id] = "no chain SL"
+            if state.chain is not None:
+                out[trade_id] = state.chain
+            elif state.error is not None or state.hold is not None:
+                out[trade_id] = NO_CHAIN_SL
         for trade_id in self.blocked:
             out[trade_id] = "venue differs"
         for pending in self.pending.values():
@@ -82,6 +84,8 @@ class LiveVenue:
             return None
         if state.hold is not None:
             return f"stop not on chain as planned: {state.hold} (o puts it in step)"
+        if state.chain is not None and state.error is not None:
+            return f"{state.chain}: {state.error}; software stop active, putting it back"
         if state.error is not None:
             return f"stop not on chain: {state.error}; software stop active, retrying"
         if state.trigger is not None:

@@ -20,6 +20,9 @@ from cockpit.execution.router import Router
 
 log = logging.getLogger("cockpit.live_venue")
 
+NO_CHAIN_SL = "no chain SL"
+CHAIN_SL_DIFFERS = "chain SL differs"
+
 CLOSED_ON_VENUE = "closed_on_venue"
 """Exit reason of a reduction the venue made that no stop of the cockpit's explains."""
 
@@ -40,7 +43,9 @@ class StopState:
 
     `synced_to` is the engine stop the on-chain trigger was last set from (None: no stop of
     ours is on chain); `error` why the chain is not in step (shown in red); `hold` a start-up
-    difference that waits for the trader.
+    difference that waits for the trader; `chain` the red label when the account, read back,
+    does not hold the stop the cockpit set (`no chain SL`, `chain SL differs`); `sent_slot` the
+    slot of the last change sent (an account read older than it cannot tell).
     """
 
     trade_id: int
@@ -55,6 +60,8 @@ class StopState:
     through_since_ms: int | None = None
     grace_over_said: bool = False
     done: bool = False
+    chain: str | None = None
+    sent_slot: int = 0
 
 
 @dataclass

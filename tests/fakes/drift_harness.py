@@ -90,6 +90,8 @@ class DecodedIx:
 class SentTx:
     instructions: list[DecodedIx]
     landed: bool
+    error: str | None = None
+    """The program's error when the transaction failed (preflight or landed with an error)."""
 
 
 PERP_MARKETS = {c.market_index: c for c in mainnet_perp_market_configs[:3]}
@@ -363,6 +365,32 @@ class FakeChain:
                 )
                 self._end_order(i, OrderStatus.Init())
 
+    def cancel_by_hand(self, user_order_id: int | None = None) -> int:
+        """The trader cancels orders in Drift's own UI (all open ones, or one user_order_id):
+        the account changes, the cockpit is not told. Returns how many were cancelled."""
+        done = 0
+        for i, order in enumerate(self.user.orders):
+            if type(order.status).__name__ != "Open":
+                continue
+            if user_order_id is not None and int(order.user_order_id) != user_order_id:
+                continue
+            self._end_order(i, OrderStatus.Canceled())
+            done += 1
+        self.slot += 1
+        return done
+
+    def modify_by_hand(self, user_order_id: int, trigger: float) -> None:
+        """The trader drags the stop in Drift's own UI to another trigger price."""
+        for i, order in enumerate(self.user.orders):
+            if type(order.status).__name__ == "Open" and int(order.user_order_id) == user_order_id:
+                self.user.orders[i] = dataclasses.replace(
+                    order,
+                    trigger_price=round(trigger * PRICE_PRECISION),
+                    order_id=self.next_order_id,
+                )
+                self.next_order_id += 1
+        self.slot += 1
+
     def cancel_resting_market_orders(self) -> None:
         """The market orders left on the book leave it unfilled (their auction expired)."""
         for i, order in enumerate(self.user.orders):
@@ -448,7 +476,10 @@ class FakeChain:
                     )
                     self.next_order_id += 1
                     return
-            raise RuntimeError("program error: OrderDoesNotExist")
+            # As the program: an unknown id is an error only under MustModify (policy bit 1);
+            # without it the transaction succeeds and nothing changes.
+            if int(params.policy or 0) & 1:
+                raise RuntimeError("program error: OrderDoesNotExist (6061): Order does not exist")
         elif ix.name == "cancel_order_by_user_id":
             self.check_accounts(ix)
             uoid = ix.args["user_order_id"]
@@ -456,7 +487,7 @@ class FakeChain:
                 if type(order.status).__name__ == "Open" and order.user_order_id == uoid:
                     self._end_order(i, OrderStatus.Init())
                     return
-            raise RuntimeError("program error: OrderDoesNotExist")
+            # As the program: "could not find user order id", and the transaction succeeds.
         else:
             raise RuntimeError(f"the fake chain does not implement {ix.name}")
 
@@ -476,7 +507,9 @@ class FakeTxSender(TxSender):
     """driftpy's TxSender at the wire: real signed v0 transactions, decoded and recorded.
 
     `failures` is consumed one entry per send: ``"lost"`` (the RPC errors, nothing lands),
-    ``"landed"`` (the transaction lands but the confirmation errors), or None (success).
+    ``"landed"`` (the transaction lands but the confirmation errors), ``"no effect"`` (it lands
+    with a program error, which driftpy's sender never reads), or None (success). A program
+    error of the fake chain fails the send as a preflight simulation would (nothing lands).
     """
 
     chain: FakeChain
@@ -502,8 +535,16 @@ class FakeTxSender(TxSender):
         if outcome == "lost":
             self.sent.append(SentTx(decoded, landed=False))
             raise RpcDown("HTTP 503: node is behind")
-        for ix in decoded:
-            self.chain.apply(ix)
+        if outcome == "no effect":  # lands with a program error; driftpy does not read it
+            self.chain.slot += 1
+            self.sent.append(SentTx(decoded, landed=True, error="custom program error: 0x1770"))
+            return TxSigAndSlot(tx.signatures[0], self.chain.slot)
+        try:
+            for ix in decoded:
+                self.chain.apply(ix)
+        except RuntimeError as exc:  # the preflight simulation fails: nothing lands
+            self.sent.append(SentTx(decoded, landed=False, error=str(exc)))
+            raise
         self.sent.append(SentTx(decoded, landed=True))
         if outcome == "landed":
             raise RpcDown("timed out waiting for confirmation")
