@@ -122,20 +122,22 @@ class DriftBroker(DriftStops):
     async def submit(self, order: OrderRequest) -> PlacedOrder:
         """Send a market order once; a second call with the same client_order_id resumes it.
 
-        Returns the placed order (not a fill). Raises BrokerError for a refusal (nothing sent)
-        and OrderNotConfirmed when every attempt failed: the order may still land.
+        Returns the placed order (not a fill). Raises BrokerError for a refusal (nothing
+        happened on chain, with the program's reason) and OrderNotConfirmed when the send's
+        deadline passed: the order may still land. No lock is held while it is sent.
         """
-        async with self._lock:
+        if order.client_order_id in self._placed:
+            await self._refresh_quietly()
+        async with self._lock:  # the bookkeeping only
             previous = self._placed.get(order.client_order_id)
             if previous is not None:
-                await self._refresh_quietly()
                 if self._landed(previous):
                     return previous
                 placed = previous
             else:
                 placed = self._new_market_order(order)
                 self._placed[order.client_order_id] = placed
-            return await self._send(placed, self._market_ix)
+        return await self._send(placed, self._market_ix)
 
     def _new_market_order(self, order: OrderRequest) -> PlacedOrder:
         index = self.market_index(order.symbol)

@@ -17,10 +17,17 @@ from typing import Any
 
 from adapters.backoff import Backoff
 from adapters.base import BrokerError
-from adapters.drift.errors import OrderGone, OrderNotConfirmed, describe_error, is_gone
+from adapters.drift.errors import (
+    OrderGone,
+    OrderNotConfirmed,
+    Refused,
+    describe_error,
+    is_gone,
+)
 from adapters.drift.markets import MarketSubscription, perp_market_name
 from adapters.drift.orders import PlacedOrder
 from adapters.drift.reconcile import VenueOrder, VenuePosition
+from adapters.drift.sender import NotSent, Sender, SendExpired, TxFailed, program_errors
 from adapters.drift.units import (
     MAX_USER_ORDER_ID,
     QUOTE_PRECISION,
@@ -118,10 +125,22 @@ class DriftAccount:
         self._placed: dict[str, PlacedOrder] = {}
         self._fills: dict[str, Fill] = {}
         self._stops: dict[int, PlacedOrder] = {}
+        # Guards the bookkeeping of an order (its PlacedOrder, its user order id); never held
+        # across a send. `_in_flight` holds the (kind, user_order_id) being sent right now.
         self._lock = asyncio.Lock()
+        self._in_flight: set[tuple[str, int]] = set()
         self._wallet_short: str | None = None
         self._connected = True
         self._markets = MarketSubscription(client, config)
+        self._sender = Sender(
+            client.connection,
+            client.wallet.payer,
+            config,
+            program_errors=program_errors(client.program.idl.errors),
+            clock=clock,
+            sleep=sleep,
+            fee_accounts=self._fee_accounts,
+        )
 
     async def connect(self) -> None:
         """Load the user account, then the markets it touches and the configured ones (with
@@ -136,6 +155,30 @@ class DriftAccount:
             self._wallet_short,
             self._config.sub_account_id,
         )
+
+    def _fee_accounts(self) -> list[str]:
+        """The accounts whose recent prioritization fees price ours: the user account (every
+        order writes it) and the configured perp markets."""
+        from driftpy.addresses import get_perp_market_public_key
+
+        client = self._client
+        out = [str(client.get_user_account_public_key(self._config.sub_account_id))]
+        out += [
+            str(get_perp_market_public_key(client.program_id, i))
+            for i in sorted(set(self._config.markets.values()))
+        ]
+        return out
+
+    async def attempt_state(self, placed: PlacedOrder) -> tuple[str, str]:
+        """What became of an order's transaction that outlived its deadline (sender.py)."""
+        if placed.tx_sig is None or not placed.last_valid_block_height:
+            return "unknown", ""
+        return await self._sender.attempt_state(placed.tx_sig, placed.last_valid_block_height)
+
+    @property
+    def last_priority_fee(self) -> int | None:
+        """Micro-lamports per compute unit of the last transaction (None before any)."""
+        return self._sender.last_fee
 
     # ------------------------------------------------------------------ identity and reads
     @property
@@ -330,8 +373,32 @@ class DriftAccount:
         return (base - placed.base_before) * sign > 0
 
     async def _send(self, placed: PlacedOrder, build: Callable[[PlacedOrder], Any]) -> PlacedOrder:
-        """Send one instruction; on an error refresh, and re-send (same user_order_id) only if
-        the account does not show that the earlier attempt landed."""
+        """Send one instruction with no lock held (adapters/drift/sender.py does the pricing,
+        the rebroadcasting and the deadline). One send at a time per order: a second caller
+        for the same user_order_id is refused, never doubled.
+
+        Raises BrokerError for a refusal (nothing happened on chain: the program's error, or
+        nothing could be sent after `max_retries` tries), OrderGone when the program does not
+        know the order, OrderNotConfirmed when the deadline passed and the transaction may
+        still land (it is never sent again; its signature and blockhash's last valid block
+        height go with the exception).
+        """
+        key = (placed.kind, placed.user_order_id)
+        if key in self._in_flight:
+            raise BrokerError(
+                f"{placed.kind} {placed.client_order_id} (user_order_id {placed.user_order_id}) "
+                "is being sent already"
+            )
+        self._in_flight.add(key)
+        try:
+            return await self._send_once(placed, build)
+        finally:
+            self._in_flight.discard(key)
+
+    async def _send_once(
+        self, placed: PlacedOrder, build: Callable[[PlacedOrder], Any]
+    ) -> PlacedOrder:
+        what = f"{placed.kind} {placed.client_order_id} (user_order_id {placed.user_order_id})"
         last_error = ""
         backoff = Backoff(self._config.backoff_initial_s, self._config.backoff_max_s, jitter=0.0)
         for attempt in range(self._config.max_retries + 1):
@@ -339,46 +406,53 @@ class DriftAccount:
                 await self._sleep(backoff.next_delay())
                 await self._refresh_quietly()
                 if self._landed(placed):
-                    log.info(
-                        "drift: %s %s (user_order_id %d) had landed; not re-sent",
-                        placed.kind,
-                        placed.client_order_id,
-                        placed.user_order_id,
-                    )
+                    log.info("drift: %s had landed; not sent again", what)
                     return placed
             try:
                 await self._markets.ensure(self._user())
-                ix = build(placed)
-                result = await self._client.send_ixs([ix], lookup_tables=self._tables)
+                sent = await self._sender.send([build(placed)], self._tables)
+            except TxFailed as exc:  # the program refused it: nothing happened on chain
+                if is_gone(exc.reason):
+                    raise OrderGone(
+                        f"{what}: the order is not on Drift: {exc.reason}", cause=exc.reason
+                    ) from None
+                raise Refused(f"{what} refused by Drift: {exc.reason}", exc.reason) from None
+            except SendExpired as exc:  # may still land: never sent again
+                return await self._expired(placed, exc, what)
             except BrokerError:
                 raise
-            except Exception as exc:  # RPC, timeouts, program errors: all retried the same way
-                last_error = describe_error(exc)
-                log.warning(
-                    "drift: sending %s %s (user_order_id %d) failed (attempt %d): %s",
-                    placed.kind,
-                    placed.client_order_id,
-                    placed.user_order_id,
-                    attempt + 1,
-                    last_error,
-                )
-                if is_gone(last_error):  # the program does not know the order: final
-                    raise OrderGone(
-                        f"{placed.kind} {placed.client_order_id} (user_order_id "
-                        f"{placed.user_order_id}): the order is not on Drift: {last_error}",
-                        cause=last_error,
-                    ) from None
+            except Exception as exc:  # nothing went out (no blockhash, a build error): again
+                last_error = describe_error(exc) if not isinstance(exc, NotSent) else exc.cause
+                log.warning("drift: %s not sent (attempt %d): %s", what, attempt + 1, last_error)
                 continue
-            self._client.last_perp_market_seen_cache[placed.market_index] = result.slot
-            sent = replace(placed, tx_sig=str(result.tx_sig), slot=int(result.slot))
-            self._remember(sent)
+            self._client.last_perp_market_seen_cache[placed.market_index] = sent.slot
+            done = replace(
+                placed,
+                tx_sig=sent.signature,
+                slot=sent.slot,
+                last_valid_block_height=sent.last_valid_block_height,
+            )
+            self._remember(done)
             await self._refresh_quietly()  # so open_orders()/stop_on_chain() see it
-            return sent
+            return done
+        raise Refused(
+            f"{what} not sent after {self._config.max_retries + 1} tries: {last_error}",
+            f"not sent: {last_error}",
+        )
+
+    async def _expired(self, placed: PlacedOrder, exc: SendExpired, what: str) -> PlacedOrder:
+        """The deadline passed: the account decides whether it landed; else it is unconfirmed."""
+        pending = replace(
+            placed, tx_sig=exc.signature, last_valid_block_height=exc.last_valid_block_height
+        )
+        await self._refresh_quietly()
+        if self._landed(pending):
+            log.info("drift: %s landed though its confirmation did not show", what)
+            self._remember(pending)
+            return pending
+        log.warning("drift: %s %s", what, exc.cause)
         raise OrderNotConfirmed(
-            f"{placed.kind} {placed.client_order_id} (user_order_id {placed.user_order_id}) "
-            f"not confirmed after {self._config.max_retries + 1} attempts: {last_error}",
-            placed,
-            cause=f"{self._config.max_retries + 1} attempts failed, last: {last_error}",
+            f"{what} sent but {exc.cause}: it may still land", pending, cause=exc.cause
         )
 
     def _remember(self, placed: PlacedOrder) -> None:

@@ -10,7 +10,9 @@ class OrderNotConfirmed(BrokerError):
     """Sent (or maybe sent) but the account does not show it yet: the order is "placed".
 
     The caller must keep its order row as placed and must not send a new order for the same
-    intent: calling again with the same OrderRequest checks the account before re-sending.
+    intent while the transaction (`placed.tx_sig`) may still land, i.e. until the chain passes
+    `placed.last_valid_block_height` (`attempt_state` tells). Calling again with the same
+    OrderRequest checks the account before sending anything.
     """
 
     def __init__(self, message: str, placed: PlacedOrder, cause: str = "") -> None:
@@ -18,6 +20,15 @@ class OrderNotConfirmed(BrokerError):
         self.placed = placed
         self.cause = cause or message
         """The venue's or the RPC's own words, short enough for a table's note."""
+
+
+class Refused(BrokerError):
+    """Nothing happened on chain: the program refused the order (its error in `cause`), or it
+    could not be sent at all. The caller treats it as a rejection with this reason."""
+
+    def __init__(self, message: str, cause: str = "") -> None:
+        super().__init__(message)
+        self.cause = cause or message
 
 
 class StopNotPlaced(BrokerError):

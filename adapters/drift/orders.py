@@ -33,6 +33,8 @@ class PlacedOrder:
     slot: int = 0
     """The slot the transaction landed in (0 until one did): an account read older than this
     cannot tell whether the order is there."""
+    last_valid_block_height: int = 0
+    """Past this block height the transaction (`tx_sig`) can no longer land (0: unknown)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,12 +75,12 @@ class DriftStops(DriftAccount):
                 self._stops[uoid] = placed
                 if self._landed(placed):
                     return placed
-            try:
-                return await self._send(placed, self._stop_ix)
-            except OrderNotConfirmed as exc:
-                raise StopNotPlaced(
-                    f"stop {client_order_id} not on chain: {exc}", cause=exc.cause
-                ) from None
+        try:  # no lock held while it is sent
+            return await self._send(placed, self._stop_ix)
+        except OrderNotConfirmed as exc:
+            raise StopNotPlaced(
+                f"stop {client_order_id} not on chain: {exc}", cause=exc.cause
+            ) from None
 
     def _check_trigger(self, symbol: str, side: Side, trigger: int) -> None:
         oracle = self.oracle_price(symbol)
@@ -139,12 +139,12 @@ class DriftStops(DriftAccount):
             self._check_trigger(current.symbol, side, trigger)
             moved = replace(current, trigger_price=trigger, sent_ms=self._clock())
             self._stops[user_order_id] = moved
-            try:
-                return await self._send(moved, self._modify_ix)
-            except OrderNotConfirmed as exc:
-                raise StopNotPlaced(
-                    f"stop {user_order_id} not moved on chain: {exc}", cause=exc.cause
-                ) from None
+        try:  # no lock held while it is sent
+            return await self._send(moved, self._modify_ix)
+        except OrderNotConfirmed as exc:
+            raise StopNotPlaced(
+                f"stop {user_order_id} not moved on chain: {exc}", cause=exc.cause
+            ) from None
 
     def _modify_ix(self, placed: PlacedOrder) -> Any:
         from driftpy.types import ModifyOrderParams
@@ -159,8 +159,8 @@ class DriftStops(DriftAccount):
     async def cancel_stop(self, user_order_id: int) -> None:
         """Cancel a resting order by user_order_id: a stop whose position closed, or a market
         order that rested unfilled too long. An order already gone is not an error."""
-        async with self._lock:
-            await self._refresh_quietly()
+        await self._refresh_quietly()
+        async with self._lock:  # the bookkeeping only
             current = self._stops.get(user_order_id)
             if self._find_open(user_order_id) is None:
                 self._stops.pop(user_order_id, None)
@@ -177,8 +177,8 @@ class DriftStops(DriftAccount):
                 reason="cancel",
                 sent_ms=self._clock(),
             )
-            await self._send(gone, self._cancel_ix)
-            self._stops.pop(user_order_id, None)
+        await self._send(gone, self._cancel_ix)  # no lock held while it is sent
+        self._stops.pop(user_order_id, None)
 
     def _cancel_ix(self, placed: PlacedOrder) -> Any:
         return self._client.get_cancel_order_by_user_id_ix(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from adapters.drift import DriftBroker, PlacedOrder
@@ -74,13 +75,9 @@ class PendingOrder:
     first_sent_ms: int
     sent_ms: int
     trade_id: int | None = None
-    resends: int = 0
     # False for a row an earlier process left at `intent` (it may or may not have gone out):
     # it ends `failed`, not `expired`, if it never shows.
     sent: bool = True
-    # Re-sent when unconfirmed? Not for an entry taken over after a restart: every start is
-    # SHADOW, and a risk-increasing order goes out only through the risk gate.
-    resend: bool = True
 
 
 class KeeperState:
@@ -107,6 +104,9 @@ class KeeperState:
         self.external: dict[str, VenuePosition] = {}
         # Set when the poll loop should run now rather than at its next interval.
         self.wake = asyncio.Event()
+        # Starts the keeper's worker (the stop sync and the cancels, which send): set by the
+        # keeper; the poll loop and the router's callbacks never send themselves.
+        self.kick: Callable[[], None] = lambda: None
 
     @property
     def venue(self) -> str:
@@ -118,7 +118,17 @@ class KeeperState:
             self.marks[pos.trade_id] = self.broker.account_position(pos.symbol)
 
     def exit_pending(self, trade_id: int | None) -> bool:
-        return trade_id is not None and any(p.trade_id == trade_id for p in self.pending.values())
+        """An exit of this trade is unconfirmed (watched) or being sent right now."""
+        if trade_id is None:
+            return False
+        if self.router.exit_in_flight(trade_id):
+            return True
+        return any(p.trade_id == trade_id for p in self.pending.values())
+
+    def entry_in_flight(self, symbol: str) -> bool:
+        """An entry on `symbol` is being sent to this venue right now (its fill may already
+        show on the account before the router has booked it)."""
+        return any(o.symbol == symbol for o in self.router.entries_in_flight(self.venue))
 
 
 def logged_cause(exc: BaseException) -> str:

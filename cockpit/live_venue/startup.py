@@ -217,7 +217,6 @@ class Startup:
             sent_ms=state.router.clock(),
             trade_id=row.trade_id,
             sent=row.status is OrderStatus.SUBMITTED,
-            resend=row.reduce_only,
         )
         state.router.event(
             "warning",

@@ -44,6 +44,7 @@ class StopKeeper:
     def __init__(self, state: KeeperState) -> None:
         self.state = state
         self._lock = asyncio.Lock()
+        self._released: list[StopState] = []
 
     # ------------------------------------------------------------------ from the tick path
     def track(self, pos: PositionState) -> None:
@@ -345,7 +346,9 @@ class StopKeeper:
 
     # ------------------------------------------------------------------ the end
     async def release(self, pos: PositionState) -> None:
-        """The position closed: cancel its stop (a stop that already fired is just forgotten)."""
+        """The position closed: its stop is cancelled by the keeper's worker, never here (the
+        router holds the order lock while it applies the fill that closed it). A stop that
+        already fired is just forgotten."""
         state = self.state
         stop = state.stops.get(pos.trade_id) if pos.trade_id is not None else None
         state.marks.pop(pos.trade_id or -1, None)
@@ -353,24 +356,36 @@ class StopKeeper:
         if stop is None or stop.done:
             return
         stop.done = True
+        if stop.user_order_id is not None:
+            self._released.append(stop)
+            state.kick()
+
+    async def cancel_released(self) -> None:
+        """Cancel the stops of closed positions (the keeper's worker; no lock of the router)."""
         async with self._lock:
-            if stop.user_order_id is None:
-                return
-            store = state.router.require_store()
-            resting = state.broker.stop_resting(stop.user_order_id)
-            try:
-                await state.broker.cancel_stop(stop.user_order_id)
-            except BrokerError as exc:
-                state.router.event(
-                    "error",
-                    f"#{pos.trade_id} stop {stop.user_order_id} could not be cancelled: {exc} "
-                    "(reduce-only: it cannot open a position; cancel it on Drift)",
-                )
-                return
-            if stop.order_id is None:
-                return
-            # Cancelled on chain, or never placed (its row still at intent): ended either way.
-            if resting or (await store.order(stop.order_id)).status is OrderStatus.INTENT:
-                await store.record_order_state(
-                    stop.order_id, OrderStatus.CANCELLED, error="the position closed"
-                )
+            while self._released:
+                stop = self._released.pop(0)
+                await self._cancel_released(stop)
+
+    async def _cancel_released(self, stop: StopState) -> None:
+        state = self.state
+        assert stop.user_order_id is not None
+        store = state.router.require_store()
+        resting = state.broker.stop_resting(stop.user_order_id)
+        try:
+            await state.broker.cancel_stop(stop.user_order_id)
+        except BrokerError as exc:
+            state.router.event(
+                "error",
+                f"#{stop.trade_id} stop {stop.user_order_id} could not be cancelled: "
+                f"{logged_cause(exc)} (reduce-only: it cannot open a position; cancel it on "
+                "Drift)",
+            )
+            return
+        if stop.order_id is None:
+            return
+        # Cancelled on chain, or never placed (its row still at intent): ended either way.
+        if resting or (await store.order(stop.order_id)).status is OrderStatus.INTENT:
+            await store.record_order_state(
+                stop.order_id, OrderStatus.CANCELLED, error="the position closed"
+            )

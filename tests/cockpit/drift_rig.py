@@ -3,8 +3,8 @@ and DriftOracleFeed on a real DriftClient whose chain is tests/fakes/drift_harne
 
 The oracle feed is the session's feed, as in `cockpit --venue drift`: the test moves the oracle
 (`price`), lets the feed poll once, and the session handles that tick before `price` returns.
-`settle` runs one pass of the venue poll loop (placed orders, venue exits, stop sync), the same
-pass the loop runs every `drift.poll_interval_s`.
+`settle` runs one pass of the venue poll loop (placed orders, venue exits) and waits for the
+stop sync it starts beside it, the same pass the loop runs every `drift.poll_interval_s`.
 """
 
 from __future__ import annotations
@@ -99,9 +99,12 @@ class Rig:
         self.clock.now += advance_ms
         self.h.set_oracle(p)
         await self.gate.release()
+        await self.venue.idle()
 
     async def settle(self) -> None:
+        """One pass of the poll loop, then whatever it gave the worker (stops, cancels)."""
         await self.venue.poll_once()
+        await self.venue.idle()
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         with sqlite3.connect(self.db) as conn:
@@ -172,6 +175,7 @@ async def restart(rig: Rig, *, poll_loop: bool = False) -> Rig:
     broker that remembers nothing, as after quitting (or a crash, with `stop` skipped)."""
     await rig.session.stop()
     rig.h.markets._load()  # stop() unsubscribed the client; a new cockpit subscribes anew
+    rig.h.sender.install(rig.h.client.connection)  # and closed its RPC connection
     return await _start(rig.db, rig.h, rig.wallet, rig.h.config, rig.clock, 2.0, poll_loop)
 
 

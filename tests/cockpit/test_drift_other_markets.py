@@ -109,6 +109,7 @@ async def test_with_a_sol_deposit_and_a_btc_position_the_stop_goes_on_chain_and_
         assert session.venue_alerts() == {}
 
         await session.close_position(pos.trade_id or 0)
+        await r.venue.idle()  # the stop is cancelled beside the close
         assert pos.closed
         assert r.chain_size() == 0
         assert r.chain_stops() == []

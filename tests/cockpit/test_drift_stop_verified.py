@@ -21,8 +21,6 @@ from cockpit.domain import Side
 from tests.cockpit.drift_rig import SYMBOL, Rig, new_wallet, open_rig
 from tests.fakes.drift_harness import make_harness
 
-LOST_EVERY_ATTEMPT = ["lost"] * 4
-
 
 @pytest.fixture
 async def rig(tmp_path: Path) -> Any:
@@ -77,12 +75,13 @@ async def test_while_a_vanished_stop_cannot_be_put_back_the_software_stop_is_in_
 ) -> None:
     trade_id, uoid = await live_long(rig)
     rig.h.chain.cancel_by_hand(uoid)
-    rig.h.sender.failures = list(LOST_EVERY_ATTEMPT)
+    rig.h.sender.down = True  # the RPC takes no transaction until the send's deadline
     await rig.settle()
     assert rig.chain_stops() == []
     assert rig.session.venue_alerts() == {trade_id: "no chain SL"}
     assert "no chain SL" in (rig.session.venue_note(trade_id) or "")
     assert audit(rig) == ["stop missing on chain"]
+    rig.h.sender.down = False
 
     await rig.price(147.7)  # through the stop: nothing on chain, the software stop closes
     assert rig.session.book.find(trade_id) is None, "closed"
@@ -95,13 +94,14 @@ async def test_a_stop_moved_behind_the_cockpits_back_is_moved_back_with_must_mod
 ) -> None:
     trade_id, uoid = await live_long(rig)
     rig.h.chain.modify_by_hand(uoid, 140.0)  # looser, in Drift's own UI
-    rig.h.sender.failures = list(LOST_EVERY_ATTEMPT)
+    rig.h.sender.down = True
     await rig.settle()
     assert rig.chain_stops() == [(uoid, 140.0)]
     assert rig.session.venue_alerts() == {trade_id: "chain SL differs"}
     assert "chain SL differs" in (rig.session.venue_note(trade_id) or "")
     assert not rig.venue.defers_stop(rig.session.book.find(trade_id), rig.clock.now)  # type: ignore[arg-type]
 
+    rig.h.sender.down = False
     rig.clock.now += 5_000
     await rig.settle()
     assert rig.chain_stops() == [(uoid, 147.75)]
@@ -129,9 +129,28 @@ async def test_a_modify_of_a_vanished_id_places_a_new_stop(rig: Rig) -> None:
     assert trade_id is not None
 
 
+async def test_a_stop_transaction_that_lands_with_an_error_is_refused_with_its_reason(
+    rig: Rig,
+) -> None:
+    pos = await rig.session.open_position(SYMBOL, Side.LONG, 40, 2)
+    rig.h.sender.failures = ["error:InsufficientCollateral"]
+    await rig.settle()
+    assert rig.chain_stops() == []
+    [failed] = [tx for tx in rig.h.sender.sent if tx.error is not None]
+    assert failed.landed, "it landed, with the program's error"
+    assert rig.session.venue_alerts() == {pos.trade_id: "no chain SL"}
+    note = rig.session.venue_note(pos.trade_id) or ""
+    assert "InsufficientCollateral (6003): Insufficient collateral" in note
+    assert [s for _, s, _ in stop_rows(rig)] == ["intent"], "nothing on chain"
+    assert len(rig.h.sender.sent) == 2, "the entry and the one stop: never re-sent as is"
+    rig.clock.now += 5_000
+    await rig.settle()
+    assert [t for _, t in rig.chain_stops()] == [147.75]
+
+
 async def test_a_stop_transaction_that_lands_without_effect_is_not_believed(rig: Rig) -> None:
     pos = await rig.session.open_position(SYMBOL, Side.LONG, 40, 2)
-    rig.h.sender.failures = ["no effect"]
+    rig.h.sender.failures = ["ignored"]
     await rig.settle()
     assert rig.chain_stops() == []
     assert rig.session.venue_alerts() == {pos.trade_id: "no chain SL"}

@@ -2,20 +2,21 @@
 
 - Accounts are what the polling subscriber would hand over: zero-filled account buffers decoded
   by the program's own anchorpy account coder (the same decoder the RPC path uses), with the
-  fields a test needs set on them (order step, minimum size, positions, orders).
+  fields a test needs set on them (order step, minimum size, positions, orders, deposits).
 - The DriftClient is real; its account subscribers are driftpy's cached subscribers whose
-  `fetch` copies from the fake chain instead of calling the RPC. The RPC URL points at a closed
-  port on 127.0.0.1, so any accidental network call fails loudly.
-- `FakeTxSender` is driftpy's TxSender: it compiles and signs a real v0 transaction, decodes
-  every Drift instruction in it with the IDL's instruction coder, records it, and applies it to
-  the fake chain as the program would (market orders fill at the oracle, trigger orders rest,
-  modify/cancel by user_order_id). Failures are scripted per send: lost, or landed-then-error.
+  `fetch` copies from the fake chain instead of calling the RPC, over exactly the markets the
+  client asked for.
+- Transactions go through the broker's real sender to a fake Solana JSON-RPC at the wire
+  (tests/fakes/drift_rpc.py): it decodes every Drift instruction with the IDL's instruction
+  coder, records it, and applies it to the fake chain as the program would (market orders fill
+  at the oracle, trigger orders rest, modify/cancel by user_order_id). The RPC URL points at a
+  closed port on 127.0.0.1 and the transport is in-process, so nothing reaches a network.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,6 @@ from driftpy.constants.spot_markets import mainnet_spot_market_configs
 from driftpy.drift_client import DriftClient
 from driftpy.drift_user import DriftUser
 from driftpy.oracles.oracle_id import get_oracle_id
-from driftpy.tx.types import TxSender, TxSigAndSlot
 from driftpy.types import (
     MarketStatus,
     MarketType,
@@ -44,14 +44,13 @@ from driftpy.types import (
     PositionDirection,
 )
 from solana.rpc.async_api import AsyncClient
-from solders.hash import Hash
-from solders.keypair import Keypair
-from solders.message import MessageV0
-from solders.transaction import VersionedTransaction
 
 from adapters.drift import PRICE_PRECISION, QUOTE_PRECISION, DriftBroker
 from adapters.drift.wallet import Wallet
 from cockpit.config import DriftConfig
+from tests.fakes.drift_rpc import DecodedIx, FakeRpc, SentTx
+
+__all__ = ["DecodedIx", "FakeChain", "FakeRpc", "Harness", "SentTx", "make_harness"]
 
 CLOSED_RPC = "http://127.0.0.1:9"
 """Nothing listens on the discard port: an RPC call the harness did not intercept fails."""
@@ -76,22 +75,12 @@ class RpcDown(Exception):
     """What a dead or rate-limiting RPC raises in these tests."""
 
 
-@dataclass
-class DecodedIx:
-    """One Drift instruction as the program would read it: its name, decoded arguments and
-    the accounts it carries."""
+class ProgramError(RuntimeError):
+    """The Drift program refused an instruction: `name` is its IDL error name."""
 
-    name: str
-    args: dict[str, Any]
-    accounts: list[Any] = field(default_factory=list)
-
-
-@dataclass
-class SentTx:
-    instructions: list[DecodedIx]
-    landed: bool
-    error: str | None = None
-    """The program's error when the transaction failed (preflight or landed with an error)."""
+    def __init__(self, name: str, detail: str = "") -> None:
+        super().__init__(f"program error: {name}" + (f" ({detail})" if detail else ""))
+        self.name = name
 
 
 PERP_MARKETS = {c.market_index: c for c in mainnet_perp_market_configs[:3]}
@@ -206,7 +195,7 @@ class FakeChain:
             if free is None and _available(pos):
                 free = i
         if free is None:
-            raise RuntimeError("program error: MaxNumberOfPositions")
+            raise ProgramError("MaxNumberOfPositions")
         return free
 
     def position(self, index: int = 0) -> Any:
@@ -289,7 +278,7 @@ class FakeChain:
 
     def _add_order(self, **kw: Any) -> None:
         if any(int(o.user_order_id) == kw["user_order_id"] for o in self.open_orders()):
-            raise RuntimeError("program error: UserOrderIdAlreadyInUse")
+            raise ProgramError("UserOrderIdAlreadyInUse")
         slot = next(i for i, o in enumerate(self.user.orders) if type(o.status).__name__ == "Init")
         blank = self.user.orders[slot]
         self.user.orders[slot] = dataclasses.replace(
@@ -329,7 +318,7 @@ class FakeChain:
         sign = 1 if direction_long else -1
         if reduce_only:
             if held == 0 or (held > 0) == direction_long:
-                raise RuntimeError("program error: reduce-only order would increase position")
+                raise ProgramError("ReduceOnlyOrderIncreasedRisk")
             base = min(base, abs(held))
         notional = base * self.prices[index] / 1e9
         fee = notional * self.taker_fee_bps / 1e4
@@ -435,10 +424,10 @@ class FakeChain:
         spots |= {int(self.perp_markets[i].quote_spot_market_index) for i in perps}
         for i in sorted(perps):
             if self.perp_markets[i].pubkey not in ix.accounts:
-                raise RuntimeError(f"program error: PerpMarketNotFound (perp market {i})")
+                raise ProgramError("PerpMarketNotFound", f"perp market {i}")
         for i in sorted(spots):
             if self.spot_markets[i].pubkey not in ix.accounts:
-                raise RuntimeError(f"program error: SpotMarketNotFound (spot market {i})")
+                raise ProgramError("SpotMarketNotFound", f"spot market {i}")
 
     def apply(self, ix: DecodedIx) -> None:
         """What the Drift program does with the instruction, as far as these tests need."""
@@ -479,7 +468,7 @@ class FakeChain:
             # As the program: an unknown id is an error only under MustModify (policy bit 1);
             # without it the transaction succeeds and nothing changes.
             if int(params.policy or 0) & 1:
-                raise RuntimeError("program error: OrderDoesNotExist (6061): Order does not exist")
+                raise ProgramError("OrderDoesNotExist")
         elif ix.name == "cancel_order_by_user_id":
             self.check_accounts(ix)
             uoid = ix.args["user_order_id"]
@@ -500,71 +489,6 @@ def _available(pos: Any) -> bool:
         or int(pos.open_orders)
         or int(pos.lp_shares)
     )
-
-
-@dataclass
-class FakeTxSender(TxSender):
-    """driftpy's TxSender at the wire: real signed v0 transactions, decoded and recorded.
-
-    `failures` is consumed one entry per send: ``"lost"`` (the RPC errors, nothing lands),
-    ``"landed"`` (the transaction lands but the confirmation errors), ``"no effect"`` (it lands
-    with a program error, which driftpy's sender never reads), or None (success). A program
-    error of the fake chain fails the send as a preflight simulation would (nothing lands).
-    """
-
-    chain: FakeChain
-    failures: list[str | None] = field(default_factory=list)
-    sent: list[SentTx] = field(default_factory=list)
-    raw: list[bytes] = field(default_factory=list)
-
-    async def get_versioned_tx(
-        self,
-        ixs: Any,
-        payer: Keypair,
-        lookup_tables: Any,
-        additional_signers: Any = None,
-    ) -> VersionedTransaction:
-        msg = MessageV0.try_compile(payer.pubkey(), ixs, lookup_tables, Hash.default())
-        return VersionedTransaction(msg, [payer])
-
-    async def send(self, tx: VersionedTransaction) -> TxSigAndSlot:
-        wire = bytes(tx)
-        self.raw.append(wire)
-        decoded = self.decode(VersionedTransaction.from_bytes(wire))
-        outcome = self.failures.pop(0) if self.failures else None
-        if outcome == "lost":
-            self.sent.append(SentTx(decoded, landed=False))
-            raise RpcDown("HTTP 503: node is behind")
-        if outcome == "no effect":  # lands with a program error; driftpy does not read it
-            self.chain.slot += 1
-            self.sent.append(SentTx(decoded, landed=True, error="custom program error: 0x1770"))
-            return TxSigAndSlot(tx.signatures[0], self.chain.slot)
-        try:
-            for ix in decoded:
-                self.chain.apply(ix)
-        except RuntimeError as exc:  # the preflight simulation fails: nothing lands
-            self.sent.append(SentTx(decoded, landed=False, error=str(exc)))
-            raise
-        self.sent.append(SentTx(decoded, landed=True))
-        if outcome == "landed":
-            raise RpcDown("timed out waiting for confirmation")
-        return TxSigAndSlot(tx.signatures[0], self.chain.slot)
-
-    def decode(self, tx: VersionedTransaction) -> list[DecodedIx]:
-        message = tx.message
-        keys = message.account_keys
-        out = []
-        for compiled in message.instructions:
-            if keys[compiled.program_id_index] != DRIFT_PROGRAM_ID:
-                continue  # compute budget
-            parsed = self.chain.program.coder.instruction.parse(bytes(compiled.data))
-            args = {k: v for k, v in parsed.data.items() if not k.startswith("_")}
-            accounts = [keys[i] for i in bytes(compiled.accounts)]
-            out.append(DecodedIx(parsed.name, args, accounts))
-        return out
-
-    def drift_ixs(self, landed_only: bool = False) -> list[DecodedIx]:
-        return [ix for tx in self.sent if tx.landed or not landed_only for ix in tx.instructions]
 
 
 class OfflineMarkets(CachedDriftClientAccountSubscriber):
@@ -668,7 +592,8 @@ class OfflineSubscription(AccountSubscriptionConfig):
 class Harness:
     client: DriftClient
     chain: FakeChain
-    sender: FakeTxSender
+    sender: FakeRpc
+    """The RPC every transaction goes to (tests/fakes/drift_rpc.py)."""
     broker: DriftBroker
     config: DriftConfig
     sleeps: list[float]
@@ -735,8 +660,8 @@ def make_harness(
         active_sub_account_id=cfg.sub_account_id,
         sub_account_ids=[cfg.sub_account_id],
     )
-    sender = FakeTxSender(chain)
-    client.tx_sender = sender
+    sender = FakeRpc(chain)
+    sender.install(client.connection)
     # The market lookup tables are read once at connect over the RPC; offline there are none.
     client.fetch_market_lookup_table_accounts = _no_lookup_tables  # type: ignore[method-assign]
     if connected:
