@@ -28,6 +28,7 @@ from adapters.drift.markets import MarketSubscription, perp_market_name
 from adapters.drift.orders import PlacedOrder
 from adapters.drift.reconcile import VenueOrder, VenuePosition
 from adapters.drift.sender import NotSent, Sender, SendExpired, TxFailed, program_errors
+from adapters.drift.trigger import venue_trigger
 from adapters.drift.units import (
     MAX_USER_ORDER_ID,
     QUOTE_PRECISION,
@@ -235,6 +236,16 @@ class DriftAccount:
         if data is None or not data.price:
             return None
         return price_to_float(int(data.price))
+
+    def venue_trigger(self, symbol: str) -> tuple[float, str] | None:
+        """(the price Drift triggers stops on now, its source: ``median`` or ``oracle``), None
+        when the oracle is not known yet (adapters/drift/trigger.py)."""
+        index = self.market_index(symbol)
+        data = self._client.get_oracle_price_data_for_perp_market(index)
+        if data is None or not data.price:
+            return None
+        price, source = venue_trigger(self._client, index, int(data.price), self._clock() // 1000)
+        return price_to_float(price), source
 
     def order_step(self, symbol: str) -> float:
         return base_to_float(int(self._market(self.market_index(symbol)).amm.order_step_size))

@@ -11,6 +11,7 @@ from adapters.backoff import Backoff
 from adapters.base import BrokerError
 from adapters.drift.client import Clock, Sleep, wall_clock_ms
 from adapters.drift.errors import describe_error, is_rate_limit
+from adapters.drift.trigger import venue_trigger
 from adapters.drift.units import price_to_float
 from cockpit.config import DriftConfig
 from cockpit.domain import Candle, FeedState, FeedStatus, Tick
@@ -27,7 +28,9 @@ class CandleSource(Protocol):
 
 
 class DriftOracleFeed:
-    """Ticks from the oracle price of the configured perp markets (what Drift triggers on).
+    """Ticks from the oracle price of the configured perp markets, each with the price Drift
+    triggers stop orders on (adapters/drift/trigger.py: the median of three when the exchange
+    says so, then the tick's `source` is ``median`` and `trigger_price` is set; else the oracle).
 
     Each poll re-reads the market and oracle accounts; an RPC error or rate limit backs off
     (shown as reconnecting, then down) and the loop keeps going: it never raises into the
@@ -96,7 +99,15 @@ class DriftOracleFeed:
                 last_slot = int(data.slot)
                 now = self._clock()
                 self._last_ok_ms = now
-                yield Tick(symbol, now, price_to_float(int(data.price)), source="oracle")
+                oracle = int(data.price)
+                trigger, source = venue_trigger(self._client, index, oracle, now // 1000)
+                yield Tick(
+                    symbol,
+                    now,
+                    price_to_float(oracle),
+                    source=source,
+                    trigger_price=None if trigger == oracle else price_to_float(trigger),
+                )
             await self._sleep(self._config.poll_interval_s)
 
     async def candles(

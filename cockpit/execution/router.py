@@ -22,6 +22,7 @@ import copy
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Protocol
 
 from adapters.base import ExecutionVenue, VenueEvent, VenueEventKind
@@ -99,6 +100,8 @@ class Router:
         # once their outcome is applied): a venue's poll leaves their positions alone, and a
         # second exit of the same position waits for the first.
         self.in_flight: dict[int, tuple[str, OrderRequest]] = {}
+        # A stop exit's trigger source by order id, until its fill is booked (fills.trigger_source).
+        self._trigger_sources: dict[int, str] = {}
         self.keeper: VenueKeeper | None = None
 
     # ------------------------------------------------------------------ sending
@@ -226,9 +229,12 @@ class Router:
         size: float,
         reason: str,
         who: str,
+        *,
+        trigger_source: str | None = None,
     ) -> None:
         """One reduce-only exit. Failures re-arm the target, back off, and are said once per
-        streak (an engine exit) or raised to the trader (a manual one)."""
+        streak (an engine exit) or raised to the trader (a manual one). `trigger_source` (a
+        stop's) is what price the stop triggered on; its fill records it."""
         size = min(size, pos.size)
         if size <= 0 or pos.closed:
             return
@@ -258,6 +264,8 @@ class Router:
             except IntentNotWritten as exc:
                 self._exit_failed(pos, reason, who, str(exc))
                 return
+            if trigger_source is not None:
+                self._trigger_sources[order_id] = trigger_source
         try:
             event = await self._submit(venue, order_id, order)  # no lock held
             async with self.order_lock:
@@ -270,6 +278,7 @@ class Router:
     ) -> None:
         """What an exit's send came to (the caller holds the order lock)."""
         if event.kind is VenueEventKind.REJECTED:
+            self._trigger_sources.pop(event.order_id, None)
             self._exit_failed(pos, reason, who, event.detail)
             return
         self._exit_went_out(pos, reason)
@@ -309,6 +318,9 @@ class Router:
     # ------------------------------------------------------------------ fills
     async def apply_exit(self, pos: PositionState, order_id: int, fill: Fill, who: str) -> None:
         """An exit fill (ours, or one the venue made): position first, then the journal."""
+        source = self._trigger_sources.pop(order_id, None)
+        if source is not None and fill.trigger_source is None:
+            fill = replace(fill, trigger_source=source)
         store = self.require_store()
         if pos.trade_id is not None:
             store.hold(pos.trade_id)  # no snapshot flush ahead of this fill's row
@@ -413,6 +425,7 @@ class Router:
         await self.apply_exit(pos, row.id, fill, "venue")
 
     async def _failed_later(self, row: OrderRecord, event: VenueEvent) -> None:
+        self._trigger_sources.pop(row.id, None)
         if not row.reduce_only:
             self.event("error", f"entry failed: {event.detail}")
             return

@@ -17,6 +17,7 @@ as "venue differs" and not acted on.
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 from adapters.base import BrokerError, VenueEvent, VenueEventKind
 from adapters.drift import OrderNotConfirmed, base_to_float
@@ -222,6 +223,9 @@ class PendingOrders:
             if fill is None:
                 await self._check_growth(pos, mark)
                 continue
+            if fired:  # what the venue's stop triggered on (the median, or the oracle)
+                trigger = broker.venue_trigger(pos.symbol)
+                fill = replace(fill, trigger_source=trigger[1] if trigger else None)
             if order_id is None:
                 order_id = await self._record_venue_exit_row(pos, fill)
             if fired and stop is not None:

@@ -125,6 +125,7 @@ class FakeChain:
         # Faults and counts of the market reads, shared by every subscriber the client builds.
         self.market_faults: list[Exception] = []
         self.market_fetches = 0
+        self.state = blank_account(self.program, "State")
         user = blank_account(self.program, "User")
         self.user = dataclasses.replace(
             user,
@@ -162,6 +163,35 @@ class FakeChain:
             market_index=index,
             oracle=config.oracle,
             oracle_source=config.oracle_source,
+        )
+
+    def median_trigger(
+        self,
+        *,
+        last_fill: float,
+        basis_5min: float,
+        tier: str = "Speculative",
+        index: int = 0,
+    ) -> None:
+        """Set the exchange's MedianTriggerPrice flag and the market fields its median reads:
+        the last fill price and a 5-minute mark/oracle basis (no funding basis); `tier` sets
+        the clamp band around the oracle (Speculative: 2.5 %)."""
+        from driftpy.types import ContractTier
+
+        self.state = dataclasses.replace(self.state, feature_bit_flags=0b10)
+        pm = self.perp_markets[index]
+        oracle_twap = round(self.prices[index] * PRICE_PRECISION)
+        self.perp_markets[index] = dataclasses.replace(
+            pm,
+            last_fill_price=round(last_fill * PRICE_PRECISION),
+            contract_tier=getattr(ContractTier, tier)(),
+            amm=dataclasses.replace(
+                pm.amm,
+                last_mark_price_twap5min=oracle_twap + round(basis_5min * PRICE_PRECISION),
+                historical_oracle_data=dataclasses.replace(
+                    pm.amm.historical_oracle_data, last_oracle_price_twap5min=oracle_twap
+                ),
+            ),
         )
 
     # ------------------------------------------------------------------ compatibility
@@ -389,6 +419,16 @@ class FakeChain:
             ):
                 self._end_order(i, OrderStatus.Canceled())
 
+    def trigger_price(self, index: int) -> float:
+        """What the program fires trigger orders on: the median of three with the exchange's
+        MedianTriggerPrice flag (the program's formula, adapters/drift/trigger.py), else the
+        oracle."""
+        from adapters.drift.trigger import trigger_price, uses_median
+
+        oracle = round(self.prices[index] * PRICE_PRECISION)
+        median = uses_median(self.state)
+        return trigger_price(self.perp_markets[index], oracle, 0, median) / PRICE_PRECISION
+
     def fire_triggers(self) -> int:
         """What a keeper does when the oracle crosses a trigger: fill the trigger-market order
         at the oracle price (reduce-only orders only reduce). Returns how many fired."""
@@ -400,7 +440,7 @@ class FakeChain:
             ):
                 continue
             index = int(order.market_index)
-            price = self.prices[index]
+            price = self.trigger_price(index)
             trigger = int(order.trigger_price) / PRICE_PRECISION
             below = type(order.trigger_condition).__name__ == "Below"
             if (below and price > trigger) or (not below and price < trigger):
@@ -528,7 +568,7 @@ class OfflineMarkets(CachedDriftClientAccountSubscriber):
             "perp_markets": [DataAndSlot(c.slot, m) for m in perps],
             "spot_markets": [DataAndSlot(c.slot, m) for m in spots],
             "oracle_price_data": oracles,
-            "state": None,
+            "state": DataAndSlot(c.slot, c.state),
         }
 
     async def update_cache(self) -> None:
