@@ -24,6 +24,7 @@ from adapters.drift.errors import (
     describe_error,
     is_gone,
 )
+from adapters.drift.fills import PositionMark
 from adapters.drift.markets import MarketSubscription, perp_market_name
 from adapters.drift.orders import PlacedOrder
 from adapters.drift.reconcile import VenueOrder, VenuePosition
@@ -266,6 +267,27 @@ class DriftAccount:
                     int(pos.quote_entry_amount),
                 )
         return 0, 0, 0
+
+    def _mark(self, index: int, user: Any | None = None) -> PositionMark:
+        """The market's position with what a fill is measured from (adapters/drift/fills.py):
+        its slot, or once closed and emptied, the slot that still holds its settled P&L."""
+        account = self._user() if user is None else user
+        emptied: Any | None = None
+        for pos in account.perp_positions:
+            if int(pos.market_index) != index:
+                continue
+            if pos.base_asset_amount or pos.quote_asset_amount or pos.open_orders:
+                return PositionMark(
+                    int(pos.base_asset_amount),
+                    int(pos.quote_asset_amount),
+                    int(pos.settled_pnl),
+                    int(pos.last_cumulative_funding_rate),
+                )
+            if emptied is None and int(pos.settled_pnl):
+                emptied = pos
+        if emptied is not None:
+            return PositionMark(0, 0, int(emptied.settled_pnl), 0)
+        return PositionMark(0, 0)
 
     def _open_orders_raw(self, user: Any | None = None) -> list[Any]:
         account = self._user() if user is None else user

@@ -21,6 +21,7 @@ from dataclasses import replace
 
 from adapters.base import BrokerError, VenueEvent, VenueEventKind
 from adapters.drift import OrderNotConfirmed, base_to_float
+from adapters.drift.fills import PositionMark
 from cockpit.domain import ExitReason, Fill, OrderRequest, PositionState, Side
 from cockpit.live_venue.shared import (
     CLOSED_ON_VENUE,
@@ -260,11 +261,11 @@ class PendingOrders:
         state.external.clear()
         state.external.update(now)
 
-    async def _check_growth(self, pos: PositionState, mark: tuple[int, int]) -> None:
+    async def _check_growth(self, pos: PositionState, mark: PositionMark) -> None:
         state = self.state
         broker = state.broker
-        base, _ = broker.account_position(pos.symbol)
-        if base == mark[0]:
+        base = broker.account_position(pos.symbol).base
+        if base == mark.base:
             return
         assert pos.trade_id is not None
         step = broker.order_step(pos.symbol)

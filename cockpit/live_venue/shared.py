@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from adapters.drift import DriftBroker, PlacedOrder
+from adapters.drift.fills import PositionMark
 from adapters.drift.reconcile import Difference, DifferenceKind, VenuePosition
 from cockpit.domain import OrderRequest, PositionState
 from cockpit.execution.book import PositionBook
@@ -97,9 +98,10 @@ class KeeperState:
         self.pending: dict[int, PendingOrder] = {}
         self.blocked: dict[int, str] = {}
         self.differences: list[Difference] = []
-        # The account's (base, quote) for each position when the cockpit last agreed with it:
+        # The account's position (base, quote, settled P&L, funding rate) for each position when
+        # the cockpit last agreed with it:
         # a later unexplained reduction is measured from here.
-        self.marks: dict[int, tuple[int, int]] = {}
+        self.marks: dict[int, PositionMark] = {}
         # Positions in markets the cockpit does not manage, by symbol: listed, never acted on.
         self.external: dict[str, VenuePosition] = {}
         # Set when the poll loop should run now rather than at its next interval.

@@ -350,6 +350,7 @@ class FakeChain:
             if held == 0 or (held > 0) == direction_long:
                 raise ProgramError("ReduceOnlyOrderIncreasedRisk")
             base = min(base, abs(held))
+        self.settle_funding(index)  # as the program does before every fill
         notional = base * self.prices[index] / 1e9
         fee = notional * self.taker_fee_bps / 1e4
         slot = self._slot_of(index)
@@ -359,6 +360,12 @@ class FakeChain:
             entry = int(pos.quote_entry_amount) - sign * round(notional * QUOTE_PRECISION)
         else:
             entry = round(int(pos.quote_entry_amount) * new_base / held) if held else 0
+        if new_base == 0:
+            rate = 0  # a closed position forgets its funding rate
+        elif held == 0 or (held > 0) != (new_base > 0):
+            rate = self._market_rate(index, new_base > 0)
+        else:
+            rate = int(pos.last_cumulative_funding_rate)
         self.user.perp_positions[slot] = dataclasses.replace(
             pos,
             market_index=index,
@@ -366,7 +373,64 @@ class FakeChain:
             quote_asset_amount=int(pos.quote_asset_amount)
             - round((sign * notional + fee) * QUOTE_PRECISION),
             quote_entry_amount=entry,
+            last_cumulative_funding_rate=rate,
         )
+
+    # ------------------------------------------------------------------ funding and settle-PnL
+    def _market_rate(self, index: int, long: bool) -> int:
+        amm = self.perp_markets[index].amm
+        return int(amm.cumulative_funding_rate_long if long else amm.cumulative_funding_rate_short)
+
+    def fund(self, index: int, rate_delta: int) -> None:
+        """A funding update: the market's cumulative funding rates move by `rate_delta`
+        (FUNDING_RATE_PRECISION, quote per base; positive: longs pay shorts)."""
+        pm = self.perp_markets[index]
+        self.perp_markets[index] = dataclasses.replace(
+            pm,
+            amm=dataclasses.replace(
+                pm.amm,
+                cumulative_funding_rate_long=int(pm.amm.cumulative_funding_rate_long) + rate_delta,
+                cumulative_funding_rate_short=int(pm.amm.cumulative_funding_rate_short)
+                + rate_delta,
+            ),
+        )
+
+    def settle_funding(self, index: int) -> int:
+        """`settle_funding_payment`: the funding owed since the position's last settlement goes
+        into its quote amount (programs/drift/src/math/funding.rs). Returns the payment."""
+        held = self.base(index)
+        if held == 0:
+            return 0
+        slot = self._slot_of(index)
+        pos = self.user.perp_positions[slot]
+        rate = self._market_rate(index, held > 0)
+        delta = rate - int(pos.last_cumulative_funding_rate)
+        if delta == 0:
+            return 0
+        magnitude = abs(delta) * abs(held) // 10**6 // 10**3
+        signed = magnitude * (-1 if held > 0 else 1) * (1 if delta > 0 else -1)
+        payment = abs(signed) // 10**3 * (1 if signed > 0 else -1)
+        self.user.perp_positions[slot] = dataclasses.replace(
+            pos,
+            quote_asset_amount=int(pos.quote_asset_amount) + payment,
+            last_cumulative_funding_rate=rate,
+        )
+        return payment
+
+    def settle_pnl(self, index: int) -> int:
+        """A keeper's settle-PnL: the position's P&L at the oracle leaves its quote amount for
+        the USDC balance and is added to its `settled_pnl`. Returns the P&L settled."""
+        self.settle_funding(index)
+        slot = self._slot_of(index)
+        pos = self.user.perp_positions[slot]
+        value = round(int(pos.base_asset_amount) * self.prices[index] / 1e9 * QUOTE_PRECISION)
+        pnl = int(pos.quote_asset_amount) + value
+        self.user.perp_positions[slot] = dataclasses.replace(
+            pos,
+            quote_asset_amount=int(pos.quote_asset_amount) - pnl,
+            settled_pnl=int(pos.settled_pnl) + pnl,
+        )
+        return pnl
 
     def fill_resting_market_orders(self) -> None:
         """A keeper fills the market orders left on the book (when fill_market_orders=False)."""
