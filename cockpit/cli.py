@@ -310,7 +310,13 @@ def drift_app(settings: Settings) -> CockpitApp:
     cfg = settings.drift
     wallet = load_wallet(path=cfg.keypair_path, env_var=cfg.keypair_env)
     broker = DriftBroker.unconnected(cfg, wallet)
-    feed = DriftOracleFeed(broker.client, cfg, candle_source=CcxtCandles(settings.feed))
+    feed = DriftOracleFeed(
+        broker.client,
+        cfg,
+        candle_source=CcxtCandles(settings.feed),
+        rpc=broker.rpc,
+        loader=broker.loader_watch,
+    )
     paper = PaperBroker(
         settings.paper, max_price_age_ms=int(cfg.stale_after_s * 1000), clock=wall_clock_ms
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import platformdirs
 from pydantic import BaseModel, Field, field_validator, model_validator
@@ -416,6 +416,11 @@ class DriftConfig(BaseModel):
     send_deadline_s: float = Field(20.0, gt=0)
     rebroadcast_s: float = Field(2.0, gt=0)
     signature_poll_s: float = Field(1.0, gt=0)
+    # The RPC (adapters/drift/rpc_health.py): requests per 10 s the RPC allows (shown against
+    # what is sent, in the feed status), and how accounts are read: "polling" (one batched
+    # read per poll_interval_s) or "websocket" (account subscriptions, driftpy's).
+    rpc_limit_per_10s: int = Field(100, gt=0)
+    account_subscription: Literal["polling", "websocket"] = "polling"
 
     @field_validator("rpc_url")
     @classmethod

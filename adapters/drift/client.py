@@ -28,6 +28,7 @@ from adapters.drift.fills import PositionMark
 from adapters.drift.markets import MarketSubscription, perp_market_name
 from adapters.drift.orders import PlacedOrder
 from adapters.drift.reconcile import VenueOrder, VenuePosition
+from adapters.drift.rpc_health import LoaderWatch, RpcBudget
 from adapters.drift.sender import NotSent, Sender, SendExpired, TxFailed, program_errors
 from adapters.drift.trigger import venue_trigger
 from adapters.drift.units import (
@@ -88,12 +89,16 @@ def build_drift_client(config: DriftConfig, wallet: Wallet) -> Any:
     oracles.append(OracleInfo(quote.oracle, quote.oracle_source))
 
     connection = AsyncClient(config.rpc_url, commitment=Confirmed)
-    loader = BulkAccountLoader(connection, Confirmed, config.poll_interval_s)
+    if config.account_subscription == "websocket":
+        subscription = AccountSubscriptionConfig("websocket", commitment=Confirmed)
+    else:
+        loader = BulkAccountLoader(connection, Confirmed, config.poll_interval_s)
+        subscription = AccountSubscriptionConfig("polling", loader, Confirmed)
     return DriftClient(
         connection,
         wallet.keypair(),
         env=config.env,  # type: ignore[arg-type]
-        account_subscription=AccountSubscriptionConfig("polling", loader, Confirmed),
+        account_subscription=subscription,
         perp_market_indexes=indexes,
         spot_market_indexes=[0],
         oracle_infos=oracles,
@@ -134,6 +139,10 @@ class DriftAccount:
         self._wallet_short: str | None = None
         self._connected = True
         self._markets = MarketSubscription(client, config)
+        # What the RPC is asked (counted at the HTTP client), and driftpy's loader kept alive.
+        self.rpc = RpcBudget(config.rpc_limit_per_10s)
+        self.rpc.instrument(client.connection)
+        self.loader_watch = LoaderWatch(client, config, self.rpc)
         self._sender = Sender(
             client.connection,
             client.wallet.payer,
@@ -346,6 +355,7 @@ class DriftAccount:
 
     async def refresh(self) -> None:
         """Re-read the user account from the RPC (the markets and oracles poll on their own)."""
+        self.loader_watch.check()
         user = self._client.get_user(self._config.sub_account_id)
         await user.account_subscriber.fetch()
         self._markets.note(self._user())

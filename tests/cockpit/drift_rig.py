@@ -200,7 +200,15 @@ def build_session(
         label="history",
         candle_history={SYMBOL: bars_with_atr(atr)} if atr is not None else None,
     )
-    feed = DriftOracleFeed(h.client, cfg, clock=clock, sleep=gate.sleep, candle_source=history)
+    feed = DriftOracleFeed(
+        h.client,
+        cfg,
+        clock=clock,
+        sleep=gate.sleep,
+        candle_source=history,
+        rpc=h.broker.rpc,
+        loader=h.broker.loader_watch,
+    )
     settings = Settings(
         db_url=f"sqlite+aiosqlite:///{db}",
         drift=cfg,

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import copyreg
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,7 @@ from driftpy.types import (
     PositionDirection,
 )
 from solana.rpc.async_api import AsyncClient
+from solders.pubkey import Pubkey
 
 from adapters.drift import PRICE_PRECISION, QUOTE_PRECISION, DriftBroker
 from adapters.drift.wallet import Wallet
@@ -51,6 +53,10 @@ from cockpit.config import DriftConfig
 from tests.fakes.drift_rpc import DecodedIx, FakeRpc, SentTx
 
 __all__ = ["DecodedIx", "FakeChain", "FakeRpc", "Harness", "SentTx", "make_harness"]
+
+# anchorpy's encoder deep-copies account dataclasses, and solders' Pubkey cannot be pickled:
+# teach copy how (test-only; the cockpit never encodes accounts).
+copyreg.pickle(Pubkey, lambda key: (Pubkey.from_bytes, (bytes(key),)))
 
 CLOSED_RPC = "http://127.0.0.1:9"
 """Nothing listens on the discard port: an RPC call the harness did not intercept fails."""
@@ -192,6 +198,38 @@ class FakeChain:
                     pm.amm.historical_oracle_data, last_oracle_price_twap5min=oracle_twap
                 ),
             ),
+        )
+
+    def accounts(self) -> dict[str, tuple[str, Any]]:
+        """Every account of the chain by address: (IDL account name, decoded data), as the
+        RPC serves them (tests/fakes/drift_rpc.py)."""
+        from driftpy.addresses import get_state_public_key, get_user_account_public_key
+
+        out: dict[str, tuple[str, Any]] = {
+            str(get_state_public_key(DRIFT_PROGRAM_ID)): ("State", self.state),
+            str(get_user_account_public_key(DRIFT_PROGRAM_ID, self.authority, 0)): (
+                "User",
+                self.user,
+            ),
+        }
+        for i, pm in self.perp_markets.items():
+            out[str(pm.pubkey)] = ("PerpMarket", pm)
+            out[str(pm.amm.oracle)] = ("PythLazerOracle", self._oracle_account(self.prices[i]))
+        for i, sm in self.spot_markets.items():
+            out[str(sm.pubkey)] = ("SpotMarket", sm)
+            if i == 0:  # USDC
+                out[str(sm.oracle)] = ("PythLazerOracle", self._oracle_account(1.0))
+        return out
+
+    def _oracle_account(self, price: float) -> Any:
+        blank = blank_account(self.program, "PythLazerOracle")
+        return dataclasses.replace(
+            blank,
+            price=round(price * 10**8),
+            exponent=-8,
+            posted_slot=self.slot,
+            publish_time=1_700_000_000,
+            conf=1_000,
         )
 
     # ------------------------------------------------------------------ compatibility

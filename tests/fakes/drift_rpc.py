@@ -2,10 +2,11 @@
 
 The DriftClient's real solana-py `AsyncClient` talks to it: real JSON-RPC request bodies in,
 real JSON answers out (parsed by solders), no socket at all, so nothing can reach a network.
-Served: getLatestBlockhash, sendTransaction (the signed v0 transaction is decoded with the IDL's
-instruction coder, recorded, and applied to the fake chain as the program would), getSignature-
-Statuses, getBlockHeight, getRecentPrioritizationFees. Anything else is answered with a JSON-RPC
-error and remembered in `unexpected`.
+Served: getMultipleAccounts and getAccountInfo (the chain's accounts, encoded by the
+program's own account coder), getLatestBlockhash, sendTransaction (the signed v0 transaction is
+decoded with the IDL's instruction coder, recorded, and applied to the fake chain as the program
+would), getSignatureStatuses, getBlockHeight, getRecentPrioritizationFees. Anything else is
+answered with a JSON-RPC error and remembered in `unexpected`.
 
 Faults are scripted per new transaction (the first broadcast of a signature), one entry of
 `failures` each:
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from anchorpy.coder.accounts import AccountToSerialize
 from driftpy.constants.config import DRIFT_PROGRAM_ID
 from solders.hash import Hash
 from solders.transaction import VersionedTransaction
@@ -79,6 +81,8 @@ class FakeRpc:
         self.fees: list[int] = []
         """Recent prioritization fees getRecentPrioritizationFees answers with."""
         self.fee_accounts: list[list[str]] = []
+        self.read_faults: list[int | str] = []
+        """getMultipleAccounts faults, one per request: an HTTP status, or a JSON-RPC error."""
         self.status_faults = 0
         """How many getSignatureStatuses requests answer HTTP 503 from now on."""
         self.down = False
@@ -126,6 +130,13 @@ class FakeRpc:
     async def handle(self, request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
         if isinstance(body, list):
+            if body and body[0].get("method") == "getMultipleAccounts" and self.read_faults:
+                self.requests["getMultipleAccounts"] += len(body)
+                fault = self.read_faults.pop(0)
+                if isinstance(fault, int):  # the whole batch refused at the HTTP level
+                    return httpx.Response(fault, text="Too Many Requests")
+                error = {"code": -32005, "message": fault}  # one error for the whole batch
+                return httpx.Response(200, json={"jsonrpc": "2.0", "id": None, "error": error})
             answers = [await self._answer(one) for one in body]
             return httpx.Response(200, json=[a for a in answers if a is not None])
         try:
@@ -145,6 +156,8 @@ class FakeRpc:
             "getSignatureStatuses": self._statuses_of,
             "getBlockHeight": self._height,
             "getRecentPrioritizationFees": self._fees,
+            "getMultipleAccounts": self._multiple_accounts,
+            "getAccountInfo": self._account_info,
         }.get(method)
         if handler is None:
             self.unexpected.append(method)
@@ -171,6 +184,42 @@ class FakeRpc:
             for i, fee in enumerate(self.fees)
         ]
         return {"jsonrpc": "2.0", "id": rid, "result": result}
+
+    # ------------------------------------------------------------------ account reads
+    def account_bytes(self, pubkey: str) -> bytes | None:
+        """The account's data as the chain holds it now (None: no such account)."""
+        accounts = self.chain.accounts()
+        found = accounts.get(pubkey)
+        if found is None:
+            return None
+        name, data = found
+        return bytes(self.chain.program.coder.accounts.build(AccountToSerialize(data, name)))
+
+    def _account_json(self, pubkey: str) -> dict[str, Any] | None:
+        raw = self.account_bytes(pubkey)
+        if raw is None:
+            return None
+        return {
+            "data": [base64.b64encode(raw).decode(), "base64"],
+            "executable": False,
+            "lamports": 1_000_000,
+            "owner": str(DRIFT_PROGRAM_ID),
+            "rentEpoch": 0,
+            "space": len(raw),
+        }
+
+    async def _multiple_accounts(self, rid: Any, params: list[Any]) -> dict[str, Any]:
+        if self.read_faults:
+            fault = self.read_faults.pop(0)
+            if isinstance(fault, int):
+                raise _HttpError(fault, "Too Many Requests" if fault == 429 else "error")
+            return _error(rid, -32005, fault)
+        value = [self._account_json(key) for key in params[0]]
+        return {"jsonrpc": "2.0", "id": rid, "result": {"context": self._context(), "value": value}}
+
+    async def _account_info(self, rid: Any, params: list[Any]) -> dict[str, Any]:
+        value = self._account_json(params[0])
+        return {"jsonrpc": "2.0", "id": rid, "result": {"context": self._context(), "value": value}}
 
     async def _statuses_of(self, rid: Any, params: list[Any]) -> dict[str, Any]:
         if self.status_faults:
