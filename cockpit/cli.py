@@ -409,7 +409,7 @@ def drift_app(settings: Settings) -> CockpitApp:
     Bars for the ATR come from the `[feed]` exchange's REST history of `drift.candle_symbols`."""
     from adapters.ccxt_candles import CcxtCandles
     from adapters.drift import DriftBroker, DriftOracleFeed
-    from adapters.drift.markets import check_markets, missing_candle_symbols
+    from adapters.drift.market_names import check_markets, missing_candle_symbols
     from adapters.drift.wallet import load_wallet
     from adapters.paper import PaperBroker
     from cockpit.app import CockpitApp
@@ -419,7 +419,13 @@ def drift_app(settings: Settings) -> CockpitApp:
     check_markets(cfg)
     wallet = load_wallet(path=cfg.keypair_path, env_var=cfg.keypair_env)
     broker = DriftBroker.unconnected(cfg, wallet)
-    feed = DriftOracleFeed(broker.client, cfg, candle_source=CcxtCandles(settings.feed))
+    feed = DriftOracleFeed(
+        broker.client,
+        cfg,
+        candle_source=CcxtCandles(settings.feed),
+        rpc=broker.rpc,
+        loader=broker.loader_watch,
+    )
     paper = PaperBroker(
         settings.paper, max_price_age_ms=int(cfg.stale_after_s * 1000), clock=wall_clock_ms
     )

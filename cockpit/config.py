@@ -9,7 +9,7 @@ from __future__ import annotations
 import tomllib
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import platformdirs
 from pydantic import BaseModel, Field, field_validator, model_validator
@@ -386,17 +386,19 @@ class DriftConfig(BaseModel):
     The wallet comes from a Solana CLI keypair file (`keypair_path`, mode 600) or, when no path
     is set, from the environment variable named by `keypair_env` (a JSON array or base58); the
     key itself never appears in this file. `markets` maps the cockpit's symbols to Drift perp
-    market indexes: only these markets are polled (no getProgramAccounts); each name is checked
-    against driftpy's market table at start (adapters/drift/markets.py). `candle_symbols` maps a
-    market to the `[feed]` exchange's symbol whose bars give its ATR (DRIFT_CANDLE_SYMBOLS plus
-    what the config adds; a market without one has no ATR, no guessed symbol). A transaction that
-    fails or is not confirmed is retried `max_retries` times with the same user_order_id,
-    backing off from `backoff_initial_s` to `backoff_max_s`; an order is "placed" until the
-    account shows its fill, for at most `confirm_timeout_s` per call; the session then keeps it
-    "placed", re-sends the same order after each `confirm_timeout_s`, and gives up on an order
-    the venue never showed after `unconfirmed_expiry_s` (a Solana transaction whose blockhash
-    expired cannot land). `taker_fee_bps` estimates the fee of a close until fills are read
-    from Drift's event records. A stop that cannot be put on chain is retried every
+    market indexes: these markets and every market the sub-account touches are polled (no
+    getProgramAccounts); each configured name is checked against driftpy's market table at
+    start (adapters/drift/market_names.py). `candle_symbols` maps a market to the `[feed]`
+    exchange's symbol whose bars give its ATR (DRIFT_CANDLE_SYMBOLS plus what the config adds; a
+    market without one has no ATR, no guessed symbol). A transaction is signed once and
+    rebroadcast until it is confirmed or `send_deadline_s` has passed; one that could not be sent
+    at all is tried `max_retries` times, backing off from `backoff_initial_s` to
+    `backoff_max_s`; a landed transaction's error is a rejection with the program's reason. An
+    order is "placed" until the account shows its fill, waited for at most `confirm_timeout_s`
+    per call; the session then keeps it "placed", never sends it again, and ends it after
+    `unconfirmed_expiry_s` once its transaction can no longer land (its blockhash expired).
+    `taker_fee_bps` estimates the fee of a close until fills are read from Drift's event records.
+    A stop that cannot be put on chain is retried every
     `stop_retry_s` (the engine's software stop protects the position meanwhile); a price
     through a stop that is on chain is left to the venue for `stop_grace_s` before the software
     stop closes at market.
@@ -419,6 +421,24 @@ class DriftConfig(BaseModel):
     stop_retry_s: float = Field(5.0, gt=0)
     stop_grace_s: float = Field(5.0, ge=0)
     unconfirmed_expiry_s: float = Field(90.0, gt=0)
+    # Sending (adapters/drift/sender.py, docs/drift.md): each transaction asks for
+    # `compute_unit_limit` compute units at a priority fee per unit of
+    # `priority_fee_micro_lamports`, or, with `priority_fee_percentile`, that percentile of the
+    # recent prioritization fees (never below the fixed fee, never above the max). The same
+    # signed transaction is rebroadcast every `rebroadcast_s` and its status read every
+    # `signature_poll_s` until it is confirmed or `send_deadline_s` has passed.
+    compute_unit_limit: int = Field(600_000, ge=10_000, le=1_400_000)
+    priority_fee_micro_lamports: int = Field(10_000, ge=0)
+    priority_fee_percentile: float | None = Field(None, ge=0, le=100)
+    priority_fee_max_micro_lamports: int = Field(2_000_000, ge=0)
+    send_deadline_s: float = Field(20.0, gt=0)
+    rebroadcast_s: float = Field(2.0, gt=0)
+    signature_poll_s: float = Field(1.0, gt=0)
+    # The RPC (adapters/drift/rpc_health.py): requests per 10 s the RPC allows (shown against
+    # what is sent, in the feed status), and how accounts are read: "polling" (one batched
+    # read per poll_interval_s) or "websocket" (account subscriptions, driftpy's).
+    rpc_limit_per_10s: int = Field(100, gt=0)
+    account_subscription: Literal["polling", "websocket"] = "polling"
 
     @field_validator("rpc_url")
     @classmethod
@@ -452,6 +472,16 @@ class DriftConfig(BaseModel):
             raise ValueError("drift.backoff_max_s must not be below drift.backoff_initial_s")
         if not self.markets:
             raise ValueError("drift.markets must name at least one perp market")
+        if self.priority_fee_max_micro_lamports < self.priority_fee_micro_lamports:
+            raise ValueError(
+                "drift.priority_fee_max_micro_lamports must not be below "
+                "drift.priority_fee_micro_lamports"
+            )
+        if self.unconfirmed_expiry_s <= self.send_deadline_s:
+            raise ValueError(
+                "drift.unconfirmed_expiry_s must be above drift.send_deadline_s (an order is "
+                "given up only after its last send stopped waiting)"
+            )
         return self
 
 

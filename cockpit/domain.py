@@ -113,7 +113,10 @@ class FeedStatus:
 
 @dataclass(frozen=True, slots=True)
 class Tick:
-    """One price observation. `source` is what a stop would trigger on (last, mark, oracle...)."""
+    """One price observation. `source` is what a stop would trigger on (last, mark, oracle,
+    median...); `trigger_price` is the price a stop triggers on when the venue's differs from
+    `price` (Drift's median trigger price, adapters/drift/trigger.py), None when it is `price`.
+    """
 
     symbol: str
     ts_ms: int
@@ -121,6 +124,7 @@ class Tick:
     bid: float | None = None
     ask: float | None = None
     source: str = "last"
+    trigger_price: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,6 +335,8 @@ class Fill:
     price_source: str
     reduce_only: bool
     reason: str
+    trigger_source: str | None = None
+    """For a stop's fill: the price the stop triggered on (oracle, median, last, ...)."""
 
     @property
     def notional(self) -> float:

@@ -394,9 +394,9 @@ class Session:
             route = self.venues.route(pos)
             if route is None or (route.keeper is not None and self.venues.blocked(pos)):
                 continue  # listed, never acted on: not connected, or the venue holds another
-            actions = on_price(pos, price, ts_ms)
+            actions = on_price(pos, price, ts_ms, tick.trigger_price)
             if actions:  # the quiet path (nearly every tick) creates no coroutine
-                await self._act(pos, actions, route, ts_ms)
+                await self._act(pos, actions, route, ts_ms, tick.source)
             elif route.keeper is not None:
                 route.keeper.price_back(pos.trade_id)
             if store is not None and not pos.closed:
@@ -406,9 +406,15 @@ class Session:
             await schedule.deliver(tick.ts_ms)
 
     async def _act(
-        self, pos: PositionState, actions: list[Action], route: Route, ts_ms: int
+        self,
+        pos: PositionState,
+        actions: list[Action],
+        route: Route,
+        ts_ms: int,
+        trigger_source: str = "last",
     ) -> None:
-        """Carry out the engine's decisions for one position on one price."""
+        """Carry out the engine's decisions for one position on one price; a stop's fill
+        records what price it triggered on (`trigger_source`: the tick's source)."""
         keeper = route.keeper
         stop_through = False
         tp1_held = False
@@ -430,7 +436,16 @@ class Session:
                     stop_through = True
                     if keeper.defers_stop(pos, ts_ms):
                         continue  # the on-chain stop fills it; the poll records it
-            await self.router.close(route.venue, route.mode, pos, action.size, reason, ENGINE)
+            stop = reason == pos.stop_role.value
+            await self.router.close(
+                route.venue,
+                route.mode,
+                pos,
+                action.size,
+                reason,
+                ENGINE,
+                trigger_source=trigger_source if stop else None,
+            )
             tp1_held = tp1_held or (
                 reason == ExitReason.TP1.value and pos.tp1_state is TargetState.ARMED
             )

@@ -160,6 +160,7 @@ def fill_row(fill: Fill, *, trade_id: int, order_id: int) -> FillRow:
         price_source=fill.price_source,
         reduce_only=fill.reduce_only,
         reason=fill.reason,
+        trigger_source=fill.trigger_source,
     )
 
 
@@ -249,6 +250,7 @@ def fill_record(row: FillRow) -> FillRecord:
         price_source=row.price_source,
         reduce_only=row.reduce_only,
         reason=row.reason,
+        trigger_source=row.trigger_source,
     )
 
 

@@ -159,7 +159,8 @@ class Order(Base):
 
 
 class FillRow(Base):
-    """One execution report; `price_source` says what price a stop triggered on."""
+    """One execution report; `price_source` says where its price was read, `trigger_source`
+    (a stop's fill, migration 0009) what price the stop triggered on (oracle, median, last)."""
 
     __tablename__ = "fills"
 
@@ -175,6 +176,7 @@ class FillRow(Base):
     price_source: Mapped[str] = mapped_column(String(32))
     reduce_only: Mapped[bool] = mapped_column(Boolean)
     reason: Mapped[str] = mapped_column(String(64))
+    trigger_source: Mapped[str | None] = mapped_column(String(32))
 
 
 class StopMove(Base):

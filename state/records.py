@@ -101,6 +101,7 @@ class FillRecord:
     price_source: str
     reduce_only: bool
     reason: str
+    trigger_source: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,8 +6,9 @@ What this package guarantees (DESIGN.md section 5, docs/drift.md):
   order below `amm.min_order_size` (or a partial close leaving such a remainder) is refused with
   a clear message and nothing is sent;
 - every order carries a `user_order_id` (1..255) derived from the caller's `client_order_id` and
-  kept for it, so a retry re-sends the *same* order; before any re-send the account is refreshed
-  and, if the first send landed after all, nothing is sent again;
+  kept for it; a transaction is signed once and the same bytes are rebroadcast until it is
+  confirmed or its deadline passes (sender.py: priority fee, compute-unit limit, deadline, the
+  program's error read and raised as a refusal), and no lock is held while it is sent;
 - a sent transaction is only "placed"; `confirm()` reads the refreshed user account and reports
   a fill only when the position or order state shows it;
 - stops are reduce-only TriggerMarket orders (Below for a long, Above for a short), moved in
@@ -21,8 +22,10 @@ talks to a `DriftClient` built by `build_drift_client` (polling subscription ove
 market lists) or, in tests, by tests/fakes/drift_harness.py.
 
 Modules: `units` (precisions, conversions, rounding to the step and tick), `orders`
-(PlacedOrder, Confirmation), `errors`, `client` (building the DriftClient; the account reads and
-the sending every order goes through), `stops` (on-chain stops), `broker` (DriftBroker: market
+(PlacedOrder, Confirmation), `errors`, `markets` (every market the sub-account touches is
+subscribed, anew when that set grows), `sender` (one transaction: priced, rebroadcast, confirmed
+within a deadline), `client` (building the DriftClient; the account reads and the sending every
+order goes through), `stops` (on-chain stops), `broker` (DriftBroker: market
 orders and fills), `oracle_feed` (DriftOracleFeed), `reconcile` (start-up comparison with the
 venue), `wallet` (the key).
 """

@@ -8,6 +8,7 @@ from typing import Any
 from adapters.base import BrokerError
 from adapters.drift.client import build_drift_client
 from adapters.drift.errors import OrderNotConfirmed
+from adapters.drift.fills import PositionMark, net_quote_delta
 from adapters.drift.orders import Confirmation, PlacedOrder
 from adapters.drift.stops import DriftStops
 from adapters.drift.units import (
@@ -122,25 +123,27 @@ class DriftBroker(DriftStops):
     async def submit(self, order: OrderRequest) -> PlacedOrder:
         """Send a market order once; a second call with the same client_order_id resumes it.
 
-        Returns the placed order (not a fill). Raises BrokerError for a refusal (nothing sent)
-        and OrderNotConfirmed when every attempt failed: the order may still land.
+        Returns the placed order (not a fill). Raises BrokerError for a refusal (nothing
+        happened on chain, with the program's reason) and OrderNotConfirmed when the send's
+        deadline passed: the order may still land. No lock is held while it is sent.
         """
-        async with self._lock:
+        if order.client_order_id in self._placed:
+            await self._refresh_quietly()
+        async with self._lock:  # the bookkeeping only
             previous = self._placed.get(order.client_order_id)
             if previous is not None:
-                await self._refresh_quietly()
                 if self._landed(previous):
                     return previous
                 placed = previous
             else:
                 placed = self._new_market_order(order)
                 self._placed[order.client_order_id] = placed
-            return await self._send(placed, self._market_ix)
+        return await self._send(placed, self._market_ix)
 
     def _new_market_order(self, order: OrderRequest) -> PlacedOrder:
         index = self.market_index(order.symbol)
         amount = self.close_amount(order) if order.reduce_only else self.open_amount(order)
-        base, quote, _ = self._position(index)
+        mark = self._mark(index)
         return PlacedOrder(
             client_order_id=order.client_order_id,
             user_order_id=self.user_order_id(order.client_order_id),
@@ -152,8 +155,10 @@ class DriftBroker(DriftStops):
             kind="market",
             reason=order.reason,
             sent_ms=self._clock(),
-            base_before=base,
-            quote_before=quote,
+            base_before=mark.base,
+            quote_before=mark.quote,
+            settled_before=mark.settled_pnl,
+            funding_before=mark.funding_rate,
         )
 
     def _market_ix(self, placed: PlacedOrder) -> Any:
@@ -199,7 +204,8 @@ class DriftBroker(DriftStops):
 
         Filled means: the order no longer rests on the book and the position moved in the
         order's direction. The fill price is read from the change of the position's quote
-        amount, which includes the fee; the fee is split out with `drift.taker_fee_bps`.
+        amount net of the funding and settled P&L booked meanwhile (adapters/drift/fills.py);
+        it includes the fee, which is split out with `drift.taker_fee_bps`.
         """
         cached = self._fills.get(placed.client_order_id)
         if cached is not None:
@@ -207,9 +213,9 @@ class DriftBroker(DriftStops):
         account = self._user() if user is None else user
         if self._find_open(placed.user_order_id, account) is not None:
             return Confirmation(placed, "open")
-        base, quote, _ = self._position(placed.market_index, account)
+        after = self._mark(placed.market_index, account)
         sign = 1 if placed.side is OrderSide.BUY else -1
-        moved = (base - placed.base_before) * sign
+        moved = (after.base - placed.base_before) * sign
         if moved <= 0:
             return Confirmation(placed, "placed")
         fill = self._fill_from_delta(
@@ -217,7 +223,9 @@ class DriftBroker(DriftStops):
             symbol=placed.symbol,
             side=placed.side,
             base_moved=min(moved, placed.base_amount),
-            quote_delta=quote - placed.quote_before,
+            quote_delta=net_quote_delta(
+                placed.mark_before, after, self._client.get_perp_market_account(placed.market_index)
+            ),
             reduce_only=placed.reduce_only,
             reason=placed.reason,
             price_source="drift_account",
@@ -303,7 +311,7 @@ class DriftBroker(DriftStops):
         measured from the account as it stands now."""
         self.assign_user_order_id(client_order_id, user_order_id)
         index = self.market_index(symbol)
-        base, quote, _ = self._position(index)
+        mark = self._mark(index)
         placed = PlacedOrder(
             client_order_id=client_order_id,
             user_order_id=user_order_id,
@@ -315,21 +323,22 @@ class DriftBroker(DriftStops):
             kind="market",
             reason=reason,
             sent_ms=sent_ms,
-            base_before=base,
-            quote_before=quote,
+            base_before=mark.base,
+            quote_before=mark.quote,
+            settled_before=mark.settled_pnl,
+            funding_before=mark.funding_rate,
         )
         self._placed[client_order_id] = placed
         return placed
 
     # ------------------------------------------------------------------ the account as it stands
-    def account_position(self, symbol: str) -> tuple[int, int]:
-        """(signed base, quote amount) of `symbol`'s position as last refreshed: the mark a
-        later `reduction_fill` measures from."""
-        base, quote, _ = self._position(self.market_index(symbol))
-        return base, quote
+    def account_position(self, symbol: str) -> PositionMark:
+        """`symbol`'s position as last refreshed (signed base, quote, settled P&L, funding
+        rate): the mark a later `reduction_fill` measures from."""
+        return self._mark(self.market_index(symbol))
 
     def reduction_fill(
-        self, symbol: str, before: tuple[int, int], *, client_order_id: str, reason: str
+        self, symbol: str, before: PositionMark, *, client_order_id: str, reason: str
     ) -> Fill | None:
         """The fill implied by the position having shrunk since `before` without an order of
         this session's (an on-chain stop that triggered, or a close outside the cockpit).
@@ -337,8 +346,9 @@ class DriftBroker(DriftStops):
         None when the position did not shrink. A flip (the sign changed) is not a reduction: it
         is reported as None here and shows up as a side mismatch.
         """
-        base_before, quote_before = before
-        base, quote = self.account_position(symbol)
+        base_before = before.base
+        after = self.account_position(symbol)
+        base = after.base
         if base_before == 0 or (base != 0 and (base > 0) != (base_before > 0)):
             return None
         reduced = abs(base_before) - abs(base)
@@ -350,7 +360,9 @@ class DriftBroker(DriftStops):
             symbol=symbol,
             side=side,
             base_moved=reduced,
-            quote_delta=quote - quote_before,
+            quote_delta=net_quote_delta(
+                before, after, self._client.get_perp_market_account(self.market_index(symbol))
+            ),
             reduce_only=True,
             reason=reason,
             price_source="drift_account",

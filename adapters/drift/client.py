@@ -17,9 +17,20 @@ from typing import Any
 
 from adapters.backoff import Backoff
 from adapters.base import BrokerError
-from adapters.drift.errors import OrderNotConfirmed, describe_error
+from adapters.drift.errors import (
+    OrderGone,
+    OrderNotConfirmed,
+    Refused,
+    describe_error,
+    is_gone,
+)
+from adapters.drift.fills import PositionMark
+from adapters.drift.markets import MarketSubscription, perp_market_name
 from adapters.drift.orders import PlacedOrder
 from adapters.drift.reconcile import VenueOrder, VenuePosition
+from adapters.drift.rpc_health import LoaderWatch, RpcBudget
+from adapters.drift.sender import NotSent, Sender, SendExpired, TxFailed, program_errors
+from adapters.drift.trigger import venue_trigger
 from adapters.drift.units import (
     MAX_USER_ORDER_ID,
     QUOTE_PRECISION,
@@ -43,11 +54,12 @@ def wall_clock_ms() -> int:
 
 
 def build_drift_client(config: DriftConfig, wallet: Wallet) -> Any:
-    """A DriftClient with a polling subscription over exactly the configured markets.
+    """A DriftClient with a polling subscription over explicit market lists.
 
     Explicit market and oracle lists mean driftpy never calls getProgramAccounts (which public
-    RPCs refuse or rate-limit). Nothing is fetched here; call `connect_broker` (or
-    `await client.subscribe()`) to load the accounts.
+    RPCs refuse or rate-limit). Nothing is fetched here; `connect_broker` (the broker's
+    `connect`) reads the user account and subscribes to the configured markets and every market
+    the account touches (adapters/drift/markets.py).
     """
     from driftpy.account_subscription_config import AccountSubscriptionConfig
     from driftpy.accounts.bulk_account_loader import BulkAccountLoader
@@ -77,12 +89,16 @@ def build_drift_client(config: DriftConfig, wallet: Wallet) -> Any:
     oracles.append(OracleInfo(quote.oracle, quote.oracle_source))
 
     connection = AsyncClient(config.rpc_url, commitment=Confirmed)
-    loader = BulkAccountLoader(connection, Confirmed, config.poll_interval_s)
+    if config.account_subscription == "websocket":
+        subscription = AccountSubscriptionConfig("websocket", commitment=Confirmed)
+    else:
+        loader = BulkAccountLoader(connection, Confirmed, config.poll_interval_s)
+        subscription = AccountSubscriptionConfig("polling", loader, Confirmed)
     return DriftClient(
         connection,
         wallet.keypair(),
         env=config.env,  # type: ignore[arg-type]
-        account_subscription=AccountSubscriptionConfig("polling", loader, Confirmed),
+        account_subscription=subscription,
         perp_market_indexes=indexes,
         spot_market_indexes=[0],
         oracle_infos=oracles,
@@ -116,15 +132,33 @@ class DriftAccount:
         self._placed: dict[str, PlacedOrder] = {}
         self._fills: dict[str, Fill] = {}
         self._stops: dict[int, PlacedOrder] = {}
+        # Guards the bookkeeping of an order (its PlacedOrder, its user order id); never held
+        # across a send. `_in_flight` holds the (kind, user_order_id) being sent right now.
         self._lock = asyncio.Lock()
+        self._in_flight: set[tuple[str, int]] = set()
         self._wallet_short: str | None = None
         self._connected = True
+        self._markets = MarketSubscription(client, config)
+        # What the RPC is asked (counted at the HTTP client), and driftpy's loader kept alive.
+        self.rpc = RpcBudget(config.rpc_limit_per_10s)
+        self.rpc.instrument(client.connection)
+        self.loader_watch = LoaderWatch(client, config, self.rpc)
+        self._sender = Sender(
+            client.connection,
+            client.wallet.payer,
+            config,
+            program_errors=program_errors(client.program.idl.errors),
+            clock=clock,
+            sleep=sleep,
+            fee_accounts=self._fee_accounts,
+        )
 
     async def connect(self) -> None:
-        """Load the market, oracle and user accounts and the lookup tables (once)."""
+        """Load the user account, then the markets it touches and the configured ones (with
+        their oracles), and the lookup tables (once). See adapters/drift/markets.py."""
         if self._connected:
             return
-        await self._client.subscribe()
+        await self._markets.connect()
         self._tables = list(await self._client.fetch_market_lookup_table_accounts())
         self._connected = True
         log.info(
@@ -132,6 +166,30 @@ class DriftAccount:
             self._wallet_short,
             self._config.sub_account_id,
         )
+
+    def _fee_accounts(self) -> list[str]:
+        """The accounts whose recent prioritization fees price ours: the user account (every
+        order writes it) and the configured perp markets."""
+        from driftpy.addresses import get_perp_market_public_key
+
+        client = self._client
+        out = [str(client.get_user_account_public_key(self._config.sub_account_id))]
+        out += [
+            str(get_perp_market_public_key(client.program_id, i))
+            for i in sorted(set(self._config.markets.values()))
+        ]
+        return out
+
+    async def attempt_state(self, placed: PlacedOrder) -> tuple[str, str]:
+        """What became of an order's transaction that outlived its deadline (sender.py)."""
+        if placed.tx_sig is None or not placed.last_valid_block_height:
+            return "unknown", ""
+        return await self._sender.attempt_state(placed.tx_sig, placed.last_valid_block_height)
+
+    @property
+    def last_priority_fee(self) -> int | None:
+        """Micro-lamports per compute unit of the last transaction (None before any)."""
+        return self._sender.last_fee
 
     # ------------------------------------------------------------------ identity and reads
     @property
@@ -157,7 +215,21 @@ class DriftAccount:
         return index
 
     def symbol_of(self, market_index: int) -> str:
-        return self._symbols.get(market_index, f"perp#{market_index}")
+        """The cockpit's symbol of a configured market, else Drift's own name ("BTC-PERP")."""
+        known = self._symbols.get(market_index)
+        if known is not None:
+            return known
+        return perp_market_name(self._config.env, market_index) or f"perp#{market_index}"
+
+    def manages(self, symbol: str) -> bool:
+        """Whether `symbol` is one of the cockpit's markets (drift.markets). A position in any
+        other market is the trader's own: listed as external, never acted on."""
+        return symbol in self._config.markets
+
+    @property
+    def markets_error(self) -> str | None:
+        """Why subscribing to a market the account touches failed (None when it holds all)."""
+        return self._markets.error
 
     def _market(self, index: int) -> Any:
         market = self._client.get_perp_market_account(index)
@@ -174,6 +246,16 @@ class DriftAccount:
         if data is None or not data.price:
             return None
         return price_to_float(int(data.price))
+
+    def venue_trigger(self, symbol: str) -> tuple[float, str] | None:
+        """(the price Drift triggers stops on now, its source: ``median`` or ``oracle``), None
+        when the oracle is not known yet (adapters/drift/trigger.py)."""
+        index = self.market_index(symbol)
+        data = self._client.get_oracle_price_data_for_perp_market(index)
+        if data is None or not data.price:
+            return None
+        price, source = venue_trigger(self._client, index, int(data.price), self._clock() // 1000)
+        return price_to_float(price), source
 
     def order_step(self, symbol: str) -> float:
         return base_to_float(int(self._market(self.market_index(symbol)).amm.order_step_size))
@@ -195,6 +277,27 @@ class DriftAccount:
                 )
         return 0, 0, 0
 
+    def _mark(self, index: int, user: Any | None = None) -> PositionMark:
+        """The market's position with what a fill is measured from (adapters/drift/fills.py):
+        its slot, or once closed and emptied, the slot that still holds its settled P&L."""
+        account = self._user() if user is None else user
+        emptied: Any | None = None
+        for pos in account.perp_positions:
+            if int(pos.market_index) != index:
+                continue
+            if pos.base_asset_amount or pos.quote_asset_amount or pos.open_orders:
+                return PositionMark(
+                    int(pos.base_asset_amount),
+                    int(pos.quote_asset_amount),
+                    int(pos.settled_pnl),
+                    int(pos.last_cumulative_funding_rate),
+                )
+            if emptied is None and int(pos.settled_pnl):
+                emptied = pos
+        if emptied is not None:
+            return PositionMark(0, 0, int(emptied.settled_pnl), 0)
+        return PositionMark(0, 0)
+
     def _open_orders_raw(self, user: Any | None = None) -> list[Any]:
         account = self._user() if user is None else user
         return [o for o in account.orders if variant(o.status) == "Open"]
@@ -204,6 +307,12 @@ class DriftAccount:
             if int(order.user_order_id) == user_order_id:
                 return order
         return None
+
+    def account_slot(self) -> int:
+        """The slot of the user account as last read (0 before any read)."""
+        user = self._client.get_user(self._config.sub_account_id)
+        data = user.account_subscriber.get_user_account_and_slot()
+        return 0 if data is None else int(data.slot)
 
     def positions(self) -> list[VenuePosition]:
         """Open perp positions of the sub-account (every market, not only configured ones)."""
@@ -246,8 +355,10 @@ class DriftAccount:
 
     async def refresh(self) -> None:
         """Re-read the user account from the RPC (the markets and oracles poll on their own)."""
+        self.loader_watch.check()
         user = self._client.get_user(self._config.sub_account_id)
         await user.account_subscriber.fetch()
+        self._markets.note(self._user())
 
     # ------------------------------------------------------------------ user order ids
     def user_order_id(self, client_order_id: str) -> int:
@@ -278,6 +389,7 @@ class DriftAccount:
 
     async def close_client(self) -> None:
         """Stop the account polling and close the RPC connection (the session is ending)."""
+        await self._markets.close()
         try:
             await self._client.unsubscribe()
         except Exception as exc:  # shutting down: say so, never raise
@@ -304,8 +416,32 @@ class DriftAccount:
         return (base - placed.base_before) * sign > 0
 
     async def _send(self, placed: PlacedOrder, build: Callable[[PlacedOrder], Any]) -> PlacedOrder:
-        """Send one instruction; on an error refresh, and re-send (same user_order_id) only if
-        the account does not show that the earlier attempt landed."""
+        """Send one instruction with no lock held (adapters/drift/sender.py does the pricing,
+        the rebroadcasting and the deadline). One send at a time per order: a second caller
+        for the same user_order_id is refused, never doubled.
+
+        Raises BrokerError for a refusal (nothing happened on chain: the program's error, or
+        nothing could be sent after `max_retries` tries), OrderGone when the program does not
+        know the order, OrderNotConfirmed when the deadline passed and the transaction may
+        still land (it is never sent again; its signature and blockhash's last valid block
+        height go with the exception).
+        """
+        key = (placed.kind, placed.user_order_id)
+        if key in self._in_flight:
+            raise BrokerError(
+                f"{placed.kind} {placed.client_order_id} (user_order_id {placed.user_order_id}) "
+                "is being sent already"
+            )
+        self._in_flight.add(key)
+        try:
+            return await self._send_once(placed, build)
+        finally:
+            self._in_flight.discard(key)
+
+    async def _send_once(
+        self, placed: PlacedOrder, build: Callable[[PlacedOrder], Any]
+    ) -> PlacedOrder:
+        what = f"{placed.kind} {placed.client_order_id} (user_order_id {placed.user_order_id})"
         last_error = ""
         backoff = Backoff(self._config.backoff_initial_s, self._config.backoff_max_s, jitter=0.0)
         for attempt in range(self._config.max_retries + 1):
@@ -313,39 +449,53 @@ class DriftAccount:
                 await self._sleep(backoff.next_delay())
                 await self._refresh_quietly()
                 if self._landed(placed):
-                    log.info(
-                        "drift: %s %s (user_order_id %d) had landed; not re-sent",
-                        placed.kind,
-                        placed.client_order_id,
-                        placed.user_order_id,
-                    )
+                    log.info("drift: %s had landed; not sent again", what)
                     return placed
             try:
-                ix = build(placed)
-                result = await self._client.send_ixs([ix], lookup_tables=self._tables)
+                await self._markets.ensure(self._user())
+                sent = await self._sender.send([build(placed)], self._tables)
+            except TxFailed as exc:  # the program refused it: nothing happened on chain
+                if is_gone(exc.reason):
+                    raise OrderGone(
+                        f"{what}: the order is not on Drift: {exc.reason}", cause=exc.reason
+                    ) from None
+                raise Refused(f"{what} refused by Drift: {exc.reason}", exc.reason) from None
+            except SendExpired as exc:  # may still land: never sent again
+                return await self._expired(placed, exc, what)
             except BrokerError:
                 raise
-            except Exception as exc:  # RPC, timeouts, program errors: all retried the same way
-                last_error = describe_error(exc)
-                log.warning(
-                    "drift: sending %s %s (user_order_id %d) failed (attempt %d): %s",
-                    placed.kind,
-                    placed.client_order_id,
-                    placed.user_order_id,
-                    attempt + 1,
-                    last_error,
-                )
+            except Exception as exc:  # nothing went out (no blockhash, a build error): again
+                last_error = describe_error(exc) if not isinstance(exc, NotSent) else exc.cause
+                log.warning("drift: %s not sent (attempt %d): %s", what, attempt + 1, last_error)
                 continue
-            self._client.last_perp_market_seen_cache[placed.market_index] = result.slot
-            sent = replace(placed, tx_sig=str(result.tx_sig))
-            self._remember(sent)
+            self._client.last_perp_market_seen_cache[placed.market_index] = sent.slot
+            done = replace(
+                placed,
+                tx_sig=sent.signature,
+                slot=sent.slot,
+                last_valid_block_height=sent.last_valid_block_height,
+            )
+            self._remember(done)
             await self._refresh_quietly()  # so open_orders()/stop_on_chain() see it
-            return sent
+            return done
+        raise Refused(
+            f"{what} not sent after {self._config.max_retries + 1} tries: {last_error}",
+            f"not sent: {last_error}",
+        )
+
+    async def _expired(self, placed: PlacedOrder, exc: SendExpired, what: str) -> PlacedOrder:
+        """The deadline passed: the account decides whether it landed; else it is unconfirmed."""
+        pending = replace(
+            placed, tx_sig=exc.signature, last_valid_block_height=exc.last_valid_block_height
+        )
+        await self._refresh_quietly()
+        if self._landed(pending):
+            log.info("drift: %s landed though its confirmation did not show", what)
+            self._remember(pending)
+            return pending
+        log.warning("drift: %s %s", what, exc.cause)
         raise OrderNotConfirmed(
-            f"{placed.kind} {placed.client_order_id} (user_order_id {placed.user_order_id}) "
-            f"not confirmed after {self._config.max_retries + 1} attempts: {last_error}",
-            placed,
-            cause=f"{self._config.max_retries + 1} attempts failed, last: {last_error}",
+            f"{what} sent but {exc.cause}: it may still land", pending, cause=exc.cause
         )
 
     def _remember(self, placed: PlacedOrder) -> None:

@@ -1,67 +1,196 @@
-"""The Drift perp markets the config names, checked against driftpy's own market table.
+"""The markets the DriftClient holds: every market the sub-account touches, and the configured.
 
-`drift.markets` maps a name to a perp market index, and only the index reaches the program:
-``{"ETH-PERP": 1}`` would quietly trade BTC-PERP (index 1 on mainnet) while the screen says
-ETH-PERP. So every name is looked up in driftpy's constants for the configured env (mainnet
-and devnet differ) and a wrong or unknown one is refused at start with the right index.
+driftpy adds the accounts of every market the user touches (each perp position that is not
+empty, each spot balance, their oracles and quote market) to every instruction it builds, and
+the Drift program refuses an instruction without them. A client subscribed only to the cockpit's
+own markets therefore cannot build a stop or a close on a sub-account that also holds SOL as
+collateral (`'NoneType' object has no attribute 'pubkey'`) or a BTC-PERP position (`No perp
+market account found for market index 1`).
 
-The ATR needs candles, which Drift does not serve: they come from the `[feed]` exchange under
-the ccxt symbol of the same asset, taken from `drift.candle_symbols` (cockpit/config.py holds
-the default table: SOL-PERP -> SOL/USDT:USDT, ...). A market without one gets no candles (the
-ATR policies refuse it with a reason) rather than a guessed symbol.
-
-Only `driftpy.constants.perp_markets` is imported (about 0.3 s), lazily, not the client.
+So the user account is read first, the client subscribes to the union, and whenever a refresh of
+the account shows a market it does not hold yet (the trader deposited or traded in Drift's own
+UI), it subscribes anew: a new subscriber of the same kind (polling, websocket, ...) over the
+larger set is loaded, swapped in, and the old one is dropped. The swap runs beside the poll loop;
+a send awaits it before it builds its instruction. driftpy is imported only inside functions.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from typing import Any
+
+from adapters.backoff import Backoff
+from adapters.base import BrokerError
+from adapters.drift.errors import describe_error
 from cockpit.config import DriftConfig
 
+log = logging.getLogger(__name__)
 
-class MarketConfigError(ValueError):
-    """`drift.markets` names a market driftpy does not know, or gives it the wrong index."""
+QUOTE_SPOT_MARKET = 0
 
 
-def perp_market_indexes(env: str) -> dict[str, int]:
-    """driftpy's perp markets of `env` ("mainnet" or "devnet"): symbol -> market index."""
+def touched_markets(user: Any) -> tuple[set[int], set[int]]:
+    """(perp, spot) market indexes the user account touches, as driftpy and the program see
+    them: a perp position with a base, a quote, open orders or LP shares; a spot position with
+    a balance or open orders (and the quote market whenever any of them exists)."""
+    perps = {
+        int(p.market_index)
+        for p in user.perp_positions
+        if int(p.base_asset_amount)
+        or int(p.quote_asset_amount)
+        or int(p.open_orders)
+        or int(p.lp_shares)
+    }
+    spots = {
+        int(s.market_index)
+        for s in user.spot_positions
+        if int(s.scaled_balance) or int(s.open_orders)
+    }
+    if perps or spots:
+        spots.add(QUOTE_SPOT_MARKET)
+    return perps, spots
+
+
+def perp_market_name(env: str, index: int) -> str | None:
+    """Drift's own name of a perp market ("BTC-PERP"), from driftpy's market constants."""
     from driftpy.constants.perp_markets import (
         devnet_perp_market_configs,
         mainnet_perp_market_configs,
     )
 
     configs = mainnet_perp_market_configs if env == "mainnet" else devnet_perp_market_configs
-    return {c.symbol: c.market_index for c in configs}
+    return next((c.symbol for c in configs if c.market_index == index), None)
 
 
-def check_markets(config: DriftConfig) -> None:
-    """Refuse a name driftpy does not know on `config.env`, or an index that is not its own."""
-    table = perp_market_indexes(config.env)
-    names = {index: name for name, index in table.items()}
-    for name, index in config.markets.items():
-        right = table.get(name)
-        if right is None:
-            close = [known for known in table if known.upper() == name.upper()]
-            hint = f"did you mean {close[0]}?" if close else _known_names(table)
-            raise MarketConfigError(
-                f"drift.markets: {name} is not a Drift {config.env} perp market ({hint})"
-            )
-        if right != index:
-            other = names.get(index)
-            was = f"{index} is {other}" if other else f"{index} is no {config.env} perp market"
-            raise MarketConfigError(
-                f"drift.markets: {name} is perp market {right} on {config.env}, not {index} "
-                f'({was}); write "{name}" = {right} under [drift.markets]'
-            )
-
-
-def _known_names(table: dict[str, int]) -> str:
-    first = sorted(table, key=table.__getitem__)[:6]
-    return (
-        f"driftpy knows {', '.join(first)}, ... ({len(table)} markets); "
-        "a market newer than the installed driftpy needs an update"
+def oracle_infos(env: str, perps: set[int], spots: set[int]) -> list[Any]:
+    """The oracles of these markets that driftpy's constants know (a market they do not know
+    gets its oracle from its own account once loaded)."""
+    from driftpy.constants.perp_markets import (
+        devnet_perp_market_configs,
+        mainnet_perp_market_configs,
     )
+    from driftpy.constants.spot_markets import (
+        devnet_spot_market_configs,
+        mainnet_spot_market_configs,
+    )
+    from driftpy.types import OracleInfo
+
+    mainnet = env == "mainnet"
+    perp_configs = mainnet_perp_market_configs if mainnet else devnet_perp_market_configs
+    spot_configs = mainnet_spot_market_configs if mainnet else devnet_spot_market_configs
+    found: list[Any] = [c for c in perp_configs if c.market_index in perps]
+    found += [c for c in spot_configs if c.market_index in spots]
+    out: list[Any] = []
+    seen: set[tuple[str, str]] = set()
+    for c in found:
+        key = (str(c.oracle), type(c.oracle_source).__name__)
+        if key not in seen:
+            seen.add(key)
+            out.append(OracleInfo(c.oracle, c.oracle_source))
+    return out
 
 
-def missing_candle_symbols(config: DriftConfig) -> list[str]:
-    """Configured markets with no ccxt symbol for their ATR candles."""
-    return [name for name in config.markets if not config.candle_symbols.get(name)]
+class MarketSubscription:
+    """Which markets the client holds, and subscribing anew when the account touches more."""
+
+    def __init__(self, client: Any, config: DriftConfig) -> None:
+        self._client = client
+        self._config = config
+        self.perps: set[int] = set(config.markets.values())
+        self.spots: set[int] = {QUOTE_SPOT_MARKET}
+        self._task: asyncio.Task[None] | None = None
+        self._backoff = Backoff(config.backoff_initial_s, config.backoff_max_s, jitter=0.0)
+        self._retry_at = 0.0
+        self.error: str | None = None
+        """Why the last subscription failed (None once one worked)."""
+
+    def missing(self, user: Any) -> tuple[set[int], set[int]]:
+        """The markets `user` touches that the client does not hold yet."""
+        perps, spots = touched_markets(user)
+        return perps - self.perps, spots - self.spots
+
+    async def connect(self) -> None:
+        """Read the user account first, then subscribe to its markets and the configured ones."""
+        client, sub = self._client, self._config.sub_account_id
+        await client.add_user(sub)
+        perps, spots = touched_markets(client.get_user_account(sub))
+        await self._subscribe(self.perps | perps, self.spots | spots)
+
+    def note(self, user: Any) -> None:
+        """After a refresh: start subscribing anew (beside the caller) if `user` touches a
+        market the client does not hold. A failed attempt is retried with backoff."""
+        perps, spots = self.missing(user)
+        if not (perps or spots) or self._running():
+            return
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._retry_at:
+            return
+        self._task = loop.create_task(
+            self._grow(self.perps | perps, self.spots | spots), name="drift: subscribe markets"
+        )
+
+    async def ensure(self, user: Any) -> None:
+        """Before building an instruction: every market `user` touches is held, or BrokerError
+        (nothing is sent: the instruction could not carry the accounts the program needs)."""
+        if self._running():
+            assert self._task is not None
+            await asyncio.shield(self._task)
+        perps, spots = self.missing(user)
+        if perps or spots:
+            await self._grow(self.perps | perps, self.spots | spots)
+        perps, spots = self.missing(user)
+        if perps or spots:
+            raise BrokerError(
+                f"the Drift client could not load markets the account holds (perp "
+                f"{sorted(perps)}, spot {sorted(spots)}): {self.error or 'not loaded'}"
+            )
+
+    async def close(self) -> None:
+        if self._running():
+            assert self._task is not None
+            self._task.cancel()
+
+    def _running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def _grow(self, perps: set[int], spots: set[int]) -> None:
+        try:
+            await self._subscribe(perps, spots)
+        except Exception as exc:  # the RPC failed: the old subscription stays, retried later
+            self.error = describe_error(exc)
+            delay = self._backoff.next_delay()
+            self._retry_at = asyncio.get_running_loop().time() + delay
+            log.warning(
+                "drift: subscribing to perp %s spot %s failed (%s); retrying in %g s",
+                sorted(perps),
+                sorted(spots),
+                self.error,
+                delay,
+            )
+
+    async def _subscribe(self, perps: set[int], spots: set[int]) -> None:
+        """A new subscriber of the client's kind over `perps`/`spots`, loaded, then swapped in
+        for the old one (which keeps serving until the new one is ready)."""
+        client = self._client
+        new = client.account_subscription_config.get_drift_client_subscriber(
+            client.program,
+            sorted(perps),
+            sorted(spots),
+            oracle_infos(self._config.env, perps, spots),
+        )
+        await new.subscribe()
+        old = client.account_subscriber
+        client.account_subscriber = new
+        added = (sorted(perps - self.perps), sorted(spots - self.spots))
+        self.perps, self.spots = set(perps), set(spots)
+        self.error = None
+        self._backoff.reset()
+        self._retry_at = 0.0
+        if old is not new:
+            try:
+                await old.unsubscribe()
+            except Exception as exc:  # the old one is dropped either way
+                log.warning("drift: dropping the old subscription failed: %s", describe_error(exc))
+        if added != ([], []):
+            log.info("drift: subscribed to perp markets %s, spot markets %s", *added)

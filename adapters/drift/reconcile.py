@@ -3,13 +3,14 @@
 Run on start before any order (DESIGN.md section 4): open positions restored from SQLite are
 set against the venue's positions and its trigger (stop) orders. This module only *describes*
 differences; nothing here fixes anything. A venue position the database does not know is
-reported as `external` so the session can adopt it as monitored (SL management offered), every
-other difference is shown to the trader. Pure: no I/O, no driftpy, no clock.
+reported as `external` so the session can adopt it as monitored (SL management offered); one in a
+market the cockpit does not trade is `unmanaged` (listed, never acted on); every other
+difference is shown to the trader. Pure: no I/O, no driftpy, no clock.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -45,6 +46,7 @@ class VenueOrder:
 
 class DifferenceKind(StrEnum):
     EXTERNAL_POSITION = "external_position"
+    UNMANAGED_POSITION = "unmanaged_position"
     MISSING_ON_VENUE = "missing_on_venue"
     SIDE_MISMATCH = "side_mismatch"
     SIZE_MISMATCH = "size_mismatch"
@@ -74,11 +76,13 @@ def reconcile(
     *,
     size_tolerance: float = 1e-9,
     price_tolerance: float = 1e-6,
+    managed: Container[str] | None = None,
 ) -> list[Difference]:
     """Every difference between the database's open positions and the venue, in symbol order.
 
     `size_tolerance` is absolute (base units; pass the market's order step to ignore rounding);
-    `price_tolerance` is relative. An empty list means the two agree.
+    `price_tolerance` is relative; `managed` names the markets the cockpit trades (None: all).
+    An empty list means the two agree.
     """
     db = {p.symbol: p for p in db_positions if not p.closed}
     venue = {p.symbol: p for p in venue_positions}
@@ -91,6 +95,18 @@ def reconcile(
     for symbol in sorted(db.keys() | venue.keys() | stops.keys()):
         mine, theirs = db.get(symbol), venue.get(symbol)
         symbol_stops = stops.get(symbol, [])
+        if mine is None and managed is not None and symbol not in managed:
+            if theirs is not None:
+                out.append(
+                    Difference(
+                        DifferenceKind.UNMANAGED_POSITION,
+                        symbol,
+                        f"{symbol}: a {theirs.side.value} {theirs.size:g} on the venue, in a "
+                        "market the cockpit does not manage; listed as external, never acted on",
+                        venue_value=theirs.size,
+                    )
+                )
+            continue
         if mine is None and theirs is None:
             out.append(_orphans(symbol, symbol_stops))
             continue

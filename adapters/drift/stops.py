@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from adapters.drift.client import DriftAccount
-from adapters.drift.errors import OrderNotConfirmed, StopNotPlaced
+from adapters.drift.errors import OrderGone, OrderNotConfirmed, StopNotPlaced
 from adapters.drift.orders import PlacedOrder
 from adapters.drift.reconcile import VenueOrder
 from adapters.drift.units import (
@@ -18,6 +18,10 @@ from adapters.drift.units import (
     trigger_to_int,
 )
 from cockpit.domain import OrderSide, Side
+
+MUST_MODIFY = 1
+"""`ModifyOrderPolicy::MustModify` (programs/drift/src/state/order_params.rs): without it the
+program answers a modify of an unknown user_order_id with success and changes nothing."""
 
 
 class DriftStops(DriftAccount):
@@ -71,12 +75,12 @@ class DriftStops(DriftAccount):
                 self._stops[uoid] = placed
                 if self._landed(placed):
                     return placed
-            try:
-                return await self._send(placed, self._stop_ix)
-            except OrderNotConfirmed as exc:
-                raise StopNotPlaced(
-                    f"stop {client_order_id} not on chain: {exc}", cause=exc.cause
-                ) from None
+        try:  # no lock held while it is sent
+            return await self._send(placed, self._stop_ix)
+        except OrderNotConfirmed as exc:
+            raise StopNotPlaced(
+                f"stop {client_order_id} not on chain: {exc}", cause=exc.cause
+            ) from None
 
     def _check_trigger(self, symbol: str, side: Side, trigger: int) -> None:
         oracle = self.oracle_price(symbol)
@@ -124,23 +128,30 @@ class DriftStops(DriftAccount):
             current = self._stops.get(user_order_id)
             if current is None:
                 raise StopNotPlaced(f"no stop with user_order_id {user_order_id} is known")
+            if self._find_open(user_order_id) is None:
+                raise OrderGone(
+                    f"stop {user_order_id} is not on Drift any more: not moved",
+                    cause="the stop is not on Drift any more",
+                )
             side = Side.LONG if current.side is OrderSide.SELL else Side.SHORT
             tick = int(self._market(current.market_index).amm.order_tick_size)
             trigger = trigger_to_int(stop_price, side, tick)
             self._check_trigger(current.symbol, side, trigger)
             moved = replace(current, trigger_price=trigger, sent_ms=self._clock())
             self._stops[user_order_id] = moved
-            try:
-                return await self._send(moved, self._modify_ix)
-            except OrderNotConfirmed as exc:
-                raise StopNotPlaced(
-                    f"stop {user_order_id} not moved on chain: {exc}", cause=exc.cause
-                ) from None
+        try:  # no lock held while it is sent
+            return await self._send(moved, self._modify_ix)
+        except OrderNotConfirmed as exc:
+            raise StopNotPlaced(
+                f"stop {user_order_id} not moved on chain: {exc}", cause=exc.cause
+            ) from None
 
     def _modify_ix(self, placed: PlacedOrder) -> Any:
         from driftpy.types import ModifyOrderParams
 
-        params = ModifyOrderParams(trigger_price=placed.trigger_price)
+        # The IDL's `policy` is an Option<u8> bit set; driftpy's type hint names an enum.
+        policy: Any = MUST_MODIFY
+        params = ModifyOrderParams(trigger_price=placed.trigger_price, policy=policy)
         return self._client.get_modify_order_by_user_id_ix(
             placed.user_order_id, params, self._config.sub_account_id
         )
@@ -148,8 +159,8 @@ class DriftStops(DriftAccount):
     async def cancel_stop(self, user_order_id: int) -> None:
         """Cancel a resting order by user_order_id: a stop whose position closed, or a market
         order that rested unfilled too long. An order already gone is not an error."""
-        async with self._lock:
-            await self._refresh_quietly()
+        await self._refresh_quietly()
+        async with self._lock:  # the bookkeeping only
             current = self._stops.get(user_order_id)
             if self._find_open(user_order_id) is None:
                 self._stops.pop(user_order_id, None)
@@ -166,8 +177,8 @@ class DriftStops(DriftAccount):
                 reason="cancel",
                 sent_ms=self._clock(),
             )
-            await self._send(gone, self._cancel_ix)
-            self._stops.pop(user_order_id, None)
+        await self._send(gone, self._cancel_ix)  # no lock held while it is sent
+        self._stops.pop(user_order_id, None)
 
     def _cancel_ix(self, placed: PlacedOrder) -> Any:
         return self._client.get_cancel_order_by_user_id_ix(
@@ -200,6 +211,14 @@ class DriftStops(DriftAccount):
         """True if the account (as last refreshed) holds the stop at its intended trigger."""
         placed = self._stops.get(user_order_id)
         return placed is not None and self._landed(placed)
+
+    def resting_trigger(self, user_order_id: int) -> float | None:
+        """The trigger price of the order resting with this user_order_id (as last refreshed),
+        or None when none rests: what the chain really holds, read back."""
+        order = self._find_open(user_order_id)
+        if order is None:
+            return None
+        return price_to_float(int(order.trigger_price))
 
     def stop_resting(self, user_order_id: int) -> bool:
         """True if an order with this user_order_id rests on the account (as last refreshed)."""

@@ -136,8 +136,13 @@ def _start_runner(pos: PositionState, actions: list[Action], price: float) -> No
     _move(pos, actions, pos.entry, StopRole.BREAKEVEN, MoveReason.RUNNER)
 
 
-def on_price(pos: PositionState, price: float, ts_ms: int) -> list[Action]:
+def on_price(
+    pos: PositionState, price: float, ts_ms: int, stop_price: float | None = None
+) -> list[Action]:
     """Apply one price to an open position and return what to do, in execution order.
+
+    `stop_price` is the price the stop is checked against when the venue triggers stops on
+    another price than `price` (Drift's median trigger price); None: `price`.
 
     Mutates `pos`: extremes, `last_price`, the stop and its role, `tp1_filled`/`tp2_filled`
     (set when the target is *decided*, so it is never emitted twice), the trailing state. Never
@@ -160,6 +165,8 @@ def on_price(pos: PositionState, price: float, ts_ms: int) -> list[Action]:
         return actions
     if not 0.0 < price < _INF:  # also rejects NaN
         raise ValueError(f"price must be a finite number above 0, got {price!r} at {ts_ms}")
+    if stop_price is not None and not 0.0 < stop_price < _INF:
+        raise ValueError(f"stop price must be a finite number above 0, got {stop_price!r}")
 
     sign = 1.0 if pos.side == _LONG else -1.0  # == Side.sign, without the property call
     entry = pos.entry
@@ -180,8 +187,9 @@ def on_price(pos: PositionState, price: float, ts_ms: int) -> list[Action]:
             pos.mae_quote = diff * pos.initial_size
 
     # 2. stop: everything left, nothing else this tick.
-    if sign * (price - pos.stop) <= 0.0:
-        actions.append(Close(pos.size, ExitReason.for_stop(pos.stop_role), price))
+    through = price if stop_price is None else stop_price
+    if sign * (through - pos.stop) <= 0.0:
+        actions.append(Close(pos.size, ExitReason.for_stop(pos.stop_role), through))
         return actions
 
     plan = pos.plan

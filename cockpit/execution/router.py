@@ -1,6 +1,7 @@
 """The one way an order leaves and its outcome comes back: intent row -> venue -> events.
 
-Every order, entry or exit, paper or Drift, takes the same path:
+Every order, entry or exit, paper or Drift, takes the same path (the order lock is held to
+decide and write it and to apply its outcome, never while the venue sends):
 1. its row is committed first (`intent`, or `would_submit` in SHADOW), with the venue's handle
    and, for an entry, the intent the position will be opened from. A failed write means the order
    is not sent, and a take-profit is re-armed with nothing else changed;
@@ -21,6 +22,7 @@ import copy
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Protocol
 
 from adapters.base import ExecutionVenue, VenueEvent, VenueEventKind
@@ -90,22 +92,31 @@ class Router:
         self._on_closed = on_closed
         self.retries = ExitRetries(clock)
         self.durable = DurableWrites(event, on_db_failing)
-        # One order in flight at a time; a venue's poll never reads the account halfway through.
+        # Guards deciding an order and applying its outcome (and a venue poll's reading of the
+        # account against the book); never held while a venue sends: a send can take up to its
+        # deadline, and nothing else must wait for it.
         self.order_lock = asyncio.Lock()
+        # Orders being sent right now, by order id (registered with their intent row, dropped
+        # once their outcome is applied): a venue's poll leaves their positions alone, and a
+        # second exit of the same position waits for the first.
+        self.in_flight: dict[int, tuple[str, OrderRequest]] = {}
+        # A stop exit's trigger source by order id, until its fill is booked (fills.trigger_source).
+        self._trigger_sources: dict[int, str] = {}
         self.keeper: VenueKeeper | None = None
         # Told of every exit fill after it is booked (the alert rules); set by the session.
         self.on_exit_fill: Callable[[PositionState, Fill], None] | None = None
 
     # ------------------------------------------------------------------ sending
-    async def send(
+    async def _intent(
         self,
         venue: ExecutionVenue,
         order: OrderRequest,
         mode: Mode,
         intent: EntryIntent | None = None,
-    ) -> VenueEvent:
-        """Intent row, then the venue. Raises IntentNotWritten when the row could not be written
-        (then nothing was sent); anything the venue raises is reported as a rejection."""
+    ) -> int:
+        """The order's row, written before anything is sent (the caller holds the order lock);
+        the order is in flight from here. Raises IntentNotWritten when the row could not be
+        written (then nothing is sent)."""
         store = self.require_store()
         try:
             order_id = await store.record_order_intent(
@@ -119,12 +130,20 @@ class Router:
         except Exception as exc:
             log.error("intent row of %s not written: %s", order.client_order_id, exc)
             raise IntentNotWritten(f"the database did not take the order ({exc})") from exc
+        self.in_flight[order_id] = (venue.venue, order)
+        return order_id
+
+    async def _submit(
+        self, venue: ExecutionVenue, order_id: int, order: OrderRequest
+    ) -> VenueEvent:
+        """The venue, with no lock held; anything it raises is reported as a rejection."""
         try:
             event = await venue.submit(order_id, order)
         except Exception as exc:  # a venue bug must not leave the row dangling or kill the tick
             log.exception("venue %s failed on %s", venue.venue, order.client_order_id)
             event = VenueEvent(VenueEventKind.REJECTED, order_id, detail=f"venue error: {exc}")
         if event.kind is VenueEventKind.REJECTED:
+            store = self.require_store()
             await self.durable.write(
                 f"order {order.client_order_id} rejected",
                 lambda: store.record_order_state(
@@ -133,33 +152,54 @@ class Router:
             )
         return event
 
+    def exit_in_flight(self, trade_id: int | None) -> bool:
+        """Whether an exit of this trade is being sent right now."""
+        return trade_id is not None and any(
+            o.trade_id == trade_id for _, o in self.in_flight.values()
+        )
+
+    def entries_in_flight(self, venue: str) -> list[OrderRequest]:
+        """Entries being sent to `venue` right now (the risk gate counts them as positions)."""
+        return [o for v, o in self.in_flight.values() if v == venue and not o.reduce_only]
+
     async def open(
         self, venue: ExecutionVenue, intent: EntryIntent, order: OrderRequest
     ) -> PositionState:
-        """Send an entry whose checks passed; returns the position once the fill is booked."""
+        """Send an entry whose checks passed; returns the position once the fill is booked.
+        The order lock is held to write the row and to apply the outcome, never while the venue
+        sends."""
         async with self.order_lock:
             try:
-                event = await self.send(venue, order, intent.mode, intent)
+                order_id = await self._intent(venue, order, intent.mode, intent)
             except IntentNotWritten as exc:
                 message = f"open {intent.side.value} {intent.symbol} not sent: {exc}"
                 self.event("error", message)
                 raise OrderRejected(message) from exc
-            if event.kind is VenueEventKind.REJECTED:
-                message = f"open {intent.side.value} {intent.symbol} refused: {event.detail}"
-                self.event("error", message)
-                raise OrderRejected(message)
-            if event.kind is VenueEventKind.SUBMITTED:
-                self._watch(event.order_id, order, None)
-                self.event(
-                    "warning", f"entry not confirmed yet: {event.detail}; watching the account"
-                )
-                raise EntryPending(
-                    f"entry {order.client_order_id} is placed on {venue.venue} but not "
-                    "confirmed yet; the cockpit keeps watching and lists the position when the "
-                    "fill shows"
-                )
-            assert event.fill is not None
-            return await self._opened(event.order_id, intent, event.fill)
+        try:
+            event = await self._submit(venue, order_id, order)
+            async with self.order_lock:
+                return await self._entry_outcome(venue, intent, order, event)
+        finally:
+            self.in_flight.pop(order_id, None)
+
+    async def _entry_outcome(
+        self, venue: ExecutionVenue, intent: EntryIntent, order: OrderRequest, event: VenueEvent
+    ) -> PositionState:
+        """What an entry's send came to (the caller holds the order lock)."""
+        if event.kind is VenueEventKind.REJECTED:
+            message = f"open {intent.side.value} {intent.symbol} refused: {event.detail}"
+            self.event("error", message)
+            raise OrderRejected(message)
+        if event.kind is VenueEventKind.SUBMITTED:
+            self._watch(event.order_id, order, None)
+            self.event("warning", f"entry not confirmed yet: {event.detail}; watching the account")
+            raise EntryPending(
+                f"entry {order.client_order_id} is placed on {venue.venue} but not "
+                "confirmed yet; the cockpit keeps watching and lists the position when the "
+                "fill shows"
+            )
+        assert event.fill is not None
+        return await self._opened(event.order_id, intent, event.fill)
 
     async def _opened(self, order_id: int, intent: EntryIntent, fill: Fill) -> PositionState:
         """An entry's fill: the position, opened from the stored intent at the fill price."""
@@ -191,9 +231,12 @@ class Router:
         size: float,
         reason: str,
         who: str,
+        *,
+        trigger_source: str | None = None,
     ) -> None:
         """One reduce-only exit. Failures re-arm the target, back off, and are said once per
-        streak (an engine exit) or raised to the trader (a manual one)."""
+        streak (an engine exit) or raised to the trader (a manual one). `trigger_source` (a
+        stop's) is what price the stop triggered on; its fill records it."""
         size = min(size, pos.size)
         if size <= 0 or pos.closed:
             return
@@ -211,25 +254,46 @@ class Router:
             trade_id=pos.trade_id,
         )
         async with self.order_lock:
+            if self.exit_in_flight(pos.trade_id):  # one exit of a position at a time
+                if who != ENGINE:
+                    message = f"#{pos.trade_id}: an exit is being sent; try again in a moment"
+                    self.event("error", message)
+                    raise OrderRejected(message)
+                rearm(pos, reason)
+                return
             try:
-                event = await self.send(venue, order, mode)
+                order_id = await self._intent(venue, order, mode)
             except IntentNotWritten as exc:
                 self._exit_failed(pos, reason, who, str(exc))
                 return
-            if event.kind is VenueEventKind.REJECTED:
-                self._exit_failed(pos, reason, who, event.detail)
-                return
-            self._exit_went_out(pos, reason)
-            if event.kind is VenueEventKind.SUBMITTED:
-                self.event(
-                    "warning",
-                    f"#{pos.trade_id} exit ({reason}) placed, not confirmed yet: {event.detail}; "
-                    "watching",
-                )
-                self._watch(event.order_id, order, pos.trade_id)
-                return
-            assert event.fill is not None
-            await self.apply_exit(pos, event.order_id, event.fill, who)
+            if trigger_source is not None:
+                self._trigger_sources[order_id] = trigger_source
+        try:
+            event = await self._submit(venue, order_id, order)  # no lock held
+            async with self.order_lock:
+                await self._exit_outcome(pos, order, reason, who, event)
+        finally:
+            self.in_flight.pop(order_id, None)
+
+    async def _exit_outcome(
+        self, pos: PositionState, order: OrderRequest, reason: str, who: str, event: VenueEvent
+    ) -> None:
+        """What an exit's send came to (the caller holds the order lock)."""
+        if event.kind is VenueEventKind.REJECTED:
+            self._trigger_sources.pop(event.order_id, None)
+            self._exit_failed(pos, reason, who, event.detail)
+            return
+        self._exit_went_out(pos, reason)
+        if event.kind is VenueEventKind.SUBMITTED:
+            self.event(
+                "warning",
+                f"#{pos.trade_id} exit ({reason}) placed, not confirmed yet: {event.detail}; "
+                "watching",
+            )
+            self._watch(event.order_id, order, pos.trade_id)
+            return
+        assert event.fill is not None
+        await self.apply_exit(pos, event.order_id, event.fill, who)
 
     def _exit_failed(self, pos: PositionState, reason: str, who: str, why: str) -> None:
         rearm(pos, reason)
@@ -256,6 +320,9 @@ class Router:
     # ------------------------------------------------------------------ fills
     async def apply_exit(self, pos: PositionState, order_id: int, fill: Fill, who: str) -> None:
         """An exit fill (ours, or one the venue made): position first, then the journal."""
+        source = self._trigger_sources.pop(order_id, None)
+        if source is not None and fill.trigger_source is None:
+            fill = replace(fill, trigger_source=source)
         store = self.require_store()
         if pos.trade_id is not None:
             store.hold(pos.trade_id)  # no snapshot flush ahead of this fill's row
@@ -362,6 +429,7 @@ class Router:
         await self.apply_exit(pos, row.id, fill, "venue")
 
     async def _failed_later(self, row: OrderRecord, event: VenueEvent) -> None:
+        self._trigger_sources.pop(row.id, None)
         if not row.reduce_only:
             self.event("error", f"entry failed: {event.detail}")
             return

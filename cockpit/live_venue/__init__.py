@@ -7,7 +7,8 @@ a position's life (issue 6, DESIGN.md sections 3-5):
   (stops.py): placed after the entry fill, modified in place on every move, cancelled when the
   position closes; a stop that cannot be placed or moved is retried while the engine's own stop
   protects the position, and one that stands at the engine's stop is given `drift.stop_grace_s`
-  before the software stop backs it up.
+  before the software stop backs it up. Every stop is read back from the account after each
+  change and on every poll; one missing or moved is shown, audited and put back at once.
 - **Placed is not filled** and **the venue moves on its own** (pending.py): unconfirmed market
   orders are watched, re-sent with the same ids and expired; a position that shrank without an
   order of ours is recorded as its stop's fill (or `closed_on_venue`).

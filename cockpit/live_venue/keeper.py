@@ -13,13 +13,13 @@ import contextlib
 from adapters.backoff import Backoff
 from adapters.base import BrokerError, VenueEvent, VenueEventKind
 from adapters.drift import DriftBroker, OrderNotConfirmed, describe_error
-from adapters.drift.reconcile import Difference
+from adapters.drift.reconcile import Difference, VenuePosition
 from cockpit.domain import OrderRequest, PositionState
 from cockpit.execution.book import PositionBook
 from cockpit.execution.commands import Audit
 from cockpit.execution.router import Router
 from cockpit.live_venue.pending import PendingOrders
-from cockpit.live_venue.shared import KeeperState, PendingOrder, StopState, log
+from cockpit.live_venue.shared import NO_CHAIN_SL, KeeperState, PendingOrder, StopState, log
 from cockpit.live_venue.startup import Startup
 from cockpit.live_venue.stops import StopKeeper
 from state.records import OrderStatus
@@ -46,6 +46,11 @@ class LiveVenue:
         self.blocked: dict[int, str] = self.state.blocked
         self._poll_lock = asyncio.Lock()
         self._refresh_failing: str | None = None
+        # The worker: the stop sync and the cancels, which send. The poll loop starts it and
+        # never waits for it; a start while it runs makes it run once more.
+        self._worker: asyncio.Task[None] | None = None
+        self._again = False
+        self.state.kick = self.kick
 
     @property
     def venue(self) -> str:
@@ -64,13 +69,18 @@ class LiveVenue:
         for trade_id, state in self.stops.items():
             if state.done:
                 continue
-            if state.error is not None or state.hold is not None:
-                out[trade_id] = "no chain SL"
+            if state.chain is not None:
+                out[trade_id] = state.chain
+            elif state.error is not None or state.hold is not None:
+                out[trade_id] = NO_CHAIN_SL
         for trade_id in self.blocked:
             out[trade_id] = "venue differs"
         for pending in self.pending.values():
             if pending.trade_id is not None:
                 out[pending.trade_id] = "exit placed"
+        for venue, order in self.router.in_flight.values():  # being sent right now
+            if venue == self.venue and order.reduce_only and order.trade_id is not None:
+                out[order.trade_id] = "exit placed"
         return out
 
     def stop_note(self, trade_id: int) -> str | None:
@@ -82,6 +92,8 @@ class LiveVenue:
             return None
         if state.hold is not None:
             return f"stop not on chain as planned: {state.hold} (o puts it in step)"
+        if state.chain is not None and state.error is not None:
+            return f"{state.chain}: {state.error}; software stop active, putting it back"
         if state.error is not None:
             return f"stop not on chain: {state.error}; software stop active, retrying"
         if state.trigger is not None:
@@ -89,9 +101,15 @@ class LiveVenue:
         return None
 
     @property
+    def external_positions(self) -> list[VenuePosition]:
+        """Positions in markets the cockpit does not manage: listed, never acted on."""
+        return [self.state.external[s] for s in sorted(self.state.external)]
+
+    @property
     def pending_entries(self) -> int:
         """Entries sent but not confirmed: the risk gate counts them as open positions."""
-        return sum(1 for p in self.pending.values() if p.trade_id is None)
+        watched = sum(1 for p in self.pending.values() if p.trade_id is None)
+        return watched + len(self.router.entries_in_flight(self.venue))
 
     def exit_pending(self, trade_id: int | None) -> bool:
         return self.state.exit_pending(trade_id)
@@ -99,10 +117,19 @@ class LiveVenue:
     # ------------------------------------------------------------------ lifecycle
     async def start(self, restored: list[PositionState]) -> None:
         """Reconcile with the venue before anything is sent; restore user order ids and stops
-        (startup.py)."""
-        await self.startup.start(restored)
+        (startup.py). A failure is raised with the RPC's own words (solana-py wraps them)."""
+        try:
+            await self.startup.start(restored)
+        except BrokerError:
+            raise
+        except Exception as exc:
+            raise BrokerError(describe_error(exc)) from exc
 
     async def close(self) -> None:
+        if self._worker is not None and not self._worker.done():
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._worker
         await self.broker.close_client()
 
     def backoff(self) -> Backoff:
@@ -144,16 +171,52 @@ class LiveVenue:
                 delay = backoff.next_delay()
 
     async def poll_once(self) -> bool:
-        """One look at the account: settle placed orders, notice venue exits, sync stops.
-        False when the account could not be read (nothing else was done)."""
+        """One look at the account: settle placed orders, notice venue exits (under the order
+        lock, which no send holds), then start the worker that syncs the stops; it never waits
+        for a send. False when the account could not be read (nothing else was done)."""
         async with self._poll_lock:
             if not await self._refresh():
                 return False
             async with self.router.order_lock:
                 await self.orders.settle()
                 await self.orders.notice_venue_exits()
-            await self.stop_keeper.sync_stops()
+            self.orders.notice_external()
+            self.kick()
             return True
+
+    # ------------------------------------------------------------------ the worker
+    def kick(self) -> None:
+        """Start the worker now (or once more when it is running)."""
+        if self._worker is not None and not self._worker.done():
+            self._again = True
+            return
+        self._again = False
+        self._worker = asyncio.get_running_loop().create_task(
+            self._work(), name=f"{self.venue}: stops and cancels"
+        )
+
+    async def _work(self) -> None:
+        while True:
+            try:
+                await self.stop_keeper.cancel_released()
+                await self.orders.cancel_expired()
+                await self.stop_keeper.sync_stops()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a bad pass must never end the keeping of stops
+                log.exception("drift stop sync failed")
+                self.router.event(
+                    "error", f"{self.venue} stop sync failed: {describe_error(exc)}; retrying"
+                )
+                return
+            if not self._again:
+                return
+            self._again = False
+
+    async def idle(self) -> None:
+        """Wait until the worker has nothing left to do (tests; the poll loop never waits)."""
+        while self._worker is not None and not self._worker.done():
+            await asyncio.shield(self._worker)
 
     async def _refresh(self) -> bool:
         try:
@@ -229,6 +292,7 @@ class LiveVenue:
         self.stop_keeper.price_back(trade_id)
 
     async def sync_stops(self) -> None:
+        """One stop sync on the account as last read (the worker runs it after each poll)."""
         await self.stop_keeper.sync_stops()
 
     async def release(self, pos: PositionState) -> None:

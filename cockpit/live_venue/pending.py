@@ -1,12 +1,12 @@
 """Placed is not filled, and the venue moves on its own.
 
 An order whose transaction was sent but whose fill the account does not show yet stays "placed"
-(its row says so). The poll loop keeps reading the account; after `drift.confirm_timeout_s` it
-re-sends the *same* order (same client and user order id, and the broker first checks the
-account so a landed order is never sent twice), up to `drift.max_retries` times; after
-`drift.unconfirmed_expiry_s` an order the venue never showed is marked failed (a Solana
-transaction cannot land once its blockhash has expired). The outcome goes to the router as a
-venue event; what follows comes from the order row.
+(its row says so). The poll loop keeps reading the account and never sends: the order is not sent
+again (its transaction may still land until its blockhash expires, and a second one would be a
+second order). After `drift.unconfirmed_expiry_s` the transaction's fate is read: landed with an
+error (rejected, with the program's reason), or expired; one still resting on the book is
+cancelled by the keeper's worker. The outcome goes to the router as a venue event; what follows
+comes from the order row (an exit that ended is re-armed and decided again, with backoff).
 
 A stop that triggered on chain shrinks the position without an order of the session's: the poll
 loop reads the change from the account and records it as the stop's fill (or as
@@ -17,11 +17,19 @@ as "venue differs" and not acted on.
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 from adapters.base import BrokerError, VenueEvent, VenueEventKind
 from adapters.drift import OrderNotConfirmed, base_to_float
+from adapters.drift.fills import PositionMark
 from cockpit.domain import ExitReason, Fill, OrderRequest, PositionState, Side
-from cockpit.live_venue.shared import CLOSED_ON_VENUE, KeeperState, PendingOrder, logged_cause
+from cockpit.live_venue.shared import (
+    CLOSED_ON_VENUE,
+    KeeperState,
+    PendingOrder,
+    log,
+    logged_cause,
+)
 from state.records import OrderStatus
 
 
@@ -30,6 +38,8 @@ class PendingOrders:
 
     def __init__(self, state: KeeperState) -> None:
         self.state = state
+        self._cancelling: set[int] = set()  # pending orders the worker is to cancel
+        self._cancel_failing: set[int] = set()
 
     # ------------------------------------------------------------------ unconfirmed orders
     async def unconfirmed_now(self, order_id: int, exc: OrderNotConfirmed) -> VenueEvent:
@@ -55,12 +65,21 @@ class PendingOrders:
         state.wake.set()
 
     async def settle(self) -> None:
-        """One pass over the unconfirmed orders: filled, expired, re-sent, or still waiting."""
+        """One pass over the unconfirmed orders (the poll loop, with the order lock held; it
+        never sends): filled, still waiting, or ended once it can no longer land.
+
+        An order is never sent again: its transaction may still land until its blockhash
+        expires, and a second one would be a second order. Past `unconfirmed_expiry_s` the
+        transaction's fate is read (it landed with an error: rejected with the program's
+        reason; its blockhash expired: expired); an exit that ended is re-armed by the router
+        and decided again with backoff, as a new order. One still resting on the book is
+        cancelled first (by the worker)."""
         state = self.state
         router, broker, config = state.router, state.broker, state.config
-        store = router.require_store()
         now = router.clock()
         for key, item in list(state.pending.items()):
+            if key in self._cancelling:
+                continue
             confirmation = broker.confirm(item.placed)
             if confirmation.fill is not None:
                 del state.pending[key]
@@ -68,65 +87,105 @@ class PendingOrders:
                     VenueEvent(VenueEventKind.FILLED, item.order_id, confirmation.fill)
                 )
                 continue
-            if now - item.sent_ms < config.confirm_timeout_s * 1000:
+            if now - item.first_sent_ms < config.unconfirmed_expiry_s * 1000:
                 continue
-            if now - item.first_sent_ms >= config.unconfirmed_expiry_s * 1000:
-                if confirmation.status == "open":  # still resting unfilled: take it off first
-                    try:
-                        await broker.cancel_stop(item.placed.user_order_id)
-                    except BrokerError as exc:
-                        router.event(
-                            "error",
-                            f"{item.order.reason} {item.order.client_order_id} rests unfilled "
-                            f"and could not be cancelled ({logged_cause(exc)}); still watching",
-                        )
-                        continue
-                    what, ended = "rested unfilled and was cancelled", OrderStatus.CANCELLED
-                elif item.sent:
-                    what, ended = "never showed", OrderStatus.EXPIRED
-                else:
-                    what, ended = "never showed (perhaps never sent)", OrderStatus.FAILED
-                del state.pending[key]
-                reason = (
-                    f"{item.order.reason} {item.order.client_order_id} {what} on {state.venue} "
-                    f"within {config.unconfirmed_expiry_s:g} s: expired"
-                )
-                await store.record_order_state(item.order_id, ended, error=reason)
-                await router.on_venue_event(
-                    VenueEvent(VenueEventKind.EXPIRED, item.order_id, detail=reason)
-                )
+            if confirmation.status == "open":  # still resting unfilled: the worker cancels it
+                self._cancelling.add(key)
+                state.kick()
                 continue
-            if (
-                confirmation.status == "open"
-                or not item.resend
-                or item.resends >= config.max_retries
-            ):
-                continue  # resting in the auction, not ours to re-send, or re-sent enough
-            item.resends += 1
-            item.sent_ms = now
-            try:
-                item.placed = await broker.submit(item.order)
-            except OrderNotConfirmed as exc:
-                item.placed = exc.placed
-                await store.record_order_state(item.order_id, OrderStatus.SUBMITTED, error=str(exc))
-            except BrokerError as exc:  # refused now (e.g. the position is gone): give up
-                del state.pending[key]
-                await store.record_order_state(item.order_id, OrderStatus.FAILED, error=str(exc))
-                await router.on_venue_event(
-                    VenueEvent(VenueEventKind.REJECTED, item.order_id, detail=str(exc))
+            verdict, why = await self._fate(item)
+            if verdict == "pending":
+                continue  # its blockhash has not expired yet: it may still land
+            if verdict == "failed":
+                what, ended, kind = (
+                    f"landed with an error: {why}",
+                    OrderStatus.REJECTED,
+                    (VenueEventKind.REJECTED),
                 )
-                continue
+            elif verdict == "landed":
+                what, ended, kind = (
+                    "landed but never filled",
+                    OrderStatus.EXPIRED,
+                    (VenueEventKind.EXPIRED),
+                )
+            elif item.sent:
+                what, ended, kind = "never showed", OrderStatus.EXPIRED, VenueEventKind.EXPIRED
             else:
-                await store.record_order_state(
-                    item.order_id, OrderStatus.SUBMITTED, tx_sig=item.placed.tx_sig
+                what, ended, kind = (
+                    "never showed (perhaps never sent)",
+                    OrderStatus.FAILED,
+                    VenueEventKind.EXPIRED,
                 )
-            item.sent = True
-            router.event(
-                "warning",
-                f"{item.order.reason} {item.order.client_order_id} not confirmed: re-sent with "
-                f"the same user_order_id {item.placed.user_order_id} ({item.resends}/"
-                f"{config.max_retries})",
-            )
+            await self._end(key, item, what, ended, kind)
+
+    async def _fate(self, item: PendingOrder) -> tuple[str, str]:
+        """What became of the order's transaction: landed, failed, expired or pending."""
+        try:
+            verdict, why = await self.state.broker.attempt_state(item.placed)
+        except Exception as exc:  # unreadable now: asked again on the next poll
+            log.warning("drift: the fate of %s is unreadable: %s", item.placed.tx_sig, exc)
+            return "pending", ""
+        return ("expired", "") if verdict == "unknown" else (verdict, why)
+
+    async def _end(
+        self,
+        key: int,
+        item: PendingOrder,
+        what: str,
+        ended: OrderStatus,
+        kind: VenueEventKind,
+    ) -> None:
+        state = self.state
+        store = state.router.require_store()
+        del state.pending[key]
+        reason = (
+            f"{item.order.reason} {item.order.client_order_id} {what} on {state.venue} "
+            f"within {state.config.unconfirmed_expiry_s:g} s"
+            + (": expired" if ended is not OrderStatus.REJECTED else "")
+        )
+        await store.record_order_state(item.order_id, ended, error=reason)
+        await state.router.on_venue_event(VenueEvent(kind, item.order_id, detail=reason))
+
+    async def cancel_expired(self) -> None:
+        """The worker's part: cancel market orders that rested unfilled past their expiry (the
+        send holds no lock), then end them under the order lock."""
+        state = self.state
+        router, broker = state.router, state.broker
+        for key in sorted(self._cancelling):
+            item = state.pending.get(key)
+            if item is None:
+                self._cancelling.discard(key)
+                continue
+            try:
+                await broker.cancel_stop(item.placed.user_order_id)
+            except BrokerError as exc:
+                if key not in self._cancel_failing:  # said once; tried again each pass
+                    self._cancel_failing.add(key)
+                    router.event(
+                        "error",
+                        f"{item.order.reason} {item.order.client_order_id} rests unfilled and "
+                        f"could not be cancelled ({logged_cause(exc)}); still watching",
+                    )
+                continue
+            async with router.order_lock:
+                self._cancelling.discard(key)
+                self._cancel_failing.discard(key)
+                if key not in state.pending:
+                    continue
+                confirmation = broker.confirm(item.placed)
+                if confirmation.fill is not None:  # it filled before the cancel
+                    del state.pending[key]
+                    await router.on_venue_event(
+                        VenueEvent(VenueEventKind.FILLED, item.order_id, confirmation.fill)
+                    )
+                    continue
+                await self._end(
+                    key,
+                    item,
+                    "rested unfilled and was cancelled",
+                    OrderStatus.CANCELLED,
+                    VenueEventKind.EXPIRED,
+                )
 
     # ------------------------------------------------------------------ the venue's own moves
     async def notice_venue_exits(self) -> None:
@@ -142,6 +201,7 @@ class PendingOrders:
                 or trade_id is None
                 or trade_id in state.blocked
                 or state.exit_pending(trade_id)
+                or state.entry_in_flight(pos.symbol)
             ):
                 continue
             mark = state.marks.get(trade_id)
@@ -164,6 +224,9 @@ class PendingOrders:
             if fill is None:
                 await self._check_growth(pos, mark)
                 continue
+            if fired:  # what the venue's stop triggered on (the median, or the oracle)
+                trigger = broker.venue_trigger(pos.symbol)
+                fill = replace(fill, trigger_source=trigger[1] if trigger else None)
             if order_id is None:
                 order_id = await self._record_venue_exit_row(pos, fill)
             if fired and stop is not None:
@@ -177,11 +240,32 @@ class PendingOrders:
             await state.router.apply_exit(pos, order_id, fill, "venue")
             state.marks[trade_id] = broker.account_position(pos.symbol)
 
-    async def _check_growth(self, pos: PositionState, mark: tuple[int, int]) -> None:
+    def notice_external(self) -> None:
+        """Positions in markets the cockpit does not manage (drift.markets): each change is
+        said once in the event log; they are listed, never acted on."""
         state = self.state
         broker = state.broker
-        base, _ = broker.account_position(pos.symbol)
-        if base == mark[0]:
+        now = {p.symbol: p for p in broker.positions() if not broker.manages(p.symbol)}
+        for symbol, held in sorted(now.items()):
+            before = state.external.get(symbol)
+            if before is not None and before.side is held.side and before.size == held.size:
+                continue
+            was = "" if before is None else f" (was {before.side.value} {before.size:g})"
+            state.router.event(
+                "warning",
+                f"{symbol}: {held.side.value} {held.size:g} on {state.venue}{was}, a market the "
+                "cockpit does not manage: listed as external, never acted on",
+            )
+        for symbol in sorted(state.external.keys() - now.keys()):
+            state.router.event("info", f"{symbol}: the external position closed on {state.venue}")
+        state.external.clear()
+        state.external.update(now)
+
+    async def _check_growth(self, pos: PositionState, mark: PositionMark) -> None:
+        state = self.state
+        broker = state.broker
+        base = broker.account_position(pos.symbol).base
+        if base == mark.base:
             return
         assert pos.trade_id is not None
         step = broker.order_step(pos.symbol)

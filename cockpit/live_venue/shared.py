@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from adapters.drift import DriftBroker, PlacedOrder
-from adapters.drift.reconcile import Difference, DifferenceKind
+from adapters.drift.fills import PositionMark
+from adapters.drift.reconcile import Difference, DifferenceKind, VenuePosition
 from cockpit.domain import OrderRequest, PositionState
 from cockpit.execution.book import PositionBook
 from cockpit.execution.commands import Audit
 from cockpit.execution.router import Router
 
 log = logging.getLogger("cockpit.live_venue")
+
+NO_CHAIN_SL = "no chain SL"
+CHAIN_SL_DIFFERS = "chain SL differs"
 
 CLOSED_ON_VENUE = "closed_on_venue"
 """Exit reason of a reduction the venue made that no stop of the cockpit's explains."""
@@ -40,7 +45,9 @@ class StopState:
 
     `synced_to` is the engine stop the on-chain trigger was last set from (None: no stop of
     ours is on chain); `error` why the chain is not in step (shown in red); `hold` a start-up
-    difference that waits for the trader.
+    difference that waits for the trader; `chain` the red label when the account, read back,
+    does not hold the stop the cockpit set (`no chain SL`, `chain SL differs`); `sent_slot` the
+    slot of the last change sent (an account read older than it cannot tell).
     """
 
     trade_id: int
@@ -55,6 +62,8 @@ class StopState:
     through_since_ms: int | None = None
     grace_over_said: bool = False
     done: bool = False
+    chain: str | None = None
+    sent_slot: int = 0
 
 
 @dataclass
@@ -67,13 +76,9 @@ class PendingOrder:
     first_sent_ms: int
     sent_ms: int
     trade_id: int | None = None
-    resends: int = 0
     # False for a row an earlier process left at `intent` (it may or may not have gone out):
     # it ends `failed`, not `expired`, if it never shows.
     sent: bool = True
-    # Re-sent when unconfirmed? Not for an entry taken over after a restart: every start is
-    # SHADOW, and a risk-increasing order goes out only through the risk gate.
-    resend: bool = True
 
 
 class KeeperState:
@@ -93,11 +98,17 @@ class KeeperState:
         self.pending: dict[int, PendingOrder] = {}
         self.blocked: dict[int, str] = {}
         self.differences: list[Difference] = []
-        # The account's (base, quote) for each position when the cockpit last agreed with it:
+        # The account's position (base, quote, settled P&L, funding rate) for each position when
+        # the cockpit last agreed with it:
         # a later unexplained reduction is measured from here.
-        self.marks: dict[int, tuple[int, int]] = {}
+        self.marks: dict[int, PositionMark] = {}
+        # Positions in markets the cockpit does not manage, by symbol: listed, never acted on.
+        self.external: dict[str, VenuePosition] = {}
         # Set when the poll loop should run now rather than at its next interval.
         self.wake = asyncio.Event()
+        # Starts the keeper's worker (the stop sync and the cancels, which send): set by the
+        # keeper; the poll loop and the router's callbacks never send themselves.
+        self.kick: Callable[[], None] = lambda: None
 
     @property
     def venue(self) -> str:
@@ -109,7 +120,17 @@ class KeeperState:
             self.marks[pos.trade_id] = self.broker.account_position(pos.symbol)
 
     def exit_pending(self, trade_id: int | None) -> bool:
-        return trade_id is not None and any(p.trade_id == trade_id for p in self.pending.values())
+        """An exit of this trade is unconfirmed (watched) or being sent right now."""
+        if trade_id is None:
+            return False
+        if self.router.exit_in_flight(trade_id):
+            return True
+        return any(p.trade_id == trade_id for p in self.pending.values())
+
+    def entry_in_flight(self, symbol: str) -> bool:
+        """An entry on `symbol` is being sent to this venue right now (its fill may already
+        show on the account before the router has booked it)."""
+        return any(o.symbol == symbol for o in self.router.entries_in_flight(self.venue))
 
 
 def logged_cause(exc: BaseException) -> str:

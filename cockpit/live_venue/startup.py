@@ -6,7 +6,8 @@ that never showed expires). Then the database's open Drift positions and stop ro
 with the venue (adapters/drift/reconcile.py). Every difference goes to the event log and the
 audit table; a position the database does not know is adopted as `external` (monitored, its
 venue stop adopted, SL management offered, no automatic targets); a position whose size or side
-differs is listed but not acted on; a stop that is missing or at another price is shown and only
+differs is listed but not acted on; one in a market the cockpit does not trade is listed as
+external and never acted on; a stop that is missing or at another price is shown and only
 put back in step when the trader asks (`o`), never silently.
 """
 
@@ -22,6 +23,8 @@ from cockpit.engine.policy import monitor_plan
 from cockpit.live_venue.shared import BLOCKING, KeeperState, PendingOrder, StopState, same_level
 from cockpit.live_venue.stops import StopKeeper
 from state.records import OrderRecord, OrderStatus
+
+_NOT_A_TRADE = (DifferenceKind.EXTERNAL_POSITION, DifferenceKind.UNMANAGED_POSITION)
 
 
 class Startup:
@@ -39,6 +42,7 @@ class Startup:
         state.stops.clear()
         state.blocked.clear()
         state.marks.clear()
+        state.external.clear()
         await broker.connect()
         await broker.refresh()
         mine = [p for p in restored if p.venue == state.venue and not p.closed]
@@ -60,6 +64,7 @@ class Startup:
             venue_orders,
             size_tolerance=max(step / 2, 1e-9),
             price_tolerance=1e-4,
+            managed=state.config.markets,
         )
         # A resumed entry has no stop yet: it is placed on the first poll, like any new one's.
         state.differences = [
@@ -80,6 +85,10 @@ class Startup:
             await self._show_difference(diff)
             if diff.kind is DifferenceKind.EXTERNAL_POSITION:
                 await self._adopt_external(diff.symbol, venue_orders)
+            elif diff.kind is DifferenceKind.UNMANAGED_POSITION:
+                held = next((p for p in broker.positions() if p.symbol == diff.symbol), None)
+                if held is not None:
+                    state.external[diff.symbol] = held
             elif diff.kind in BLOCKING and diff.trade_id is not None:
                 state.blocked[diff.trade_id] = diff.detail
         if not state.differences:
@@ -208,7 +217,6 @@ class Startup:
             sent_ms=state.router.clock(),
             trade_id=row.trade_id,
             sent=row.status is OrderStatus.SUBMITTED,
-            resend=row.reduce_only,
         )
         state.router.event(
             "warning",
@@ -322,5 +330,5 @@ class Startup:
             diff.kind.value,
             diff.detail,
             detail,
-            trade_id=diff.trade_id if diff.kind is not DifferenceKind.EXTERNAL_POSITION else None,
+            trade_id=None if diff.kind in _NOT_A_TRADE else diff.trade_id,
         )

@@ -8,18 +8,33 @@ for a transaction. A stop that cannot be placed or moved leaves the position "st
 chain" (the engine's own stop protects it) and is retried every `drift.stop_retry_s`; while our
 trigger stands at the engine's stop, a price through it is left to the venue for
 `drift.stop_grace_s` before the software stop backs it up.
+
+A stop is never believed from its transaction alone: after every change and on every poll it is
+read back from the account. A stop missing there (cancelled in Drift's own UI, or a transaction
+that landed without effect) shows `no chain SL`, one at another trigger `chain SL differs`; both
+are audited and put back at the engine's level at once (a new order for a missing one; a modify
+with MustModify for a moved one), with the software stop in charge until the account shows it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import uuid
 
 from adapters.base import BrokerError
 from adapters.drift import PlacedOrder
+from adapters.drift.errors import OrderGone
 from cockpit.domain import OrderRequest, PositionState
-from cockpit.live_venue.shared import KeeperState, StopState, logged_cause
+from cockpit.live_venue.shared import (
+    CHAIN_SL_DIFFERS,
+    NO_CHAIN_SL,
+    KeeperState,
+    StopState,
+    logged_cause,
+    same_level,
+)
 from state.records import OrderStatus
 
 
@@ -29,6 +44,7 @@ class StopKeeper:
     def __init__(self, state: KeeperState) -> None:
         self.state = state
         self._lock = asyncio.Lock()
+        self._released: list[StopState] = []
 
     # ------------------------------------------------------------------ from the tick path
     def track(self, pos: PositionState) -> None:
@@ -102,6 +118,7 @@ class StopKeeper:
         wanted = pos.stop
         if not math.isfinite(wanted) or wanted <= 0:
             return  # an external position with no stop yet: nothing to protect on chain
+        await self._verify(stop, pos)
         if stop.synced_to == wanted and stop.error is None:
             return
         now = state.router.clock()
@@ -146,7 +163,7 @@ class StopKeeper:
             # from there; `failed` would be final (cockpit/orders.py).
             await self._stop_failed(stop, pos, logged_cause(exc), status)
             return
-        await self._stop_ok(stop, pos, wanted, placed, "placed")
+        await self._stop_ok(stop, pos, wanted, placed, "placed", status)
 
     async def record_stop_row(
         self, pos: PositionState, cid: str, uoid: int, size: float, trigger: float | None
@@ -176,6 +193,10 @@ class StopKeeper:
         assert stop.user_order_id is not None
         try:
             placed = await self.state.broker.modify_stop(stop.user_order_id, wanted)
+        except OrderGone as exc:  # MustModify: the program does not know it any more
+            await self._vanished(stop, pos, logged_cause(exc))
+            await self._place(stop, pos, wanted)
+            return
         except BrokerError as exc:
             old = f"{stop.trigger:g}" if stop.trigger is not None else "?"
             # The old trigger still stands on chain: the row stays open at it.
@@ -186,15 +207,38 @@ class StopKeeper:
                 OrderStatus.OPEN,
             )
             return
-        await self._stop_ok(stop, pos, wanted, placed, "moved")
+        await self._stop_ok(stop, pos, wanted, placed, "moved", OrderStatus.OPEN)
 
     async def _stop_ok(
-        self, stop: StopState, pos: PositionState, wanted: float, placed: PlacedOrder, verb: str
+        self,
+        stop: StopState,
+        pos: PositionState,
+        wanted: float,
+        placed: PlacedOrder,
+        verb: str,
+        status: OrderStatus,
     ) -> None:
+        """The transaction went through: read the stop back from the account before believing
+        it (a transaction can land without effect), then clear the red marks."""
+        broker = self.state.broker
         store = self.state.router.require_store()
-        trigger = self.state.broker.trigger_price_of(placed)
+        trigger = broker.trigger_price_of(placed)
+        held = broker.resting_trigger(placed.user_order_id)
+        if broker.account_slot() >= placed.slot and (
+            held is None or trigger is None or not same_level(held, trigger)
+        ):
+            shows = "no stop" if held is None else f"the stop at {held:g}"
+            await self._stop_failed(
+                stop,
+                pos,
+                f"sent, but {self.state.venue} shows {shows} (the transaction had no effect)",
+                status,
+            )
+            return
         recovered = stop.error is not None
-        stop.synced_to, stop.trigger, stop.error = wanted, trigger, None
+        replaced = stop.chain
+        stop.synced_to, stop.trigger, stop.error, stop.chain = wanted, trigger, None, None
+        stop.sent_slot = placed.slot
         if stop.order_id is not None:
             await store.record_order_state(
                 stop.order_id, OrderStatus.OPEN, trigger_price=trigger, tx_sig=placed.tx_sig
@@ -202,6 +246,15 @@ class StopKeeper:
         level = "info" if recovered else "stop"
         again = " (back on chain)" if recovered else ""
         self.state.router.event(level, f"#{pos.trade_id} on-chain stop {verb} @ {trigger:g}{again}")
+        if replaced is not None:  # put back after the account showed it missing or elsewhere
+            await self.state.audit(
+                "venue_difference",
+                "system",
+                f"stop {verb} on chain again",
+                f"{replaced}: put back at the engine's stop {wanted:g}",
+                json.dumps({"trigger": trigger, "user_order_id": placed.user_order_id}),
+                trade_id=pos.trade_id,
+            )
 
     async def _stop_failed(
         self, stop: StopState, pos: PositionState, reason: str, status: OrderStatus | None
@@ -220,9 +273,82 @@ class StopKeeper:
                 f"{pos.stop:.4f} protects it, retrying every {config.stop_retry_s:g} s",
             )
 
+    # ------------------------------------------------------------------ read back
+    async def _verify(self, stop: StopState, pos: PositionState) -> None:
+        """On every poll: does the account (as just read) hold the stop the cockpit set? A stop
+        missing or at another price is shown, audited, and put back at the engine's level at
+        once; the software stop is in charge until it is."""
+        broker = self.state.broker
+        uoid = stop.user_order_id
+        if uoid is None or stop.synced_to is None or stop.error is not None:
+            return
+        if stop.trigger is None or broker.account_slot() < stop.sent_slot:
+            return  # this read is older than the last change sent: it cannot tell
+        held = broker.resting_trigger(uoid)
+        if held is None:
+            await self._vanished(stop, pos, "cancelled outside the cockpit?")
+        elif not same_level(held, stop.trigger):
+            await self._moved_away(stop, pos, held)
+
+    async def _vanished(self, stop: StopState, pos: PositionState, why: str) -> None:
+        """Our stop is not on the account any more: its row ends, a new stop is placed."""
+        state = self.state
+        store = state.router.require_store()
+        old = f"{stop.trigger:g}" if stop.trigger is not None else "?"
+        detail = (
+            f"#{pos.trade_id} stop {old} (user_order_id {stop.user_order_id}) is not on "
+            f"{state.venue} any more ({why}): the software stop at {pos.stop:.4f} protects it; "
+            "placing it again"
+        )
+        state.router.event("error", detail)
+        await state.audit(
+            "venue_difference",
+            "system",
+            "stop missing on chain",
+            detail,
+            json.dumps({"user_order_id": stop.user_order_id, "trigger": stop.trigger}),
+            trade_id=pos.trade_id,
+        )
+        if stop.order_id is not None:
+            row = await store.order(stop.order_id)
+            if row.status is OrderStatus.OPEN:
+                await store.record_order_state(
+                    stop.order_id, OrderStatus.CANCELLED, error=f"not on {state.venue} any more"
+                )
+        stop.order_id = stop.client_order_id = stop.user_order_id = None
+        stop.synced_to = stop.trigger = None
+        stop.error, stop.chain, stop.retry_at_ms = "not on chain any more", NO_CHAIN_SL, 0
+
+    async def _moved_away(self, stop: StopState, pos: PositionState, held: float) -> None:
+        """Our stop rests at another trigger than the one the cockpit set: moved back."""
+        state = self.state
+        store = state.router.require_store()
+        detail = (
+            f"#{pos.trade_id} stop on {state.venue} is at {held:g}, not {stop.trigger:g} as the "
+            f"cockpit set it (moved outside the cockpit?): the software stop at {pos.stop:.4f} "
+            "protects it; moving it back"
+        )
+        state.router.event("error", detail)
+        await state.audit(
+            "venue_difference",
+            "system",
+            "stop differs on chain",
+            detail,
+            json.dumps({"chain": held, "cockpit": stop.trigger, "engine": pos.stop}),
+            trade_id=pos.trade_id,
+        )
+        if stop.order_id is not None:
+            await store.record_order_state(
+                stop.order_id, OrderStatus.OPEN, trigger_price=held, error=f"on chain at {held:g}"
+            )
+        stop.trigger, stop.synced_to = held, None
+        stop.error, stop.chain, stop.retry_at_ms = f"on chain at {held:g}", CHAIN_SL_DIFFERS, 0
+
     # ------------------------------------------------------------------ the end
     async def release(self, pos: PositionState) -> None:
-        """The position closed: cancel its stop (a stop that already fired is just forgotten)."""
+        """The position closed: its stop is cancelled by the keeper's worker, never here (the
+        router holds the order lock while it applies the fill that closed it). A stop that
+        already fired is just forgotten."""
         state = self.state
         stop = state.stops.get(pos.trade_id) if pos.trade_id is not None else None
         state.marks.pop(pos.trade_id or -1, None)
@@ -230,24 +356,36 @@ class StopKeeper:
         if stop is None or stop.done:
             return
         stop.done = True
+        if stop.user_order_id is not None:
+            self._released.append(stop)
+            state.kick()
+
+    async def cancel_released(self) -> None:
+        """Cancel the stops of closed positions (the keeper's worker; no lock of the router)."""
         async with self._lock:
-            if stop.user_order_id is None:
-                return
-            store = state.router.require_store()
-            resting = state.broker.stop_resting(stop.user_order_id)
-            try:
-                await state.broker.cancel_stop(stop.user_order_id)
-            except BrokerError as exc:
-                state.router.event(
-                    "error",
-                    f"#{pos.trade_id} stop {stop.user_order_id} could not be cancelled: {exc} "
-                    "(reduce-only: it cannot open a position; cancel it on Drift)",
-                )
-                return
-            if stop.order_id is None:
-                return
-            # Cancelled on chain, or never placed (its row still at intent): ended either way.
-            if resting or (await store.order(stop.order_id)).status is OrderStatus.INTENT:
-                await store.record_order_state(
-                    stop.order_id, OrderStatus.CANCELLED, error="the position closed"
-                )
+            while self._released:
+                stop = self._released.pop(0)
+                await self._cancel_released(stop)
+
+    async def _cancel_released(self, stop: StopState) -> None:
+        state = self.state
+        assert stop.user_order_id is not None
+        store = state.router.require_store()
+        resting = state.broker.stop_resting(stop.user_order_id)
+        try:
+            await state.broker.cancel_stop(stop.user_order_id)
+        except BrokerError as exc:
+            state.router.event(
+                "error",
+                f"#{stop.trade_id} stop {stop.user_order_id} could not be cancelled: "
+                f"{logged_cause(exc)} (reduce-only: it cannot open a position; cancel it on "
+                "Drift)",
+            )
+            return
+        if stop.order_id is None:
+            return
+        # Cancelled on chain, or never placed (its row still at intent): ended either way.
+        if resting or (await store.order(stop.order_id)).status is OrderStatus.INTENT:
+            await store.record_order_state(
+                stop.order_id, OrderStatus.CANCELLED, error="the position closed"
+            )

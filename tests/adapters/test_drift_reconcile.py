@@ -43,6 +43,16 @@ def test_a_venue_position_unknown_to_the_database_is_external() -> None:
     assert "external" in diff.detail and diff.venue_value == 0.33
 
 
+def test_a_position_in_a_market_the_cockpit_does_not_trade_is_unmanaged_not_adopted() -> None:
+    btc = VenuePosition("BTC-PERP", Side.SHORT, 0.01, 60_000.0)
+    btc_stop = VenueOrder("BTC-PERP", 0, 5, OrderSide.BUY, "stop", 0.01, True, 61_000.0)
+    diffs = reconcile([], [LONG, btc], [btc_stop], managed={SYM})
+    assert kinds(diffs) == [DifferenceKind.UNMANAGED_POSITION, DifferenceKind.EXTERNAL_POSITION]
+    assert diffs[0].symbol == "BTC-PERP" and "never acted on" in diffs[0].detail
+    # the trader's own stop in that market is theirs: no orphan reported
+    assert reconcile([], [], [btc_stop], managed={SYM}) == []
+
+
 def test_a_database_position_missing_on_the_venue() -> None:
     [diff] = reconcile([db_long()], [], [])
     assert diff.kind is DifferenceKind.MISSING_ON_VENUE and diff.trade_id == 7

@@ -3,8 +3,8 @@ and DriftOracleFeed on a real DriftClient whose chain is tests/fakes/drift_harne
 
 The oracle feed is the session's feed, as in `cockpit --venue drift`: the test moves the oracle
 (`price`), lets the feed poll once, and the session handles that tick before `price` returns.
-`settle` runs one pass of the venue poll loop (placed orders, venue exits, stop sync), the same
-pass the loop runs every `drift.poll_interval_s`.
+`settle` runs one pass of the venue poll loop (placed orders, venue exits) and waits for the
+stop sync it starts beside it, the same pass the loop runs every `drift.poll_interval_s`.
 """
 
 from __future__ import annotations
@@ -100,9 +100,12 @@ class Rig:
         self.clock.now += advance_ms
         self.h.set_oracle(p)
         await self.gate.release()
+        await self.venue.idle()
 
     async def settle(self) -> None:
+        """One pass of the poll loop, then whatever it gave the worker (stops, cancels)."""
         await self.venue.poll_once()
+        await self.venue.idle()
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         with sqlite3.connect(self.db) as conn:
@@ -148,19 +151,22 @@ async def open_rig(
     oracle: float = 150.0,
     prepare: Any = None,
     poll_loop: bool = False,
+    connected: bool = True,
 ) -> Rig:
     """Build and start the rig; `prepare(harness)` edits the chain before the session starts
     (positions or stops that were there before the cockpit).
 
     Without `poll_loop` the session's venue poll loop is stopped right after the start and the
     test runs each pass itself (`settle`), so what happens between two passes is the test's
-    choice; with it, the loop runs as in the app."""
+    choice; with it, the loop runs as in the app. Without `connected` the client has loaded
+    nothing and the session's start connects it (reading the account first), as in the app."""
     wallet = wallet or new_wallet()
     cfg = config or drift_config()
-    h = make_harness(wallet, config=cfg, oracle_price=oracle)
+    h = make_harness(wallet, config=cfg, oracle_price=oracle, connected=connected)
     if prepare is not None:
         prepare(h)
-        h.markets._load()
+        if connected:
+            h.markets._load()
     return await _start(db, h, wallet, cfg, Clock(T0), atr, poll_loop)
 
 
@@ -169,6 +175,7 @@ async def restart(rig: Rig, *, poll_loop: bool = False) -> Rig:
     broker that remembers nothing, as after quitting (or a crash, with `stop` skipped)."""
     await rig.session.stop()
     rig.h.markets._load()  # stop() unsubscribed the client; a new cockpit subscribes anew
+    rig.h.sender.install(rig.h.client.connection)  # and closed its RPC connection
     return await _start(rig.db, rig.h, rig.wallet, rig.h.config, rig.clock, 2.0, poll_loop)
 
 
@@ -182,7 +189,9 @@ def build_session(
         h.sleeps.append(seconds)
         clock.now += int(seconds * 1000)
 
+    connected = h.broker._connected
     h.broker = DriftBroker(h.client, cfg, lookup_tables=[], clock=clock, sleep=sleep)
+    h.broker._connected = connected
     gate = PollGate()
     theirs = cfg.candle_symbols[SYMBOL]  # the ATR's bars come under the exchange's symbol
     history = ReplayFeed(
@@ -192,7 +201,15 @@ def build_session(
         label="history",
         candle_history={theirs: bars_with_atr(atr)} if atr is not None else None,
     )
-    feed = DriftOracleFeed(h.client, cfg, clock=clock, sleep=gate.sleep, candle_source=history)
+    feed = DriftOracleFeed(
+        h.client,
+        cfg,
+        clock=clock,
+        sleep=gate.sleep,
+        candle_source=history,
+        rpc=h.broker.rpc,
+        loader=h.broker.loader_watch,
+    )
     settings = Settings(
         db_url=f"sqlite+aiosqlite:///{db}",
         drift=cfg,

@@ -2,7 +2,7 @@
 
 A real `Router` and `PositionBook` on a real SQLite `Store`, the real `DriftBroker` on the offline
 chain of tests/fakes/drift_harness.py, and a `LiveVenue` built from them as the session builds
-it. The test drives each pass of the poll loop itself (`poll_once`), so start-up reconcile, stop
+it. The test drives each pass of the poll loop itself (`poll`), so start-up reconcile, stop
 keeping and venue-side exits are checked one step at a time, deterministically.
 """
 
@@ -59,6 +59,12 @@ class Alone:
                 and type(ix.args["params"].order_type).__name__ == "TriggerMarket"
             )
         ]
+
+    async def poll(self) -> bool:
+        """One pass of the poll loop, then the stop sync it started beside it."""
+        read = await self.venue.poll_once()
+        await self.venue.idle()
+        return read
 
     async def live_long(self, size: float, entry: float) -> PositionState:
         """A long whose entry filled: on the account, its trade and fill in the database, listed
@@ -150,6 +156,7 @@ async def alone(tmp_path: Path) -> AsyncIterator[Alone]:
     venue = LiveVenue(router, book, audit, h.broker)
     router.keeper = venue
     yield Alone(db, h, store, router, book, venue, clock, events, audits)
+    await venue.close()
     await store.close()
 
 
@@ -169,7 +176,7 @@ async def test_a_tracked_position_gets_its_stop_placed_then_moved_in_place(alone
     pos = await alone.live_long(0.5, 150.0)
     assert pos.stop == pytest.approx(147.75)  # 150 x (1 - 1.5 %)
 
-    assert await alone.venue.poll_once()
+    assert await alone.poll()
     (placed,) = alone.stop_ixs()
     params = placed.args["params"]
     assert type(params.order_type).__name__ == "TriggerMarket"
@@ -184,12 +191,12 @@ async def test_a_tracked_position_gets_its_stop_placed_then_moved_in_place(alone
     ) == [("stop", "open", uoid, 147.75, pos.trade_id)]
     assert alone.venue.stop_note(pos.trade_id or 0) == "stop on chain @ 147.75"
 
-    assert await alone.venue.poll_once()
+    assert await alone.poll()
     assert len(alone.stop_ixs()) == 1, "a stop in step is left alone"
 
     pos.stop = 149.0
     alone.venue.stop_changed(pos)
-    assert await alone.venue.poll_once()
+    assert await alone.poll()
     ixs = alone.stop_ixs()
     assert [ix.name for ix in ixs] == ["place_perp_order", "modify_order_by_user_id"]
     modify = ixs[1].args
@@ -206,7 +213,7 @@ async def test_a_tracked_position_gets_its_stop_placed_then_moved_in_place(alone
 async def test_a_stop_fired_on_chain_is_the_exit_fill(alone: Alone) -> None:
     await alone.venue.start([])
     pos = await alone.live_long(0.5, 150.0)
-    assert await alone.venue.poll_once()  # the stop goes on chain at 147.75
+    assert await alone.poll()  # the stop goes on chain at 147.75
     stop_row = alone.rows("SELECT id FROM orders WHERE order_type = 'stop'")[0][0]
 
     alone.clock.now += 1000
@@ -214,7 +221,7 @@ async def test_a_stop_fired_on_chain_is_the_exit_fill(alone: Alone) -> None:
     assert alone.h.chain.base() == 0
     assert pos in alone.book.positions, "nothing is known before the account is read"
 
-    assert await alone.venue.poll_once()
+    assert await alone.poll()
     assert pos.closed
     assert pos not in alone.book.positions
     assert any("the on-chain stop fired" in t for t in alone.texts())

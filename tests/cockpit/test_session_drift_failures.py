@@ -25,8 +25,6 @@ from tests.cockpit.drift_rig import SYMBOL, Rig, drift_config, open_rig
 from tests.fakes.drift_harness import RpcDown
 from tests.waiting import until
 
-LOST_EVERY_ATTEMPT = ["lost"] * 4  # max_retries 3: the first send and three re-sends
-
 
 @pytest.fixture
 async def rig(tmp_path: Path) -> Any:
@@ -66,27 +64,26 @@ async def test_an_entry_that_landed_but_errored_is_not_sent_again(rig: Rig) -> N
 
 
 async def test_an_unconfirmed_entry_stays_placed_and_is_listed_when_it_lands(rig: Rig) -> None:
-    rig.h.sender.failures = list(LOST_EVERY_ATTEMPT)
+    rig.h.sender.failures = ["late"]  # taken by the RPC, lands after the send's deadline
     with pytest.raises(EntryPending, match="placed on drift but not confirmed"):
         await rig.session.open_position(SYMBOL, Side.LONG, 40, 2)
     assert rig.session.latest.positions == []
     assert rig.rows("SELECT reason, status FROM orders") == [("entry", "submitted")]
+    await rig.price(150.0, advance_ms=0)  # a fresh price (the send took its 20 s deadline)
     with pytest.raises(OrderRejected, match="placed on drift and not confirmed yet"):
         await rig.session.open_position(SYMBOL, Side.LONG, 40, 2)  # it may still land
     assert rig.session.risk.check_entry(  # and the cooldown runs from its send
         EntryRequest(SYMBOL, Side.LONG, 40, 2, "test"), open_positions=0, now_ms=rig.clock.now
     ).reason.startswith("cooldown")
 
-    await rig.settle()  # within confirm_timeout_s: nothing is re-sent yet
-    assert len(market_sends(rig)) == 4
-    rig.clock.now += 5_000
-    await rig.settle()  # re-sent once, the same order: it lands now
-    sends = market_sends(rig)
-    assert len(sends) == 5 and sends[-1][2] is True
-    assert len({uoid for uoid, _, _ in sends}) == 1
+    rig.clock.now += 60_000
+    await rig.settle()  # still within unconfirmed_expiry_s: watched, never sent again
+    assert len(market_sends(rig)) == 1
+    assert rig.h.sender.land_late() == 1
     await rig.settle()
     [pos] = rig.session.latest.positions
     assert pos.size == pytest.approx(0.26) == pytest.approx(rig.chain_size())
+    assert len(market_sends(rig)) == 1, "one transaction, one order"
     assert rig.rows("SELECT reason, order_type, status FROM orders ORDER BY id") == [
         ("entry", "market", "filled"),
         ("stop", "stop", "open"),
@@ -120,23 +117,40 @@ async def test_an_entry_resting_unfilled_too_long_is_cancelled_then_failed(rig: 
     assert rig.session.latest.positions == []
 
 
-async def test_an_entry_that_never_lands_expires_and_lists_nothing(rig: Rig) -> None:
-    rig.h.sender.failures = ["lost"] * 20
+async def test_an_entry_that_never_lands_expires_once_its_blockhash_has(rig: Rig) -> None:
+    rig.h.sender.failures = ["dropped"]  # taken by the RPC, never lands
     with pytest.raises(EntryPending):
         await rig.session.open_position(SYMBOL, Side.LONG, 40, 2)
-    for _ in range(4):
-        rig.clock.now += 30_000
-        await rig.settle()
+    [(uoid, _, landed)] = market_sends(rig)
+    assert not landed
+    assert sum(rig.h.sleeps) == pytest.approx(rig.h.config.send_deadline_s)
+    rig.clock.now += 120_000  # past unconfirmed_expiry_s, but the blockhash is still valid
+    await rig.settle()
+    assert rig.rows("SELECT status FROM orders") == [("submitted",)], "it may still land"
+    rig.h.chain.slot += 200  # the chain passes the transaction's last valid block height
+    await rig.settle()
     assert rig.session.latest.positions == []
     assert rig.chain_size() == 0
-    sends = market_sends(rig)
-    # the first submit and two re-sends (at 30 s and 60 s; expired at 90 s), each with the
-    # broker's own four attempts: one order id throughout, and nothing ever landed
-    assert len(sends) == 3 * 4
-    assert {(uoid, landed) for uoid, _, landed in sends} == {(sends[0][0], False)}
+    assert market_sends(rig) == [(uoid, False, False)], "never sent again"
     [(status, error)] = rig.rows("SELECT status, error FROM orders")
-    assert status == "expired" and "expired" in error
+    assert status == "expired" and "never showed" in error
     assert any("entry failed" in e for e in rig.events())
+
+
+async def test_an_exit_that_lands_with_an_error_is_refused_with_the_reason_and_retried(
+    rig: Rig,
+) -> None:
+    pos = await rig.session.open_position(SYMBOL, Side.LONG, 40, 2)
+    await rig.settle()
+    rig.h.sender.failures = ["error:ReduceOnlyOrderIncreasedRisk"]
+    with pytest.raises(OrderRejected, match=r"ReduceOnlyOrderIncreasedRisk \(6064\)"):
+        await rig.session.close_position(pos.trade_id or 0)
+    assert not pos.closed and rig.chain_size() == pytest.approx(0.26)
+    rows = rig.rows("SELECT reason, status, error FROM orders WHERE order_type = 'market'")
+    assert rows[-1][:2] == ("manual_close", "rejected") and "Reduce only" in rows[-1][2]
+    await rig.session.close_position(pos.trade_id or 0)  # the trader tries again: a new order
+    await rig.venue.idle()
+    assert pos.closed and rig.chain_size() == 0
 
 
 async def test_a_stop_that_cannot_go_on_chain_leaves_the_software_stop_in_charge(
@@ -144,8 +158,9 @@ async def test_a_stop_that_cannot_go_on_chain_leaves_the_software_stop_in_charge
 ) -> None:
     session = rig.session
     pos = await session.open_position(SYMBOL, Side.LONG, 40, 2)
-    rig.h.sender.failures = list(LOST_EVERY_ATTEMPT)
+    rig.h.sender.down = True  # the RPC takes nothing until the send's deadline
     await rig.settle()
+    rig.h.sender.down = False
     assert rig.chain_stops() == []
     assert session.venue_alerts() == {pos.trade_id: "no chain SL"}
     assert "stop not on chain" in (session.venue_note(pos.trade_id) or "")
@@ -166,8 +181,9 @@ async def test_a_stop_that_cannot_go_on_chain_leaves_the_software_stop_in_charge
 async def test_a_failed_stop_is_retried_and_the_mark_clears(rig: Rig) -> None:
     session = rig.session
     pos = await session.open_position(SYMBOL, Side.LONG, 40, 2)
-    rig.h.sender.failures = list(LOST_EVERY_ATTEMPT)
+    rig.h.sender.down = True
     await rig.settle()
+    rig.h.sender.down = False
     uoid = rig.rows("SELECT user_order_id FROM orders WHERE order_type = 'stop'")[0][0]
     await rig.settle()  # before stop_retry_s: not yet
     assert rig.chain_stops() == []
@@ -184,9 +200,10 @@ async def test_a_stop_that_cannot_be_moved_stays_where_it_was_and_is_retried(rig
     pos = await session.open_position(SYMBOL, Side.LONG, 40, 2)
     await rig.settle()
     [(uoid, _)] = rig.chain_stops()
-    rig.h.sender.failures = list(LOST_EVERY_ATTEMPT)
+    rig.h.sender.down = True
     await rig.price(151.0)  # breakeven: the engine's stop is 150
     await rig.settle()
+    rig.h.sender.down = False
     assert pos.stop == pytest.approx(150.0)
     assert rig.chain_stops() == [(uoid, 147.75)], "the old stop still protects"
     assert "still at 147.75" in (session.venue_note(pos.trade_id) or "")
@@ -272,6 +289,8 @@ async def test_the_poll_loop_runs_by_itself_and_records_a_stop_fill_once(
         reads = r.h.user.fetches
         await until(lambda: r.h.user.fetches >= reads + 2, what="two more polls")
         assert pos.closed
+        # the fill is booked in memory first, then written
+        await until(lambda: len(r.rows("SELECT reason FROM fills")) == 2, what="the fill row")
         assert r.rows("SELECT reason FROM fills ORDER BY id") == [("entry",), ("stop_loss",)]
         assert r.rows("SELECT reason, status FROM orders ORDER BY id") == [
             ("entry", "filled"),
@@ -302,8 +321,9 @@ async def test_the_wallet_key_never_reaches_the_log_the_screen_or_sqlite(
         await r.session.enter_live("LIVE")
         r.h.sender.failures = ["lost", "landed"]
         pos = await r.session.open_position(SYMBOL, Side.LONG, 40, 2)
-        r.h.sender.failures = list(LOST_EVERY_ATTEMPT)
+        r.h.sender.down = True
         await r.settle()  # a failed stop: error paths log too
+        r.h.sender.down = False
         r.clock.now += 5_000
         await r.settle()
         await r.price(154.0)

@@ -26,6 +26,7 @@ async def test_a_stop_missing_on_chain_is_red_and_o_puts_it_back(tmp_path: Path)
     [(uoid, _)] = r.chain_stops()
     await r.session.stop()
     r.h.markets._load()
+    r.h.sender.install(r.h.client.connection)  # stop() closed the RPC connection
     for i, order in enumerate(r.h.chain.user.orders):  # cancelled on Drift while away
         if type(order.status).__name__ == "Open":
             r.h.chain.user.orders[i] = dataclasses.replace(order, status=OrderStatus.Canceled())
