@@ -24,8 +24,8 @@ market lists) or, in tests, by tests/fakes/drift_harness.py.
 Modules: `units` (precisions, conversions, rounding to the step and tick), `orders`
 (PlacedOrder, Confirmation), `errors`, `markets` (every market the sub-account touches is
 subscribed, anew when that set grows), `sender` (one transaction: priced, rebroadcast, confirmed
-within a deadline), `client` (building the DriftClient; the account reads and the sending every
-order goes through), `stops` (on-chain stops), `broker` (DriftBroker: market
+within a deadline), `build` (building the DriftClient), `client` (the account reads and the
+sending every order goes through), `stops` (on-chain stops), `broker` (DriftBroker: market
 orders and fills), `oracle_feed` (DriftOracleFeed), `reconcile` (start-up comparison with the
 venue), `wallet` (the key).
 """
@@ -40,10 +40,10 @@ if TYPE_CHECKING:
         DriftBroker,
         connect_broker,
     )
+    from adapters.drift.build import build_drift_client
     from adapters.drift.client import (
         Clock,
         Sleep,
-        build_drift_client,
         wall_clock_ms,
     )
     from adapters.drift.errors import (
@@ -79,7 +79,7 @@ _HOME = {
     "connect_broker": "broker",
     "Clock": "client",
     "Sleep": "client",
-    "build_drift_client": "client",
+    "build_drift_client": "build",
     "wall_clock_ms": "client",
     "OrderNotConfirmed": "errors",
     "StopNotPlaced": "errors",

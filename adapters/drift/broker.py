@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.base import BrokerError
-from adapters.drift.client import build_drift_client
+from adapters.drift.build import build_drift_client
 from adapters.drift.errors import OrderNotConfirmed
 from adapters.drift.fills import PositionMark, net_quote_delta
 from adapters.drift.orders import Confirmation, PlacedOrder
