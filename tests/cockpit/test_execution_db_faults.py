@@ -70,26 +70,28 @@ def price_time(session: Session) -> int:
     return max((t.ts_ms for t in session.latest.last_tick.values()), default=T0)
 
 
-async def fail_inserts(db: Path, table: str, when: str) -> None:
-    """In a thread: the store's writer may be mid-transaction, waiting on this event loop."""
-    await asyncio.to_thread(_create_fault, db, table, when)
+async def fail_inserts(db: Path, table: str, when: str, name: str = "fault") -> None:
+    """In a thread: the store's writer may be mid-transaction, waiting on this event loop.
+    `name` names the trigger, so several tables can fail at once."""
+    await asyncio.to_thread(_create_fault, db, table, when, name)
 
 
-async def heal(db: Path) -> None:
-    await asyncio.to_thread(_drop_fault, db)
+async def heal(db: Path, *names: str) -> None:
+    await asyncio.to_thread(_drop_fault, db, names or ("fault",))
 
 
-def _create_fault(db: Path, table: str, when: str) -> None:
+def _create_fault(db: Path, table: str, when: str, name: str) -> None:
     with sqlite3.connect(db) as conn:
         conn.execute(
-            f"CREATE TRIGGER fault BEFORE INSERT ON {table} WHEN {when} "
+            f"CREATE TRIGGER {name} BEFORE INSERT ON {table} WHEN {when} "
             "BEGIN SELECT RAISE(ABORT, 'disk I/O error (injected)'); END"
         )
 
 
-def _drop_fault(db: Path) -> None:
+def _drop_fault(db: Path, names: tuple[str, ...]) -> None:
     with sqlite3.connect(db) as conn:
-        conn.execute("DROP TRIGGER fault")
+        for name in names:
+            conn.execute(f"DROP TRIGGER IF EXISTS {name}")
 
 
 def rows(db: Path, sql: str) -> list[tuple[object, ...]]:

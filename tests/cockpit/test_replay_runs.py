@@ -9,7 +9,6 @@ weeks before its entry. Real SQLite files and the real replay feed; no UI needed
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from cockpit.cli import replay_app
 from cockpit.config import Settings
 from cockpit.domain import FeedState, Side
 from cockpit.session import OrderRejected, Session
+from tests.waiting import until
 
 T0 = 1_750_000_000_000 - 1_750_000_000_000 % 60_000
 # a quiet walk around 100 that never reaches a -1.5 % stop or a +1.5 % target
@@ -129,11 +129,7 @@ async def test_resume_carries_the_open_position_into_the_new_run(tmp_path: Path)
 
 
 async def feed_finished(feed: ReplayFeed) -> None:
-    for _ in range(6000):  # a ceiling for a loaded machine, not a duration
-        if feed.status.state is FeedState.DOWN:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the replay did not finish")
+    await until(lambda: feed.status.state is FeedState.DOWN, what="the end of the replay")
 
 
 async def test_the_end_of_the_data_says_what_this_run_came_to(tmp_path: Path) -> None:
@@ -160,9 +156,8 @@ async def test_the_end_of_the_data_says_what_this_run_came_to(tmp_path: Path) ->
 
 
 async def said(session: Session, text: str) -> str:
-    for _ in range(6000):  # a ceiling for a loaded machine, not a duration
-        lines = [e.text for e in session.latest.events if text in e.text]
-        if lines:
-            return lines[-1]
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"never said {text!r}")
+    def lines() -> list[str]:
+        return [e.text for e in session.latest.events if text in e.text]
+
+    await until(lines, what=repr(text))
+    return lines()[-1]

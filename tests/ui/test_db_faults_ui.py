@@ -9,8 +9,6 @@ the database fails; leaving LIVE-SMALL is never refused.
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,11 +17,12 @@ from textual.widgets import Static
 
 from cockpit.domain import Mode
 from cockpit.screens.dashboard import DashboardScreen
-from tests.cockpit.test_execution_db_faults import fail_inserts, rows
+from tests.cockpit.test_execution_db_faults import fail_inserts, heal, rows
 from tests.ui.harness import app_factory, rally
 from tests.ui.test_dashboard import SIZE, open_long
 from tests.ui.test_refusal_logged_once import lines_with
 from tests.ui.test_runner_dialogs import settle as settle_orders
+from tests.waiting import pilot_until
 from widgets.confirm import ConfirmDialog
 from widgets.runner_dialogs import StopRequest
 
@@ -35,12 +34,12 @@ async def test_a_close_while_the_database_fails_is_refused_and_works_after(tmp_p
         await feed.step(1)
         trade_id = await open_long(app, pilot)
         await fail_inserts(db, "orders", "1")
-        await fail_inserts_audit(db)
+        await fail_inserts(db, "audit_events", "1", name="fault_audit")
         app._submit_close(trade_id)
         await settle(pilot, lambda: lines_with(app, f"#{trade_id} exit (manual_close) failed"))
         assert app.is_running, "a failing database must not take the cockpit down"
         assert [p.trade_id for p in app.session.latest.positions] == [trade_id]
-        await heal_all(db)
+        await heal(db, "fault", "fault_audit")
         app._submit_close(trade_id)
         await settle(pilot, lambda: not app.session.latest.positions)
         assert app.is_running
@@ -63,7 +62,7 @@ async def test_live_is_refused_while_its_row_cannot_be_written(tmp_path: Path) -
         assert app.is_running
         assert app.session.latest.mode is Mode.SHADOW
         assert not app.has_class("-live-mode")
-        await heal_all(db)
+        await heal(db, "fault", "fault_audit")
         app._enter_live()
         await settle(pilot, lambda: app.has_class("-live-mode"))
         assert app.session.latest.mode is Mode.LIVE_SMALL
@@ -71,7 +70,7 @@ async def test_live_is_refused_while_its_row_cannot_be_written(tmp_path: Path) -
         app._leave_live()  # leaving is never refused: the row follows when it can
         await settle(pilot, lambda: not app.has_class("-live-mode"))
         assert app.session.latest.mode is Mode.SHADOW
-        await heal_all(db)
+        await heal(db, "fault", "fault_audit")
         await settle(pilot, lambda: app.session.latest.db_failing is None)
     changes = rows(db, "SELECT from_mode, to_mode FROM mode_changes ORDER BY id")
     assert changes == [("shadow", "live_small"), ("live_small", "shadow")]
@@ -80,33 +79,7 @@ async def test_live_is_refused_while_its_row_cannot_be_written(tmp_path: Path) -
 async def settle(pilot: Pilot[None], done: Callable[[], object]) -> None:
     """Wait until `done()` holds and no worker of the app is still running (bounded, not timed)."""
     await settle_orders(pilot, done)
-    for _ in range(3000):
-        if all(w.is_finished for w in pilot.app.workers):
-            return
-        await pilot.pause(0.01)
-    raise AssertionError("a worker did not finish")
-
-
-async def fail_inserts_audit(db: Path) -> None:
-    """A second trigger on the audit table (the helper names its trigger `fault`)."""
-
-    def create() -> None:
-        with sqlite3.connect(db) as conn:
-            conn.execute(
-                "CREATE TRIGGER fault_audit BEFORE INSERT ON audit_events "
-                "BEGIN SELECT RAISE(ABORT, 'disk I/O error (injected)'); END"
-            )
-
-    await asyncio.to_thread(create)
-
-
-async def heal_all(db: Path) -> None:
-    def drop() -> None:
-        with sqlite3.connect(db) as conn:
-            conn.execute("DROP TRIGGER IF EXISTS fault")
-            conn.execute("DROP TRIGGER IF EXISTS fault_audit")
-
-    await asyncio.to_thread(drop)
+    await pilot_until(pilot, lambda: all(w.is_finished for w in pilot.app.workers), what="workers")
 
 
 async def test_quit_asks_first_while_rows_are_held_in_memory(tmp_path: Path) -> None:
@@ -115,7 +88,7 @@ async def test_quit_asks_first_while_rows_are_held_in_memory(tmp_path: Path) -> 
     async with app.run_test(size=SIZE) as pilot:
         await feed.step(1)
         trade_id = await open_long(app, pilot)
-        await fail_inserts_audit(db)
+        await fail_inserts(db, "audit_events", "1", name="fault_audit")
         app._submit_stop(trade_id, StopRequest(150.0, False, ""))  # refused: its audit row waits
         await settle(pilot, lambda: app.session.unwritten() > 0)
         await pilot.press("q")
@@ -125,7 +98,7 @@ async def test_quit_asks_first_while_rows_are_held_in_memory(tmp_path: Path) -> 
         await pilot.press("escape")
         await pilot.pause()
         assert app.is_running and isinstance(app.screen, DashboardScreen)
-        await heal_all(db)
+        await heal(db, "fault", "fault_audit")
         await settle(pilot, lambda: app.session.unwritten() == 0)
         await pilot.press("q")
         await settle(pilot, lambda: not app.is_running)

@@ -17,14 +17,11 @@ import cockpit.screens.dashboard as dashboard
 from cockpit.app import CockpitApp
 from tests.ui.harness import AppFactory, rally
 from tests.ui.test_dashboard import SIZE, open_long
+from tests.waiting import pilot_until
 
 
 async def shows(pilot: Pilot[None], seen: Callable[[], bool]) -> None:
-    for _ in range(3000):  # a ceiling for a loaded machine, not a duration
-        if seen():
-            return
-        await pilot.pause(0.01)
-    raise AssertionError("the change never reached the screen")
+    await pilot_until(pilot, seen, what="the change on screen")
 
 
 def header_price(app: CockpitApp) -> str:
