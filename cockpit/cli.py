@@ -331,6 +331,7 @@ def replay_app(
         [symbol],
         clock=feed.now_ms,
         fresh_run=not resume,
+        replay_source=path.name,
     )
     if timed is not None and signals is not None:
         session.signal_schedule = SignalSchedule(timed, session.signals, f"replay:{signals.name}")

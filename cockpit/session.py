@@ -50,7 +50,7 @@ from cockpit.feed_health import StaleGuard
 from cockpit.history import History
 from cockpit.last_price import last_price_key, last_tick_ms_key
 from cockpit.live_jobs import live_feed_jobs
-from cockpit.replay_summary import run_summary
+from cockpit.replay_run import ReplayRun
 from cockpit.risk import RiskGate
 from cockpit.signals.intake import SignalIntake
 from cockpit.signals.replay import SignalSchedule
@@ -91,11 +91,11 @@ class Session:
         wallet: str | None = None,
         clock: Callable[[], int] = wall_clock_ms,
         fresh_run: bool = False,
+        replay_source: str | None = None,
     ) -> None:
         self.settings = settings
         # A replay that starts clean: positions an earlier run left open are closed at start.
         self.fresh_run = fresh_run
-        self._run_after_id = 0  # trades above this id are this run's (set at start)
         self._summarized = False
         self.feed = feed
         self.broker = broker
@@ -108,6 +108,8 @@ class Session:
         self.store: Store | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.event = EventLog(self.latest, clock, lambda: self.store)
+        # This session's run: which trades are its own; a replay file's run has its own id.
+        self.run = ReplayRun(replay_source, self.event)
         self.book = PositionBook(self.latest.positions)
         self.router = Router(
             settings,
@@ -239,7 +241,7 @@ class Session:
             account=self.settings.account,
         )
         await self.modes.note_forced_shadow()
-        self._run_after_id = await self.store.last_trade_id()
+        await self.run.begin(self.store)
         restored = await restore(self.store, self.book, self.venues, self.symbols, self.event)
         if self.fresh_run and restored:
             await close_earlier_run(self.store, self.book, self.venues, self.router, self.event)
@@ -360,18 +362,22 @@ class Session:
                 await self._summarize_run()
 
     async def _summarize_run(self) -> None:
-        """A replay's own result, in the log (only this run's trades: the file's database
-        holds the earlier runs too)."""
-        store = self.store
-        if store is None:
+        """A replay's own result (only this run's trades: the file's database holds the earlier
+        runs too): a line in the log, and the summary panel that stays on screen."""
+        if self.store is None:
             return
-        try:
-            trades = await store.closed_trades(limit=1_000_000, after_id=self._run_after_id)
-        except Exception as exc:  # the summary is a courtesy: a failed read is said, not raised
-            self.event("error", f"replay finished; its summary could not be read: {exc}")
+        result = await self.run.finish(
+            self.store, self.book.positions, self.settings, self._data_end_ms()
+        )
+        if result is None:
             return
-        mine = [p for p in self.book.positions if (p.trade_id or 0) > self._run_after_id]
-        self.event("info", run_summary(trades, len(mine)))
+        self.event("info", result.line)
+        self.latest.replay_result = result
+        self.latest.touch()
+
+    def _data_end_ms(self) -> int | None:
+        ticks = [t.ts_ms for t in self.latest.last_tick.values()]
+        return max(ticks) if ticks else None
 
     async def on_tick(self, tick: Tick) -> None:
         """One price: update the latest state, run the engine for each position, act."""

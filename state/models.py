@@ -295,6 +295,26 @@ class PhaseRow(Base):
     note: Mapped[str] = mapped_column(Text, server_default="")
 
 
+class ReplayRunRow(Base):
+    """One replay of a file (migration 0016): its own id, which trades are its own (ids above
+    `after_trade_id`, up to the next run's), and what it came to once its data ended."""
+
+    __tablename__ = "replay_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # Stamped by the store like trades (state.accounts): a desk's replays stay apart.
+    account: Mapped[str] = mapped_column(String(64), index=True, server_default=DEFAULT_ACCOUNT)
+    source: Mapped[str] = mapped_column(String(512))
+    started_at_ms: Mapped[int] = mapped_column(BigInteger)
+    after_trade_id: Mapped[int] = mapped_column(Integer)
+    # running -> finished (its data ended) | stopped (the cockpit quit, or a new run began)
+    status: Mapped[str] = mapped_column(String(16))
+    data_end_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    trades: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    net_pnl: Mapped[float | None] = mapped_column(Float, nullable=True)
+    summary: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
 class SettingRow(Base):
     """Small key/value state that must survive restarts (e.g. UI choices)."""
 

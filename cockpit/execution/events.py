@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from cockpit.analytics.snapshot import AnalyticsSnapshot
 from cockpit.domain import Mode, PositionState, Tick
+from cockpit.replay_summary import ReplayResult
 from state.records import TradeSummary
 from state.store import Store
 
@@ -51,6 +52,8 @@ class LatestState:
     db_failing: str | None = None
     # Who paused entries and when (None: entries allowed); the header shows it (pause.py).
     entries_paused: str | None = None
+    # A finished replay run's result (None until its data ends): the summary panel shows it.
+    replay_result: ReplayResult | None = None
     # Called on every change (the UI's redraw request; it coalesces them into frames). Nothing
     # here waits for it or knows what it does: one call per tick, returning at once.
     waker: Callable[[], None] | None = None

@@ -16,6 +16,8 @@ from textual.widgets import DataTable, Footer
 
 from cockpit.domain import PositionState
 from cockpit.pnl_summary import pnl_summary
+from cockpit.replay_summary import ReplayResult
+from cockpit.screens.replay_result import ReplayResultScreen
 from cockpit.screens.trade_detail import TradeDetailScreen
 from cockpit.session import Session
 from widgets.event_log import EventLog
@@ -50,7 +52,11 @@ class DashboardScreen(Screen[None]):
     VERTICAL_BREAKPOINTS = [(0, "-short"), (40, "-medium"), (55, "-tall")]
     # Enter on a table row opens the trade's detail (the focused table posts RowSelected); this
     # binding is the same action under a key [keymap] can change, listed by `?`.
-    BINDINGS = [Binding("enter", "open_detail", "Detail", id="detail", show=False)]
+    # `f` opens a finished replay's result again (it opens by itself when the data ends).
+    BINDINGS = [
+        Binding("enter", "open_detail", "Detail", id="detail", show=False),
+        Binding("f", "show_replay_result", "Replay result", id="replay_result", show=False),
+    ]
 
     def __init__(self, session: Session, refresh_hz: float) -> None:
         super().__init__()
@@ -59,6 +65,7 @@ class DashboardScreen(Screen[None]):
         self._history_version = -1
         self._frame_due = False
         self._last_frame = 0.0
+        self._shown_result: ReplayResult | None = None
 
     def compose(self) -> ComposeResult:
         yield HeaderBar(id="header")
@@ -170,3 +177,20 @@ class DashboardScreen(Screen[None]):
                 if latest.analytics is not None:
                     self.query_one(GatePanel).show(latest.analytics.gates)
                 self._history_version = latest.history_version
+        self._show_new_replay_result(latest.replay_result)
+
+    def _show_new_replay_result(self, result: ReplayResult | None) -> None:
+        """A run that just finished opens its result once, over the dashboard (not over a
+        dialog or another screen the trader is in: then when they come back)."""
+        if result is None or result is self._shown_result or self.app.screen is not self:
+            return
+        self._shown_result = result
+        self.app.push_screen(ReplayResultScreen(result))
+
+    def action_show_replay_result(self) -> None:
+        result = self.session.latest.replay_result
+        if result is None:
+            self.notify("No replay has finished in this session", severity="warning")
+            return
+        self._shown_result = result
+        self.app.push_screen(ReplayResultScreen(result))

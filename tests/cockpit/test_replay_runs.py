@@ -9,6 +9,7 @@ weeks before its entry. Real SQLite files and the real replay feed; no UI needed
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from cockpit.cli import replay_app
 from cockpit.config import Settings
 from cockpit.domain import FeedState, Side
 from cockpit.session import OrderRejected, Session
+from tests.cockpit.test_execution_db_faults import fail_inserts, heal
 from tests.waiting import until
 
 T0 = 1_750_000_000_000 - 1_750_000_000_000 % 60_000
@@ -161,3 +163,64 @@ async def said(session: Session, text: str) -> str:
 
     await until(lines, what=repr(text))
     return lines()[-1]
+
+
+async def test_a_run_the_database_cannot_record_still_plays_and_sums_up(tmp_path: Path) -> None:
+    """The run's record is a courtesy: with its table failing, the replay plays, trades are kept,
+    the result is shown (without an id) and the failure is said; healed, the next run has one."""
+    session, feed = replay(tmp_path)
+    await session.start()  # creates the database
+    await session.stop()
+    await fail_inserts(tmp_path / "r.db", "replay_runs", "1")
+    await fail_updates(tmp_path / "r.db")
+    session, feed = replay(tmp_path)
+    await session.start()
+    try:
+        await said(session, "this replay run could not be recorded: ")
+        await feed.step(2)
+        pos = await session.open_position("SOL-PERP", Side.LONG, 20, 1)
+        await feed.step(1)
+        await session.close_position(pos.trade_id)
+        feed.resume()
+        await feed_finished(feed)
+        summary = await said(session, "replay finished: ")
+    finally:
+        await session.stop()
+    assert summary.startswith("replay finished: 1 trade(s)") and "(run" not in summary
+    result = session.latest.replay_result
+    assert result is not None and result.run_id is None and result.trades == 1
+    await heal(tmp_path / "r.db", "fault", "fault_update")
+    session, feed = replay(tmp_path)
+    await session.start()
+    try:
+        assert session.run.run_id is not None
+    finally:
+        await session.stop()
+    assert rows(tmp_path, "SELECT count(*) FROM trades WHERE status = 'closed'") == [(1,)]
+
+
+async def test_a_result_that_cannot_be_stored_is_still_shown(tmp_path: Path) -> None:
+    session, feed = replay(tmp_path)
+    await session.start()
+    try:
+        assert session.run.run_id == 1
+        await fail_updates(tmp_path / "r.db")
+        feed.resume()
+        await feed_finished(feed)
+        await said(session, "replay run 1: its result was not stored: ")
+        result = session.latest.replay_result
+        assert result is not None and result.run_id == 1 and result.trades == 0
+    finally:
+        await session.stop()
+    assert rows(tmp_path, "SELECT status FROM replay_runs") == [("running",)]
+
+
+async def fail_updates(db: Path) -> None:
+    def create() -> None:
+        with sqlite3.connect(db) as conn:
+            conn.execute(
+                "CREATE TRIGGER fault_update BEFORE UPDATE ON replay_runs "
+                "BEGIN SELECT RAISE(ABORT, 'disk I/O error (injected)'); END"
+            )
+
+    await asyncio.to_thread(create)
