@@ -59,7 +59,7 @@ class ReplayResultScreen(ModalScreen[None]):
             yield Static(Text(title_text(self.result), style="bold"), id="replay-result-title")
             yield DataTable(id="replay-result-figures", cursor_type="none", show_header=False)
             yield Static(Text("Decision gates over this run's trades", style="bold"))
-            yield DataTable(id="replay-result-gates", cursor_type="row", zebra_stripes=True)
+            yield DataTable(id="replay-result-gates", cursor_type="none", zebra_stripes=True)
             yield Static(
                 Text("Esc closes; f opens it again; the journal keeps every run", style="dim")
             )
