@@ -193,7 +193,9 @@ class Session:
 
     def _setup_outside(self, settings: Settings, clock: Callable[[], int]) -> None:
         """Pause, alerts and signals in (issue 16): what talks to the world beyond the venue."""
-        self.pause = EntryPause(self.latest, self.audit, self.event, clock)
+        self.pause = EntryPause(
+            self.latest, self.audit, self.event, clock, audit_now=self.audit_now
+        )
         self.pause_entries = self.pause.pause
         self.resume_entries = self.pause.resume
         self._outside_problems: list[str] = []
@@ -483,6 +485,22 @@ class Session:
             await store.record_audit(kind, who, action, reason, ts_ms, detail_json, trade_id)
 
         await self.router.durable.write(f"audit: {action}", write)
+
+    async def audit_now(
+        self,
+        kind: str,
+        who: str,
+        action: str,
+        reason: str,
+        detail_json: str | None = None,
+        *,
+        trade_id: int | None = None,
+    ) -> None:
+        """An audit row written now or raising: for actions that add risk back and must not
+        happen unrecorded (resuming entries)."""
+        await self.require_store().record_audit(
+            kind, who, action, reason, self.clock(), detail_json, trade_id
+        )
 
     def unwritten(self) -> int:
         """Rows (fills, stop moves, audit rows) held in memory while the database fails them."""

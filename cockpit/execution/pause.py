@@ -26,9 +26,12 @@ class EntryPause:
         audit: Audit,
         event: Callable[[str, str], None],
         clock: Callable[[], int],
+        audit_now: Audit | None = None,
     ) -> None:
         self._latest = latest
         self._audit = audit
+        # Written at once or raising (not queued): a resume needs its row on disk first.
+        self._audit_now = audit_now or audit
         self._event = event
         self._clock = clock
 
@@ -55,11 +58,18 @@ class EntryPause:
         return True
 
     async def resume(self, who: str, why: str = "") -> bool:
-        """Allow entries again; False (and nothing audited) if they were not paused. Resuming
-        adds risk back: without its audit row it does not happen (the error is raised)."""
+        """Allow entries again; False if they were not paused, or if the resume's audit row
+        cannot be written now. Resuming adds risk back: it happens only once its row is on
+        disk (a row queued in memory could die with the process), and a failure is said in the
+        event log while the header keeps showing the pause."""
         if self._latest.entries_paused is None:
             return False
-        await self._audit("pause", who, "resume entries", why or "no reason given")
+        try:
+            await self._audit_now("pause", who, "resume entries", why or "no reason given")
+        except Exception as exc:
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            self._event("error", f"entries stay paused: the resume could not be recorded ({text})")
+            return False
         self._latest.entries_paused = None
         self._latest.touch()
         self._event("info", f"entries resumed by {who}")

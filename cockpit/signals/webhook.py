@@ -113,7 +113,8 @@ class WebhookServer:
     async def _resume_entries(self, request: web.Request) -> web.Response:
         async def resume(data: dict[str, Any], source: str) -> web.Response:
             changed = await self._pause.resume(source, _reason(data))
-            return _answer(200, {"paused": False, "changed": changed})
+            # still paused when the resume could not be recorded (the event log says why)
+            return _answer(200, {"paused": self._pause.paused is not None, "changed": changed})
 
         return await self._guarded(request, "resume", resume)
 

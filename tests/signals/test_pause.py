@@ -9,6 +9,7 @@ import pytest
 
 from cockpit.domain import ExitReason, Side
 from cockpit.session import OrderRejected
+from tests.cockpit.test_execution_db_faults import fail_inserts, heal
 from tests.signals.rig import SYMBOL, rig, signal
 
 pytestmark = pytest.mark.usefixtures("guard")
@@ -65,3 +66,27 @@ async def test_pause_and_resume_over_the_webhook_need_the_token(tmp_path: Path) 
             ("pause", "webhook:127.0.0.1", "pause entries", "FOMC"),
             ("pause", "webhook:127.0.0.1", "resume entries", "no reason given"),
         ]
+
+
+async def test_a_resume_the_database_cannot_record_leaves_entries_paused(tmp_path: Path) -> None:
+    """Pausing takes risk away and holds even unrecorded; resuming adds it back, so it happens
+    only once its audit row is on disk (not queued in memory, where a kill would lose it)."""
+    async with rig(tmp_path) as r:
+        s = r.session
+        assert await s.pause_entries("user", "news")
+        await fail_inserts(r.db, "audit_events", "NEW.action = 'resume entries'")
+        assert not await s.resume_entries("user", "news done")
+        assert s.latest.entries_paused is not None
+        assert any(
+            "entries stay paused: the resume could not be recorded" in e.text
+            for e in s.latest.events
+        )
+        with pytest.raises(OrderRejected, match="entries are paused"):
+            await s.open_position(SYMBOL, Side.LONG, 25.0, 2)
+        status, answer = await r.post("/resume")  # the webhook's resume: refused the same way
+        assert (status, answer["paused"]) == (200, True)
+        await heal(r.db, "fault")
+        assert await s.resume_entries("user", "news done")
+        await s.open_position(SYMBOL, Side.LONG, 25.0, 2)
+    actions = r.rows("SELECT action FROM audit_events WHERE kind = 'pause' ORDER BY id")
+    assert actions == [("pause entries",), ("resume entries",)]
