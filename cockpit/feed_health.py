@@ -17,10 +17,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from adapters.base import LiveFeed, MarketFeed
+from adapters.base import LiveFeed, MarketFeed, SymbolStatusFeed
 from cockpit.domain import FeedState, FeedStatus, Tick
 
 EventSink = Callable[[str, str], None]
+
+
+def status_of(feed: MarketFeed, symbol: str) -> FeedStatus:
+    """`symbol`'s own state where the feed can tell it (several symbols: a quiet or failing
+    one blocks only itself), else the whole feed's."""
+    if isinstance(feed, SymbolStatusFeed):
+        return feed.symbol_status(symbol)
+    return feed.status
 
 
 class StaleGuard:
@@ -50,7 +58,7 @@ class StaleGuard:
         age_s = (self._clock() - tick.ts_ms) / 1000.0
         if age_s > self._limit_s:
             return f"price {age_s:.1f}s old"
-        if self._feed.status.state is FeedState.STALE:
+        if status_of(self._feed, tick.symbol).state is FeedState.STALE:
             return "feed stale"
         return None
 
