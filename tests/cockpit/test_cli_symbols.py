@@ -54,9 +54,7 @@ def config_file(tmp_path: Path, text: str) -> Path:
 
 def test_symbol_repeated_on_the_command_line_gives_the_sessions_symbols(tmp_path: Path) -> None:
     config = config_file(tmp_path, f'[feed]\nsymbols = ["{ETH}"]\n')
-    args = build_parser().parse_args(
-        ["--config", str(config), "--symbol", SOL, "--symbol", BTC]
-    )
+    args = build_parser().parse_args(["--config", str(config), "--symbol", SOL, "--symbol", BTC])
     settings = live_settings(args)
     assert settings is not None
     assert settings.feed.symbol_list == [SOL, BTC]  # the command line replaces the config's

@@ -81,9 +81,11 @@ async def price(
     now = fake.clock()
     await pilot_until(
         pilot,
-        lambda: (t := app.session.latest.last_tick.get(symbol)) is not None
-        and t.ts_ms == now
-        and t.price == value,
+        lambda: (
+            (t := app.session.latest.last_tick.get(symbol)) is not None
+            and t.ts_ms == now
+            and t.price == value
+        ),
         what=f"{symbol} at {value}",
     )
 
