@@ -219,6 +219,7 @@ class RiskLimits(BaseModel):
     max_leverage: float = Field(2.0, gt=0)
     entry_cooldown_s: float = Field(60.0, ge=0)
     daily_loss_limit_usdt: float | None = Field(None, gt=0)
+    max_exposure_usdt: float | None = Field(None, gt=0)  # all symbols' open notional together
 
 
 class GatesConfig(BaseModel):

@@ -162,11 +162,12 @@ class Entries:
         if netting is not None:
             await self._refuse(who, action, netting)
         now_ms = self.clock()
+        held = [p for p in self.book.positions if p.venue == intent.venue]
         decision = self.risk.check_entry(
             EntryRequest(symbol, side, notional, leverage, who),
-            open_positions=len([p for p in self.book.positions if p.venue == intent.venue])
-            + pending,
+            open_positions=len(held) + pending,
             now_ms=now_ms,
+            open_notional_usdt=sum(p.notional for p in held),  # every symbol's, together
         )
         if not decision.allowed:
             await self._refuse(who, action, decision.reason)

@@ -12,7 +12,7 @@ from textual.pilot import Pilot
 from adapters.paper import PaperBroker
 from adapters.replay import ReplayFeed
 from cockpit.app import CockpitApp
-from cockpit.config import Settings
+from cockpit.config import RiskLimits, Settings
 from cockpit.domain import FeedState, Side, Tick
 from cockpit.feeds import demo_app
 from cockpit.session import OrderRejected, Session
@@ -82,8 +82,14 @@ async def test_the_demo_simulates_each_market_from_its_own_seed(
     )
 
 
-def replay_app(tmp_path: Path, eth_ticks: int) -> tuple[CockpitApp, ReplayFeed]:
-    settings = Settings(db_url=f"sqlite+aiosqlite:///{tmp_path / 'r.db'}", state_flush_ms=50)
+def replay_app(
+    tmp_path: Path, eth_ticks: int, risk: RiskLimits | None = None
+) -> tuple[CockpitApp, ReplayFeed]:
+    settings = Settings(
+        db_url=f"sqlite+aiosqlite:///{tmp_path / 'r.db'}",
+        state_flush_ms=50,
+        risk=risk or RiskLimits(),
+    )
     eth = (
         Tick("ETH-PERP", START_MS + 1000 * i, 2000.0, bid=1999.9, ask=2000.1)
         for i in range(eth_ticks)
@@ -138,4 +144,21 @@ async def test_with_one_symbol_the_watchlist_is_hidden(one_market: CockpitApp) -
     async with app.run_test(size=SIZE) as pilot:
         assert app.session.symbols == ["SOL-PERP"]
         assert shown(app) == {}
+        await pilot.press("q")
+
+
+async def test_the_exposure_limit_counts_every_symbol(tmp_path: Path) -> None:
+    """In SHADOW the gate says what LIVE-SMALL would refuse: a SOL position of 40 USDT and an
+    ETH entry of 40 go over a 60 USDT exposure limit together, not each alone."""
+    limits = RiskLimits(max_exposure_usdt=60.0, max_open_positions=5, entry_cooldown_s=0)
+    app, feed = replay_app(tmp_path, eth_ticks=20, risk=limits)
+    session = app.session
+    async with app.run_test(size=SIZE) as pilot:
+        await feed.step(1)
+        await pilot_until(pilot, lambda: len(session.latest.last_tick) == 2)
+        await session.open_position("SOL-PERP", Side.LONG, 40.0, 2.0)
+        assert not any("exposure" in e.text for e in session.latest.events)
+        await session.open_position("ETH-PERP", Side.LONG, 40.0, 2.0)
+        warned = [e.text for e in session.latest.events if "exposure" in e.text]
+        assert warned and warned[-1].startswith("would be refused in LIVE-SMALL: exposure 80.")
         await pilot.press("q")
