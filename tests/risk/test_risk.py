@@ -270,7 +270,7 @@ def test_no_sequence_of_requests_gets_past_a_limit(
 
 @pytest.mark.parametrize(("already_open", "allowed"), [(70.0, True), (70.01, False)])
 def test_exposure_counts_every_symbols_open_notional(already_open: float, allowed: bool) -> None:
-    """Several symbols share one exposure limit: an ETH entry counts the SOL and BTC already open."""
+    """Several symbols share one exposure limit: an ETH entry counts the SOL and BTC open."""
     gate = live_gate(max_exposure_usdt=100.0, max_open_positions=3)
     decision = gate.check_entry(
         EntryRequest("ETH-PERP", Side.SHORT, 30.0, 1.0, "test"),
