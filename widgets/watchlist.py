@@ -21,36 +21,45 @@ from widgets.header_bar import FEED_STYLES
 from widgets.quiet import update_if_changed
 
 REDRAW_S = 0.5
-SYMBOL_WIDTH = 14
+STATE_WIDTH = 12
 
 
-def row_text(row: WatchRow) -> Text:
-    """`SOL/USDT:USDT  150.020  +1.25%  ATR 0.412  connected` (or the reason it is held)."""
-    text = Text(f"{row.symbol[:SYMBOL_WIDTH]:<{SYMBOL_WIDTH}} ", style="bold")
-    text.append(f"{price_text(row.last):>10}" if row.last is not None else f"{'—':>10}")
+def short_names(symbols: list[str]) -> list[str]:
+    """Each symbol by its base asset (`SOL` for SOL/USDT:USDT or SOL-PERP) when the bases tell
+    them apart, else the full names: the row must fit a 100-column terminal's side column."""
+    bases = [s.replace("-", "/").split("/")[0] for s in symbols]
+    return bases if len(set(bases)) == len(bases) else list(symbols)
+
+
+def row_text(row: WatchRow, name: str, width: int) -> Text:
+    """`SOL  connected     150.020  +1.25%  ATR 0.4120`, and for a held symbol the reason at
+    the end. The state comes right after the name, so a narrow terminal cuts the numbers and
+    never the state."""
+    text = Text(f"{name:<{width}} ", style="bold")
+    state = row.status.state
+    label = state.value
+    if state is FeedState.STALE and row.status.age_s is not None:
+        label = f"stale {row.status.age_s:.0f}s"
+    held = row.blocked is not None
+    style = FEED_STYLES[state] if not (held and state is FeedState.CONNECTED) else "yellow"
+    text.append(f"{label:<{STATE_WIDTH}}", style=style)
+    text.append(f"{price_text(row.last):>9}" if row.last is not None else f"{'—':>9}")
     if row.change_24h is None:
         text.append(f"{'—':>9}", style="dim")
     else:
         pct = 100 * row.change_24h
         text.append(f"{pct:>+8.2f}%", style=signed_style(pct))
     text.append("  ATR ", style="dim")
-    text.append(f"{price_text(row.atr):>8}" if row.atr is not None else f"{'—':>8}")
-    text.append("  ")
-    state = row.status.state
-    label = state.value
-    if state is FeedState.STALE and row.status.age_s is not None:
-        label = f"stale {row.status.age_s:.0f}s"
+    text.append(price_text(row.atr) if row.atr is not None else "—")
     if row.blocked is not None:
-        style = FEED_STYLES[state] if state is not FeedState.CONNECTED else "yellow"
-        text.append(f"{label}: ", style=style)
-        text.append(f"{row.blocked}; no entries or automatic exits", style=style)
-    else:
-        text.append(label, style=FEED_STYLES[state])
+        text.append(f"  {row.blocked}; no entries or automatic exits", style=style)
     return text
 
 
 def watchlist_text(rows: list[WatchRow]) -> Text:
-    return Text("\n").join(row_text(row) for row in rows)
+    names = short_names([row.symbol for row in rows])
+    width = max((len(n) for n in names), default=0)
+    return Text("\n").join(row_text(r, n, width) for r, n in zip(rows, names, strict=True))
 
 
 class Watchlist(Static):

@@ -95,7 +95,7 @@ def watchlist_lines(app: CockpitApp) -> dict[str, str]:
     widget.redraw()
     assert widget.display
     lines = str(widget.render()).splitlines()
-    return {symbol: next(line for line in lines if line.startswith(symbol)) for symbol in WIRE}
+    return {symbol: next(line for line in lines if line.startswith(symbol[:3])) for symbol in WIRE}
 
 
 async def test_a_stale_symbol_blocks_only_itself_and_exits_follow_their_own_prices(

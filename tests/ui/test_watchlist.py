@@ -30,7 +30,7 @@ def shown(app: CockpitApp) -> dict[str, str]:
     if not widget.display:
         return {}
     lines = str(widget.render()).splitlines()
-    return {line.split()[0]: line for line in lines}
+    return {f"{line.split()[0]}-PERP": line for line in lines}  # rows name the base: SOL
 
 
 @pytest.fixture
