@@ -122,7 +122,10 @@ async def test_a_stale_symbol_blocks_only_itself_and_exits_follow_their_own_pric
         assert str(refused.value).startswith(f"{BTC}: ")
         assert "stale" in str(refused.value)
         sol = await session.open_position(SOL, Side.LONG, 30.0, 2.0)  # the other trades on
-        texts = lambda: [e.text for e in session.latest.events]  # noqa: E731
+
+        def texts() -> list[str]:
+            return [e.text for e in session.latest.events]
+
         await pilot_until(pilot, lambda: any(t.startswith(f"{BTC}: feed stale") for t in texts()))
         assert not any(t.startswith(f"{SOL}: feed stale") for t in texts())
 
