@@ -433,8 +433,12 @@ def drift_app(settings: Settings) -> CockpitApp:
 
 
 def run_live(settings: Settings) -> int:
-    """The symbols are checked against the exchange first (an unknown one: exit 2)."""
-    note = check_live_markets(settings.feed)
+    """The symbols are checked against the exchange first (an unknown one: exit 2). That loads
+    ccxt before the screen (a second or two; the feed would load it right after anyway), so
+    the wait is said on the terminal."""
+    cfg = settings.feed
+    print(f"cockpit: checking {', '.join(cfg.symbol_list)} on {cfg.exchange} ...", file=sys.stderr)
+    note = check_live_markets(cfg)
     _setup_logging()
     with database_lock(settings.db_url, account=settings.account):
         app = live_app(settings)
