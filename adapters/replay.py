@@ -197,12 +197,13 @@ class ReplayFeed:
         return FeedStatus(state, detail, age_s=None, simulated=self._simulated)
 
     def symbol_status(self, symbol: str) -> FeedStatus:
-        """One symbol's state: down once its own data has ended or failed (the others play on)."""
+        """One symbol's state: down once its own data has ended or failed (the others play on);
+        the whole feed's once every symbol's has ended."""
         stream = self._stream(symbol)
         if stream.error:
             detail = f"{self._label} error: {stream.error}"
             return FeedStatus(FeedState.DOWN, detail, age_s=None, simulated=self._simulated)
-        if stream.exhausted:
+        if stream.exhausted and not all(s.exhausted for s in self._streams.values()):
             detail = f"{self._label} of {symbol} finished"
             return FeedStatus(FeedState.DOWN, detail, age_s=None, simulated=self._simulated)
         return self.status
