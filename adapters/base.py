@@ -151,3 +151,20 @@ class FundingFeed(Protocol):
     """A feed that knows the venue's funding rate (paper positions are charged funding)."""
 
     def funding(self, symbol: str) -> FundingInfo | None: ...
+
+
+@runtime_checkable
+class SymbolStatusFeed(Protocol):
+    """A feed of several symbols that can tell each one's state: a symbol that is stale or down
+    then blocks entries and automatic exits on itself only (cockpit/feed_health.py)."""
+
+    def symbol_status(self, symbol: str) -> FeedStatus: ...
+
+
+@runtime_checkable
+class DayChangeFeed(Protocol):
+    """A feed that can tell a symbol's change over the last 24 hours (the watchlist's column)."""
+
+    async def day_change(self, symbol: str) -> float | None:
+        """The change as a fraction (0.012 = +1.2 %), None when the venue does not say."""
+        ...

@@ -63,6 +63,13 @@ class CcxtCandles:
             out.append(Candle(symbol, timeframe, int(row[0]), o, h, lo, c, volume))
         return out
 
+    async def market_symbols(self) -> set[str]:
+        """Every market the exchange lists (one REST call: ``load_markets``), to check the
+        session's symbols before the cockpit starts."""
+        exchange = await self._client()
+        markets = await exchange.load_markets()
+        return set(markets)
+
     async def close(self) -> None:
         exchange, self._exchange = self._exchange, None
         if exchange is not None:

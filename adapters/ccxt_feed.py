@@ -38,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
@@ -134,39 +135,77 @@ class CcxtFeed(CcxtStreams):
 
     @property
     def status(self) -> FeedStatus:
-        """connected / stale (age) / reconnecting (error, next retry) / down (error)."""
-        ages = [self.price_age_s(s) for s in self._symbols]
-        known = [a for a in ages if a is not None]
+        """connected / stale (age) / reconnecting (error, next retry) / down (error): the worst
+        of every symbol's, for the header (each symbol's own: `symbol_status`)."""
+        return self._status_over(self._streams, list(self._symbols), named=len(self._symbols) > 1)
+
+    def symbol_status(self, symbol: str) -> FeedStatus:
+        """One symbol's state, from its own streams and its own price age only: a quiet or
+        failing symbol does not block the others (issue 16 item 5)."""
+        self._state(symbol)
+        streams = [s for s in self._streams if s.symbol == symbol]
+        return self._status_over(streams, [symbol], named=False)
+
+    def _status_over(
+        self, streams: list[StreamState], symbols: list[str], *, named: bool
+    ) -> FeedStatus:
+        ages = {s: self.price_age_s(s) for s in symbols}
+        known = [a for a in ages.values() if a is not None]
         age = max(known) if known else None
         if self._closed:
             return FeedStatus(FeedState.DOWN, f"{self.exchange_id} closed", age)
         if self._fatal is not None:
             return FeedStatus(FeedState.DOWN, self._fatal, age)
         now = self._clock()
-        failing = [s for s in self._streams if s.error is not None]
+        failing = [s for s in streams if s.error is not None]
         if failing:
             down = any(s.failures >= self.config.down_after_failures for s in failing)
             by_error: dict[str, list[StreamState]] = {}
             for s in failing:
                 by_error.setdefault(s.error or "", []).append(s)
             parts = []
-            everything = len(failing) == len(self._streams) and len(by_error) == 1
-            for error, streams in by_error.items():
-                names = "" if everything else ", ".join(s.name for s in streams) + ": "
-                attempt = max(s.failures for s in streams)
-                wait = max(0.0, min((s.retry_at or now) for s in streams) - now)
-                parts.append(f"{names}{error} (attempt {attempt}, retry in {wait:.0f}s)")
+            everything = len(failing) == len(streams) and len(by_error) == 1
+            for error, group in by_error.items():
+                names = "" if everything else ", ".join(self._stream_name(s, named) for s in group)
+                attempt = max(s.failures for s in group)
+                wait = max(0.0, min((s.retry_at or now) for s in group) - now)
+                parts.append(
+                    f"{names}{': ' if names else ''}{error} (attempt {attempt}, "
+                    f"retry in {wait:.0f}s)"
+                )
             state = FeedState.DOWN if down else FeedState.RECONNECTING
             return FeedStatus(state, "; ".join(parts), age)
-        if any(st.last_price_at is None for st in self._symbols.values()):
-            return FeedStatus(FeedState.RECONNECTING, f"{self._phase} {self.exchange_id}", age)
-        if age is not None and age > self.config.stale_after_s:
+        waiting = [s for s in symbols if self._symbols[s].last_price_at is None]
+        if waiting:
+            which = f" ({', '.join(waiting)})" if named else ""
+            return FeedStatus(
+                FeedState.RECONNECTING, f"{self._phase} {self.exchange_id}{which}", age
+            )
+        quiet = [s for s, a in ages.items() if a is not None and a > self.config.stale_after_s]
+        if age is not None and quiet:
+            which = f"{', '.join(quiet)}: " if named else ""
             return FeedStatus(
                 FeedState.STALE,
-                f"no price for {age:.0f}s: no automatic exits on stale prices",
+                f"{which}no price for {age:.0f}s: no automatic exits on stale prices",
                 age,
             )
         return FeedStatus(FeedState.CONNECTED, f"{self.exchange_id} {self.trigger} price", age)
+
+    @staticmethod
+    def _stream_name(stream: StreamState, named: bool) -> str:
+        return f"{stream.symbol} {stream.name}" if named else stream.name
+
+    async def day_change(self, symbol: str) -> float | None:
+        """The venue's own 24 h change (REST ``fetch_ticker``), as a fraction; None when the
+        ticker has no percentage. Raises what ccxt raises (the watchlist keeps the last)."""
+        self._state(symbol)
+        exchange = await self._ready_exchange()
+        ticker = await exchange.fetch_ticker(symbol)
+        try:
+            percentage = float(ticker.get("percentage"))
+        except (TypeError, ValueError):
+            return None
+        return percentage / 100.0 if math.isfinite(percentage) else None
 
     # ----------------------------------------------------------------- MarketFeed
     def ticks(self, symbol: str) -> AsyncIterator[Tick]:

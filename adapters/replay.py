@@ -16,7 +16,7 @@ import asyncio
 import itertools
 import math
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from adapters.candle_ticks import MINUTE_MS, CandleBook, aggregate_ticks, candle_ticks
@@ -36,6 +36,7 @@ __all__ = [
     "candle_ticks",
     "load_candles_csv",
     "simulated_market",
+    "simulated_markets",
     "simulated_ticks",
     "timeframe_label",
     "timeframe_ms",
@@ -194,6 +195,18 @@ class ReplayFeed:
             speed = _speed_text(self._speed)
             state, detail = FeedState.CONNECTED, f"{self._label} {speed}{self._progress_text()}"
         return FeedStatus(state, detail, age_s=None, simulated=self._simulated)
+
+    def symbol_status(self, symbol: str) -> FeedStatus:
+        """One symbol's state: down once its own data has ended or failed (the others play on);
+        the whole feed's once every symbol's has ended."""
+        stream = self._stream(symbol)
+        if stream.error:
+            detail = f"{self._label} error: {stream.error}"
+            return FeedStatus(FeedState.DOWN, detail, age_s=None, simulated=self._simulated)
+        if stream.exhausted and not all(s.exhausted for s in self._streams.values()):
+            detail = f"{self._label} of {symbol} finished"
+            return FeedStatus(FeedState.DOWN, detail, age_s=None, simulated=self._simulated)
+        return self.status
 
     def _stream(self, symbol: str) -> Stream:
         try:
@@ -389,6 +402,28 @@ def simulated_market(
     `start_ms` defaults to the current minute and must be on a minute boundary, so that every
     warm-up bar is whole and the first live tick opens a fresh bar.
     """
+    return simulated_markets(
+        {symbol: (start_price, seed)},
+        start_ms,
+        speed,
+        warmup_minutes,
+        interval_ms=interval_ms,
+        paused=paused,
+    )
+
+
+def simulated_markets(
+    markets: Mapping[str, tuple[float, int]],
+    start_ms: int | None = None,
+    speed: float | None = 1.0,
+    warmup_minutes: int = 240,
+    *,
+    interval_ms: int = 1000,
+    paused: bool = False,
+) -> ReplayFeed:
+    """Several simulated markets in one feed (`cockpit demo --symbol A --symbol B`): symbol ->
+    (start price, seed), each its own seeded path as `simulated_market` describes, all on one
+    market clock under one set of controls (pause, speed, step)."""
     if start_ms is None:
         now_ms = time.time_ns() // 1_000_000
         start_ms = now_ms - now_ms % MINUTE_MS
@@ -397,28 +432,37 @@ def simulated_market(
     if warmup_minutes < 0:
         raise ValueError(f"warmup_minutes must be >= 0, got {warmup_minutes}")
     warmup_ticks = warmup_minutes * MINUTE_MS // interval_ms if interval_ms > 0 else 0
-    stream = simulated_ticks(
-        symbol,
-        start_price=start_price,
-        seed=seed,
-        start_ms=start_ms - warmup_ticks * interval_ms,
-        interval_ms=interval_ms,
-    )
-    raw_warmup = [next(stream) for _ in range(warmup_ticks)]
-    first_live = next(stream)
-    # The process is multiplicative, so scaling the whole path is another path of the same
-    # process: scale it so the first live tick is exactly `start_price` (a demo resumes there).
-    factor = start_price / first_live.price
-    warmup = [scale_tick(t, factor) for t in raw_warmup]
-    live = (scale_tick(t, factor) for t in itertools.chain([first_live], stream))
+    live: dict[str, Iterator[Tick]] = {}
+    history: dict[str, list[Candle]] = {}
+    for symbol, (start_price, seed) in markets.items():
+        stream = simulated_ticks(
+            symbol,
+            start_price=start_price,
+            seed=seed,
+            start_ms=start_ms - warmup_ticks * interval_ms,
+            interval_ms=interval_ms,
+        )
+        raw_warmup = [next(stream) for _ in range(warmup_ticks)]
+        first_live = next(stream)
+        # The process is multiplicative, so scaling the whole path is another path of the same
+        # process: scale it so the first live tick is exactly `start_price` (a demo resumes
+        # there).
+        factor = start_price / first_live.price
+        warmup = [scale_tick(t, factor) for t in raw_warmup]
+        history[symbol] = aggregate_ticks(warmup, "1m")
+        live[symbol] = _scaled(itertools.chain([first_live], stream), factor)
     return ReplayFeed(
-        {symbol: live},
+        live,
         speed=speed,
         simulated=True,
         label="simulated",
-        candle_history={symbol: aggregate_ticks(warmup, "1m")},
+        candle_history=history,
         paused=paused,
     )
+
+
+def _scaled(ticks: Iterator[Tick], factor: float) -> Iterator[Tick]:
+    return (scale_tick(t, factor) for t in ticks)
 
 
 def candle_replay(

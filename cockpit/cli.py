@@ -12,7 +12,6 @@ import asyncio
 import logging
 import logging.handlers
 import os
-import random
 import sys
 import time
 from collections.abc import Sequence
@@ -27,6 +26,9 @@ from adapters.drift.wallet import WalletError
 from cockpit import db_cli, phase_cli, report_cli
 from cockpit.backtest.cli import add_parser as add_backtest_parser
 from cockpit.config import APP_NAME, Settings, default_data_dir, load_settings
+from cockpit.feeds import check_live_markets
+from cockpit.feeds import demo_app as demo_app  # re-exported: tests and tools import it here
+from cockpit.feeds import live_app as live_app
 from cockpit.secret_scan import looks_like_key
 from state.instance_lock import DatabaseInUse, InstanceLockError
 from state.locks import database_lock
@@ -87,13 +89,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--symbol",
         dest="feed_symbol",
+        action="append",
         metavar="SYMBOL",
-        help="the live feed's perp symbol in ccxt form (default SOL/USDT:USDT)",
+        help="the live feed's perp symbol in ccxt form (default SOL/USDT:USDT); repeat it for "
+        "several symbols in one session",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = sub.add_parser("demo", help="open the cockpit on an offline simulated SOL-PERP market")
     demo.add_argument("--seed", type=int, help="seed of the simulated market (default: random)")
+    demo.add_argument(
+        "--symbol",
+        dest="demo_symbols",
+        action="append",
+        metavar="SYMBOL",
+        help="a simulated market (SOL-PERP, BTC-PERP, ETH-PERP); repeat it for several",
+    )
     demo.add_argument("--speed", type=parse_speed, default=1.0, help="1, 10, 100, ... or max")
 
     replay = sub.add_parser("replay", help="play a CSV of candles as a market")
@@ -245,41 +256,8 @@ def run_demo(args: argparse.Namespace) -> int:
     settings = _settings(args, DEMO_DB_FILE)
     _setup_logging()
     with database_lock(settings.db_url, account=settings.account):
-        return _run(demo_app(settings, seed=args.seed, speed=args.speed))
-
-
-def demo_app(
-    settings: Settings, *, seed: int | None, speed: float | None, paused: bool = False
-) -> CockpitApp:
-    """The cockpit on the simulated market, resuming from the last price the demo saw."""
-    from adapters.paper import PaperBroker
-    from adapters.replay import simulated_market
-    from cockpit.app import CockpitApp
-    from cockpit.last_price import last_price
-    from cockpit.session import Session
-
-    demo = settings.demo
-    if seed is None:
-        seed = demo.seed
-    if seed is None:
-        seed = random.SystemRandom().randrange(1_000_000)
-    start_price = asyncio.run(last_price(settings.db_url, demo.symbol)) or demo.start_price
-    feed = simulated_market(
-        symbol=demo.symbol,
-        start_price=start_price,
-        seed=seed,
-        start_ms=_minute_floor(int(time.time() * 1000)),
-        speed=speed,
-        paused=paused,
-    )
-    session = Session(settings, feed, PaperBroker(settings.paper), [demo.symbol])
-    session.event("info", f"demo: simulated {demo.symbol} from {start_price:.4f}, seed {seed}")
-    return CockpitApp(session)
-
-
-def _minute_floor(ms: int) -> int:
-    """The simulated market starts on a bar boundary so its candles line up with real ones."""
-    return ms - ms % 60_000
+        app = demo_app(settings, seed=args.seed, speed=args.speed, symbols=args.demo_symbols)
+        return _run(app)
 
 
 def run_replay(args: argparse.Namespace) -> int:
@@ -346,6 +324,7 @@ def live_settings(args: argparse.Namespace) -> Settings | None:
     --symbol) nor the config ([feed]) asks for it. The database is the trader's real journal
     (--db, else config/env, else the default cockpit.db), never the demo's."""
     from cockpit.config import FeedConfig
+    from cockpit.symbols import check_symbol_list
 
     overrides: dict[str, object] = {"db_url": args.db} if args.db else {}
     if args.account:
@@ -357,8 +336,9 @@ def live_settings(args: argparse.Namespace) -> Settings | None:
     feed = settings.feed.model_dump()
     if args.feed:
         feed["exchange"] = args.feed
-    if args.feed_symbol:
-        feed["symbol"] = args.feed_symbol
+    if args.feed_symbol:  # the command line's list replaces the config's
+        feed["symbol"] = args.feed_symbol[0]
+        feed["symbols"] = check_symbol_list(args.feed_symbol, "--symbol")
     settings.feed = FeedConfig(**feed)
     _check_exchange(settings.feed.exchange)
     return settings
@@ -454,32 +434,18 @@ def drift_app(settings: Settings) -> CockpitApp:
 
 
 def run_live(settings: Settings) -> int:
+    """The symbols are checked against the exchange first (an unknown one: exit 2). That loads
+    ccxt before the screen (a second or two; the feed would load it right after anyway), so
+    the wait is said on the terminal."""
+    cfg = settings.feed
+    print(f"cockpit: checking {', '.join(cfg.symbol_list)} on {cfg.exchange} ...", file=sys.stderr)
+    note = check_live_markets(cfg)
     _setup_logging()
     with database_lock(settings.db_url, account=settings.account):
-        return _run(live_app(settings))
-
-
-def live_app(settings: Settings) -> CockpitApp:
-    """SHADOW on live mainnet data: the ccxt.pro feed, paper fills, every candle recorded."""
-    from adapters.ccxt_feed import CcxtFeed
-    from adapters.paper import PaperBroker
-    from cockpit.app import CockpitApp
-    from cockpit.session import Session, wall_clock_ms
-
-    cfg = settings.feed
-    feed = CcxtFeed(cfg)
-    broker = PaperBroker(
-        settings.paper,
-        max_price_age_ms=int(cfg.stale_after_s * 1000),
-        clock=wall_clock_ms,
-    )
-    session = Session(settings, feed, broker, [cfg.symbol])
-    session.event(
-        "info",
-        f"SHADOW on {cfg.exchange} {cfg.symbol}: paper fills on live prices "
-        f"(exits act on the {feed.trigger} price)",
-    )
-    return CockpitApp(session)
+        app = live_app(settings)
+        if note is not None:
+            app.session.event("warning", f"{note}: an unknown symbol shows as down")
+        return _run(app)
 
 
 def _journal_settings(args: argparse.Namespace) -> Settings:

@@ -23,6 +23,7 @@ from pydantic_settings import (
 from cockpit.config_outside import AlertsConfig, WebhookConfig
 from cockpit.domain import check_account
 from cockpit.secret_scan import refuse_keys, refuse_keys_in_env, refuse_keys_in_toml_text
+from cockpit.symbols import check_symbol_list, perp_symbol
 
 APP_NAME = "cockpit"
 
@@ -218,6 +219,7 @@ class RiskLimits(BaseModel):
     max_leverage: float = Field(2.0, gt=0)
     entry_cooldown_s: float = Field(60.0, ge=0)
     daily_loss_limit_usdt: float | None = Field(None, gt=0)
+    max_exposure_usdt: float | None = Field(None, gt=0)  # all symbols' open notional together
 
 
 class GatesConfig(BaseModel):
@@ -304,6 +306,7 @@ class DemoConfig(BaseModel):
     """The offline simulated market used by `cockpit demo`."""
 
     symbol: str = "SOL-PERP"
+    symbols: list[str] = Field(default_factory=list)  # several markets (cockpit/symbols.py)
     start_price: float = Field(150.0, gt=0)
     seed: int | None = None
     tick_interval_s: float = Field(1.0, gt=0)
@@ -330,6 +333,8 @@ class FeedConfig(BaseModel):
 
     exchange: str = "binanceusdm"
     symbol: str = "SOL/USDT:USDT"
+    symbols: list[str] = Field(default_factory=list)
+    """Several symbols in one session (cockpit/symbols.py); empty: `symbol` alone."""
     trigger: str = "mark"
     stale_after_s: float = Field(5.0, gt=0)
     reconnect_after_s: float = Field(20.0, gt=0)
@@ -351,9 +356,16 @@ class FeedConfig(BaseModel):
     @field_validator("symbol")
     @classmethod
     def _perp_symbol(cls, value: str) -> str:
-        if "/" not in value or ":" not in value:
-            raise ValueError(f"symbol must be a ccxt perp symbol like SOL/USDT:USDT, got {value!r}")
-        return value
+        return perp_symbol(value)
+
+    @field_validator("symbols")
+    @classmethod
+    def _perp_symbols(cls, value: list[str]) -> list[str]:
+        return [perp_symbol(s) for s in check_symbol_list(value, "feed.symbols")]
+
+    @property
+    def symbol_list(self) -> list[str]:
+        return list(self.symbols) or [self.symbol]
 
     @field_validator("origin")
     @classmethod

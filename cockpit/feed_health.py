@@ -17,10 +17,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from adapters.base import LiveFeed, MarketFeed
+from adapters.base import LiveFeed, MarketFeed, SymbolStatusFeed
 from cockpit.domain import FeedState, FeedStatus, Tick
 
 EventSink = Callable[[str, str], None]
+
+
+def status_of(feed: MarketFeed, symbol: str) -> FeedStatus:
+    """`symbol`'s own state where the feed can tell it (several symbols: a quiet or failing
+    one blocks only itself), else the whole feed's."""
+    if isinstance(feed, SymbolStatusFeed):
+        return feed.symbol_status(symbol)
+    return feed.status
 
 
 class StaleGuard:
@@ -50,7 +58,7 @@ class StaleGuard:
         age_s = (self._clock() - tick.ts_ms) / 1000.0
         if age_s > self._limit_s:
             return f"price {age_s:.1f}s old"
-        if self._feed.status.state is FeedState.STALE:
+        if status_of(self._feed, tick.symbol).state is FeedState.STALE:
             return "feed stale"
         return None
 
@@ -72,14 +80,28 @@ class StaleGuard:
 
 
 class FeedMonitor:
-    """Logs the feed's state changes. `run()` is a task; cancel it to stop."""
+    """Logs the feed's state changes. `run()` is a task; cancel it to stop.
 
-    def __init__(self, feed: MarketFeed, event: EventSink, interval_s: float = 0.5) -> None:
+    With several `symbols` on a feed that knows each one's state, each symbol's changes are
+    logged on their own, named ("BTC/USDT:USDT: feed stale 12s ..."): one quiet symbol must not
+    read as the whole feed going stale."""
+
+    def __init__(
+        self,
+        feed: MarketFeed,
+        event: EventSink,
+        interval_s: float = 0.5,
+        symbols: list[str] | None = None,
+    ) -> None:
         self._feed = feed
         self._event = event
         self._interval_s = interval_s
-        self._last: FeedStatus | None = None
-        self._connected_before = False
+        each = isinstance(feed, SymbolStatusFeed) and symbols is not None and len(symbols) > 1
+        self._logs: dict[str | None, _StateLog] = (
+            {s: _StateLog(event, f"{s}: ") for s in symbols or ()}
+            if each
+            else {None: _StateLog(event, "")}
+        )
 
     async def run(self) -> None:
         while True:
@@ -87,25 +109,39 @@ class FeedMonitor:
             await asyncio.sleep(self._interval_s)
 
     def check(self) -> None:
-        status = self._feed.status
+        for symbol, log in self._logs.items():
+            log.check(self._feed.status if symbol is None else status_of(self._feed, symbol))
+
+
+class _StateLog:
+    """One line per change of one state (the feed's, or one symbol's)."""
+
+    def __init__(self, event: EventSink, prefix: str) -> None:
+        self._event = event
+        self._prefix = prefix
+        self._last: FeedStatus | None = None
+        self._connected_before = False
+
+    def check(self, status: FeedStatus) -> None:
         last = self._last
         self._last = status
         if last is not None and status.state is last.state:
             return
         detail = f": {status.detail}" if status.detail else ""
+        say = self._prefix
         if status.state is FeedState.CONNECTED:
             if self._connected_before:
-                self._event("info", f"feed connected again{detail}; automatic exits resume")
+                self._event("info", f"{say}feed connected again{detail}; automatic exits resume")
             else:
-                self._event("info", f"feed connected{detail}")
+                self._event("info", f"{say}feed connected{detail}")
             self._connected_before = True
         elif status.state is FeedState.STALE:
             age = f" {status.age_s:.0f}s" if status.age_s is not None else ""
-            self._event("warning", f"feed stale{age}: no automatic exits on stale prices")
+            self._event("warning", f"{say}feed stale{age}: no automatic exits on stale prices")
         elif status.state is FeedState.RECONNECTING:
             if self._connected_before:
-                self._event("warning", f"feed reconnecting{detail}")
+                self._event("warning", f"{say}feed reconnecting{detail}")
             else:
-                self._event("info", f"feed{detail}")
+                self._event("info", f"{say}feed{detail}")
         else:
-            self._event("error", f"feed down{detail} (still retrying)")
+            self._event("error", f"{say}feed down{detail} (still retrying)")

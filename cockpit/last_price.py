@@ -17,12 +17,20 @@ def last_tick_ms_key(symbol: str) -> str:
 
 async def last_price(db_url: str, symbol: str) -> float | None:
     """The last price a previous session saw for `symbol`, or None."""
+    return (await last_prices(db_url, [symbol]))[symbol]
+
+
+async def last_prices(db_url: str, symbols: list[str]) -> dict[str, float | None]:
+    """The last price a previous session saw for each of `symbols` (None: never seen)."""
     store = await Store.open(db_url)
     try:
-        value = await store.get_setting(last_price_key(symbol))
+        values = {s: await store.get_setting(last_price_key(s)) for s in symbols}
     finally:
         await store.close()
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
+    prices: dict[str, float | None] = {}
+    for symbol, value in values.items():
+        try:
+            prices[symbol] = float(value) if value is not None else None
+        except ValueError:
+            prices[symbol] = None
+    return prices

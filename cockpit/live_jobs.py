@@ -44,7 +44,8 @@ def live_feed_jobs(session: JobHost) -> list[Job]:
     feed = session.feed
     jobs: list[Job] = []
     if isinstance(feed, LiveFeed):
-        jobs.append(("feed-monitor", FeedMonitor(feed, session.event).run()))
+        monitor = FeedMonitor(feed, session.event, symbols=session.symbols)
+        jobs.append(("feed-monitor", monitor.run()))
     store = session.store
     if isinstance(feed, ClosedCandleFeed) and store is not None:
         backfill = session.settings.feed.backfill_minutes

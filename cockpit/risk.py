@@ -76,13 +76,25 @@ class RiskGate:
 
     # ------------------------------------------------------------------ orders
     def check_entry(
-        self, request: EntryRequest, *, open_positions: int, now_ms: int
+        self,
+        request: EntryRequest,
+        *,
+        open_positions: int,
+        now_ms: int,
+        open_notional_usdt: float = 0.0,
     ) -> RiskDecision:
-        """Refuse (LIVE-SMALL) or flag (SHADOW) an entry that would break a limit."""
+        """Refuse (LIVE-SMALL) or flag (SHADOW) an entry that would break a limit.
+
+        With several symbols in a session (issue 16 item 5) the limits are the session's, not
+        each symbol's: `open_positions` and `open_notional_usdt` count the venue's open positions
+        on every symbol, so three symbols do not triple the risk. One position per symbol is the
+        venue's netting rule (cockpit/execution/book.py), not a limit: it holds in every mode."""
         for value, name in ((request.notional_usdt, "notional"), (request.leverage, "leverage")):
             if not (math.isfinite(value) and value > 0):
                 return RiskDecision(False, f"{name} {value} is not a positive number")
         broken = self._broken_limit(request, open_positions, now_ms)
+        if broken is None:
+            broken = self._exposure_broken(request, open_notional_usdt)
         if broken is None:
             return RiskDecision(True)
         if self._mode is Mode.LIVE_SMALL:
@@ -117,6 +129,17 @@ class RiskGate:
                     f"{limits.entry_cooldown_s:g} s required"
                 )
         return self.daily_loss_reached(now_ms)
+
+    def _exposure_broken(self, request: EntryRequest, open_notional_usdt: float) -> str | None:
+        """The open notional of every symbol plus this entry's, against `max_exposure_usdt`."""
+        limit = self._limits.max_exposure_usdt
+        total = open_notional_usdt + request.notional_usdt
+        if limit is not None and total > limit:
+            return (
+                f"exposure {total:.2f} USDT over every symbol with this entry is above the "
+                f"{limit:.2f} USDT limit ({open_notional_usdt:.2f} USDT already open)"
+            )
+        return None
 
     def daily_loss_reached(self, now_ms: int) -> str | None:
         """The daily loss stop in a trader's words when today's (UTC) net realized loss has

@@ -55,6 +55,7 @@ from cockpit.risk import RiskGate
 from cockpit.signals.intake import SignalIntake
 from cockpit.signals.replay import SignalSchedule
 from cockpit.signals.webhook import WebhookServer, webhook_token
+from cockpit.watchlist import Watchlist
 from state.records import AuditRecord
 from state.store import Store
 
@@ -158,6 +159,10 @@ class Session:
             self.event,
             clock,
         )
+        # One row per symbol: last, 24 h change, ATR, its own feed state (issue 16 item 5).
+        self.watchlist = Watchlist(
+            symbols, feed, self.latest.last_tick, self._stale_guard, settings.atr, clock
+        )
         self.modes = Modes(
             self.risk,
             self.latest,
@@ -254,6 +259,7 @@ class Session:
             self._spawn(self._keep_venue(self.venue), f"venue-connect:{self.venue.venue}")
         for symbol in self.symbols:
             self._spawn(self._run_feed(symbol), f"feed:{symbol}")
+        self._spawn(self.watchlist.run(), "watchlist")
         # Live feeds only: candle recorder, funding on paper positions, feed state in the log.
         for name, job in live_feed_jobs(self):
             self._spawn(job, name)

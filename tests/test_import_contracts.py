@@ -18,7 +18,7 @@ from typing import Any
 import cockpit
 
 ROOT = Path(__file__).resolve().parent.parent
-UI_AND_ENTRY_POINT = {"cockpit.app", "cockpit.screens", "cockpit.cli"}
+UI_AND_ENTRY_POINT = {"cockpit.app", "cockpit.screens", "cockpit.cli", "cockpit.feeds"}
 
 
 def _contracts() -> dict[str, dict[str, Any]]:

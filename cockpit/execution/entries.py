@@ -9,7 +9,7 @@ from typing import NoReturn
 
 from adapters.base import MarketFeed
 from adapters.csv_candles import timeframe_ms
-from cockpit.config import Settings
+from cockpit.config import AtrConfig, Settings
 from cockpit.domain import FeedState, OrderRequest, PositionState, Side
 from cockpit.engine.atr import wilder_atr
 from cockpit.engine.policy import PlanRefused
@@ -20,7 +20,7 @@ from cockpit.execution.events import LatestState
 from cockpit.execution.intent import EntryIntent
 from cockpit.execution.router import Router, new_client_order_id
 from cockpit.execution.venues import Venues
-from cockpit.feed_health import StaleGuard
+from cockpit.feed_health import StaleGuard, status_of
 from cockpit.risk import EntryRequest, RiskGate
 
 log = logging.getLogger(__name__)
@@ -124,12 +124,13 @@ class Entries:
             await self._refuse(
                 who, action, f"entries are paused ({paused}); open positions are still managed"
             )
-        status = self.feed.status
+        status = status_of(self.feed, symbol)  # this symbol's own: the others trade on
         if status.state is FeedState.DOWN:
             await self._refuse(
                 who,
                 action,
-                f"the feed is down ({status.detail or 'no detail'}): no entry on a frozen price",
+                f"{symbol}: the feed is down ({status.detail or 'no detail'}): no entry on a "
+                "frozen price",
             )
         stale = self.stale_guard.staleness(tick)
         if stale is not None:
@@ -161,11 +162,12 @@ class Entries:
         if netting is not None:
             await self._refuse(who, action, netting)
         now_ms = self.clock()
+        held = [p for p in self.book.positions if p.venue == intent.venue]
         decision = self.risk.check_entry(
             EntryRequest(symbol, side, notional, leverage, who),
-            open_positions=len([p for p in self.book.positions if p.venue == intent.venue])
-            + pending,
+            open_positions=len(held) + pending,
             now_ms=now_ms,
+            open_notional_usdt=sum(p.notional for p in held),  # every symbol's, together
         )
         if not decision.allowed:
             await self._refuse(who, action, decision.reason)
@@ -194,18 +196,24 @@ class Entries:
         raise OrderRejected(reason)
 
     async def _entry_atr(self, symbol: str, now_ms: int) -> float | None:
-        """Wilder ATR on the configured timeframe from the feed's closed bars, or None.
+        return await closed_bar_atr(self.feed, symbol, self.settings.atr, now_ms)
 
-        The bar still forming at `now_ms` is dropped (its range is not final). A feed that
-        cannot serve candles gives None: `fixed` does not need the ATR, the ATR policies then
-        refuse with the reason.
-        """
-        cfg = self.settings.atr
-        try:
-            tf_ms = timeframe_ms(cfg.timeframe)
-            bars = await self.feed.candles(symbol, cfg.timeframe, None, cfg.period * 3 + 1)
-        except Exception as exc:  # a feed error must not block a fixed-policy entry
-            log.warning("no candles for ATR on %s: %s", symbol, exc)
-            return None
-        closed = [bar for bar in bars if bar.ts_ms + tf_ms <= now_ms]
-        return wilder_atr(closed, cfg.period)
+
+async def closed_bar_atr(
+    feed: MarketFeed, symbol: str, cfg: AtrConfig, now_ms: int
+) -> float | None:
+    """Wilder ATR on the configured timeframe from the feed's closed bars, or None (the entry's
+    ATR, and the watchlist's column).
+
+    The bar still forming at `now_ms` is dropped (its range is not final). A feed that cannot
+    serve candles gives None: `fixed` does not need the ATR, the ATR policies then refuse with
+    the reason.
+    """
+    try:
+        tf_ms = timeframe_ms(cfg.timeframe)
+        bars = await feed.candles(symbol, cfg.timeframe, None, cfg.period * 3 + 1)
+    except Exception as exc:  # a feed error must not block a fixed-policy entry
+        log.warning("no candles for ATR on %s: %s", symbol, exc)
+        return None
+    closed = [bar for bar in bars if bar.ts_ms + tf_ms <= now_ms]
+    return wilder_atr(closed, cfg.period)

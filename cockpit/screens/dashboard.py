@@ -27,6 +27,7 @@ from widgets.history_table import HistoryTable
 from widgets.pnl_strip import PnlStrip
 from widgets.positions_table import PositionsTable
 from widgets.price_chart import PriceChart
+from widgets.watchlist import Watchlist
 
 # With nothing changing, the screen is still redrawn this often: the clock, a feed going quiet.
 IDLE_REFRESH_S = 1.0
@@ -74,6 +75,7 @@ class DashboardScreen(Screen[None]):
         with Horizontal(id="middle"):
             yield PriceChart(id="chart")
             with Vertical(id="journal-column"):
+                yield Watchlist(self.session.watchlist.rows, id="watchlist")
                 yield HistoryTable(id="history")
                 yield GatePanel(id="gates")
         yield EventLog(id="events", wrap=True, markup=False, max_lines=1000)

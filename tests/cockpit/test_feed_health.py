@@ -122,3 +122,29 @@ async def test_no_entry_on_a_stale_price(tmp_path: Path) -> None:
         assert [r[0] for r in conn.execute("SELECT reason FROM orders")] == ["entry"]
         refusal = conn.execute("SELECT reason FROM audit_events WHERE kind = 'refusal'").fetchone()
     assert "stale price" in refusal[0]
+
+
+@dataclass
+class TwoSymbolFeed(StatusFeed):
+    """A live feed that knows each symbol's state (as CcxtFeed.symbol_status)."""
+
+    states: dict[str, FeedState] = field(default_factory=dict)
+
+    def symbol_status(self, symbol: str) -> FeedStatus:
+        return FeedStatus(self.states.get(symbol, FeedState.CONNECTED), "", 12.0)
+
+
+def test_with_several_symbols_each_ones_state_is_logged_and_guarded_on_its_own() -> None:
+    events: list[tuple[str, str]] = []
+    feed = TwoSymbolFeed(state=FeedState.STALE)  # the whole feed: the worst symbol's state
+    sink = lambda level, text: events.append((level, text))  # noqa: E731
+    monitor = FeedMonitor(feed, sink, symbols=["SOL", "BTC"])  # type: ignore[arg-type]
+    monitor.check()
+    feed.states["BTC"] = FeedState.STALE
+    monitor.check()
+    assert events[-1] == ("warning", "BTC: feed stale 12s: no automatic exits on stale prices")
+    assert not any(text.startswith("SOL: feed stale") for _, text in events)
+
+    guard = StaleGuard(feed, lambda: NOW, sink)  # type: ignore[arg-type]
+    assert guard.fresh(Tick("SOL", NOW, 100.0))  # SOL is fresh though the feed reads stale
+    assert not guard.fresh(Tick("BTC", NOW, 100.0))

@@ -488,7 +488,7 @@ class FakeBinanceUSDM(FakeExchangeServer):
             {
                 "symbol": market.symbol,
                 "priceChange": _num(market.price - closes[0]),
-                "priceChangePercent": "0.000",
+                "priceChangePercent": f"{100 * (market.price / closes[0] - 1):.3f}",
                 "weightedAvgPrice": _num(sum(closes) / len(closes)),
                 "lastPrice": _num(market.price),
                 "lastQty": "1",

@@ -202,6 +202,7 @@ def test_mode_changes_carry_the_limits_and_leaving_is_always_allowed() -> None:
         "max_leverage": 2.0,
         "entry_cooldown_s": 60.0,
         "daily_loss_limit_usdt": None,
+        "max_exposure_usdt": None,
     }
     assert change.reason == "typed LIVE"
     with pytest.raises(ModeRefused, match="already in LIVE-SMALL"):
@@ -265,3 +266,28 @@ def test_no_sequence_of_requests_gets_past_a_limit(
             last_entry = now
         else:
             assert decision.reason
+
+
+@pytest.mark.parametrize(("already_open", "allowed"), [(70.0, True), (70.01, False)])
+def test_exposure_counts_every_symbols_open_notional(already_open: float, allowed: bool) -> None:
+    """Several symbols share one exposure limit: an ETH entry counts the SOL and BTC open."""
+    gate = live_gate(max_exposure_usdt=100.0, max_open_positions=3)
+    decision = gate.check_entry(
+        EntryRequest("ETH-PERP", Side.SHORT, 30.0, 1.0, "test"),
+        open_positions=2,
+        now_ms=T0,
+        open_notional_usdt=already_open,
+    )
+    assert decision.allowed is allowed
+    if not allowed:
+        assert decision.reason == (
+            "exposure 100.01 USDT over every symbol with this entry is above the 100.00 USDT "
+            "limit (70.01 USDT already open)"
+        )
+
+
+def test_exposure_limit_is_off_by_default() -> None:
+    decision = live_gate(max_open_positions=3).check_entry(
+        entry(50.0), open_positions=2, now_ms=T0, open_notional_usdt=10_000.0
+    )
+    assert decision.allowed
