@@ -1,9 +1,11 @@
-"""Run a backtest: entries x parameter sets through the kernel, in chunks, in 1 or N processes.
+"""Run a backtest: entries x parameter sets through the kernel, in chunks, here or elsewhere.
 
 Rows are laid out trade-major (every set of one trade side by side), so the sets of a trade run
 on the same stretch of the path while it is in cache. Work is cut into chunks of trades; each
-chunk is independent and deterministic, so 1 process and N processes give identical results
-(chunks are put back in order). `progress` is called after each chunk with (trades done, total).
+chunk is independent and deterministic (every row is computed alone, from the same inputs), so
+one process, N threads, N local processes (`workers`) and a Dask cluster (`scheduler`, see
+`cluster.py`) give identical results; chunks are put back in order. `progress` is called after
+each chunk with (trades done, total).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 
 from cockpit.backtest import kernel
 from cockpit.backtest.data import Market
+from cockpit.backtest.grid_kernel import SetParams, encode, simulate_grid
 from cockpit.backtest.kernel import Results
 from cockpit.backtest.plans import ParamSet, Trades, build_rows
 from cockpit.backtest.tables import F64, I64, SparseTables, sparse_tables
@@ -53,13 +56,59 @@ def plan_rows(market: Market, sets: Sequence[ParamSet], trades: Trades) -> F64:
     return np.ascontiguousarray(stacked.reshape(-1, kernel.PLAN_FIELDS))
 
 
-def bounds(market: Market, entries: I64, n_sets: int, horizon: int | None) -> tuple[I64, I64]:
-    """Each row's bars: from the bar after its entry to the end of the data (or the horizon)."""
-    starts = entries + 1
+def trade_bounds(market: Market, entries: I64, horizon: int | None) -> tuple[I64, I64]:
+    """Each trade's bars: from the bar after its entry to the end of the data (or the horizon)."""
+    starts = np.asarray(entries + 1, dtype=np.int64)
     ends = np.full(entries.shape[0], len(market), dtype=np.int64)
     if horizon is not None:
         ends = np.minimum(ends, starts + horizon)
+    return starts, ends
+
+
+def bounds(market: Market, entries: I64, n_sets: int, horizon: int | None) -> tuple[I64, I64]:
+    """Each row's bars (trade-major rows, `n_sets` per trade), as `trade_bounds`."""
+    starts, ends = trade_bounds(market, entries, horizon)
     return np.repeat(starts, n_sets), np.repeat(ends, n_sets)
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """Some consecutive trades of a run, to be simulated under every set: a unit of work that
+    carries everything but the file (sent once per worker) and the sets."""
+
+    sign: F64
+    entry: F64
+    atr: F64
+    score: F64
+    starts: I64
+    ends: I64
+
+    def __len__(self) -> int:
+        return int(self.sign.shape[0])
+
+
+def chunks_of(trades: Trades, starts: I64, ends: I64, size: int) -> list[Chunk]:
+    """Trades [0, size), [size, 2 size), ... as chunks (copies: a chunk is shipped alone)."""
+    cols = (trades.sign, trades.entry, trades.atr, trades.score, starts, ends)
+    return [Chunk(*(np.array(c[a : a + size]) for c in cols)) for a in range(0, len(trades), size)]
+
+
+def run_chunk(
+    tables: SparseTables, sets: SetParams, chunk: Chunk, optimistic: bool, threads: int = 1
+) -> Results:
+    """One chunk under every set (rows trade-major, as the whole run's)."""
+    return simulate_grid(
+        tables,
+        sets,
+        chunk.sign,
+        chunk.entry,
+        chunk.atr,
+        chunk.score,
+        chunk.starts,
+        chunk.ends,
+        optimistic=optimistic,
+        threads=threads,
+    )
 
 
 _WORKER_TABLES: SparseTables | None = None
@@ -68,6 +117,12 @@ _WORKER_TABLES: SparseTables | None = None
 def _init_worker(arrays: tuple[F64, F64, F64, F64], kind: int) -> None:
     global _WORKER_TABLES
     _WORKER_TABLES = sparse_tables(*arrays, kind)
+
+
+def _run_sets_chunk(args: tuple[SetParams, Chunk, bool]) -> Results:
+    assert _WORKER_TABLES is not None
+    sets, chunk, optimistic = args
+    return run_chunk(_WORKER_TABLES, sets, chunk, optimistic)
 
 
 def _run_chunk(args: tuple[F64, I64, I64, bool]) -> Results:
@@ -124,6 +179,63 @@ def simulate(
     return concat(parts)
 
 
+def simulate_sets(
+    market: Market,
+    sets: Sequence[ParamSet],
+    trades: Trades,
+    starts: I64,
+    ends: I64,
+    *,
+    kind: int,
+    optimistic: bool = False,
+    workers: int = 1,
+    threads: int = 1,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+) -> Results:
+    """Every trade (bars [starts[t], ends[t])) under every set, plans built in the kernel.
+
+    In this process (`threads` threads), in `workers` local processes, or on the Dask cluster at
+    `scheduler` ("local": a LocalCluster started here); the same results whichever.
+    """
+    n_trades = len(trades)
+    encoded = encode(sets, market.symbol)
+    # Threads share a chunk's trades: bigger chunks keep them busy between two progress ticks.
+    chunk_trades = CHUNK_TRADES * (4 * threads if threads > 1 else 1)
+    chunks = chunks_of(trades, starts, ends, chunk_trades)
+    arrays = (market.open, market.high, market.low, market.close)
+    done = 0
+
+    def tick(part: Results) -> None:
+        nonlocal done
+        done = min(done + chunk_trades, n_trades)
+        if progress is not None:
+            progress(done, n_trades)
+
+    parts: list[Results] = []
+    if scheduler is not None:
+        from cockpit.backtest.cluster import run_on_cluster
+
+        parts = run_on_cluster(scheduler, arrays, kind, encoded, chunks, optimistic, tick)
+    elif workers <= 1 or len(chunks) <= 1:
+        tables = sparse_tables(*arrays, kind)
+        for chunk in chunks:
+            parts.append(run_chunk(tables, encoded, chunk, optimistic, threads))
+            tick(parts[-1])
+    else:
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(
+            max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(arrays, kind)
+        ) as pool:
+            jobs = [(encoded, chunk, optimistic) for chunk in chunks]
+            for part in pool.map(_run_sets_chunk, jobs):
+                parts.append(part)
+                tick(part)
+    if not parts:
+        return Results.empty(0)
+    return concat(parts)
+
+
 def backtest(
     market: Market,
     sets: Sequence[ParamSet],
@@ -134,20 +246,24 @@ def backtest(
     optimistic: bool = False,
     horizon: int | None = None,
     workers: int = 1,
+    threads: int = 1,
+    scheduler: str | None = None,
     progress: Progress | None = None,
 ) -> Run:
-    """Every entry under every set on one file."""
-    rows = plan_rows(market, sets, trades)
-    starts, ends = bounds(market, entries, len(sets), horizon)
-    results = simulate(
+    """Every entry under every set on one file (see `simulate_sets` for where it runs)."""
+    starts, ends = trade_bounds(market, entries, horizon)
+    results = simulate_sets(
         market,
-        rows,
+        sets,
+        trades,
         starts,
         ends,
         kind=kind,
-        n_sets=len(sets),
         optimistic=optimistic,
         workers=workers,
+        threads=threads,
+        scheduler=scheduler,
         progress=progress,
     )
+    rows = plan_rows(market, sets, trades)
     return Run(market, tuple(sets), entries, trades, rows, results, kind)
