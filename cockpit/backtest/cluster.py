@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from cockpit.backtest.chunks import Chunk, run_chunk
 from cockpit.backtest.grid_kernel import SetParams
 from cockpit.backtest.kernel import Results
 from cockpit.backtest.tables import F64, SparseTables, sparse_tables
@@ -59,11 +60,9 @@ def _tables(key: str, arrays: Sequence[F64], kind: int) -> SparseTables:
 
 
 def _task(
-    key: str, arrays: Sequence[F64], kind: int, sets: SetParams, chunk: Any, optimistic: bool
+    key: str, arrays: Sequence[F64], kind: int, sets: SetParams, chunk: Chunk, optimistic: bool
 ) -> Results:
     """One chunk on a worker (single-threaded: a worker's threads are Dask's to use)."""
-    from cockpit.backtest.run import run_chunk
-
     return run_chunk(_tables(key, arrays, kind), sets, chunk, optimistic)
 
 
@@ -105,7 +104,7 @@ def run_on_cluster(
     arrays: Sequence[F64],
     kind: int,
     sets: SetParams,
-    chunks: Sequence[Any],
+    chunks: Sequence[Chunk],
     optimistic: bool,
     done: Callable[[Results], None],
 ) -> list[Results]:

@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numba import njit, prange
@@ -26,10 +25,6 @@ from numba import njit, prange
 from cockpit.backtest import kernel
 from cockpit.backtest.kernel import I8, I32, Results
 from cockpit.backtest.tables import F64, I64, SparseTables
-from cockpit.engine.policy import RUNNER_EPS, base_asset
-
-if TYPE_CHECKING:
-    from cockpit.backtest.plans import ParamSet
 
 # Set row layout (float64).
 P_POLICY, P_STOP, P_BE, P_LT, P_LM, P_TP1, P_TP2, P_TP1F, P_TP2F = 0, 1, 2, 3, 4, 5, 6, 7, 8
@@ -44,10 +39,6 @@ PARALLEL_BLOCK = 32  # trades per block handed to a thread
 POLICY_CODES = {"fixed": FIXED, "atr_scaled": ATR_SCALED, "quality_tiers": QUALITY_TIERS}
 
 
-def _opt(value: float | None) -> float:
-    return math.nan if value is None else float(value)
-
-
 @dataclass(frozen=True, slots=True)
 class SetParams:
     """Parameter sets as numbers for one symbol: `params[s]`, `tiers[s, :params[s, P_NTIERS]]`."""
@@ -57,43 +48,6 @@ class SetParams:
 
     def __len__(self) -> int:
         return int(self.params.shape[0])
-
-
-def encode(sets: Sequence[ParamSet], symbol: str) -> SetParams:
-    """The sets as numbers; the ATR baseline is the symbol's asset's (NaN: none, refused)."""
-    n_tiers = max((len(ps.tiers.tiers) for ps in sets), default=0)
-    params = np.zeros((len(sets), SET_FIELDS))
-    tiers = np.full((len(sets), max(n_tiers, 1), TIER_FIELDS), math.nan)
-    for i, ps in enumerate(sets):
-        fx = ps.fixed
-        p = params[i]
-        p[P_POLICY] = POLICY_CODES[ps.policy]
-        p[P_STOP] = fx.stop_loss_pct / 100.0
-        p[P_BE] = fx.breakeven_trigger_pct / 100.0
-        p[P_LT] = fx.profit_lock_trigger_pct / 100.0
-        p[P_LM] = fx.profit_lock_pct / 100.0
-        p[P_TP1] = fx.tp1_pct / 100.0
-        p[P_TP2] = fx.tp2_pct / 100.0
-        p[P_TP1F] = fx.tp1_fraction
-        p[P_TP2F] = fx.tp2_fraction
-        p[P_LONG_MULT] = ps.bias_cfg.long_mult if ps.bias else 1.0
-        p[P_SHORT_MULT] = ps.bias_cfg.short_mult if ps.bias else 1.0
-        p[P_BASELINE] = _opt(ps.atr.baseline.get(base_asset(symbol)))
-        p[P_FMIN] = ps.atr.factor_min
-        p[P_FMAX] = ps.atr.factor_max
-        p[P_NTIERS] = len(ps.tiers.tiers)
-        p[P_RUNNER_EPS] = RUNNER_EPS
-        for k, tier in enumerate(ps.tiers.tiers):  # best first, as quality_tier_for
-            tiers[i, k] = (
-                tier.min_score,
-                _opt(tier.stop_atr),
-                tier.tp1_atr,
-                _opt(tier.tp2_atr),
-                tier.tp1_fraction,
-                tier.tp2_fraction,
-                _opt(tier.trail_atr),
-            )
-    return SetParams(params, tiers)
 
 
 @njit(cache=True)

@@ -10,7 +10,6 @@ each chunk with (trades done, total).
 
 from __future__ import annotations
 
-import dataclasses
 import multiprocessing
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -19,13 +18,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from cockpit.backtest import kernel
+from cockpit.backtest.chunks import Chunk, chunks_of, concat, run_chunk
 from cockpit.backtest.data import Market
-from cockpit.backtest.grid_kernel import SetParams, encode, simulate_grid
+from cockpit.backtest.grid_kernel import SetParams
 from cockpit.backtest.kernel import Results
-from cockpit.backtest.plans import ParamSet, Trades, build_rows
+from cockpit.backtest.plans import ParamSet, Trades, build_rows, encode
 from cockpit.backtest.tables import F64, I64, SparseTables, sparse_tables
 
 CHUNK_TRADES = 500
+
+__all__ = ["CHUNK_TRADES", "Chunk", "Run", "backtest", "chunks_of", "concat", "run_chunk"]
 
 Progress = Callable[[int, int], None]
 
@@ -71,46 +73,6 @@ def bounds(market: Market, entries: I64, n_sets: int, horizon: int | None) -> tu
     return np.repeat(starts, n_sets), np.repeat(ends, n_sets)
 
 
-@dataclass(frozen=True, slots=True)
-class Chunk:
-    """Some consecutive trades of a run, to be simulated under every set: a unit of work that
-    carries everything but the file (sent once per worker) and the sets."""
-
-    sign: F64
-    entry: F64
-    atr: F64
-    score: F64
-    starts: I64
-    ends: I64
-
-    def __len__(self) -> int:
-        return int(self.sign.shape[0])
-
-
-def chunks_of(trades: Trades, starts: I64, ends: I64, size: int) -> list[Chunk]:
-    """Trades [0, size), [size, 2 size), ... as chunks (copies: a chunk is shipped alone)."""
-    cols = (trades.sign, trades.entry, trades.atr, trades.score, starts, ends)
-    return [Chunk(*(np.array(c[a : a + size]) for c in cols)) for a in range(0, len(trades), size)]
-
-
-def run_chunk(
-    tables: SparseTables, sets: SetParams, chunk: Chunk, optimistic: bool, threads: int = 1
-) -> Results:
-    """One chunk under every set (rows trade-major, as the whole run's)."""
-    return simulate_grid(
-        tables,
-        sets,
-        chunk.sign,
-        chunk.entry,
-        chunk.atr,
-        chunk.score,
-        chunk.starts,
-        chunk.ends,
-        optimistic=optimistic,
-        threads=threads,
-    )
-
-
 _WORKER_TABLES: SparseTables | None = None
 
 
@@ -129,13 +91,6 @@ def _run_chunk(args: tuple[F64, I64, I64, bool]) -> Results:
     assert _WORKER_TABLES is not None
     rows, starts, ends, optimistic = args
     return kernel.run(_WORKER_TABLES, rows, starts, ends, optimistic=optimistic)
-
-
-def concat(parts: Sequence[Results]) -> Results:
-    """Chunk results back into one, in order."""
-    return Results(
-        *(np.concatenate([getattr(p, f.name) for p in parts]) for f in dataclasses.fields(Results))
-    )
 
 
 def simulate(
