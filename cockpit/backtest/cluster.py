@@ -15,6 +15,7 @@ process per core on 127.0.0.1, started and stopped for this run.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -85,7 +86,11 @@ def connect(address: str) -> Iterator[Any]:
     if address == "local":
         with (
             LocalCluster(
-                host="127.0.0.1", threads_per_worker=1, dashboard_address=None, processes=True
+                host="127.0.0.1",
+                threads_per_worker=1,
+                dashboard_address=None,
+                processes=True,
+                silence_logs=logging.ERROR,
             ) as cluster,
             Client(cluster) as client,
         ):
