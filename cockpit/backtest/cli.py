@@ -146,6 +146,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         raise ValueError(f"--workers must be at least 1, got {args.workers}")
     if args.threads < 1:
         raise ValueError(f"--threads must be at least 1, got {args.threads}")
+    if args.threads > 1 and args.workers > 1:
+        raise ValueError(
+            "--threads and --workers: choose one (threads of one process, or processes)"
+        )
     if args.scheduler is not None:
         from cockpit.backtest.cluster import require_dask
 

@@ -182,6 +182,24 @@ def test_grid_expands_every_combination(
         (["--policy", "quality_tiers", "--entries", "every:10"], "needs --scores"),
         (["--policy", "fixed", "--scores", "90,abc", "--entries", "every:10"], "'abc'"),
         (["--entries", "every:10"], "--policy"),
+        (["--policy", "fixed", "--entries", "every:10", "--threads", "0"], "--threads"),
+        (
+            ["--policy", "fixed", "--entries", "every:10", "--threads", "2", "--workers", "2"],
+            "choose one",
+        ),
+        (
+            [
+                "--policy",
+                "fixed",
+                "--entries",
+                "every:10",
+                "--scheduler",
+                "local",
+                "--workers",
+                "2",
+            ],
+            "--scheduler runs on the cluster",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
