@@ -8,14 +8,17 @@ sides, scores cycling 90/75/65, each trade running at most `--bars` bars (then e
 grid of 48 sets mixing all policies (fixed and atr_scaled: TP1 distance x TP1 fraction x
 direction bias; quality_tiers: runner trail x breakeven trigger x bias), candle path.
 
-Figures: trade x parameter-set simulations per second of the kernel in this process (plan rows
-built in bulk + simulation; the file load and the one-off numba compile/cache load are outside
-the timed span, a warm-up run pays them), the median of `--repeats` runs; the same work with
-`--workers` spawned processes, pool start included; the engine's own Python loop
+Figures: trade x parameter-set simulations per second of the kernel in this process, with one
+thread and with `--threads` threads (everything `run.simulate_sets` does per file: the sparse
+tables, the sets encoded as numbers, plans built and simulated in the compiled loop; the file
+load, the ATRs and the one-off numba compile/cache load are outside the timed span, a warm-up
+run pays them), the median of `--repeats` runs; the same work with `--workers` spawned
+processes, pool start included; the engine's own Python loop
 (`cockpit.backtest.reference.run_trade` on `plan_for` plans) on a `--sample` share of the same
 (trade, set) pairs, which must give identical fills (checked and printed); the ratio; peak RSS
 of this process and its children. Nothing is asserted on time. The goal line is a target to
-read. The last line reads `sims/s: N (engine loop: M/s, ratio R, peak RSS X MB)`.
+read. The last line reads `sims/s: N (engine loop: M/s, ratio R, peak RSS X MB)`, N being the
+faster of the in-process figures.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from cockpit.backtest import kernel  # noqa: E402
 from cockpit.backtest.data import entry_atrs, load_market, sides  # noqa: E402
 from cockpit.backtest.plans import ParamSet, Trades  # noqa: E402
 from cockpit.backtest.reference import run_trade  # noqa: E402
-from cockpit.backtest.run import bounds, plan_rows, simulate  # noqa: E402
+from cockpit.backtest.run import simulate_sets, trade_bounds  # noqa: E402
 from cockpit.backtest.tables import CANDLES  # noqa: E402
 from cockpit.config import FixedPolicyConfig, QualityTier, QualityTiersConfig, Settings  # noqa: E402
 from cockpit.domain import Candle, Side  # noqa: E402
@@ -114,6 +117,7 @@ def main() -> int:
     ap.add_argument("--sample", type=float, default=0.01, help="share run by the engine loop")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     if not args.file.is_file():
         print(f"no candle file at {args.file}: the benchmark needs the real SOL perp data")
@@ -135,32 +139,46 @@ def main() -> int:
         f"x <= {args.bars} bars = {n_sims:,} simulations"
     )
 
-    def one_run() -> kernel.Results:
-        rows = plan_rows(market, sets, trades)
-        starts, ends = bounds(market, entries, len(sets), args.bars)
-        return simulate(market, rows, starts, ends, kind=kind, n_sets=len(sets))
+    starts, ends = trade_bounds(market, entries, args.bars)
 
-    one_run()  # compile or load the cache
-    times = []
-    for _ in range(args.repeats):
-        t0 = time.perf_counter()
-        results = one_run()
-        times.append(time.perf_counter() - t0)
-    kernel_rate = n_sims / statistics.median(times)
-    print(f"kernel, 1 process: {statistics.median(times) * 1e3:.1f} ms, {kernel_rate:,.0f} sims/s")
+    def one_run(threads: int = 1, workers: int = 1) -> kernel.Results:
+        return simulate_sets(
+            market, sets, trades, starts, ends, kind=kind, threads=threads, workers=workers
+        )
+
+    cpu_rates: list[float] = []
+
+    def timed(label: str, threads: int) -> tuple[float, kernel.Results]:
+        one_run(threads)  # compile or load the cache
+        times = []
+        cpu = []
+        for _ in range(args.repeats):
+            t0, c0 = time.perf_counter(), time.process_time()
+            out = one_run(threads)
+            times.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
+        rate = n_sims / statistics.median(times)
+        cpu_rate = n_sims / statistics.median(cpu)
+        cpu_rates.append(cpu_rate)
+        print(
+            f"kernel, {label}: {statistics.median(times) * 1e3:.1f} ms, {rate:,.0f} sims/s "
+            f"({cpu_rate:,.0f} per CPU second)"
+        )
+        return rate, out
+
+    fields = ("fill_bar", "fill_price", "fill_frac", "fill_reason", "n_fills", "pnl_pct")
+    kernel_rate, results = timed("1 process, 1 thread", 1)
+    if args.threads > 1:
+        rate, multi = timed(f"1 process, {args.threads} threads", args.threads)
+        same = all(np.array_equal(getattr(multi, f), getattr(results, f)) for f in fields)
+        print(f"  {args.threads} threads identical to 1: {'yes' if same else 'NO'}")
+        kernel_rate = max(kernel_rate, rate)
 
     if args.workers > 1:
-        rows = plan_rows(market, sets, trades)
-        starts, ends = bounds(market, entries, len(sets), args.bars)
         t0 = time.perf_counter()
-        multi = simulate(
-            market, rows, starts, ends, kind=kind, n_sets=len(sets), workers=args.workers
-        )
+        multi = one_run(workers=args.workers)
         dt = time.perf_counter() - t0
-        same = all(
-            np.array_equal(getattr(multi, f), getattr(results, f))
-            for f in ("fill_bar", "fill_price", "fill_frac", "fill_reason", "n_fills", "pnl_pct")
-        )
+        same = all(np.array_equal(getattr(multi, f), getattr(results, f)) for f in fields)
         print(
             f"kernel, {args.workers} processes (pool start included): {dt * 1e3:.1f} ms, "
             f"{n_sims / dt:,.0f} sims/s, identical: {'yes' if same else 'NO'}"
@@ -207,12 +225,13 @@ def main() -> int:
         except PlanRefused:
             continue
         jobs.append((r, plan, i + 1))
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     refs = [
         (r, run_trade(plan, candles[first_i : first_i + args.bars], first_index=first_i))
         for r, plan, first_i in jobs
     ]
     dt = time.perf_counter() - t0
+    engine_cpu = len(jobs) / max(time.process_time() - c0, 1e-9)
     engine_rate = len(jobs) / dt if dt > 0 else float("nan")
     same = all(tuple(results.fills(r)) == ref.fills for r, ref in refs)
     print(
@@ -220,6 +239,10 @@ def main() -> int:
         f"kernel identical: {'yes' if same else 'NO'}"
     )
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(
+        f"per CPU second (load-independent): kernel {cpu_rates[0]:,.0f} sims, engine loop "
+        f"{engine_cpu:,.0f} sims, ratio {cpu_rates[0] / engine_cpu:,.0f}"
+    )
     print("goal: >= 5,000,000 sims/s and >= 1,000x the engine loop on this 2-core machine")
     ratio = kernel_rate / engine_rate
     print(

@@ -40,6 +40,17 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--path", default="candles", choices=("candles", "closes"), dest="path_kind")
     p.add_argument("--grid", type=Path, help="TOML grid of parameter sets (docs/backtest.md)")
     p.add_argument("--workers", type=int, default=1, help="local processes (default 1)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads of this process (default 1; not with --workers)",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on a Dask cluster: tcp://HOST:PORT, or local (needs cockpit[cluster])",
+    )
     p.add_argument("--trades", type=Path, help="write one CSV row per trade and set")
     p.add_argument("--out", type=Path, help="write the Markdown report")
     p.add_argument("--symbol", help="the asset's symbol (default: the file name's first part)")
@@ -133,6 +144,18 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.workers < 1:
         raise ValueError(f"--workers must be at least 1, got {args.workers}")
+    if args.threads < 1:
+        raise ValueError(f"--threads must be at least 1, got {args.threads}")
+    if args.threads > 1 and args.workers > 1:
+        raise ValueError(
+            "--threads and --workers: choose one (threads of one process, or processes)"
+        )
+    if args.scheduler is not None:
+        from cockpit.backtest.cluster import require_dask
+
+        if args.workers > 1 or args.threads > 1:
+            raise ValueError("--scheduler runs on the cluster's workers: drop --workers/--threads")
+        require_dask()
     if args.horizon is not None and args.horizon < 1:
         raise ValueError(f"--horizon must be at least 1 bar, got {args.horizon}")
     sets = parameter_sets(args, settings)
@@ -163,6 +186,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 optimistic=args.optimistic,
                 horizon=args.horizon,
                 workers=args.workers,
+                threads=args.threads,
+                scheduler=args.scheduler,
                 progress=progress,
             )
         )

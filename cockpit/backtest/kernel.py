@@ -6,13 +6,21 @@ Each row is one plan (levels in price, as `ExitPlan` holds them) on one path (ba
 (the session's and `reference.run_trade`'s way): the same comparisons in the same order on the
 same floats, so fills, MFE/MAE and ambiguous-bar counts are bit-identical. The engine module
 docstrings are the specification; the comments here only say where the kernel takes a shortcut.
+No fastmath anywhere: reassociation, contraction into FMA or "no NaN" assumptions would change
+the floats (NaN is how a plan says "no TP2" or "no trail").
+
+Why it is flat: `trade` keeps a position's whole state in local scalars (registers), walks a
+bar's prices (the open, levels crossed, the extremes, the close) in one loop and decides each
+price inline; only a fill (at most three per trade) calls out (`_book`). Nothing is allocated
+per trade. The rows driver `simulate` reads plan rows; `grid_kernel.simulate_grid` builds each
+(trade, set) plan from numeric policy parameters inside the compiled loop instead.
 
 The shortcut: a bar in which no level can be reached (the adverse extreme short of the stop, the
 favorable extreme short of the next target, of an untriggered breakeven/profit-lock trigger and
 of the runner's peak) changes nothing but MFE/MAE. `SparseTables` holds range maxima/minima of
-the path in powers of two, so the next bar that can change anything is found by galloping and
-halving (~2 log2 of the distance steps) and the skipped bars' extremes come from one range query.
-The tables are built once per file and shared by every trade and parameter set.
+the path in powers of two, so `_gallop` finds the next bar that can change anything in ~2 log2 of
+the distance steps and gathers the skipped bars' extremes on the way. The tables are built once
+per file and shared by every trade and parameter set.
 
 Path kinds: `CANDLES` walks each bar as the engine's candle path does (open, extremes in the
 assumed order with pessimistic or optimistic ambiguity, levels visited exactly, gaps filled at
@@ -28,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from cockpit.backtest.tables import CLOSES, F64, I64, SparseTables, next_event, range_extremes
+from cockpit.backtest.tables import CLOSES, F64, I64, SparseTables
 
 I8 = npt.NDArray[np.int8]
 I32 = npt.NDArray[np.int32]
@@ -53,310 +61,394 @@ MAX_FILLS = 3  # TP1, TP2, then a stop or the end of the data
 
 SIZE_EPS = 1e-12  # engine.exits.SIZE_EPS
 
-# Mutable per-row state (float64 array, reused across rows).
-S_STOP, S_ROLE, S_SIZE, S_TP1_DONE, S_TP2_DONE, S_TRAILING = 0, 1, 2, 3, 4, 5
-S_BE_DONE, S_LOCK_DONE, S_PEAK, S_MFE, S_MAE, S_CLOSED, S_AMBIG, S_LAST, S_NFILLS = range(6, 15)
-S_PNL = 15
-STATE_FIELDS = 16
-
 
 @njit(cache=True)
-def _move(st: F64, s: float, new: float, role: int) -> None:  # pragma: no cover - compiled
-    """engine.exits._move: tighten only."""
-    old = st[S_STOP]
-    if (new > old) if s > 0.0 else (new < old):
-        st[S_STOP] = new
-        st[S_ROLE] = role
+def _trail(
+    s: float, price: float, peak: float, stop: float, role: int, can_trail: bool, dist: float
+) -> tuple[float, float, int]:  # pragma: no cover - compiled
+    """engine.exits._trail (never paused in a backtest, no manual multiple): (peak, stop, role).
 
-
-@njit(cache=True)
-def _trail(p: F64, st: F64, s: float, price: float) -> None:  # pragma: no cover - compiled
-    """engine.exits._trail (never paused in a backtest, no manual multiple)."""
-    peak = st[S_PEAK]
+    `dist` is `mult * atr`, the engine's own product; a new stop passes `_move`'s tighten-only
+    test exactly when it passes the trail's (s is +1 or -1, so s * x is exact)."""
     if s * (price - peak) > 0.0:
-        st[S_PEAK] = peak = price
-    mult, atr = p[TRAIL_MULT], p[ATR]
-    if not (math.isnan(mult) or math.isnan(atr)):
-        trail = peak - s * (mult * atr)
-        if s * (trail - st[S_STOP]) > 0.0:
-            _move(st, s, trail, R_TRAIL)
+        peak = price
+    if can_trail:
+        trail = peak - s * dist
+        if s * (trail - stop) > 0.0:
+            stop = trail
+            role = R_TRAIL
+    return peak, stop, role
 
 
 @njit(cache=True)
-def _start_runner(p: F64, st: F64, s: float, price: float) -> None:  # pragma: no cover
-    """engine.exits._start_runner followed by the first _trail, as _target_done runs them."""
-    st[S_TRAILING] = 1.0
-    st[S_PEAK] = price
-    _move(st, s, p[ENTRY], R_BREAKEVEN)
-    _trail(p, st, s, price)
-
-
-@njit(cache=True)
-def _record(
-    st: F64,
-    row: int,
-    bar: int,
-    price: float,
-    qty: float,
-    reason: int,
-    p: F64,
-    f_bar: I64,
-    f_price: F64,
-    f_frac: F64,
-    f_reason: I8,
-) -> None:  # pragma: no cover - compiled
-    n = int(st[S_NFILLS])
-    frac = qty / p[SIZE]
-    f_bar[row, n] = bar
-    f_price[row, n] = price
-    f_frac[row, n] = frac
-    f_reason[row, n] = reason
-    st[S_NFILLS] = n + 1
-    st[S_PNL] += frac * (100.0 * (p[SIGN] * (price - p[ENTRY]) / p[ENTRY]))
+def _start_runner(
+    s: float, entry: float, price: float, stop: float, role: int, can_trail: bool, dist: float
+) -> tuple[float, float, int]:  # pragma: no cover - compiled
+    """engine.exits._start_runner then the first _trail: (peak, stop, role); trailing is on."""
+    if (entry > stop) if s > 0.0 else (entry < stop):
+        stop = entry
+        role = R_BREAKEVEN
+    return _trail(s, price, price, stop, role, can_trail, dist)
 
 
 @njit(cache=True)
 def _book(
-    p: F64,
-    st: F64,
     row: int,
     bar: int,
     price: float,
     qty: float,
     reason: int,
+    s: float,
+    entry: float,
+    size0: float,
+    dust: float,
+    has2: bool,
+    runner: bool,
+    can_trail: bool,
+    dist: float,
+    size: float,
+    tp1_done: bool,
+    tp2_done: bool,
+    trailing: bool,
+    stop: float,
+    role: int,
+    peak: float,
+    nf: int,
+    pnl: float,
     f_bar: I64,
     f_price: F64,
     f_frac: F64,
     f_reason: I8,
-) -> None:  # pragma: no cover - compiled
-    """engine.exits.apply_fill + _target_done for a close filled in full at `price`."""
-    size0 = p[SIZE]
-    dust = SIZE_EPS * (size0 if size0 > 1.0 else 1.0)
-    left = st[S_SIZE] - qty
+) -> tuple[float, bool, bool, bool, bool, float, int, float, int, float]:  # pragma: no cover
+    """engine.exits.apply_fill + _target_done for a close filled in full at `price`, and the
+    fill written to the row's outputs. Returns the changed state:
+    (size, closed, tp1_done, tp2_done, trailing, stop, role, peak, n_fills, pnl)."""
+    closed = False
+    left = size - qty
     if left <= dust:
-        st[S_SIZE] = 0.0
-        st[S_CLOSED] = 1.0
+        size = 0.0
+        closed = True
     else:
-        st[S_SIZE] = left
-    _record(st, row, bar, price, qty, reason, p, f_bar, f_price, f_frac, f_reason)
+        size = left
+    frac = qty / size0
+    f_bar[row, nf] = bar
+    f_price[row, nf] = price
+    f_frac[row, nf] = frac
+    f_reason[row, nf] = reason
+    nf += 1
+    pnl += frac * (100.0 * (s * (price - entry) / entry))
     if reason != R_TP1 and reason != R_TP2:
-        return
-    s = p[SIGN]
+        return size, closed, tp1_done, tp2_done, trailing, stop, role, peak, nf, pnl
     if reason == R_TP1:
-        st[S_TP1_DONE] = 1.0
-        last_target = math.isnan(p[TP2])
+        tp1_done = True
+        last_target = not has2
     else:
-        st[S_TP2_DONE] = 1.0
+        tp2_done = True
         last_target = True
-    if st[S_CLOSED] != 0.0:
-        return
-    if reason == R_TP1:
-        _move(st, s, p[ENTRY], R_BREAKEVEN)
-    if last_target and p[RUNNER_FRAC] > 0.0 and st[S_TRAILING] == 0.0:
-        _start_runner(p, st, s, st[S_LAST])
+    if closed:
+        return size, closed, tp1_done, tp2_done, trailing, stop, role, peak, nf, pnl
+    if reason == R_TP1 and ((entry > stop) if s > 0.0 else (entry < stop)):
+        stop = entry
+        role = R_BREAKEVEN
+    if last_target and runner and not trailing:
+        trailing = True
+        peak, stop, role = _start_runner(s, entry, price, stop, role, can_trail, dist)
+    return size, closed, tp1_done, tp2_done, trailing, stop, role, peak, nf, pnl
 
 
 @njit(cache=True)
-def _on_price(
-    p: F64,
-    st: F64,
-    row: int,
-    bar: int,
-    price: float,
-    f_bar: I64,
-    f_price: F64,
-    f_frac: F64,
-    f_reason: I8,
-) -> None:  # pragma: no cover - compiled
-    """engine.exits.on_price, each decided close booked at once (in order) afterwards."""
-    s = p[SIGN]
-    entry = p[ENTRY]
-    diff = s * (price - entry)
-    st[S_LAST] = price
-    if diff > 0.0:
-        pct = 100.0 * (diff / entry)
-        if pct > st[S_MFE]:
-            st[S_MFE] = pct
-    elif diff < 0.0:
-        pct = 100.0 * (diff / entry)
-        if pct < st[S_MAE]:
-            st[S_MAE] = pct
+def _gallop(
+    hi: F64, lo: F64, j: int, end: int, long: bool, fav: float, stop: float
+) -> tuple[int, float, float]:  # pragma: no cover - compiled
+    """First bar in [j, end) whose extremes reach `fav` or `stop` (else end), with the max and
+    min of the quiet bars before it (-inf/+inf when there are none).
 
-    if s * (price - st[S_STOP]) <= 0.0:
-        _book(p, st, row, bar, price, st[S_SIZE], int(st[S_ROLE]), f_bar, f_price, f_frac, f_reason)
-        return
-
-    tp2 = p[TP2]
-    has2 = not math.isnan(tp2)
-    hit1 = st[S_TP1_DONE] == 0.0 and s * (price - p[TP1]) >= 0.0
-    hit2 = (
-        has2
-        and st[S_TP2_DONE] == 0.0
-        and (hit1 or st[S_TP1_DONE] != 0.0)
-        and s * (price - tp2) >= 0.0
-    )
-    q1 = 0.0
-    q2 = 0.0
-    if hit1 or hit2:
-        size0 = p[SIZE]
-        dust = SIZE_EPS * (size0 if size0 > 1.0 else 1.0)
-        runner = p[RUNNER_FRAC] > 0.0
-        left = st[S_SIZE]
-        if hit1:
-            final = (not runner) and ((not has2) or p[TP2_FRAC] == 0.0)
-            qty = p[TP1_FRAC] * size0
-            if final or qty >= left - dust:
-                qty = left
-            q1 = qty
-            rest = left - qty
-            left = 0.0 if rest <= dust else rest
-        if hit2 and left > 0.0:
-            qty = p[TP2_FRAC] * size0
-            if (not runner) or qty >= left - dust:
-                qty = left
-            if qty > 0.0:
-                q2 = qty
-            else:  # a 0 % TP2 is done without an order: the runner starts now
-                st[S_TP2_DONE] = 1.0
-                if st[S_TRAILING] == 0.0:
-                    _start_runner(p, st, s, price)
-            rest = left - qty
-            left = 0.0 if rest <= dust else rest
-        if left == 0.0:
-            if q1 > 0.0:
-                _book(p, st, row, bar, price, q1, R_TP1, f_bar, f_price, f_frac, f_reason)
-            if q2 > 0.0:
-                _book(p, st, row, bar, price, q2, R_TP2, f_bar, f_price, f_frac, f_reason)
-            return
-
-    if st[S_BE_DONE] == 0.0 and s * (price - p[BE_TRIG]) >= 0.0:
-        st[S_BE_DONE] = 1.0
-        if s * (entry - st[S_STOP]) > 0.0:
-            _move(st, s, entry, R_BREAKEVEN)
-    if st[S_LOCK_DONE] == 0.0 and s * (price - p[LOCK_TRIG]) >= 0.0:
-        st[S_LOCK_DONE] = 1.0
-        lock = p[LOCK_STOP]
-        if s * (lock - st[S_STOP]) > 0.0:
-            _move(st, s, lock, R_PROFIT_LOCK)
-    if st[S_TRAILING] != 0.0:
-        _trail(p, st, s, price)
-
-    if q1 > 0.0:
-        _book(p, st, row, bar, price, q1, R_TP1, f_bar, f_price, f_frac, f_reason)
-    if q2 > 0.0 and st[S_CLOSED] == 0.0:
-        _book(p, st, row, bar, price, q2, R_TP2, f_bar, f_price, f_frac, f_reason)
+    Galloping, then binary lifting: quiet blocks of 1, 2, 4, ... bars are stepped over until one
+    is not quiet (or would pass the end), then the halving blocks below it find the bar. The
+    blocks stepped over are disjoint and cover [j, result), so their extremes are the window's.
+    """
+    levels = hi.shape[0]
+    pos = j
+    k = 0
+    mx_acc = -math.inf
+    mn_acc = math.inf
+    while k < levels:
+        w = 1 << k
+        if pos + w > end:
+            break
+        mx = hi[k, pos]
+        mn = lo[k, pos]
+        if not ((mx < fav and mn > stop) if long else (mn > fav and mx < stop)):
+            break
+        mx_acc = mx if mx > mx_acc else mx_acc
+        mn_acc = mn if mn < mn_acc else mn_acc
+        pos += w
+        k += 1
+    kk = min(k, levels - 1)
+    while kk >= 0:
+        w = 1 << kk
+        if pos + w <= end:
+            mx = hi[kk, pos]
+            mn = lo[kk, pos]
+            if (mx < fav and mn > stop) if long else (mn > fav and mx < stop):
+                mx_acc = mx if mx > mx_acc else mx_acc
+                mn_acc = mn if mn < mn_acc else mn_acc
+                pos += w
+        kk -= 1
+    return pos, mx_acc, mn_acc
 
 
 @njit(cache=True)
-def _next_target(p: F64, st: F64) -> float:  # pragma: no cover - compiled
-    """engine.bars._next_target; NaN when none is pending."""
-    if st[S_TP1_DONE] == 0.0:
-        return float(p[TP1])
-    if not math.isnan(p[TP2]) and st[S_TP2_DONE] == 0.0:
-        return float(p[TP2])
-    return math.nan
-
-
-@njit(cache=True)
-def _level_between(p: F64, st: F64, start: float, end: float) -> float:  # pragma: no cover
-    """engine.bars._level_between; NaN when no level lies strictly between."""
-    s = p[SIGN]
-    if s * (end - start) < 0.0:
-        stop = st[S_STOP]
-        if s * (start - stop) > 0.0 and s * (end - stop) < 0.0:
-            return float(stop)
-        return math.nan
-    target = _next_target(p, st)
-    if not math.isnan(target) and s * (start - target) < 0.0 and s * (end - target) > 0.0:
-        return target
-    return math.nan
-
-
-@njit(cache=True)
-def _candle(
-    p: F64,
-    st: F64,
-    row: int,
-    bar: int,
-    o: float,
-    h: float,
-    lo: float,
-    c: float,
+def trade(
+    open_: F64,
+    high: F64,
+    low: F64,
+    close: F64,
+    hi: F64,
+    lo: F64,
+    kind: int,
     optimistic: bool,
+    s: float,
+    entry: float,
+    size0: float,
+    stop0: float,
+    be_trig: float,
+    lock_trig: float,
+    lock_stop: float,
+    tp1: float,
+    tp1f: float,
+    tp2: float,
+    tp2f: float,
+    runner_f: float,
+    trail_mult: float,
+    atr: float,
+    start: int,
+    end: int,
+    row: int,
     f_bar: I64,
     f_price: F64,
     f_frac: F64,
     f_reason: I8,
+    n_fills: I8,
+    mfe_out: F64,
+    mae_out: F64,
+    ambiguous_out: I32,
+    pnl_out: F64,
 ) -> None:  # pragma: no cover - compiled
-    """engine.bars.bar_prices for one bar, each price through _on_price."""
-    s = p[SIGN]
+    """One plan on bars [start, end), its outputs written at `row` (see module docstring).
+
+    A position still open after its last bar closes there at the close, reason end_of_data.
+    """
     long = s > 0.0
-    adverse_first = -1
-    target = _next_target(p, st)
-    if not math.isnan(target):
-        adverse = lo if long else h
-        favorable = h if long else lo
-        stop = st[S_STOP]
-        opens_through = s * (o - stop) <= 0.0 or s * (o - target) >= 0.0
-        if not opens_through and s * (adverse - stop) <= 0.0 and s * (favorable - target) >= 0.0:
-            st[S_AMBIG] += 1.0
-            adverse_first = 0 if optimistic else 1
-    low_first = (c >= o) if adverse_first < 0 else ((adverse_first == 1) == long)
-    c1 = lo if low_first else h
-    c2 = h if low_first else lo
-    current = o
-    _on_price(p, st, row, bar, o, f_bar, f_price, f_frac, f_reason)
-    for k in range(3):
-        corner = c1 if k == 0 else (c2 if k == 1 else c)
-        while st[S_CLOSED] == 0.0:
-            level = _level_between(p, st, current, corner)
-            if math.isnan(level):
+    has2 = not math.isnan(tp2)
+    dust = SIZE_EPS * (size0 if size0 > 1.0 else 1.0)
+    runner = runner_f > 0.0
+    can_trail = not (math.isnan(trail_mult) or math.isnan(atr))
+    dist = trail_mult * atr
+    stop = stop0
+    role = R_STOP_LOSS
+    size = size0
+    tp1_done = False
+    tp2_done = False
+    trailing = False
+    be_done = False
+    lock_done = False
+    closed = False
+    peak = 0.0
+    mfe = 0.0
+    mae = 0.0
+    amb = 0
+    nf = 0
+    pnl = 0.0
+    j = start
+    while j < end and not closed:
+        # engine.bars._next_target (NaN: none pending), then the nearest favorable price at
+        # which anything would change (+/-inf if none): the event search's upper level.
+        if not tp1_done:
+            target = tp1
+        elif has2 and not tp2_done:
+            target = tp2
+        else:
+            target = math.nan
+        fav = math.inf * s
+        if not math.isnan(target) and s * (target - fav) < 0.0:
+            fav = target
+        if not be_done and s * (be_trig - fav) < 0.0:
+            fav = be_trig
+        if not lock_done and s * (lock_trig - fav) < 0.0:
+            fav = lock_trig
+        if trailing and s * (peak - fav) < 0.0:
+            fav = peak
+        k, mx, mn = _gallop(hi, lo, j, end, long, fav, stop)
+        if k > j:
+            # MFE/MAE over the quiet bars: every price they show lies within their extremes,
+            # and the engine's percent is monotone in the price, so the extremes give the same
+            # numbers.
+            best = mx if long else mn
+            worst = mn if long else mx
+            diff = s * (best - entry)
+            if diff > 0.0:
+                pct = 100.0 * (diff / entry)
+                if pct > mfe:
+                    mfe = pct
+            diff = s * (worst - entry)
+            if diff < 0.0:
+                pct = 100.0 * (diff / entry)
+                if pct < mae:
+                    mae = pct
+            j = k
+            if j >= end:
                 break
-            current = level
-            _on_price(p, st, row, bar, level, f_bar, f_price, f_frac, f_reason)
-        if st[S_CLOSED] != 0.0:
-            return
-        if corner != current:
-            current = corner
-            _on_price(p, st, row, bar, corner, f_bar, f_price, f_frac, f_reason)
 
-
-@njit(cache=True)
-def _favorable_level(p: F64, st: F64) -> float:  # pragma: no cover - compiled
-    """The nearest favorable price at which something would change, +/-inf if none."""
-    s = p[SIGN]
-    best = math.inf * s
-    target = _next_target(p, st)
-    if not math.isnan(target) and s * (target - best) < 0.0:
-        best = target
-    if st[S_BE_DONE] == 0.0 and s * (p[BE_TRIG] - best) < 0.0:
-        best = p[BE_TRIG]
-    if st[S_LOCK_DONE] == 0.0 and s * (p[LOCK_TRIG] - best) < 0.0:
-        best = p[LOCK_TRIG]
-    if st[S_TRAILING] != 0.0 and s * (st[S_PEAK] - best) < 0.0:
-        best = st[S_PEAK]
-    return float(best)
-
-
-@njit(cache=True)
-def _skip(p: F64, st: F64, hi: F64, lo: F64, a: int, b: int) -> None:  # pragma: no cover
-    """MFE/MAE over quiet bars [a, b): every price they show lies within their extremes, and
-    the engine's percent is monotone in the price, so the extremes give the same numbers."""
-    mx, mn = range_extremes(hi, lo, a, b)
-    s = p[SIGN]
-    entry = p[ENTRY]
-    best = mx if s > 0.0 else mn
-    worst = mn if s > 0.0 else mx
-    diff = s * (best - entry)
-    if diff > 0.0:
-        pct = 100.0 * (diff / entry)
-        if pct > st[S_MFE]:
-            st[S_MFE] = pct
-    diff = s * (worst - entry)
-    if diff < 0.0:
-        pct = 100.0 * (diff / entry)
-        if pct < st[S_MAE]:
-            st[S_MAE] = pct
+        # The bar's prices, one at a time: engine.bars.bar_prices (candles) or the close.
+        o = open_[j]
+        c = close[j]
+        c1 = c
+        c2 = c
+        if kind == CLOSES:
+            price = c
+            corner = 3  # nothing after the close
+        else:
+            h = high[j]
+            lw = low[j]
+            adverse_first = -1
+            if not math.isnan(target):
+                adverse = lw if long else h
+                favorable = h if long else lw
+                opens_through = s * (o - stop) <= 0.0 or s * (o - target) >= 0.0
+                if (
+                    not opens_through
+                    and s * (adverse - stop) <= 0.0
+                    and s * (favorable - target) >= 0.0
+                ):
+                    amb += 1
+                    adverse_first = 0 if optimistic else 1
+            low_first = (c >= o) if adverse_first < 0 else ((adverse_first == 1) == long)
+            c1 = lw if low_first else h
+            c2 = h if low_first else lw
+            price = o
+            corner = 0  # next: levels up to the first extreme, then it
+        current = price
+        while True:
+            # engine.exits.on_price at `price`; decided closes booked in order afterwards.
+            diff = s * (price - entry)
+            if diff > 0.0:
+                pct = 100.0 * (diff / entry)
+                if pct > mfe:
+                    mfe = pct
+            elif diff < 0.0:
+                pct = 100.0 * (diff / entry)
+                if pct < mae:
+                    mae = pct
+            q1 = 0.0
+            q2 = 0.0
+            if s * (price - stop) <= 0.0:
+                q1 = size
+                r1 = role
+            else:
+                r1 = R_TP1
+                hit1 = not tp1_done and s * (price - tp1) >= 0.0
+                hit2 = has2 and not tp2_done and (hit1 or tp1_done) and s * (price - tp2) >= 0.0
+                left = 1.0
+                if hit1 or hit2:
+                    left = size
+                    if hit1:
+                        final = (not runner) and ((not has2) or tp2f == 0.0)
+                        qty = tp1f * size0
+                        if final or qty >= left - dust:
+                            qty = left
+                        q1 = qty
+                        rest = left - qty
+                        left = 0.0 if rest <= dust else rest
+                    if hit2 and left > 0.0:
+                        qty = tp2f * size0
+                        if (not runner) or qty >= left - dust:
+                            qty = left
+                        if qty > 0.0:
+                            q2 = qty
+                        else:  # a 0 % TP2 is done without an order: the runner starts now
+                            tp2_done = True
+                            if not trailing:
+                                trailing = True
+                                peak, stop, role = _start_runner(
+                                    s, entry, price, stop, role, can_trail, dist
+                                )
+                        rest = left - qty
+                        left = 0.0 if rest <= dust else rest
+                if left != 0.0:  # a position closed in full skips the triggers
+                    if not be_done and s * (price - be_trig) >= 0.0:
+                        be_done = True
+                        if s * (entry - stop) > 0.0:
+                            stop = entry
+                            role = R_BREAKEVEN
+                    if not lock_done and s * (price - lock_trig) >= 0.0:
+                        lock_done = True
+                        if s * (lock_stop - stop) > 0.0:
+                            stop = lock_stop
+                            role = R_PROFIT_LOCK
+                    if trailing:
+                        peak, stop, role = _trail(s, price, peak, stop, role, can_trail, dist)
+            if q1 > 0.0:
+                size, closed, tp1_done, tp2_done, trailing, stop, role, peak, nf, pnl = _book(
+                    row, j, price, q1, r1, s, entry, size0, dust, has2, runner, can_trail, dist,
+                    size, tp1_done, tp2_done, trailing, stop, role, peak, nf, pnl,
+                    f_bar, f_price, f_frac, f_reason,
+                )  # fmt: skip
+            if q2 > 0.0 and not closed:
+                size, closed, tp1_done, tp2_done, trailing, stop, role, peak, nf, pnl = _book(
+                    row, j, price, q2, R_TP2, s, entry, size0, dust, has2, runner, can_trail,
+                    dist, size, tp1_done, tp2_done, trailing, stop, role, peak, nf, pnl,
+                    f_bar, f_price, f_frac, f_reason,
+                )  # fmt: skip
+            if closed:
+                break
+            # The next price of the candle walk: a level strictly between the current price
+            # and the next extreme (engine.bars._level_between: the stop going against the
+            # position, the next target going with it), else that extreme, then the next.
+            found = False
+            while corner < 3:
+                goal = c1 if corner == 0 else (c2 if corner == 1 else c)
+                level = math.nan
+                if s * (goal - current) < 0.0:
+                    if s * (current - stop) > 0.0 and s * (goal - stop) < 0.0:
+                        level = stop
+                else:
+                    if not tp1_done:
+                        nxt = tp1
+                    elif has2 and not tp2_done:
+                        nxt = tp2
+                    else:
+                        nxt = math.nan
+                    if not math.isnan(nxt) and s * (current - nxt) < 0.0 and s * (goal - nxt) > 0.0:
+                        level = nxt
+                if not math.isnan(level):
+                    price = level
+                    found = True
+                    break
+                corner += 1
+                if goal != current:
+                    price = goal
+                    found = True
+                    break
+            if not found:
+                break
+            current = price
+        j += 1
+    if not closed:
+        last = end - 1
+        price = close[last] if last >= 0 else entry
+        frac = size / size0
+        f_bar[row, nf] = last
+        f_price[row, nf] = price
+        f_frac[row, nf] = frac
+        f_reason[row, nf] = R_END
+        nf += 1
+        pnl += frac * (100.0 * (s * (price - entry) / entry))
+    n_fills[row] = nf
+    mfe_out[row] = mfe
+    mae_out[row] = mae
+    ambiguous_out[row] = amb
+    pnl_out[row] = pnl
 
 
 @njit(cache=True)
@@ -384,62 +476,24 @@ def simulate(
 ) -> None:  # pragma: no cover - compiled
     """Run every row of `plans` on bars [starts[r], ends[r]); outputs are written per row.
 
-    A row whose entry (plans[r, ENTRY]) is NaN is a refused entry: left with 0 fills. A position
-    still open after its last bar closes there at the close, reason end_of_data.
+    A row whose entry (plans[r, ENTRY]) is NaN is a refused entry: left with 0 fills.
     """
-    st = np.zeros(STATE_FIELDS, dtype=np.float64)
     for r in range(plans.shape[0]):
         p = plans[r]
-        n_fills[r] = 0
         if math.isnan(p[ENTRY]):
+            n_fills[r] = 0
             mfe[r] = 0.0
             mae[r] = 0.0
             ambiguous[r] = 0
             pnl[r] = 0.0
             continue
-        st[:] = 0.0
-        st[S_STOP] = p[STOP]
-        st[S_SIZE] = p[SIZE]
-        st[S_LAST] = p[ENTRY]
-        s = p[SIGN]
-        long = s > 0.0
-        j = starts[r]
-        end = ends[r]
-        while j < end and st[S_CLOSED] == 0.0:
-            k = next_event(hi, lo, j, end, long, _favorable_level(p, st), st[S_STOP])
-            if k > j:
-                _skip(p, st, hi, lo, j, k)
-                j = k
-                if j >= end:
-                    break
-            if kind == CLOSES:
-                _on_price(p, st, r, j, close[j], f_bar, f_price, f_frac, f_reason)
-            else:
-                _candle(
-                    p,
-                    st,
-                    r,
-                    j,
-                    open_[j],
-                    high[j],
-                    low[j],
-                    close[j],
-                    optimistic,
-                    f_bar,
-                    f_price,
-                    f_frac,
-                    f_reason,
-                )
-            j += 1
-        if st[S_CLOSED] == 0.0:
-            last = end - 1
-            price = close[last] if last >= 0 else p[ENTRY]
-            _record(st, r, last, price, st[S_SIZE], R_END, p, f_bar, f_price, f_frac, f_reason)
-        n_fills[r] = int(st[S_NFILLS])
-        mfe[r] = st[S_MFE]
-        mae[r] = st[S_MAE]
-        ambiguous[r] = int(st[S_AMBIG])
-        pnl[r] = st[S_PNL]
+        trade(
+            open_, high, low, close, hi, lo, kind, optimistic,
+            p[SIGN], p[ENTRY], p[SIZE], p[STOP], p[BE_TRIG], p[LOCK_TRIG], p[LOCK_STOP],
+            p[TP1], p[TP1_FRAC], p[TP2], p[TP2_FRAC], p[RUNNER_FRAC], p[TRAIL_MULT], p[ATR],
+            starts[r], ends[r], r,
+            f_bar, f_price, f_frac, f_reason, n_fills, mfe, mae, ambiguous, pnl,
+        )  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -455,6 +509,35 @@ class Results:
     mae_pct: F64
     ambiguous: I32
     pnl_pct: F64
+
+    @classmethod
+    def empty(cls, n: int) -> Results:
+        """Zeroed outputs for n rows (the kernel writes every field of every row it runs)."""
+        return cls(
+            fill_bar=np.zeros((n, MAX_FILLS), dtype=np.int64),
+            fill_price=np.zeros((n, MAX_FILLS), dtype=np.float64),
+            fill_frac=np.zeros((n, MAX_FILLS), dtype=np.float64),
+            fill_reason=np.zeros((n, MAX_FILLS), dtype=np.int8),
+            n_fills=np.zeros(n, dtype=np.int8),
+            mfe_pct=np.zeros(n, dtype=np.float64),
+            mae_pct=np.zeros(n, dtype=np.float64),
+            ambiguous=np.zeros(n, dtype=np.int32),
+            pnl_pct=np.zeros(n, dtype=np.float64),
+        )
+
+    def outputs(self) -> tuple[I64, F64, F64, I8, I8, F64, F64, I32, F64]:
+        """The arrays in the compiled drivers' argument order."""
+        return (
+            self.fill_bar,
+            self.fill_price,
+            self.fill_frac,
+            self.fill_reason,
+            self.n_fills,
+            self.mfe_pct,
+            self.mae_pct,
+            self.ambiguous,
+            self.pnl_pct,
+        )
 
     def fills(self, r: int) -> list[tuple[int, float, float, str]]:
         """Row r's fills as (bar index, price, fraction of initial size, reason)."""
@@ -479,17 +562,7 @@ def run(
 ) -> Results:
     """Simulate every plan row (see `simulate`); `starts`/`ends` bound each row's bars."""
     n = plans.shape[0]
-    res = Results(
-        fill_bar=np.zeros((n, MAX_FILLS), dtype=np.int64),
-        fill_price=np.zeros((n, MAX_FILLS), dtype=np.float64),
-        fill_frac=np.zeros((n, MAX_FILLS), dtype=np.float64),
-        fill_reason=np.zeros((n, MAX_FILLS), dtype=np.int8),
-        n_fills=np.zeros(n, dtype=np.int8),
-        mfe_pct=np.zeros(n, dtype=np.float64),
-        mae_pct=np.zeros(n, dtype=np.float64),
-        ambiguous=np.zeros(n, dtype=np.int32),
-        pnl_pct=np.zeros(n, dtype=np.float64),
-    )
+    res = Results.empty(n)
     if n == 0:
         return res
     simulate(
@@ -504,14 +577,6 @@ def run(
         np.ascontiguousarray(starts, dtype=np.int64),
         np.ascontiguousarray(ends, dtype=np.int64),
         optimistic,
-        res.fill_bar,
-        res.fill_price,
-        res.fill_frac,
-        res.fill_reason,
-        res.n_fills,
-        res.mfe_pct,
-        res.mae_pct,
-        res.ambiguous,
-        res.pnl_pct,
+        *res.outputs(),
     )
     return res

@@ -1,22 +1,45 @@
-"""Plan rows in bulk: `engine.policy`'s formulas over arrays of trades, for one parameter set.
+"""Parameter sets, trades, and plan rows in bulk for one parameter set.
 
 Building an `ExitPlan` per (trade, parameter set) through `plan_for` costs tens of microseconds
 (pydantic dumps into `params`), more than the simulation itself, so the backtest computes the
-levels for all trades of a set at once with numpy. Every expression below is the one in
-`engine.policy` with the same operands in the same order (IEEE arithmetic is the same in numpy
-and CPython), and the same validation refuses the same entries; tests/backtest holds the two
-to bit-equality, refusals included. `plan_row` turns a single `ExitPlan` into a row, for the
-tests and the journal.
+levels of all trades at once in compiled code (`grid_kernel.levels`: `engine.policy`'s
+expressions with the same operands in the same order, the same refusals); tests/backtest holds
+`build_rows` to `plan_for` bit for bit, refusals included. `plan_row` turns a single `ExitPlan`
+into a row, for the tests and the journal.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from cockpit.backtest.grid_kernel import (
+    P_BASELINE,
+    P_BE,
+    P_FMAX,
+    P_FMIN,
+    P_LM,
+    P_LONG_MULT,
+    P_LT,
+    P_NTIERS,
+    P_POLICY,
+    P_RUNNER_EPS,
+    P_SHORT_MULT,
+    P_STOP,
+    P_TP1,
+    P_TP1F,
+    P_TP2,
+    P_TP2F,
+    POLICY_CODES,
+    SET_FIELDS,
+    TIER_FIELDS,
+    SetParams,
+    fill_rows,
+)
 from cockpit.backtest.kernel import (
     ATR,
     BE_TRIG,
@@ -120,140 +143,60 @@ class Trades:
     def __len__(self) -> int:
         return int(self.entry.shape[0])
 
-
-def _price(sign: F64, entry: F64, move: F64) -> F64:
-    """domain.price_at_move: entry * (1 + sign * move)."""
-    return np.asarray(entry * (1.0 + sign * move), dtype=np.float64)
-
-
-def _positive(x: F64) -> Any:
-    return np.isfinite(x) & (x > 0.0)
+    def columns(self) -> tuple[F64, F64, F64, F64]:
+        """(sign, entry, atr, score), the compiled drivers' argument order."""
+        return self.sign, self.entry, self.atr, self.score
 
 
 def build_rows(ps: ParamSet, trades: Trades, symbol: str, size: float = 1.0) -> F64:
     """Plan rows of every trade under `ps`; a refused entry's row has ENTRY = NaN.
 
-    Refused as `plan_for` refuses: no ATR (every policy, the lab's rule: all policies trade the
-    same entries), no baseline for the asset, a score outside 0-100 or below the lowest tier,
-    and any level `build_plan` would reject.
+    Refused as `plan_for` refuses (see `grid_kernel.levels`, which computes the levels: the
+    same code the grid simulation runs).
     """
-    n = len(trades)
-    sign, entry, atr = trades.sign, trades.entry, trades.atr
-    fx = ps.fixed
-    ok = np.isfinite(atr) & (atr > 0.0)
-    mult = np.ones(n)
-    if ps.bias:
-        mult = np.where(sign > 0.0, ps.bias_cfg.long_mult, ps.bias_cfg.short_mult)
-    if ps.policy == "fixed":
-        f = np.ones(n)
-    else:
-        baseline = ps.atr.baseline.get(base_asset(symbol))
-        if baseline is None:
-            ok &= False
-            baseline = 1.0
-        with np.errstate(invalid="ignore"):
-            f = np.minimum(np.maximum(atr / baseline, ps.atr.factor_min), ps.atr.factor_max)
-    trail = np.full(n, math.nan)
-    plan_atr = np.full(n, math.nan) if ps.policy == "fixed" else atr.copy()
-    if ps.policy == "quality_tiers":
-        stop, tp1, tp1f, tp2, tp2f, trail, ok = _tier_moves(ps, trades, f, mult, ok)
-    else:
-        if ps.policy == "fixed":
-            stop = np.full(n, fx.stop_loss_pct / 100.0)
-            tp1 = fx.tp1_pct / 100.0 * mult
-            tp2 = fx.tp2_pct / 100.0 * mult
-        else:
-            stop = fx.stop_loss_pct / 100.0 * f
-            tp1 = fx.tp1_pct / 100.0 * f * mult
-            tp2 = fx.tp2_pct / 100.0 * f * mult
-        tp1f = np.full(n, fx.tp1_fraction)
-        tp2f = np.full(n, fx.tp2_fraction)
-    if ps.policy == "fixed":
-        be = np.full(n, fx.breakeven_trigger_pct / 100.0)
-        lt = np.full(n, fx.profit_lock_trigger_pct / 100.0)
-        lm = np.full(n, fx.profit_lock_pct / 100.0)
-    else:
-        be = fx.breakeven_trigger_pct / 100.0 * f
-        lt = fx.profit_lock_trigger_pct / 100.0 * f
-        lm = fx.profit_lock_pct / 100.0 * f
-    ok &= _valid(sign, stop, be, lt, lm, tp1, tp1f, tp2, tp2f, f)
-    total = tp1f + tp2f
-    runner = 1.0 - total
-    runner = np.where(runner < RUNNER_EPS, 0.0, runner)
-    ok &= total <= 1.0 + RUNNER_EPS
-
-    rows = np.full((n, PLAN_FIELDS), math.nan)
-    rows[:, SIGN] = sign
-    rows[:, ENTRY] = np.where(ok, entry, math.nan)
-    rows[:, SIZE] = size
-    rows[:, STOP] = _price(sign, entry, -stop)
-    rows[:, BE_TRIG] = _price(sign, entry, be)
-    rows[:, LOCK_TRIG] = _price(sign, entry, lt)
-    rows[:, LOCK_STOP] = _price(sign, entry, lm)
-    rows[:, TP1] = _price(sign, entry, tp1)
-    rows[:, TP1_FRAC] = tp1f
-    rows[:, TP2] = _price(sign, entry, tp2)  # NaN moves stay NaN: no TP2
-    rows[:, TP2_FRAC] = tp2f
-    rows[:, RUNNER_FRAC] = runner
-    rows[:, TRAIL_MULT] = trail
-    rows[:, ATR] = plan_atr
+    sp = encode([ps], symbol)
+    rows = np.empty((len(trades), PLAN_FIELDS))
+    sign, entry, atr, score = (np.ascontiguousarray(a, dtype=np.float64) for a in trades.columns())
+    fill_rows(sp.params, sp.tiers, 0, sign, entry, atr, score, float(size), rows)
     return rows
 
 
-def _valid(
-    sign: F64,
-    stop: F64,
-    be: F64,
-    lt: F64,
-    lm: F64,
-    tp1: F64,
-    tp1f: F64,
-    tp2: F64,
-    tp2f: F64,
-    f: F64,
-) -> Any:
-    """engine.policy.build_plan's checks, elementwise (True where a plan can be built)."""
-    with np.errstate(invalid="ignore"):
-        ok = _positive(stop) & ~((stop >= 1.0) & (sign > 0.0))
-        ok &= _positive(be) & _positive(lt)
-        ok &= np.isfinite(lm) & (lm >= 0.0) & (lm < lt)
-        ok &= _positive(tp1) & (tp1f > 0.0) & (tp1f <= 1.0)
-        single = np.isnan(tp2)
-        ok &= np.where(single, tp2f == 0.0, _positive(tp2) & (tp2 > tp1) & (tp2f >= 0.0))
-        ok &= _positive(f)
-    return ok
+def _opt(value: float | None) -> float:
+    return math.nan if value is None else float(value)
 
 
-def _tier_moves(
-    ps: ParamSet, trades: Trades, f: F64, mult: F64, ok: Any
-) -> tuple[F64, F64, F64, F64, F64, F64, Any]:
-    """Per-trade tier levels (engine.policy.quality_tiers_plan) and the tier refusals."""
-    n = len(trades)
-    atr, entry, score = trades.atr, trades.entry, trades.score
-    fx = ps.fixed
-    stop = np.full(n, math.nan)
-    tp1 = np.full(n, math.nan)
-    tp2 = np.full(n, math.nan)
-    tp1f = np.full(n, math.nan)
-    tp2f = np.full(n, math.nan)
-    trail = np.full(n, math.nan)
-    with np.errstate(invalid="ignore"):
-        ok = ok & np.isfinite(score) & (score >= 0.0) & (score <= 100.0)
-    taken = np.zeros(n, dtype=bool)
-    for tier in ps.tiers.tiers:  # best first, as quality_tier_for
-        with np.errstate(invalid="ignore"):
-            here = ~taken & (score >= tier.min_score)
-        taken |= here
-        if tier.stop_atr is not None:
-            stop = np.where(here, tier.stop_atr * atr / entry, stop)
-        else:
-            stop = np.where(here, fx.stop_loss_pct / 100.0 * f, stop)
-        tp1 = np.where(here, tier.tp1_atr * atr / entry * mult, tp1)
-        if tier.tp2_atr is not None:
-            tp2 = np.where(here, tier.tp2_atr * atr / entry * mult, tp2)
-        tp1f = np.where(here, tier.tp1_fraction, tp1f)
-        tp2f = np.where(here, tier.tp2_fraction, tp2f)
-        if tier.trail_atr is not None:
-            trail = np.where(here, tier.trail_atr, trail)
-    ok = ok & taken
-    return stop, tp1, tp1f, tp2, tp2f, trail, ok
+def encode(sets: Sequence[ParamSet], symbol: str) -> SetParams:
+    """The sets as numbers; the ATR baseline is the symbol's asset's (NaN: none, refused)."""
+    n_tiers = max((len(ps.tiers.tiers) for ps in sets), default=0)
+    params = np.zeros((len(sets), SET_FIELDS))
+    tiers = np.full((len(sets), max(n_tiers, 1), TIER_FIELDS), math.nan)
+    for i, ps in enumerate(sets):
+        fx = ps.fixed
+        p = params[i]
+        p[P_POLICY] = POLICY_CODES[ps.policy]
+        p[P_STOP] = fx.stop_loss_pct / 100.0
+        p[P_BE] = fx.breakeven_trigger_pct / 100.0
+        p[P_LT] = fx.profit_lock_trigger_pct / 100.0
+        p[P_LM] = fx.profit_lock_pct / 100.0
+        p[P_TP1] = fx.tp1_pct / 100.0
+        p[P_TP2] = fx.tp2_pct / 100.0
+        p[P_TP1F] = fx.tp1_fraction
+        p[P_TP2F] = fx.tp2_fraction
+        p[P_LONG_MULT] = ps.bias_cfg.long_mult if ps.bias else 1.0
+        p[P_SHORT_MULT] = ps.bias_cfg.short_mult if ps.bias else 1.0
+        p[P_BASELINE] = _opt(ps.atr.baseline.get(base_asset(symbol)))
+        p[P_FMIN] = ps.atr.factor_min
+        p[P_FMAX] = ps.atr.factor_max
+        p[P_NTIERS] = len(ps.tiers.tiers)
+        p[P_RUNNER_EPS] = RUNNER_EPS
+        for k, tier in enumerate(ps.tiers.tiers):  # best first, as quality_tier_for
+            tiers[i, k] = (
+                tier.min_score,
+                _opt(tier.stop_atr),
+                tier.tp1_atr,
+                _opt(tier.tp2_atr),
+                tier.tp1_fraction,
+                tier.tp2_fraction,
+                _opt(tier.trail_atr),
+            )
+    return SetParams(params, tiers)

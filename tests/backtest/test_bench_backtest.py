@@ -30,6 +30,8 @@ def test_backtest_bench_prints_its_last_line() -> None:
             "1",
             "--workers",
             "1",
+            "--threads",
+            "1",
         ],
         capture_output=True,
         text=True,

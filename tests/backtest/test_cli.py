@@ -124,12 +124,13 @@ def test_a_trade_open_at_the_end_closes_at_the_last_price(candles: Path, tmp_pat
             assert f[0] == 2_999 and f[1] == last_close
 
 
-def test_workers_give_identical_results(candles: Path, tmp_path: Path) -> None:
-    one, two = tmp_path / "1.csv", tmp_path / "2.csv"
+def test_workers_and_threads_give_identical_results(candles: Path, tmp_path: Path) -> None:
+    one, two, threads = tmp_path / "1.csv", tmp_path / "2.csv", tmp_path / "t.csv"
     common = [str(candles), "--policy", "fixed,atr_scaled", "--entries", "every:3:230"]
     assert backtest(*common, "--trades", str(one)) == 0
     assert backtest(*common, "--workers", "2", "--trades", str(two)) == 0
-    assert one.read_text() == two.read_text()
+    assert backtest(*common, "--threads", "2", "--trades", str(threads)) == 0
+    assert one.read_text() == two.read_text() == threads.read_text()
     assert len(one.read_text().splitlines()) > 1_000  # more than one chunk of trades
 
 
@@ -181,6 +182,24 @@ def test_grid_expands_every_combination(
         (["--policy", "quality_tiers", "--entries", "every:10"], "needs --scores"),
         (["--policy", "fixed", "--scores", "90,abc", "--entries", "every:10"], "'abc'"),
         (["--entries", "every:10"], "--policy"),
+        (["--policy", "fixed", "--entries", "every:10", "--threads", "0"], "--threads"),
+        (
+            ["--policy", "fixed", "--entries", "every:10", "--threads", "2", "--workers", "2"],
+            "choose one",
+        ),
+        (
+            [
+                "--policy",
+                "fixed",
+                "--entries",
+                "every:10",
+                "--scheduler",
+                "local",
+                "--workers",
+                "2",
+            ],
+            "--scheduler runs on the cluster",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
