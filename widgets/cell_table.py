@@ -22,6 +22,9 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.cache import LRUCache
+from textual.coordinate import Coordinate
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
@@ -69,10 +72,16 @@ class CellTable(DataTable[Text]):
 
     def __init__(self, *, id: str | None = None) -> None:
         # Before DataTable's own set-up: its watchers already clear the caches.
-        self._drawn: LRUCache[_DrawKey, list[list[Segment]]] = LRUCache(4096)
+        self._drawn: LRUCache[_DrawKey, list[list[Segment]]] = LRUCache(1024)
         self._versions: dict[tuple[str, str], int] = {}
         self._next_version = itertools.count(1)
         super().__init__(id=id)
+        # DataTable's own caches are keyed on its write count, so they keep every line of every
+        # frame until evicted (thousands of objects a second for the garbage collector to walk);
+        # a table of a screen's height needs a few dozen.
+        self._line_cache = LRUCache(128)
+        self._row_render_cache = LRUCache(128)
+        self._cell_render_cache = LRUCache(512)
         self.cell_writes: Counter[str] = Counter()
 
     def add_row(
@@ -184,6 +193,78 @@ class CellTable(DataTable[Text]):
         pre = base_style + Style.from_meta({"row": row_index, "column": column_index})
         pre += component_style
         return [[Segment(text, pre + style + post_style) for text, style, _ in line]]
+
+    # A row: DataTable looks up its component styles (walking the DOM for each) for every line
+    # of every frame; here they are looked up once per render pass.
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._pass: dict[str, Style] | None = {}
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._pass = None
+
+    def _component_style(self, name: str) -> Style:
+        memo: dict[str, Style] | None = getattr(self, "_pass", None)
+        style: Style | None = None if memo is None else memo.get(name)
+        if style is None:
+            style = self.get_component_styles(name).rich_style
+            if memo is not None:
+                memo[name] = style
+        return style
+
+    def _render_line_in_row(
+        self,
+        row_key: RowKey,
+        line_no: int,
+        base_style: Style,
+        cursor_location: Coordinate,
+        hover_location: Coordinate,
+    ) -> tuple[list[list[Segment]], list[list[Segment]]]:
+        """DataTable's line of a row for a table with a row cursor, no labels and no fixed
+        columns (what CellTable is used as); anything else is left to DataTable."""
+        if self.cursor_type != "row" or self.fixed_columns or self._should_render_row_labels:
+            return super()._render_line_in_row(
+                row_key, line_no, base_style, cursor_location, hover_location
+            )
+        located = self._row_locations.get(row_key)
+        row_index = -1 if located is None else located
+        if row_index == -1:
+            row_style = self._component_style("datatable--header")
+        elif row_index < self.fixed_rows:
+            row_style = self._component_style("datatable--fixed")
+        elif self.zebra_stripes:
+            odd = row_index % 2
+            row_style = self._component_style(
+                "datatable--odd-row" if odd else "datatable--even-row"
+            )
+        else:
+            row_style = base_style
+        cursor = cursor_location.row == row_index
+        hover = hover_location.row == row_index
+        widths = [column.get_render_width(self) for column in self.ordered_columns]
+        row = [
+            self._render_cell(row_index, index, row_style, width, cursor=cursor, hover=hover)[
+                line_no
+            ]
+            for index, width in enumerate(widths)
+        ]
+        extend_style, _ = self._get_styles_to_render_cell(
+            row_index == -1,
+            False,
+            False,
+            hover,
+            cursor,
+            self.show_cursor,
+            self._show_hover_cursor,
+            False,
+            False,
+        )
+        extend_style = row_style + extend_style
+        extend_style += Style.from_meta({"row": row_index, "column": 0, "out_of_bounds": True})
+        remaining = max(0, self.size.width - sum(widths) - self._row_label_column_width)
+        row.append([Segment(" " * remaining, extend_style)])
+        return [], row
 
     def _clear_caches(self) -> None:
         super()._clear_caches()
