@@ -183,10 +183,16 @@ class PositionsTable(CellTable):
         """Bring the table in line with `positions`; unchanged cells are not updated."""
         alerts = alerts or {}
         wanted = {row_key(p): p for p in positions if not p.closed}
-        for key in list(self._shown):
-            if key not in wanted:
+        gone = [key for key in self._shown if key not in wanted]
+        if gone:
+            # The cursor is a row index: a row closing above it would move it onto another
+            # trade. It stays on the trade it was on.
+            selected = self.selected_trade_id
+            for key in gone:
                 self.remove_row(key)
                 del self._shown[key]
+            if selected is not None:
+                self.select_trade(selected)
         columns = self._columns
         for key, pos in wanted.items():
             alert = alerts.get(pos.trade_id) if pos.trade_id is not None else None
