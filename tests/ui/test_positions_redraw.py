@@ -15,6 +15,7 @@ from cockpit.engine.policy import fixed_plan, open_position
 from tests.ui.harness import AppFactory, rally, screen_text
 from tests.ui.test_dashboard import SIZE, open_long
 from tests.waiting import pilot_until
+from widgets.event_log import EventLog
 from widgets.positions_table import PositionsTable
 
 
@@ -89,7 +90,7 @@ async def test_the_dashboard_writes_a_row_when_its_price_moves_only(
 
         # A frame with no new price (an event line): the row is not written.
         app.session.event("info", "a line that changes no price")
-        events = app.screen.query_one("#events")
+        events = app.screen.query_one("#events", EventLog)
         await pilot_until(pilot, lambda: "changes no price" in str(events.lines))
         assert table.cell_writes[key] == written
 
