@@ -247,6 +247,17 @@ def figures(probe: Probe, cpu: float, wall: float) -> tuple[float, float, float]
     )
 
 
+WIDTHS = (8, 8, 7, 10, 9, 16)
+
+
+def frame_ms(cpu_pct: float, engine_pct: float, frames_per_s: float) -> float | None:
+    """The UI's CPU per frame drawn (what the process spent beyond the engine's run without a
+    UI, per frame): unlike the CPU %, it holds when a loaded machine caps the process."""
+    if not frames_per_s:
+        return None
+    return (cpu_pct - engine_pct) / 100 / frames_per_s * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0)
@@ -268,8 +279,8 @@ def main() -> None:
     p50, p99, cpu_pct = figures(probe, cpu, wall)
     print(f"load average after: {os.getloadavg()}")
     print(f"{args.rate:g} ticks/s over {args.positions} positions for {args.seconds:g} s each run")
-    Row = tuple[str, float | None, float | None, float, float | None, float | None]
-    rows: list[Row] = [("no UI (engine only)", None, None, base_pct, None, None)]
+    Row = tuple[str, float | None, float | None, float, float | None, float | None, float | None]
+    rows: list[Row] = [("no UI (engine only)", None, None, base_pct, None, None, None)]
     if old is not None:
         o50, o99, ocpu = figures(*old)
         rows.append(
@@ -280,18 +291,33 @@ def main() -> None:
                 ocpu,
                 old[0].updates / old[2],
                 old[0].frames / old[2],
+                frame_ms(ocpu, base_pct, old[0].frames / old[2]),
             )
         )
-    rows.append(("UI, current", p50, p99, cpu_pct, probe.updates / wall, probe.frames / wall))
-    print(f"{'run':28} {'p50 ms':>8} {'p99 ms':>8} {'cpu %':>7} {'updates/s':>10} {'frames/s':>9}")
+    rate = probe.frames / wall
+    rows.append(
+        (
+            "UI, current",
+            p50,
+            p99,
+            cpu_pct,
+            probe.updates / wall,
+            rate,
+            frame_ms(cpu_pct, base_pct, rate),
+        )
+    )
+    head = ("p50 ms", "p99 ms", "cpu %", "updates/s", "frames/s", "ui cpu ms/frame")
+    print(f"{'run':28} " + " ".join(f"{h:>{w}}" for h, w in zip(head, WIDTHS, strict=True)))
     for name, *values in rows:
-        widths = (8, 8, 7, 10, 9)
-        pairs = zip(values, widths, strict=True)
+        pairs = zip(values, WIDTHS, strict=True)
         cells = [f"{v:{w}.1f}" if v is not None else "-".rjust(w) for v, w in pairs]
         print(f"{name:28} " + " ".join(cells))
     if old is not None:
         o50, o99, ocpu = figures(*old)
         ratios = f"p50 {p50 / o50:.2f}, p99 {p99 / o99:.2f}, cpu {cpu_pct / ocpu:.2f}"
+        now_f, old_f = rows[-1][-1], rows[-2][-1]
+        if now_f is not None and old_f:
+            ratios += f", ui cpu per frame {now_f / old_f:.2f}"
         print(f"ratio current/baseline: {ratios}")
     print(
         f"ratio current/no UI cpu: {cpu_pct / base_pct if base_pct else float('nan'):.2f}; "
