@@ -6,9 +6,12 @@ cell: a frame of ten changing rows cost 15-40 ms). Here each cell has a version,
 that cell is written, and its rendering is kept until then; a one-line `Text` cell is drawn
 straight into segments by the same Rich steps, without the general machinery around them.
 
-This leans on DataTable's private `_render_cell` (Textual is pinned in uv.lock);
-`tests/ui/test_cell_table.py` checks that every cell is drawn exactly as DataTable draws it, so
-an upgrade that changes DataTable fails there instead of on screen.
+A row's line is put together without DataTable's per-line walks of the DOM for its styles
+(looked up once per render pass instead), and DataTable's own caches are kept short.
+
+This leans on DataTable's private parts (`_render_cell`, `_render_line_in_row`, its caches;
+Textual is pinned in uv.lock): `tests/ui/test_cell_table.py` checks every line against
+DataTable's own drawing, so an upgrade that changes DataTable fails there, not on screen.
 """
 
 from __future__ import annotations
