@@ -73,3 +73,28 @@ def test_journal_engines_bench_runs_and_prints_both_columns() -> None:
     for figure in ("commits/s", "flush 1 ms", "flush 2 ms", "update us"):
         assert figure in out.stdout
     assert "load average before:" in out.stdout
+
+
+def test_ui_latency_bench_runs_both_baselines_and_ends_with_its_line() -> None:
+    """bench/ui_latency.py drives the real app, the old full redraw and a UI-less session, and
+    ends with the line the issue asks for (figures printed, never checked)."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "ui_latency.py"),
+            "--seconds",
+            "0.5",
+            "--rate",
+            "200",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert any(line.startswith("UI, full redraw (baseline)") for line in lines)
+    assert any(line.startswith("ratio current/baseline: p50 ") for line in lines)
+    assert "load average before:" in out.stdout
+    assert lines[-1].startswith("tick_to_screen p50_ms=") and " cpu_pct=" in lines[-1]

@@ -1,15 +1,40 @@
 """Number formatting for the cockpit's cells: fixed decimals, signs, colours, right-aligned.
 
-Cells are pre-formatted `Text` so the table never re-measures or re-styles on refresh.
+A cell is first a `Cell` of plain values (text, style, alignment): cheap to make and to compare on
+every frame, and turned into a Rich `Text` only when it changed, so the tables never re-measure or
+re-style a value that stayed the same.
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
+from rich.console import JustifyMethod
 from rich.text import Text
 
-MISSING = Text("—", style="dim", justify="right")
+
+class Cell(NamedTuple):
+    """What a table cell shows, as plain values (hashable, compared per frame)."""
+
+    plain: str
+    style: str = ""
+    justify: JustifyMethod | None = None
+    overlay: str = ""
+    """A style laid over the text itself, not its padding (a filled target struck through)."""
+
+    def text(self) -> Text:
+        text = Text(self.plain, style=self.style, justify=self.justify)
+        if self.overlay:
+            text.stylize(self.overlay)
+        return text
+
+    def over(self, overlay: str) -> Cell:
+        return self._replace(overlay=overlay)
+
+
+MISSING_CELL = Cell("—", "dim", "right")
+MISSING = MISSING_CELL.text()
 
 
 def price_decimals(price: float) -> int:
@@ -28,16 +53,16 @@ def price_text(price: float) -> str:
     return f"{price:.{price_decimals(price)}f}"
 
 
-def fmt_price(price: float | None) -> Text:
-    """A price cell; None or a level no price can reach (an adopted position's +/-inf target,
-    its 0 stop) shows as a dash."""
+def price_cell(price: float | None) -> Cell:
+    """A price; None or a level no price can reach (an adopted position's +/-inf target, its 0
+    stop) shows as a dash."""
     if price is None or not 0 < price < math.inf:
-        return MISSING
-    return Text(price_text(price), justify="right")
+        return MISSING_CELL
+    return Cell(price_text(price), justify="right")
 
 
-def fmt_size(size: float) -> Text:
-    return Text(f"{size:,.4f}", justify="right")
+def size_cell(size: float) -> Cell:
+    return Cell(f"{size:,.4f}", justify="right")
 
 
 def signed_style(value: float) -> str:
@@ -48,13 +73,29 @@ def signed_style(value: float) -> str:
     return ""
 
 
-def fmt_money(value: float | None) -> Text:
+def money_cell(value: float | None) -> Cell:
     if value is None:
-        return MISSING
-    return Text(f"{value:+,.2f}", style=signed_style(value), justify="right")
+        return MISSING_CELL
+    return Cell(f"{value:+,.2f}", signed_style(value), "right")
+
+
+def pct_cell(value: float | None) -> Cell:
+    if value is None:
+        return MISSING_CELL
+    return Cell(f"{value:+.2f}%", signed_style(value), "right")
+
+
+def fmt_price(price: float | None) -> Text:
+    return price_cell(price).text()
+
+
+def fmt_size(size: float) -> Text:
+    return size_cell(size).text()
+
+
+def fmt_money(value: float | None) -> Text:
+    return money_cell(value).text()
 
 
 def fmt_pct(value: float | None) -> Text:
-    if value is None:
-        return MISSING
-    return Text(f"{value:+.2f}%", style=signed_style(value), justify="right")
+    return pct_cell(value).text()

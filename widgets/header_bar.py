@@ -67,6 +67,9 @@ def clock_text(now_ms: int, *, with_date: bool = False) -> str:
 class HeaderBar(Horizontal):
     """One line across the top; updated by the dashboard's refresh timer."""
 
+    _price_cells = 0
+    """The widest the symbol and price have been: they are padded to it."""
+
     def compose(self) -> ComposeResult:
         yield ModeBadge(id="mode-badge")
         yield Static(id="header-price")
@@ -86,6 +89,10 @@ class HeaderBar(Horizontal):
         self.query_one(ModeBadge).mode = mode
         price = Text(f"{symbol} ", style="bold")
         price.append_text(fmt_price(tick.price if tick else None))
+        # Never narrower than it has been: a price losing a digit (99.99 after 100.01) would
+        # otherwise lay the whole screen out again, and repaint every widget, for one cell.
+        self._price_cells = max(self._price_cells, price.cell_len)
+        price.pad_right(self._price_cells - price.cell_len)
         # Only what changed is redrawn (the clock's second, a new price, a feed change).
         update_if_changed(self.query_one("#header-price", Static), price)
         update_if_changed(

@@ -1,5 +1,9 @@
 """Open positions, one row per trade, updated in place with keyed `update_cell`.
 
+A frame costs what changed: each row's cells are kept as plain `Cell` values and compared per
+refresh, only a cell whose text or look changed is written (and turned into a `Text`), and the
+table draws only the cells written (`CellTable`).
+
 On a narrow terminal columns give way in a fixed order (`GIVE_WAY`): the venue first, then the
 excursions, ROE, TP2 ... ; the trade number, the stop, the P&L and the state never go.
 """
@@ -9,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from rich.text import Text
-from textual.widgets import DataTable
 
 from cockpit.domain import Mode, PositionState
-from widgets.formatting import fmt_money, fmt_pct, fmt_price, fmt_size
+from widgets.cell_table import CellTable
+from widgets.formatting import Cell, money_cell, pct_cell, price_cell, size_cell
 
 # (key, label, width): fixed widths so a row never makes the columns jump as values change.
 # Cell padding is 0 and every width has one spare column as the gap: 16 columns fit 150 cells
@@ -69,64 +73,72 @@ def visible_columns(width: int) -> tuple[str, ...]:
 
 ALERT_STYLE = "bold white on red"
 
+Row = tuple[Cell, ...]
+"""A position's cells in `COLUMNS` order."""
+
+
+def position_row(pos: PositionState, mark: float | None, alert: str | None = None) -> Row:
+    """Every cell of a position's row, as plain values. Move % is the price move; ROE % is on
+    margin.
+
+    `alert` is the venue's short red label for it (stop not on chain, venue differs, exit
+    placed): it replaces the state, and a stop that is not on chain reddens the SL too."""
+    stop = price_cell(pos.stop)
+    if alert == "no chain SL":
+        stop = stop.over(ALERT_STYLE)
+    return (
+        Cell("—" if pos.trade_id is None else f"#{pos.trade_id}", justify="right"),
+        # ccxt's settle suffix (":USDT") says nothing the column needs and would not fit.
+        Cell(" " + pos.symbol.split(":", 1)[0]),
+        Cell(pos.side.value.upper(), "green" if pos.side.sign > 0 else "red"),
+        size_cell(pos.size),
+        price_cell(pos.entry),
+        price_cell(mark),
+        money_cell(pos.unrealized_pnl(mark) if mark is not None else None),
+        pct_cell(pos.move_pct(mark) if mark is not None else None),
+        pct_cell(pos.roe_pct(mark) if mark is not None else None),
+        pct_cell(pos.mfe_pct),
+        pct_cell(pos.mae_pct),
+        stop,
+        _level(pos.plan.tp1_price, pos.tp1_filled),
+        _level(pos.plan.tp2_price, pos.tp2_filled),
+        Cell(f"  {alert}", ALERT_STYLE) if alert else Cell(f"  {pos.state_label}"),
+        Cell(pos.venue, "bold red" if pos.mode is Mode.LIVE_SMALL else "dim"),
+    )
+
 
 def position_cells(
     pos: PositionState, mark: float | None, alert: str | None = None
 ) -> dict[str, Text]:
-    """Every cell of a position's row, formatted. Move % is the price move; ROE % is on margin.
-
-    `alert` is the venue's short red label for it (stop not on chain, venue differs, exit
-    placed): it replaces the state, and a stop that is not on chain reddens the SL too."""
-    side_style = "green" if pos.side.sign > 0 else "red"
-    stop = fmt_price(pos.stop)
-    if alert == "no chain SL":
-        stop = stop.copy()
-        stop.stylize(ALERT_STYLE)
-    return {
-        "id": Text("—" if pos.trade_id is None else f"#{pos.trade_id}", justify="right"),
-        # ccxt's settle suffix (":USDT") says nothing the column needs and would not fit.
-        "symbol": Text(" " + pos.symbol.split(":", 1)[0]),
-        "side": Text(pos.side.value.upper(), style=side_style),
-        "size": fmt_size(pos.size),
-        "entry": fmt_price(pos.entry),
-        "mark": fmt_price(mark),
-        "upnl": fmt_money(pos.unrealized_pnl(mark) if mark is not None else None),
-        "move": fmt_pct(pos.move_pct(mark) if mark is not None else None),
-        "roe": fmt_pct(pos.roe_pct(mark) if mark is not None else None),
-        "mfe": fmt_pct(pos.mfe_pct),
-        "mae": fmt_pct(pos.mae_pct),
-        "sl": stop,
-        "tp1": _level(pos.plan.tp1_price, pos.tp1_filled),
-        "tp2": _level(pos.plan.tp2_price, pos.tp2_filled),
-        "state": Text(f"  {alert}", style=ALERT_STYLE) if alert else Text(f"  {pos.state_label}"),
-        "venue": Text(pos.venue, style="bold red" if pos.mode is Mode.LIVE_SMALL else "dim"),
-    }
+    """Every cell of a position's row as the table shows it, by column key."""
+    row = position_row(pos, mark, alert)
+    return {key: cell.text() for (key, _, _), cell in zip(COLUMNS, row, strict=True)}
 
 
-def _level(price: float | None, done: bool) -> Text:
-    text = fmt_price(price)
-    if done:
-        text = text.copy()
-        text.stylize("dim strike")
-    return text
+def _level(price: float | None, done: bool) -> Cell:
+    cell = price_cell(price)
+    return cell.over("dim strike") if done else cell
 
 
 def row_key(pos: PositionState) -> str:
     return f"trade-{pos.trade_id}"
 
 
-class PositionsTable(DataTable[Text]):
+class PositionsTable(CellTable):
     """Adds, updates and removes rows so only changed cells are touched on each refresh.
 
     The columns shown depend on the table's width (`visible_columns`); a resize that changes
     them rebuilds the table from the cells it already holds, keeping the selected trade."""
 
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._columns: tuple[str, ...] = ()
+        self._shown: dict[str, Row] = {}
+
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True
         self.cell_padding = 0
-        self._columns: tuple[str, ...] = ()
-        self._shown: dict[str, dict[str, Text]] = {}
         self._lay_out(visible_columns(self._usable_width()))
 
     def _usable_width(self) -> int:
@@ -147,8 +159,8 @@ class PositionsTable(DataTable[Text]):
         for key in columns:
             label, width = labels[key]
             self.add_column(label, key=key, width=width)
-        for key, cells in self._shown.items():
-            self.add_row(*(cells[c] for c in columns), key=key)
+        for key, row in self._shown.items():
+            self.add_row(*_visible(row, columns), key=key)
         if selected is not None:
             self.select_trade(selected)
 
@@ -171,23 +183,28 @@ class PositionsTable(DataTable[Text]):
         """Bring the table in line with `positions`; unchanged cells are not updated."""
         alerts = alerts or {}
         wanted = {row_key(p): p for p in positions if not p.closed}
-        for key in list(self._shown):
-            if key not in wanted:
+        gone = [key for key in self._shown if key not in wanted]
+        if gone:
+            # The cursor is a row index: a row closing above it would move it onto another
+            # trade. It stays on the trade it was on.
+            selected = self.selected_trade_id
+            for key in gone:
                 self.remove_row(key)
                 del self._shown[key]
+            if selected is not None:
+                self.select_trade(selected)
+        columns = self._columns
         for key, pos in wanted.items():
             alert = alerts.get(pos.trade_id) if pos.trade_id is not None else None
-            cells = position_cells(pos, marks.get(pos.symbol), alert)
+            row = position_row(pos, marks.get(pos.symbol), alert)
             shown = self._shown.get(key)
             if shown is None:
-                self.add_row(*(cells[c] for c in self._columns), key=key)
-                self._shown[key] = cells
-                continue
-            for column, value in cells.items():
-                if shown[column] != value:
-                    if column in self._columns:
-                        self.update_cell(key, column, value)
-                    shown[column] = value
+                self.add_row(*_visible(row, columns), key=key)
+            elif row != shown:
+                for (column, _, _), new, old in zip(COLUMNS, row, shown, strict=True):
+                    if new != old and column in columns:
+                        self.update_cell(key, column, new.text())
+            self._shown[key] = row
 
     @property
     def selected_trade_id(self) -> int | None:
@@ -198,3 +215,8 @@ class PositionsTable(DataTable[Text]):
         number = key.removeprefix("trade-") if key else ""
         # A position whose trade row is not written yet (the database failing) has no number.
         return int(number) if number.isdigit() else None
+
+
+def _visible(row: Row, columns: tuple[str, ...]) -> list[Text]:
+    by_key = {key: cell for (key, _, _), cell in zip(COLUMNS, row, strict=True)}
+    return [by_key[c].text() for c in columns]

@@ -3,6 +3,7 @@ the session changes, at most `ui_refresh_hz` frames a second, and once a second 
 
 from __future__ import annotations
 
+import gc
 import itertools
 import time
 from collections.abc import Sequence
@@ -32,6 +33,24 @@ from widgets.watchlist import Watchlist
 # With nothing changing, the screen is still redrawn this often: the clock, a feed going quiet.
 IDLE_REFRESH_S = 1.0
 CHART_POINTS = 600
+# The price chart follows a stream of ticks at most this often (a new selection shows at once):
+# a frame of the chart costs as much as the rest of the screen, and 600 prices move by less
+# than a dot between two frames of 33 ms.
+CHART_EVERY_S = 0.2
+
+
+def settle_memory() -> None:
+    """Once the session is up (its journal read): what exists by then (modules, the session,
+    the app, the history) lives as long as the cockpit, so the garbage collector stops walking
+    it. A full collection of it took 100-300 ms on a loaded machine, inside a frame: the worst
+    tick-to-screen latencies. Later calls do nothing."""
+    global _SETTLED
+    if not _SETTLED:
+        _SETTLED = True
+        gc.freeze()
+
+
+_SETTLED = False
 
 
 def last_points(history: Sequence[tuple[int, float]], n: int) -> tuple[tuple[int, float], ...]:
@@ -67,6 +86,9 @@ class DashboardScreen(Screen[None]):
         self._frame_due = False
         self._last_frame = 0.0
         self._shown_result: ReplayResult | None = None
+        self._chart_at = -CHART_EVERY_S
+        self._chart_for: tuple[str, int | None] | None = None
+        self._chart_late = False
 
     def compose(self) -> ComposeResult:
         yield HeaderBar(id="header")
@@ -113,9 +135,14 @@ class DashboardScreen(Screen[None]):
         if not self.is_attached:
             return
         try:
-            self.refresh_view()
+            self.refresh_view(chart_every_s=CHART_EVERY_S)
         except NoMatches:  # a frame asked for while the screen is being taken down
             return
+
+    def _chart_catch_up(self) -> None:
+        """A frame for the chart that was held back (so the last prices of a burst show)."""
+        self._chart_late = False
+        self._changed()
 
     @property
     def primary_symbol(self) -> str:
@@ -143,7 +170,10 @@ class DashboardScreen(Screen[None]):
             return
         self.app.push_screen(TradeDetailScreen(self.session, trade_id))
 
-    def refresh_view(self) -> None:
+    def refresh_view(self, chart_every_s: float = 0.0) -> None:
+        """Shows the session's latest state; widgets whose content did not change are not
+        touched, and the chart is held back when it was drawn less than `chart_every_s` ago
+        for the same position (a frame for it is then asked for when it is due)."""
         latest = self.session.latest
         symbol = self.primary_symbol
         marks = {s: t.price for s, t in latest.last_tick.items()}
@@ -165,12 +195,19 @@ class DashboardScreen(Screen[None]):
             )
             selected = self.selected_position()
             chart_symbol = selected.symbol if selected is not None else symbol
-            self.query_one(PriceChart).show(
-                chart_symbol,
-                last_points(latest.price_history.get(chart_symbol, ()), CHART_POINTS),
-                selected,
-                self.session.venue_note(selected.trade_id) if selected else None,
-            )
+            chart_for = (chart_symbol, selected.trade_id if selected else None)
+            wait = self._chart_at + chart_every_s - time.monotonic()
+            if chart_for != self._chart_for or wait <= 0:
+                self._chart_for, self._chart_at = chart_for, time.monotonic()
+                self.query_one(PriceChart).show(
+                    chart_symbol,
+                    last_points(latest.price_history.get(chart_symbol, ()), CHART_POINTS),
+                    selected,
+                    self.session.venue_note(selected.trade_id) if selected else None,
+                )
+            elif not self._chart_late:
+                self._chart_late = True
+                self.set_timer(wait, self._chart_catch_up)
             self.query_one(EventLog).add_events(
                 (e.seq, e.ts_ms, e.level, e.text) for e in latest.events
             )
@@ -178,6 +215,7 @@ class DashboardScreen(Screen[None]):
                 self.query_one(HistoryTable).show(latest.closed_trades)
                 if latest.analytics is not None:
                     self.query_one(GatePanel).show(latest.analytics.gates)
+                    settle_memory()
                 self._history_version = latest.history_version
         self._show_new_replay_result(latest.replay_result)
 
