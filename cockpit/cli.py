@@ -28,8 +28,9 @@ from cockpit import db_cli, phase_cli, report_cli
 from cockpit.backtest.cli import add_parser as add_backtest_parser
 from cockpit.config import APP_NAME, Settings, default_data_dir, load_settings
 from cockpit.secret_scan import looks_like_key
+from state.advisory_lock import AdvisoryLock
 from state.instance_lock import DatabaseInUse, InstanceLockError
-from state.locks import database_lock
+from state.locks import Lock, database_lock
 
 if TYPE_CHECKING:
     from adapters.base import Broker
@@ -244,8 +245,8 @@ def settings_errors(exc: ValidationError) -> str:
 def run_demo(args: argparse.Namespace) -> int:
     settings = _settings(args, DEMO_DB_FILE)
     _setup_logging()
-    with database_lock(settings.db_url, account=settings.account):
-        return _run(demo_app(settings, seed=args.seed, speed=args.speed))
+    with database_lock(settings.db_url, account=settings.account) as lock:
+        return _run(lock, demo_app(settings, seed=args.seed, speed=args.speed))
 
 
 def demo_app(
@@ -287,8 +288,9 @@ def run_replay(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"no such candle file: {args.file}")
     settings = _settings(args, REPLAY_DB_FILE)
     _setup_logging()
-    with database_lock(settings.db_url, account=settings.account):
+    with database_lock(settings.db_url, account=settings.account) as lock:
         return _run(
+            lock,
             replay_app(
                 settings,
                 args.file,
@@ -296,7 +298,7 @@ def run_replay(args: argparse.Namespace) -> int:
                 args.speed,
                 resume=args.resume,
                 signals=args.signals,
-            )
+            ),
         )
 
 
@@ -386,8 +388,8 @@ def on_drift(args: argparse.Namespace, settings: Settings) -> bool:
 
 def run_drift(settings: Settings) -> int:
     _setup_logging()
-    with database_lock(settings.db_url, account=settings.account):
-        return _run(drift_app(settings))
+    with database_lock(settings.db_url, account=settings.account) as lock:
+        return _run(lock, drift_app(settings))
 
 
 def drift_keeper(router: Router, book: PositionBook, audit: Audit, broker: Broker) -> LiveVenue:
@@ -454,8 +456,8 @@ def drift_app(settings: Settings) -> CockpitApp:
 
 def run_live(settings: Settings) -> int:
     _setup_logging()
-    with database_lock(settings.db_url, account=settings.account):
-        return _run(live_app(settings))
+    with database_lock(settings.db_url, account=settings.account) as lock:
+        return _run(lock, live_app(settings))
 
 
 def live_app(settings: Settings) -> CockpitApp:
@@ -536,7 +538,11 @@ async def _import(settings: Settings, journal: TradesFile) -> ImportResult:
         await store.close()
 
 
-def _run(app: CockpitApp) -> int:
+def _run(lock: Lock | None, app: CockpitApp) -> int:
+    """Run the app; a PostgreSQL account lock is handed to the session, which watches it (a
+    lost lock stops entries: cockpit/execution/account_lock.py)."""
+    if isinstance(lock, AdvisoryLock):
+        app.session.account_lock.lock = lock
     app.run()
     return app.return_code or 0
 

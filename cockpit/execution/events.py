@@ -51,6 +51,8 @@ class LatestState:
     db_failing: str | None = None
     # Who paused entries and when (None: entries allowed); the header shows it (pause.py).
     entries_paused: str | None = None
+    # Why the account's lock is not held (None while it is): no entries (account_lock.py).
+    account_lock: str | None = None
     # Called on every change (the UI's redraw request; it coalesces them into frames). Nothing
     # here waits for it or knows what it does: one call per tick, returning at once.
     waker: Callable[[], None] | None = None
