@@ -246,7 +246,7 @@ def run_demo(args: argparse.Namespace) -> int:
     settings = _settings(args, DEMO_DB_FILE)
     _setup_logging()
     with database_lock(settings.db_url, account=settings.account) as lock:
-        return _run(lock, demo_app(settings, seed=args.seed, speed=args.speed))
+        return _run(_watched(lock, demo_app(settings, seed=args.seed, speed=args.speed)))
 
 
 def demo_app(
@@ -264,7 +264,9 @@ def demo_app(
         seed = demo.seed
     if seed is None:
         seed = random.SystemRandom().randrange(1_000_000)
-    start_price = asyncio.run(last_price(settings.db_url, demo.symbol)) or demo.start_price
+    start_price = (
+        asyncio.run(last_price(settings.db_url, demo.symbol, settings.account)) or demo.start_price
+    )
     feed = simulated_market(
         symbol=demo.symbol,
         start_price=start_price,
@@ -290,15 +292,17 @@ def run_replay(args: argparse.Namespace) -> int:
     _setup_logging()
     with database_lock(settings.db_url, account=settings.account) as lock:
         return _run(
-            lock,
-            replay_app(
-                settings,
-                args.file,
-                args.symbol,
-                args.speed,
-                resume=args.resume,
-                signals=args.signals,
-            ),
+            _watched(
+                lock,
+                replay_app(
+                    settings,
+                    args.file,
+                    args.symbol,
+                    args.speed,
+                    resume=args.resume,
+                    signals=args.signals,
+                ),
+            )
         )
 
 
@@ -389,7 +393,7 @@ def on_drift(args: argparse.Namespace, settings: Settings) -> bool:
 def run_drift(settings: Settings) -> int:
     _setup_logging()
     with database_lock(settings.db_url, account=settings.account) as lock:
-        return _run(lock, drift_app(settings))
+        return _run(_watched(lock, drift_app(settings)))
 
 
 def drift_keeper(router: Router, book: PositionBook, audit: Audit, broker: Broker) -> LiveVenue:
@@ -457,7 +461,7 @@ def drift_app(settings: Settings) -> CockpitApp:
 def run_live(settings: Settings) -> int:
     _setup_logging()
     with database_lock(settings.db_url, account=settings.account) as lock:
-        return _run(lock, live_app(settings))
+        return _run(_watched(lock, live_app(settings)))
 
 
 def live_app(settings: Settings) -> CockpitApp:
@@ -538,11 +542,15 @@ async def _import(settings: Settings, journal: TradesFile) -> ImportResult:
         await store.close()
 
 
-def _run(lock: Lock | None, app: CockpitApp) -> int:
-    """Run the app; a PostgreSQL account lock is handed to the session, which watches it (a
-    lost lock stops entries: cockpit/execution/account_lock.py)."""
+def _watched(lock: Lock | None, app: CockpitApp) -> CockpitApp:
+    """A PostgreSQL account lock is handed to the session, which follows it (a lost lock
+    stops entries: cockpit/execution/account_lock.py); a file lock cannot be lost."""
     if isinstance(lock, AdvisoryLock):
         app.session.account_lock.lock = lock
+    return app
+
+
+def _run(app: CockpitApp) -> int:
     app.run()
     return app.return_code or 0
 

@@ -3,6 +3,7 @@ resumes from where the previous one stopped instead of jumping back to its start
 
 from __future__ import annotations
 
+from state.models import DEFAULT_ACCOUNT
 from state.store import Store
 
 
@@ -15,9 +16,9 @@ def last_tick_ms_key(symbol: str) -> str:
     return f"last_tick_ms:{symbol}"
 
 
-async def last_price(db_url: str, symbol: str) -> float | None:
-    """The last price a previous session saw for `symbol`, or None."""
-    store = await Store.open(db_url)
+async def last_price(db_url: str, symbol: str, account: str = DEFAULT_ACCOUNT) -> float | None:
+    """The last price a previous session of `account` saw for `symbol`, or None."""
+    store = await Store.open(db_url, account=account)
     try:
         value = await store.get_setting(last_price_key(symbol))
     finally:
