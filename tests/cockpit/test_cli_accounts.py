@@ -196,3 +196,21 @@ def test_bad_account_names_are_refused(capsys: pytest.CaptureFixture[str], tmp_p
     assert main(["--db", db, "--account", "paper a", "report"]) == 2
     assert "account 'paper a'" in capsys.readouterr().err
     assert not (tmp_path / "x.db").exists()
+
+
+async def test_a_phase_start_takes_its_accounts_lock(pg_url: str) -> None:
+    """`cockpit phase start` is a writer like the others: refused while a cockpit holds the
+    account (exit 2), written on another account, its audit row on the account it names."""
+    with AdvisoryLock(pg_url, "paper:a"):
+        start = ("--db", pg_url, "--account", "paper:a", "phase", "start", "1")
+        assert await cli(*start) == 2
+        assert await cli("--db", pg_url, "--account", "paper:b", "phase", "start", "1") == 0
+    assert await cli("--db", pg_url, "--account", "all", "phase", "start", "2") == 2
+    conn = await asyncpg.connect(dsn(pg_url))
+    try:
+        audit = await conn.fetch("SELECT account FROM audit_events WHERE kind = 'phase'")
+        phases = await conn.fetch("SELECT phase FROM phases")
+    finally:
+        await conn.close()
+    assert [r["account"] for r in audit] == ["paper:b"]
+    assert [r["phase"] for r in phases] == [1]
