@@ -214,3 +214,69 @@ async def test_a_phase_start_takes_its_accounts_lock(pg_url: str) -> None:
         await conn.close()
     assert [r["account"] for r in audit] == ["paper:b"]
     assert [r["phase"] for r in phases] == [1]
+
+
+async def cut_and_take(url: str, account: str) -> AdvisoryLock:
+    """Cut the holder's lock connection and take the account as soon as the server frees it;
+    the holder may take it back first (its watch runs on its own): then cut again."""
+    taker = AdvisoryLock(url, account, check_every_s=3600.0, retry_initial_s=3600.0)
+    deadline = time.monotonic() + START_DEADLINE_S
+    while True:
+        assert time.monotonic() < deadline, "the account was never free to take"
+        conn = await asyncpg.connect(dsn(url))
+        try:
+            await conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+                "AND granted AND classid = $1 AND objid = $2",
+                COCKPIT_KEY,
+                account_key(account),
+            )
+        finally:
+            await conn.close()
+        try:
+            await asyncio.to_thread(taker.acquire)
+        except AccountInUse:
+            await asyncio.sleep(0.05)
+            continue
+        return taker
+
+
+async def test_a_running_cockpit_that_loses_its_account_says_who_took_it(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """The command-line cockpit watches its lock: once its connection is cut and another
+    process holds the account, it says so (event log) and never takes the account back."""
+    err = tmp_path / "first.err"
+    logs = tmp_path / "logs"
+    argv = ["--db", pg_url, "--account", "paper:a", "demo", "--seed", "7", "--speed", "1"]
+    with err.open("w") as err_file:
+        first = subprocess.Popen(
+            [sys.executable, "-c", HEADLESS_CLI, *argv],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=err_file,
+            text=True,
+            cwd=REPO_ROOT,
+            env={**_env(tmp_path), "COCKPIT_LOG_DIR": str(logs)},
+        )
+    taker: AdvisoryLock | None = None
+    said = f"account paper:a is now held by cockpit pid {os.getpid()}"
+    try:
+        await wait_for_holder(pg_url, "paper:a", first, err)
+        taker = await cut_and_take(pg_url, "paper:a")
+        log = logs / "cockpit.log"
+        deadline = time.monotonic() + START_DEADLINE_S
+        while not (log.exists() and said in log.read_text(errors="replace")):
+            assert time.monotonic() < deadline, "the first cockpit never said it lost the account"
+            assert first.poll() is None, err.read_text()
+            await asyncio.sleep(0.05)
+        assert first.poll() is None  # it runs on, standing down, until the trader closes it
+        assert (await taker.check()).state.value == "held"
+        assert await lock_holder_pid(pg_url, "paper:a") == os.getpid()
+    finally:
+        if taker is not None:
+            taker.release()
+        assert first.stdin is not None
+        first.stdin.close()
+        first.wait(timeout=START_DEADLINE_S)
+    assert first.returncode == 0, err.read_text()
