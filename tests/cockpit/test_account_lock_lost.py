@@ -11,23 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 import pytest
 
-from adapters.paper import PaperBroker
-from adapters.replay import ReplayFeed
-from cockpit.config import Settings
 from cockpit.domain import Side
 from cockpit.session import OrderRejected, Session
 from state.advisory_lock import COCKPIT_KEY, AccountInUse, AdvisoryLock, LockState, account_key
 from tests import pg_server
-from tests.cockpit.test_execution_db_faults import NO_COSTS, SYMBOL, T0, history, ticks
+from tests.cockpit.test_execution_db_faults import SYMBOL
+from tests.cockpit.test_session_postgres_down import rows, session_on
 from tests.waiting import CEILING_S, until
 from widgets.header_bar import ACCOUNT_LOCK_LOST, status_text
 
-ACCOUNT = "paper:desk"
+ACCOUNT = "paper:desk"  # session_on's
 HOUR_S = 3600.0  # no check and no retry happens unless the test asks for it
 
 
@@ -37,27 +35,6 @@ def dsn(url: str) -> str:
 
 def own_lock(url: str) -> AdvisoryLock:
     return AdvisoryLock(url, ACCOUNT, check_every_s=HOUR_S, retry_initial_s=HOUR_S)
-
-
-async def make(url: str, prices: list[float]) -> tuple[Session, ReplayFeed]:
-    config = Settings(db_url=url, paper=NO_COSTS, account=ACCOUNT)
-    feed = ReplayFeed(
-        {SYMBOL: ticks(prices)},
-        speed=None,
-        simulated=True,
-        label="t",
-        paused=True,
-        candle_history={SYMBOL: history()},
-        start_ms=T0,
-    )
-    session = Session(
-        config, feed, PaperBroker(config.paper), [SYMBOL], clock=lambda: price_time(session)
-    )
-    return session, feed
-
-
-def price_time(session: Session) -> int:
-    return max((t.ts_ms for t in session.latest.last_tick.values()), default=T0)
 
 
 async def holders(url: str) -> list[int]:
@@ -81,14 +58,6 @@ async def cut_lock_connection(url: str) -> None:
     conn = await asyncpg.connect(dsn(url))
     try:
         assert await conn.fetchval("SELECT pg_terminate_backend($1)", pid)
-    finally:
-        await conn.close()
-
-
-async def rows(url: str, sql: str) -> list[tuple[object, ...]]:
-    conn = await asyncpg.connect(dsn(url))
-    try:
-        return [tuple(r) for r in await conn.fetch(sql)]
     finally:
         await conn.close()
 
@@ -118,25 +87,12 @@ async def take_when_free(url: str) -> AdvisoryLock:
     return lock
 
 
-@pytest.fixture
-async def own_server() -> AsyncIterator[pg_server.Cluster]:
-    """A cluster of this test's own: restarting it must not touch any other test's database."""
-    try:
-        cluster = await asyncio.to_thread(pg_server.start_cluster)
-    except (RuntimeError, OSError) as exc:
-        pytest.skip(f"no PostgreSQL server of its own for this test: {exc}")
-    try:
-        yield cluster
-    finally:
-        await asyncio.to_thread(cluster.stop)
-
-
 async def test_a_second_cockpit_takes_a_lost_account_and_the_first_stands_down(
     pg_url: str,
 ) -> None:
     first_lock = own_lock(pg_url)
     await asyncio.to_thread(first_lock.acquire)
-    first, first_feed = await make(pg_url, [100.0, 100.6, 90.0])
+    first, first_feed = session_on(pg_url, [100.0, 100.6, 90.0])
     first.account_lock.lock = first_lock
     second_lock: AdvisoryLock | None = None
     second: Session | None = None
@@ -146,7 +102,7 @@ async def test_a_second_cockpit_takes_a_lost_account_and_the_first_stands_down(
         pos = await first.open_position(SYMBOL, Side.LONG, 30, 2)
         await cut_lock_connection(pg_url)
         second_lock = await take_when_free(pg_url)  # a second cockpit starts on the account
-        second, second_feed = await make(pg_url, [100.0, 90.0])
+        second, second_feed = session_on(pg_url, [100.0, 90.0])
         second.account_lock.lock = second_lock
         await second.start()
         assert [p.trade_id for p in second.book.positions] == [pos.trade_id]
@@ -196,7 +152,7 @@ async def test_a_server_restart_stops_entries_until_the_lock_is_taken_back(
     _name, url = await pg_server.create_database(own_server.admin_url)
     lock = own_lock(url)
     await asyncio.to_thread(lock.acquire)
-    session, feed = await make(url, [100.0, 100.1, 100.2, 100.3])
+    session, feed = session_on(url, [100.0, 100.1, 100.2, 100.3])
     session.account_lock.lock = lock
     try:
         await session.start()

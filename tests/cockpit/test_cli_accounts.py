@@ -55,6 +55,20 @@ async def lock_holder_pid(url: str, account: str) -> int | None:
     return int(str(name).split()[1].removeprefix("pid="))
 
 
+def headless_cockpit(argv: list[str], err: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    """The cockpit as a trader starts it, headless; it ends when its stdin is closed."""
+    with err.open("w") as err_file:
+        return subprocess.Popen(
+            [sys.executable, "-c", HEADLESS_CLI, *argv],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=err_file,
+            text=True,
+            cwd=REPO_ROOT,
+            env=env,
+        )
+
+
 async def lock_freed(url: str, account: str) -> None:
     """Until the server has dropped the account's lock: a holder's backend ends a moment after
     its client closed the connection, so right after the holder exits it may still be listed."""
@@ -80,16 +94,7 @@ async def test_two_cockpits_on_one_account_the_second_is_refused_another_account
 ) -> None:
     err = tmp_path / "first.err"
     argv = ["--db", pg_url, "--account", "paper:a", "demo", "--seed", "7", "--speed", "1"]
-    with err.open("w") as err_file:
-        first = subprocess.Popen(
-            [sys.executable, "-c", HEADLESS_CLI, *argv],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=err_file,
-            text=True,
-            cwd=REPO_ROOT,
-            env=_env(tmp_path),
-        )
+    first = headless_cockpit(argv, err, _env(tmp_path))
     try:
         await wait_for_holder(pg_url, "paper:a", first, err)
         second = await asyncio.to_thread(
@@ -254,16 +259,7 @@ async def test_a_running_cockpit_that_loses_its_account_says_who_took_it(
     err = tmp_path / "first.err"
     logs = tmp_path / "logs"
     argv = ["--db", pg_url, "--account", "paper:a", "demo", "--seed", "7", "--speed", "1"]
-    with err.open("w") as err_file:
-        first = subprocess.Popen(
-            [sys.executable, "-c", HEADLESS_CLI, *argv],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=err_file,
-            text=True,
-            cwd=REPO_ROOT,
-            env={**_env(tmp_path), "COCKPIT_LOG_DIR": str(logs)},
-        )
+    first = headless_cockpit(argv, err, {**_env(tmp_path), "COCKPIT_LOG_DIR": str(logs)})
     taker: AdvisoryLock | None = None
     said = f"account paper:a is now held by cockpit pid {os.getpid()}"
     try:
