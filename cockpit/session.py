@@ -232,6 +232,7 @@ class Session:
             each_second=[self.signals.expire],
         )
         self.router.on_exit_fill = self.alert_watcher.exit_filled
+        self.account_lock.alert = self.alerts.fire
         self.webhook: WebhookServer | None = None
         # A replay's signals file (cockpit replay --signals): fed as market time reaches them.
         self.signal_schedule: SignalSchedule | None = None

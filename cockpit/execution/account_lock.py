@@ -68,6 +68,9 @@ class AccountLockGuard:
         self._tasks: set[asyncio.Task[None]] = set()
         self._state = LockState.HELD
         self.on_taken: Callable[[], None] | None = None
+        # The alert rules' `fire(rule, subject, level, text)` (set by the session): a lost
+        # lock is an alert (notification, Telegram), not only a log line.
+        self.alert: Callable[[str, str, str, str], object] | None = None
 
     def start(self) -> None:
         """Hear the lock's changes on this event loop (they come from the lock's thread)."""
@@ -140,13 +143,20 @@ class AccountLockGuard:
             if was is LockState.HELD:
                 self._event("error", f"{line}; open positions are still managed")
                 self._audit_later("account lock lost", status.detail)
+                self._alert("lost", line)
         else:
             self._latest.account_lock = line
             self._event("error", line)
             self._audit_later("account lock lost to another cockpit", line)
+            self._alert("taken", line)
             if self.on_taken is not None:
                 self.on_taken()
         self._latest.touch()
+
+    def _alert(self, what: str, text: str) -> None:
+        """One alert per kind (lost, taken): the rule's cooldown would hide the second."""
+        if self.alert is not None and self.lock is not None:
+            self.alert("account_lock", f"{self.lock.account} {what}", "error", text)
 
     def _audit_later(self, action: str, reason: str) -> None:
         """Audited through the durable queue: written when the database takes it."""

@@ -113,6 +113,8 @@ async def test_a_second_cockpit_takes_a_lost_account_and_the_first_stands_down(
         await until(lambda: first.latest.account_lock is not None, what="the first to hear it")
         said = str(first.latest.account_lock)
         assert said.startswith("account lock lost") and f"pid {os.getpid()}" in said
+        lost, taken = first.alerts.notes  # an alert each: the lock lost, then who took it
+        assert (lost.rule, taken.rule, taken.text) == ("account_lock", "account_lock", said)
         with pytest.raises(OrderRejected, match="account lock lost"):
             await first.open_position(SYMBOL, Side.SHORT, 30, 2)
         with pytest.raises(OrderRejected, match="account lock lost"):
@@ -163,6 +165,7 @@ async def test_a_server_restart_stops_entries_until_the_lock_is_taken_back(
         await until(lambda: session.latest.account_lock is not None, what="the lock's loss")
         header = status_text(session.feed_status, None, None, session.latest.account_lock)
         assert ACCOUNT_LOCK_LOST in header.plain
+        assert [n.rule for n in session.alerts.notes] == ["account_lock"]
         with pytest.raises(OrderRejected, match="account lock lost"):
             await session.open_position(SYMBOL, Side.LONG, 30, 2)
         await feed.step(1)  # prices still flow in while the lock is lost
