@@ -30,8 +30,9 @@ from cockpit.feeds import check_live_markets
 from cockpit.feeds import demo_app as demo_app  # re-exported: tests and tools import it here
 from cockpit.feeds import live_app as live_app
 from cockpit.secret_scan import looks_like_key
+from state.advisory_lock import AdvisoryLock
 from state.instance_lock import DatabaseInUse, InstanceLockError
-from state.locks import database_lock
+from state.locks import Lock, database_lock
 
 if TYPE_CHECKING:
     from adapters.base import Broker
@@ -255,9 +256,9 @@ def settings_errors(exc: ValidationError) -> str:
 def run_demo(args: argparse.Namespace) -> int:
     settings = _settings(args, DEMO_DB_FILE)
     _setup_logging()
-    with database_lock(settings.db_url, account=settings.account):
+    with database_lock(settings.db_url, account=settings.account) as lock:
         app = demo_app(settings, seed=args.seed, speed=args.speed, symbols=args.demo_symbols)
-        return _run(app)
+        return _run(_watched(lock, app))
 
 
 def run_replay(args: argparse.Namespace) -> int:
@@ -265,15 +266,18 @@ def run_replay(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"no such candle file: {args.file}")
     settings = _settings(args, REPLAY_DB_FILE)
     _setup_logging()
-    with database_lock(settings.db_url, account=settings.account):
+    with database_lock(settings.db_url, account=settings.account) as lock:
         return _run(
-            replay_app(
-                settings,
-                args.file,
-                args.symbol,
-                args.speed,
-                resume=args.resume,
-                signals=args.signals,
+            _watched(
+                lock,
+                replay_app(
+                    settings,
+                    args.file,
+                    args.symbol,
+                    args.speed,
+                    resume=args.resume,
+                    signals=args.signals,
+                ),
             )
         )
 
@@ -367,8 +371,8 @@ def on_drift(args: argparse.Namespace, settings: Settings) -> bool:
 
 def run_drift(settings: Settings) -> int:
     _setup_logging()
-    with database_lock(settings.db_url, account=settings.account):
-        return _run(drift_app(settings))
+    with database_lock(settings.db_url, account=settings.account) as lock:
+        return _run(_watched(lock, drift_app(settings)))
 
 
 def drift_keeper(router: Router, book: PositionBook, audit: Audit, broker: Broker) -> LiveVenue:
@@ -441,11 +445,11 @@ def run_live(settings: Settings) -> int:
     print(f"cockpit: checking {', '.join(cfg.symbol_list)} on {cfg.exchange} ...", file=sys.stderr)
     note = check_live_markets(cfg)
     _setup_logging()
-    with database_lock(settings.db_url, account=settings.account):
+    with database_lock(settings.db_url, account=settings.account) as lock:
         app = live_app(settings)
         if note is not None:
             app.session.event("warning", f"{note}: an unknown symbol shows as down")
-        return _run(app)
+        return _run(_watched(lock, app))
 
 
 def _journal_settings(args: argparse.Namespace) -> Settings:
@@ -501,6 +505,14 @@ async def _import(settings: Settings, journal: TradesFile) -> ImportResult:
         return await import_trades(store, journal, now_ms=int(time.time() * 1000))
     finally:
         await store.close()
+
+
+def _watched(lock: Lock | None, app: CockpitApp) -> CockpitApp:
+    """A PostgreSQL account lock is handed to the session, which follows it (a lost lock
+    stops entries: cockpit/execution/account_lock.py); a file lock cannot be lost."""
+    if isinstance(lock, AdvisoryLock):
+        app.session.account_lock.lock = lock
+    return app
 
 
 def _run(app: CockpitApp) -> int:

@@ -63,6 +63,7 @@ ALERT_RULES: tuple[str, ...] = (
     "mfe",
     "quality",
     "daily_loss",
+    "account_lock",
 )
 """Every alert rule (cockpit/alerts/rules.py says what each one watches)."""
 

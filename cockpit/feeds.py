@@ -64,7 +64,7 @@ def demo_app(
         seed = settings.demo.seed
     if seed is None:
         seed = random.SystemRandom().randrange(1_000_000)
-    seen = asyncio.run(last_prices(settings.db_url, list(first_prices)))
+    seen = asyncio.run(last_prices(settings.db_url, list(first_prices), settings.account))
     markets = {
         symbol: (seen[symbol] or first, seed + n)
         for n, (symbol, first) in enumerate(first_prices.items())

@@ -5,7 +5,9 @@ the snapshot) in a worker thread: the event loop only awaits it, so a close neve
 cockpit, whatever the journal's size. On a SQLite file the session's `JournalReader` keeps the
 trades between runs and fetches only those closed since the last snapshot (`state.journal_reader`);
 another database is read through the store (the whole journal each time). Closes that arrive
-while a run is going are folded into one more run.
+while a run is going are folded into one more run. Only the session's own account is read: a
+desk's other cockpits on the same database have their own analytics (`cockpit report
+--account all` gives the desk's).
 """
 
 from __future__ import annotations
@@ -69,7 +71,9 @@ class History:
                     reader = self._reader
                     snapshot = await asyncio.to_thread(reader_snapshot, reader, self._settings)
                 else:
-                    snapshot = await analytics_snapshot(store, self._settings)
+                    snapshot = await analytics_snapshot(
+                        store, self._settings, account=store.account
+                    )
             except Exception as exc:  # a failed analysis must never stop trading
                 log.exception("analytics failed")
                 self._event("error", f"analytics not updated: {exc}")

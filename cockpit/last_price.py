@@ -3,6 +3,7 @@ resumes from where the previous one stopped instead of jumping back to its start
 
 from __future__ import annotations
 
+from state.models import DEFAULT_ACCOUNT
 from state.store import Store
 
 
@@ -15,14 +16,17 @@ def last_tick_ms_key(symbol: str) -> str:
     return f"last_tick_ms:{symbol}"
 
 
-async def last_price(db_url: str, symbol: str) -> float | None:
-    """The last price a previous session saw for `symbol`, or None."""
-    return (await last_prices(db_url, [symbol]))[symbol]
+async def last_price(db_url: str, symbol: str, account: str = DEFAULT_ACCOUNT) -> float | None:
+    """The last price a previous session of `account` saw for `symbol`, or None."""
+    return (await last_prices(db_url, [symbol], account))[symbol]
 
 
-async def last_prices(db_url: str, symbols: list[str]) -> dict[str, float | None]:
-    """The last price a previous session saw for each of `symbols` (None: never seen)."""
-    store = await Store.open(db_url)
+async def last_prices(
+    db_url: str, symbols: list[str], account: str = DEFAULT_ACCOUNT
+) -> dict[str, float | None]:
+    """The last price a previous session of `account` saw for each of `symbols` (None: never
+    seen)."""
+    store = await Store.open(db_url, account=account)
     try:
         values = {s: await store.get_setting(last_price_key(s)) for s in symbols}
     finally:

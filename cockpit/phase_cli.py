@@ -1,8 +1,10 @@
 """`cockpit phase start N [--at DATE]` and `cockpit phase list`: the roadmap phases' starts.
 
-A start is written with an audit row (who: cli), under the database lock like every writer; a
-refused start (in the future, twice, out of order, not a phase) is one line and exit status 2,
-with nothing written (`state.phase_rows`).
+A start is written with an audit row (who: cli, on the `--account`'s audit), under the same
+lock as every writer: the SQLite file's lock, or on PostgreSQL that account's advisory lock (a
+cockpit running on the account refuses it, exit 2 with who holds it); the phases themselves are
+the desk's, one roadmap per database. A refused start (in the future, twice, out of order, not
+a phase) is one line and exit status 2, with nothing written (`state.phase_rows`).
 """
 
 from __future__ import annotations
@@ -39,9 +41,11 @@ def parse_when(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from state.instance_lock import database_lock
+    from state.locks import database_lock
 
     overrides: dict[str, object] = {"db_url": args.db} if args.db else {}
+    if getattr(args, "account", None) and args.phase_action == "start":
+        overrides["account"] = args.account  # 'all' is refused: a writer writes for one
     settings = load_settings(args.config, **overrides)
     if args.phase_action == "list":
         for line in asyncio.run(_list(settings)):
@@ -49,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     now_ms = int(time.time() * 1000)
     at_ms = now_ms if args.at is None else args.at
-    with database_lock(settings.db_url):
+    with database_lock(settings.db_url, account=settings.account):
         asyncio.run(_start(settings, args.number, at_ms, now_ms, args.note))
     from cockpit.analytics.phases import PHASE_NAMES
 
@@ -62,7 +66,7 @@ async def _start(settings: Settings, phase: int, at_ms: int, now_ms: int, note: 
     from state.phase_rows import start_phase
     from state.store import Store
 
-    store = await Store.open(settings.db_url)
+    store = await Store.open(settings.db_url, account=settings.account)
     try:
         await start_phase(store, phase, at_ms=at_ms, now_ms=now_ms, who="cli", note=note)
     finally:

@@ -35,6 +35,7 @@ from cockpit.domain import (
     Tick,
 )
 from cockpit.engine.exits import on_price, rearm
+from cockpit.execution.account_lock import AccountLockGuard
 from cockpit.execution.alerts import PositionAlerts
 from cockpit.execution.book import PositionBook
 from cockpit.execution.commands import Audit, Commands
@@ -194,6 +195,12 @@ class Session:
         self.enter_live = self.modes.enter_live
         self.leave_live = self.modes.leave_live
         self.history = History(settings, self.latest, lambda: self.store, self.event)
+        # The account's lock on a shared PostgreSQL journal, set by the caller that took it
+        # (cli.py); what a lost lock stops is decided in account_lock.py.
+        self.account_lock = AccountLockGuard(self.latest, self.audit, self.event)
+        self.account_lock.on_taken = self._stand_down
+        self.router.account_check = self.account_lock.before_order
+        self.commands.stood_down = lambda: self.account_lock.stood_down
         self._setup_outside(settings, clock)
 
     def _setup_outside(self, settings: Settings, clock: Callable[[], int]) -> None:
@@ -234,6 +241,7 @@ class Session:
             each_second=[self.signals.expire],
         )
         self.router.on_exit_fill = self.alert_watcher.exit_filled
+        self.account_lock.alert = self.alerts.fire
         self.webhook: WebhookServer | None = None
         # A replay's signals file (cockpit replay --signals): fed as market time reaches them.
         self.signal_schedule: SignalSchedule | None = None
@@ -247,6 +255,7 @@ class Session:
             clock=self.clock,  # rows are stamped in the session's time (an order's age counts)
             account=self.settings.account,
         )
+        self.account_lock.start()
         await self.modes.note_forced_shadow()
         await self.run.begin(self.store)
         restored = await restore(self.store, self.book, self.venues, self.symbols, self.event)
@@ -295,6 +304,13 @@ class Session:
     def _spawn(self, job: Coroutine[Any, Any, None], name: str) -> None:
         self._tasks.append(asyncio.create_task(job, name=name))
 
+    def _stand_down(self) -> None:
+        """Another cockpit holds the account now: the venue keeper stops too (its poll would
+        put back stops and book fills the other cockpit manages); ticks only show prices."""
+        for task in self._tasks:
+            if task.get_name().startswith("venue"):
+                task.cancel()
+
     async def _keep_venue(self, venue: Keeper) -> None:
         await self.venues.connect(lambda: self.book.positions, self.event)
         self._spawn(venue.run(), f"venue:{venue.venue}")
@@ -311,6 +327,7 @@ class Session:
 
     async def stop(self) -> None:
         """Stop feeds, flush position state, close the store and the feed. Safe to call twice."""
+        self.account_lock.stop()
         if self.webhook is not None:  # first: nothing new arrives while the rest winds down
             with contextlib.suppress(Exception):
                 await self.webhook.stop()
@@ -333,15 +350,19 @@ class Session:
                 await self.venue.close()
         if self.store is not None:
             await self.router.durable.close()
-            for symbol, tick in self.latest.last_tick.items():
-                with contextlib.suppress(Exception):
-                    await self.store.set_setting(last_price_key(symbol), repr(tick.price))
-                    await self.store.set_setting(last_tick_ms_key(symbol), str(tick.ts_ms))
-            for pos in self.latest.positions:
-                self.store.update_position(pos)
+            if self.account_lock.stood_down is None:  # else the account is another cockpit's
+                await self._save_last_state(self.store)
             with contextlib.suppress(Exception):
                 await self.store.close()
             self.store = None
+
+    async def _save_last_state(self, store: Store) -> None:
+        for symbol, tick in self.latest.last_tick.items():
+            with contextlib.suppress(Exception):
+                await store.set_setting(last_price_key(symbol), repr(tick.price))
+                await store.set_setting(last_tick_ms_key(symbol), str(tick.ts_ms))
+        for pos in self.latest.positions:
+            store.update_position(pos)
 
     @property
     def feed_status(self) -> FeedStatus:
@@ -400,6 +421,8 @@ class Session:
         history.append((tick.ts_ms, tick.price))
         if not self._stale_guard.fresh(tick):
             return  # shown and logged; management resumes with the next fresh price
+        if self.latest.account_lock is not None and self.account_lock.stood_down is not None:
+            return  # another cockpit holds the account and manages its positions
         store = self.store
         price, ts_ms = tick.price, tick.ts_ms
         for pos in self.book.of_symbol(tick.symbol):
@@ -519,6 +542,8 @@ class Session:
     def _db_failing(self, why: str | None) -> None:
         self.latest.db_failing = why
         self.latest.touch()
+        if why is not None:
+            self.account_lock.kick()  # a lost connection shows here first
 
     async def _trade_closed(self) -> None:
         with contextlib.suppress(Exception):  # the trade is closed whether or not this reads

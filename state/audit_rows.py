@@ -123,6 +123,11 @@ async def mode_changes(read_all: ReadAll, limit: int, account: str) -> list[Mode
     return [mode_change_record(r) for r in await read_all(query)]
 
 
-async def recent_alerts(read_all: ReadAll, limit: int) -> list[AlertRecord]:
-    query = select(Alert).order_by(Alert.ts_ms.desc(), Alert.id.desc()).limit(limit)
+async def recent_alerts(read_all: ReadAll, limit: int, account: str) -> list[AlertRecord]:
+    query = (
+        select(Alert)
+        .where(Alert.account == account)
+        .order_by(Alert.ts_ms.desc(), Alert.id.desc())
+        .limit(limit)
+    )
     return [alert_record(a) for a in await read_all(query)]

@@ -100,11 +100,13 @@ async def analytics_snapshot(
 
 def journal_reader_for(settings: Settings) -> JournalReader | None:
     """The incremental reader of the settings' journal when it is a SQLite file, else None.
-    It reads every account's trades (the in-app analytics are the desk's)."""
+    It reads the settings' account's trades only (the in-app analytics are the session's)."""
     path = sqlite_file_path(make_url(settings.db_url))
     if path is None or make_url(settings.db_url).get_backend_name() != "sqlite":
         return None
-    return JournalReader(path, missed_window_h=settings.analytics.missed_window_h)
+    return JournalReader(
+        path, missed_window_h=settings.analytics.missed_window_h, account=settings.account
+    )
 
 
 def reader_snapshot(reader: JournalReader, settings: Settings) -> AnalyticsSnapshot:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Boolean,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -215,6 +216,10 @@ class Signal(SignalFeatures, Base):
     """Every entry signal, accepted or not: rejected ones are what the decision gates learn from."""
 
     __tablename__ = "signals"
+    # A sender's id is unique per account (0014): two accounts' cockpits may get the same alert.
+    __table_args__ = (
+        Index("ix_signals_account_external_id", "account", "external_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ts_ms: Mapped[int] = mapped_column(BigInteger)
@@ -225,13 +230,15 @@ class Signal(SignalFeatures, Base):
     trade_id: Mapped[int | None] = mapped_column(ForeignKey("trades.id"))
     # From the webhook (0012): the sender's id (a replay is recognised, never entered twice),
     # where it came from, what it asked for, where it stands, and the body as received.
-    external_id: Mapped[str | None] = mapped_column(String(128), index=True, unique=True)
+    external_id: Mapped[str | None] = mapped_column(String(128), index=True)
     source: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), server_default="stored")
     notional: Mapped[float | None] = mapped_column(Float)
     policy: Mapped[str | None] = mapped_column(String(32))
     payload_json: Mapped[str | None] = mapped_column(Text)
     decided_at_ms: Mapped[int | None] = mapped_column(BigInteger)
+    # The desk account (0014): the webhook reads and answers replays only within its own.
+    account: Mapped[str] = mapped_column(String(64), index=True, server_default=DEFAULT_ACCOUNT)
 
 
 class CandleRow(Base):
@@ -281,6 +288,8 @@ class Alert(Base):
     # of its delivery to Telegram (NULL: not sent there).
     rule: Mapped[str | None] = mapped_column(String(32))
     delivery: Mapped[str | None] = mapped_column(String(128))
+    # The desk account whose cockpit raised it (0014); stamped like the others (state.accounts).
+    account: Mapped[str] = mapped_column(String(64), index=True, server_default=DEFAULT_ACCOUNT)
 
 
 class PhaseRow(Base):
@@ -316,9 +325,13 @@ class ReplayRunRow(Base):
 
 
 class SettingRow(Base):
-    """Small key/value state that must survive restarts (e.g. UI choices)."""
+    """Small key/value state that must survive restarts (e.g. UI choices), per account (0014:
+    the last price a demo saw on one account is not another's)."""
 
     __tablename__ = "settings"
 
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    account: Mapped[str] = mapped_column(
+        String(64), primary_key=True, server_default=DEFAULT_ACCOUNT
+    )
     value: Mapped[str] = mapped_column(Text)

@@ -1,12 +1,16 @@
 """Signals from outside and alerts by rule: their rows, written through the store's single writer.
 
 A signal row is written before anything else is done with the signal (DESIGN.md: no order
-without a row first), and the sender's `id` is unique: `add_signal` answers a replayed id with
-the row already there instead of a second one, in the same writer job, so two copies arriving
-at once cannot both be new. A signal's status then moves once, when it is decided
-(`decide_signal`). Alert rows carry the rule that raised them and what became of their
+without a row first), and the sender's `id` is unique within the account: `add_signal` answers
+a replayed id with the row already there instead of a second one, in the same writer job, so
+two copies arriving at once cannot both be new. A signal's status then moves once, when it is
+decided (`decide_signal`). Alert rows carry the rule that raised them and what became of their
 delivery. Everything goes through `Store.run_write` / `Store.read_session`, the store's
 extension points, so every write still goes through the one writer.
+
+Accounts (migration 0014): every new row is stamped with the store's account (state.accounts),
+and every read and update here sees only that account's rows, so a desk's cockpits sharing one
+database never answer, decide or list another account's signals and alerts.
 """
 
 from __future__ import annotations
@@ -102,7 +106,9 @@ async def add_signal(store: Store, signal: NewSignal) -> tuple[SignalRecord, boo
 
     async def work(session: AsyncSession) -> tuple[SignalRecord, bool]:
         if signal.external_id is not None:
-            query = select(Signal).where(Signal.external_id == signal.external_id)
+            query = select(Signal).where(
+                Signal.external_id == signal.external_id, Signal.account == store.account
+            )
             existing = (await session.scalars(query)).first()
             if existing is not None:
                 return _signal_record(existing), False
@@ -142,7 +148,7 @@ async def decide_signal(
 
     async def work(session: AsyncSession) -> None:
         row = await session.get(Signal, signal_id)
-        if row is None:
+        if row is None or row.account != store.account:
             raise ValueError(f"no signal row with id {signal_id}")
         row.status = status
         row.decided_at_ms = ts_ms
@@ -158,7 +164,12 @@ async def decide_signal(
 
 async def recent_signals(store: Store, limit: int = 200) -> list[SignalRecord]:
     """Newest first."""
-    query = select(Signal).order_by(Signal.ts_ms.desc(), Signal.id.desc()).limit(limit)
+    query = (
+        select(Signal)
+        .where(Signal.account == store.account)
+        .order_by(Signal.ts_ms.desc(), Signal.id.desc())
+        .limit(limit)
+    )
     async with store.read_session() as session:
         return [_signal_record(r) for r in (await session.scalars(query)).all()]
 
@@ -180,7 +191,7 @@ async def set_alert_delivery(store: Store, alert_id: int, delivery: str) -> None
 
     async def work(session: AsyncSession) -> None:
         row = await session.get(Alert, alert_id)
-        if row is not None:
+        if row is not None and row.account == store.account:
             row.delivery = delivery[:128]
 
     await store.run_write(work)
@@ -190,7 +201,7 @@ async def rule_alerts(store: Store, limit: int = 200) -> list[RuleAlertRecord]:
     """Alerts raised by a rule, newest first."""
     query = (
         select(Alert)
-        .where(Alert.rule.is_not(None))
+        .where(Alert.rule.is_not(None), Alert.account == store.account)
         .order_by(Alert.ts_ms.desc(), Alert.id.desc())
         .limit(limit)
     )

@@ -387,12 +387,13 @@ class Store:
         return await self._write(candle_rows.upsert_work(self._engine.dialect.name, rows))
 
     async def set_setting(self, key: str, value: str) -> None:
-        await self._write(merger(SettingRow(key=key, value=value)))
+        """This account's setting `key` (another account's of the same key is left alone)."""
+        await self._write(merger(SettingRow(key=key, account=self.account, value=value)))
 
     # ------------------------------------------------------------------ reads
     async def get_setting(self, key: str) -> str | None:
         async with self._read() as session:
-            row = await session.get(SettingRow, key)
+            row = await session.get(SettingRow, (key, self.account))
             return None if row is None else row.value
 
     async def open_positions(self) -> list[PositionState]:
@@ -421,7 +422,7 @@ class Store:
 
     async def recent_alerts(self, limit: int = 50) -> list[AlertRecord]:
         """Newest first."""
-        return await audit_rows.recent_alerts(self._all, limit)
+        return await audit_rows.recent_alerts(self._all, limit, self.account)
 
     async def fills_for(self, trade_id: int) -> list[FillRecord]:
         return await trade_rows.fills_for(self._all, trade_id)

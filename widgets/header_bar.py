@@ -40,15 +40,23 @@ DB_FAILING = "DATABASE NOT WRITING"
 
 
 ENTRIES_PAUSED = "ENTRIES PAUSED"
+ACCOUNT_LOCK_LOST = "ACCOUNT LOCK LOST"
 
 
 def status_text(
-    status: FeedStatus, db_failing: str | None, entries_paused: str | None = None
+    status: FeedStatus,
+    db_failing: str | None,
+    entries_paused: str | None = None,
+    account_lock: str | None = None,
 ) -> Text:
     """The feed's state, and in white on red when the database is not taking writes (what it
-    could not write is kept in memory and retried; the event log says what); black on yellow
+    could not write is kept in memory and retried; the event log says what) or the account's
+    lock is lost (no entries; the event log says who holds it, if anyone); black on yellow
     while entries are paused (P)."""
     text = feed_text(status)
+    if account_lock is not None:
+        text.append("  ")
+        text.append(f" {ACCOUNT_LOCK_LOST} ", style="bold white on red")
     if db_failing is not None:
         text.append("  ")
         text.append(f" {DB_FAILING} ", style="bold white on red")
@@ -85,6 +93,7 @@ class HeaderBar(Horizontal):
         now_ms: int,
         db_failing: str | None = None,
         entries_paused: str | None = None,
+        account_lock: str | None = None,
     ) -> None:
         self.query_one(ModeBadge).mode = mode
         price = Text(f"{symbol} ", style="bold")
@@ -97,7 +106,7 @@ class HeaderBar(Horizontal):
         update_if_changed(self.query_one("#header-price", Static), price)
         update_if_changed(
             self.query_one("#header-feed", Static),
-            status_text(status, db_failing, entries_paused),
+            status_text(status, db_failing, entries_paused, account_lock),
         )
         update_if_changed(
             self.query_one("#header-clock", Static),

@@ -53,9 +53,14 @@ class Commands:
         self.audit = audit
         self.event = event
         self.clock = clock
+        # Why this cockpit acts on nothing any more (another one holds its account), or None.
+        self.stood_down: Callable[[], str | None] = lambda: None
 
     def managed(self, trade_id: int) -> PositionState:
         """The open position a manual command is for, if this session manages it."""
+        handed_over = self.stood_down()
+        if handed_over is not None:
+            raise OrderRejected(handed_over)
         pos = self.book.find(trade_id)
         if pos is None:
             raise OrderRejected(f"no open position #{trade_id}")

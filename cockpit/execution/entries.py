@@ -119,6 +119,9 @@ class Entries:
         if tick is None:
             raise OrderRejected(f"no price for {symbol} yet; wait for the feed")
         action = f"open {side.value} {symbol}"
+        lock_lost = self.latest.account_lock
+        if lock_lost is not None:
+            await self._refuse(who, action, lock_lost)
         paused = self.latest.entries_paused
         if paused is not None:
             await self._refuse(

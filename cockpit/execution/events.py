@@ -54,6 +54,8 @@ class LatestState:
     entries_paused: str | None = None
     # A finished replay run's result (None until its data ends): the summary panel shows it.
     replay_result: ReplayResult | None = None
+    # Why the account's lock is not held (None while it is): no entries (account_lock.py).
+    account_lock: str | None = None
     # Called on every change (the UI's redraw request; it coalesces them into frames). Nothing
     # here waits for it or knows what it does: one call per tick, returning at once.
     waker: Callable[[], None] | None = None

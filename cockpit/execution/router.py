@@ -105,6 +105,13 @@ class Router:
         self.keeper: VenueKeeper | None = None
         # Told of every exit fill after it is booked (the alert rules); set by the session.
         self.on_exit_fill: Callable[[PositionState, Fill], None] | None = None
+        # Why an order must not go out for want of the account's lock (account_lock.py), or
+        # None; asked before every order, before the order lock is taken.
+        self.account_check: Callable[..., Awaitable[str | None]] | None = None
+
+    async def _lock_refusal(self, *, reduce_only: bool) -> str | None:
+        check = self.account_check
+        return None if check is None else await check(reduce_only=reduce_only)
 
     # ------------------------------------------------------------------ sending
     async def _intent(
@@ -168,6 +175,10 @@ class Router:
         """Send an entry whose checks passed; returns the position once the fill is booked.
         The order lock is held to write the row and to apply the outcome, never while the venue
         sends."""
+        refused = await self._lock_refusal(reduce_only=False)
+        if refused is not None:
+            self.event("error", f"open {intent.side.value} {intent.symbol} not sent: {refused}")
+            raise OrderRejected(refused)
         async with self.order_lock:
             try:
                 order_id = await self._intent(venue, order, intent.mode, intent)
@@ -253,6 +264,10 @@ class Router:
             leverage=pos.leverage,
             trade_id=pos.trade_id,
         )
+        refused = await self._lock_refusal(reduce_only=True)
+        if refused is not None:
+            self._exit_failed(pos, reason, who, refused)
+            return
         async with self.order_lock:
             if self.exit_in_flight(pos.trade_id):  # one exit of a position at a time
                 if who != ENGINE:

@@ -114,12 +114,19 @@ class AnalyticsScreen(Screen[None]):
     def show(self, snapshot: AnalyticsSnapshot | None) -> None:
         title = self.query_one("#analytics-title", Static)
         if snapshot is None:
-            title.update(Text("Analytics: computing from the journal...", style="dim"))
+            title.update(
+                Text(
+                    f"Analytics of account {self.session.settings.account}: computing from the "
+                    "journal...",
+                    style="dim",
+                )
+            )
             return
         imported = f", {snapshot.imported} imported" if snapshot.imported else ""
         title.update(
             Text.assemble(
                 ("Analytics", "bold"),
+                f" of account {self.session.settings.account}",
                 f"  {snapshot.trades} closed trades{imported}.  ",
                 (present.PNL_NOTE, "dim"),
             )

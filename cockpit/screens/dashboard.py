@@ -186,6 +186,7 @@ class DashboardScreen(Screen[None]):
                 self.session.clock(),
                 latest.db_failing,
                 latest.entries_paused,
+                latest.account_lock,
             )
             self.query_one(PositionsTable).sync(
                 latest.positions, marks, self.session.venue_alerts()

@@ -55,6 +55,29 @@ async def lock_holder_pid(url: str, account: str) -> int | None:
     return int(str(name).split()[1].removeprefix("pid="))
 
 
+def headless_cockpit(argv: list[str], err: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    """The cockpit as a trader starts it, headless; it ends when its stdin is closed."""
+    with err.open("w") as err_file:
+        return subprocess.Popen(
+            [sys.executable, "-c", HEADLESS_CLI, *argv],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=err_file,
+            text=True,
+            cwd=REPO_ROOT,
+            env=env,
+        )
+
+
+async def lock_freed(url: str, account: str) -> None:
+    """Until the server has dropped the account's lock: a holder's backend ends a moment after
+    its client closed the connection, so right after the holder exits it may still be listed."""
+    deadline = time.monotonic() + START_DEADLINE_S
+    while await lock_holder_pid(url, account) is not None:
+        assert time.monotonic() < deadline, f"the lock of {account} was never dropped"
+        await asyncio.sleep(0.05)
+
+
 async def wait_for_holder(url: str, account: str, proc: subprocess.Popen[str], err: Path) -> None:
     deadline = time.monotonic() + START_DEADLINE_S
     while time.monotonic() < deadline:
@@ -71,16 +94,7 @@ async def test_two_cockpits_on_one_account_the_second_is_refused_another_account
 ) -> None:
     err = tmp_path / "first.err"
     argv = ["--db", pg_url, "--account", "paper:a", "demo", "--seed", "7", "--speed", "1"]
-    with err.open("w") as err_file:
-        first = subprocess.Popen(
-            [sys.executable, "-c", HEADLESS_CLI, *argv],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=err_file,
-            text=True,
-            cwd=REPO_ROOT,
-            env=_env(tmp_path),
-        )
+    first = headless_cockpit(argv, err, _env(tmp_path))
     try:
         await wait_for_holder(pg_url, "paper:a", first, err)
         second = await asyncio.to_thread(
@@ -114,7 +128,7 @@ async def test_two_cockpits_on_one_account_the_second_is_refused_another_account
         first.stdin.close()
         first.wait(timeout=START_DEADLINE_S)
     assert first.returncode == 0, err.read_text()
-    assert await lock_holder_pid(pg_url, "paper:a") is None
+    await lock_freed(pg_url, "paper:a")
     assert await cli("--db", pg_url, "--account", "paper:a", "import", str(SAMPLE)) == 0
 
 
@@ -148,11 +162,7 @@ async def test_a_killed_holder_frees_its_account(tmp_path: Path, pg_url: str) ->
     finally:
         os.kill(holder.pid, signal.SIGKILL)
         holder.wait()
-    # the server drops the lock with the dead process's connection: wait on that, bounded
-    deadline = time.monotonic() + START_DEADLINE_S
-    while await lock_holder_pid(pg_url, "drift:1") is not None:
-        assert time.monotonic() < deadline, "the killed holder's lock was never dropped"
-        await asyncio.sleep(0.05)
+    await lock_freed(pg_url, "drift:1")  # the server drops it with the dead process's connection
     with AdvisoryLock(pg_url, "drift:1") as lock:
         assert lock.held
 
@@ -196,3 +206,78 @@ def test_bad_account_names_are_refused(capsys: pytest.CaptureFixture[str], tmp_p
     assert main(["--db", db, "--account", "paper a", "report"]) == 2
     assert "account 'paper a'" in capsys.readouterr().err
     assert not (tmp_path / "x.db").exists()
+
+
+async def test_a_phase_start_takes_its_accounts_lock(pg_url: str) -> None:
+    """`cockpit phase start` is a writer like the others: refused while a cockpit holds the
+    account (exit 2), written on another account, its audit row on the account it names."""
+    with AdvisoryLock(pg_url, "paper:a"):
+        start = ("--db", pg_url, "--account", "paper:a", "phase", "start", "1")
+        assert await cli(*start) == 2
+        assert await cli("--db", pg_url, "--account", "paper:b", "phase", "start", "1") == 0
+    assert await cli("--db", pg_url, "--account", "all", "phase", "start", "2") == 2
+    conn = await asyncpg.connect(dsn(pg_url))
+    try:
+        audit = await conn.fetch("SELECT account FROM audit_events WHERE kind = 'phase'")
+        phases = await conn.fetch("SELECT phase FROM phases")
+    finally:
+        await conn.close()
+    assert [r["account"] for r in audit] == ["paper:b"]
+    assert [r["phase"] for r in phases] == [1]
+
+
+async def cut_and_take(url: str, account: str) -> AdvisoryLock:
+    """Cut the holder's lock connection and take the account as soon as the server frees it;
+    the holder may take it back first (its watch runs on its own): then cut again."""
+    taker = AdvisoryLock(url, account, check_every_s=3600.0, retry_initial_s=3600.0)
+    deadline = time.monotonic() + START_DEADLINE_S
+    while True:
+        assert time.monotonic() < deadline, "the account was never free to take"
+        conn = await asyncpg.connect(dsn(url))
+        try:
+            await conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+                "AND granted AND classid = $1 AND objid = $2",
+                COCKPIT_KEY,
+                account_key(account),
+            )
+        finally:
+            await conn.close()
+        try:
+            await asyncio.to_thread(taker.acquire)
+        except AccountInUse:
+            await asyncio.sleep(0.05)
+            continue
+        return taker
+
+
+async def test_a_running_cockpit_that_loses_its_account_says_who_took_it(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """The command-line cockpit watches its lock: once its connection is cut and another
+    process holds the account, it says so (event log) and never takes the account back."""
+    err = tmp_path / "first.err"
+    logs = tmp_path / "logs"
+    argv = ["--db", pg_url, "--account", "paper:a", "demo", "--seed", "7", "--speed", "1"]
+    first = headless_cockpit(argv, err, {**_env(tmp_path), "COCKPIT_LOG_DIR": str(logs)})
+    taker: AdvisoryLock | None = None
+    said = f"account paper:a is now held by cockpit pid {os.getpid()}"
+    try:
+        await wait_for_holder(pg_url, "paper:a", first, err)
+        taker = await cut_and_take(pg_url, "paper:a")
+        log = logs / "cockpit.log"
+        deadline = time.monotonic() + START_DEADLINE_S
+        while not (log.exists() and said in log.read_text(errors="replace")):
+            assert time.monotonic() < deadline, "the first cockpit never said it lost the account"
+            assert first.poll() is None, err.read_text()
+            await asyncio.sleep(0.05)
+        assert first.poll() is None  # it runs on, standing down, until the trader closes it
+        assert (await taker.check()).state.value == "held"
+        assert await lock_holder_pid(pg_url, "paper:a") == os.getpid()
+    finally:
+        if taker is not None:
+            taker.release()
+        assert first.stdin is not None
+        first.stdin.close()
+        first.wait(timeout=START_DEADLINE_S)
+    assert first.returncode == 0, err.read_text()

@@ -11,10 +11,8 @@ test_execution_db_faults.py, with the fault being a real outage instead of a tri
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import asyncpg
-import pytest
 
 from adapters.paper import PaperBroker
 from adapters.replay import ReplayFeed
@@ -34,23 +32,16 @@ from tests.cockpit.test_execution_db_faults import (
 from widgets.header_bar import DB_FAILING, status_text
 
 
-@pytest.fixture
-async def own_server() -> AsyncIterator[pg_server.Cluster]:
-    """A cluster of this test's own: stopping it must not touch any other test's database."""
-    try:
-        cluster = await asyncio.to_thread(pg_server.start_cluster)
-    except (RuntimeError, OSError) as exc:
-        pytest.skip(f"no PostgreSQL server of its own for this test: {exc}")
-    try:
-        yield cluster
-    finally:
-        await asyncio.to_thread(cluster.stop)
-
-
 async def make(
     cluster: pg_server.Cluster, prices: list[float], **settings: object
 ) -> tuple[Session, ReplayFeed, str]:
     _name, url = await pg_server.create_database(cluster.admin_url)
+    session, feed = session_on(url, prices, **settings)
+    return session, feed, url
+
+
+def session_on(url: str, prices: list[float], **settings: object) -> tuple[Session, ReplayFeed]:
+    """A session of account paper:desk on `url`, its feed paused on `prices`."""
     config = Settings(db_url=url, paper=NO_COSTS, account="paper:desk", **settings)
     feed = ReplayFeed(
         {SYMBOL: ticks(prices)},
@@ -64,7 +55,7 @@ async def make(
     session = Session(
         config, feed, PaperBroker(config.paper), [SYMBOL], clock=lambda: price_time(session)
     )
-    return session, feed, url
+    return session, feed
 
 
 async def rows(url: str, sql: str) -> list[tuple[object, ...]]:

@@ -83,6 +83,9 @@ async def test_comparison_does_see_a_difference_at_0001(db_url: str) -> None:
             "ix_orders_account",
             "ix_audit_events_account",
             "ix_mode_changes_account",
+            "ix_alerts_account",  # 0014
+            "ix_signals_account",
+            "ix_signals_account_external_id",
             "ix_replay_runs_account",  # 0016
         }
         assert {op[1].name for op in diff if op[0] == "add_table"} == {

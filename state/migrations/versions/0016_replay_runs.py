@@ -1,7 +1,7 @@
 """Replay runs: each replay of a file is a run with its own id and its result.
 
 Revision ID: 0016
-Revises: 0009 (revision ids are not in order)
+Revises: 0014 (revision ids are not in order: 0014 landed first)
 Create Date: 2026-12-02
 
 Issue 14 item 5: "each replay is a run with its own id". A replay database holds every earlier
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016"
-down_revision: str | None = "0009"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
