@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 from scipy import stats
 
 from cockpit.analytics.attribution import Tier
-from cockpit.analytics.gates import GateState, phase5_gate
+from cockpit.analytics.gates import Gate, GateState, phase5_gate
 from cockpit.analytics.metrics import compute_metrics
 from cockpit.analytics.snapshot import build_snapshot
 from cockpit.analytics.trades import TradeRecord
@@ -22,7 +23,7 @@ TIERS = [Tier("high", 80)]
 Z = stats.norm.ppf(0.975) + stats.norm.ppf(0.8)
 
 
-def _gates(records: list[TradeRecord], **config: object) -> dict[str, object]:
+def _gates(records: list[TradeRecord], **config: Any) -> dict[str, Gate]:
     snapshot = build_snapshot(records, AnalyticsConfig(**config), tiers=TIERS, fallback_tp2_pct=3.0)
     return {g.key: g for g in snapshot.gates}
 
