@@ -17,7 +17,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from cockpit.analytics.columns import Ints, TradeColumns, columns, seq_sum
+from cockpit.analytics.columns import Array, Ints, TradeColumns, columns, seq_sum
 from cockpit.analytics.metrics import mean_or_none, profit_factor, win_rate
 from cockpit.analytics.trades import TradeRecord
 
@@ -60,23 +60,31 @@ class Tier:
 
 def group_row(key: str, trades: Sequence[TradeRecord] | TradeColumns) -> GroupRow:
     cols = trades if isinstance(trades, TradeColumns) else columns(trades)
-    pnls = cols.net
+    return _row(key, cols.net, cols.mfe[cols.mfe_known])
+
+
+def _row(key: str, pnls: Array, mfes: Array) -> GroupRow:
+    """One table row from the group's net P&Ls and known MFEs, both in trade order."""
     return GroupRow(
         key=key,
-        trades=cols.size,
+        trades=int(pnls.size),
         wins=int(np.count_nonzero(pnls > 0)),
         win_rate=win_rate(pnls),
         net_pnl=seq_sum(pnls),
         expectancy=mean_or_none(pnls),
         profit_factor=profit_factor(pnls),
-        avg_mfe_pct=mean_or_none(cols.mfe[cols.mfe_known]),
+        avg_mfe_pct=mean_or_none(mfes),
     )
 
 
-def _grouped(keys: Sequence[str]) -> dict[str, Ints]:
+def _row_at(key: str, cols: TradeColumns, at: Ints) -> GroupRow:
+    return _row(key, cols.net[at], cols.mfe[at][cols.mfe_known[at]])
+
+
+def grouped(keys: Sequence[str]) -> dict[str, Ints]:
     """Positions of the trades of each key, in trade order (keys in order of first sight)."""
     codes: dict[str, int] = {}
-    coded = np.fromiter((codes.setdefault(k, len(codes)) for k in keys), np.int64, len(keys))
+    coded = np.asarray([codes.setdefault(k, len(codes)) for k in keys], dtype=np.int64)
     order = np.argsort(coded, kind="stable")
     bounds = np.searchsorted(coded[order], np.arange(len(codes) + 1))
     return {k: order[bounds[c] : bounds[c + 1]] for k, c in codes.items()}
@@ -91,8 +99,8 @@ def by_value(
 ) -> list[GroupRow]:
     """Rows for a categorical dimension: biggest net P&L first, "(none)" last."""
     cols = _as_columns(trades)
-    groups = _grouped([key(t) or NONE_KEY for t in cols.records])
-    rows = [group_row(name, cols.take(at)) for name, at in groups.items()]
+    groups = grouped([key(t) or NONE_KEY for t in cols.records])
+    rows = [_row_at(name, cols, at) for name, at in groups.items()]
     rows.sort(key=lambda r: (r.key == NONE_KEY, -r.net_pnl, r.key))
     return rows
 
@@ -106,8 +114,8 @@ def by_order(
     trade's bucket, or is the buckets of every trade already."""
     cols = _as_columns(trades)
     keys = [key(t) for t in cols.records] if callable(key) else key
-    groups = _grouped(keys)
-    return [group_row(name, cols.take(groups[name])) for name in order if name in groups]
+    groups = grouped(keys)
+    return [_row_at(name, cols, groups[name]) for name in order if name in groups]
 
 
 # ------------------------------------------------------------------ quality tiers

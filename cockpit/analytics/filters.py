@@ -33,8 +33,9 @@ from cockpit.analytics.attribution import (
     AttributionTable,
     confidence_buckets,
     confidence_labels,
+    grouped,
 )
-from cockpit.analytics.columns import Ints, TradeColumns
+from cockpit.analytics.columns import TradeColumns
 from cockpit.analytics.metrics import _ZERO_SPREAD, Array
 from cockpit.config import GatesConfig
 
@@ -116,16 +117,9 @@ def hypothesis(group: str, pnls: Array, cfg: GatesConfig, *, rule: str = "") -> 
     return Hypothesis(group, n, mean, mean - half, mean + half, p, more, verdict, suggest)
 
 
-def _groups(keys: Sequence[str]) -> dict[str, Ints]:
-    found: dict[str, list[int]] = {}
-    for i, key in enumerate(keys):
-        found.setdefault(key, []).append(i)
-    return {k: np.asarray(v, dtype=np.int64) for k, v in found.items()}
-
-
 def confidence_test(cols: TradeColumns, cfg: GatesConfig) -> FilterTest:
     """Seed 003 step 3 over the confidence buckets (trades without a confidence left out)."""
-    groups = _groups(confidence_buckets(cols))
+    groups = grouped(confidence_buckets(cols))
     rows = tuple(
         hypothesis(label, cols.net[groups[label]], cfg, rule=CONFIDENCE_RULES.get(label, ""))
         for label in confidence_labels()
@@ -156,7 +150,7 @@ def regime_rule(regime: str) -> str:
 def regime_test(cols: TradeColumns, cfg: GatesConfig) -> FilterTest:
     """Seed 003 step 4 over the regimes found on the trades (trades without one left out)."""
     keys = [t.regime or NONE_KEY for t in cols.records]
-    groups = _groups(keys)
+    groups = grouped(keys)
     names = sorted(k for k in groups if k != NONE_KEY)
     rows = tuple(
         hypothesis(name, cols.net[groups[name]], cfg, rule=regime_rule(name)) for name in names
