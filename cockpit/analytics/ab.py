@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr, ndtri, stdtr  # on the main thread, with the module
 
-from cockpit.analytics.metrics import average_ranks, profit_factor, win_rate
+from cockpit.analytics.metrics import Array, average_ranks, profit_factor, win_rate
 from cockpit.analytics.trades import TradeRecord
 
 
@@ -59,7 +59,7 @@ class ABComparison:
     tests: tuple[GroupTest, ...]
 
 
-def welch_p(a: Sequence[float], b: Sequence[float]) -> float | None:
+def welch_p(a: Sequence[float] | Array, b: Sequence[float] | Array) -> float | None:
     """Two-sided p of Welch's t test; None below 2 trades a side or without any spread."""
     x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if x.size < 2 or y.size < 2:
@@ -91,7 +91,7 @@ def mann_whitney_p(a: Sequence[float], b: Sequence[float]) -> float | None:
 
 
 def trades_needed_for_difference(
-    a: Sequence[float], b: Sequence[float], *, alpha: float, power: float
+    a: Sequence[float] | Array, b: Sequence[float] | Array, *, alpha: float, power: float
 ) -> int | None:
     x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if x.size < 2 or y.size < 2:

@@ -15,6 +15,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
+import numpy as np
+
+from cockpit.analytics.columns import Array, Ints, TradeColumns, columns, seq_sum
 from cockpit.analytics.metrics import mean_or_none, profit_factor, win_rate
 from cockpit.analytics.trades import TradeRecord
 
@@ -55,45 +58,64 @@ class Tier:
     min_score: float
 
 
-def group_row(key: str, trades: Sequence[TradeRecord]) -> GroupRow:
-    pnls = [t.net_pnl for t in trades]
+def group_row(key: str, trades: Sequence[TradeRecord] | TradeColumns) -> GroupRow:
+    cols = trades if isinstance(trades, TradeColumns) else columns(trades)
+    return _row(key, cols.net, cols.mfe[cols.mfe_known])
+
+
+def _row(key: str, pnls: Array, mfes: Array) -> GroupRow:
+    """One table row from the group's net P&Ls and known MFEs, both in trade order."""
     return GroupRow(
         key=key,
-        trades=len(trades),
-        wins=sum(1 for p in pnls if p > 0),
+        trades=int(pnls.size),
+        wins=int(np.count_nonzero(pnls > 0)),
         win_rate=win_rate(pnls),
-        net_pnl=float(sum(pnls)),
+        net_pnl=seq_sum(pnls),
         expectancy=mean_or_none(pnls),
         profit_factor=profit_factor(pnls),
-        avg_mfe_pct=mean_or_none([t.mfe_pct for t in trades if t.mfe_pct is not None]),
+        avg_mfe_pct=mean_or_none(mfes),
     )
 
 
-def _grouped(
-    trades: Sequence[TradeRecord], key: Callable[[TradeRecord], str]
-) -> dict[str, list[TradeRecord]]:
-    groups: dict[str, list[TradeRecord]] = {}
-    for trade in trades:
-        groups.setdefault(key(trade), []).append(trade)
-    return groups
+def _row_at(key: str, cols: TradeColumns, at: Ints) -> GroupRow:
+    return _row(key, cols.net[at], cols.mfe[at][cols.mfe_known[at]])
+
+
+def grouped(keys: Sequence[str]) -> dict[str, Ints]:
+    """Positions of the trades of each key, in trade order (keys in order of first sight)."""
+    codes: dict[str, int] = {}
+    coded = np.asarray([codes.setdefault(k, len(codes)) for k in keys], dtype=np.int64)
+    order = np.argsort(coded, kind="stable")
+    bounds = np.searchsorted(coded[order], np.arange(len(codes) + 1))
+    return {k: order[bounds[c] : bounds[c + 1]] for k, c in codes.items()}
+
+
+def _as_columns(trades: Sequence[TradeRecord] | TradeColumns) -> TradeColumns:
+    return trades if isinstance(trades, TradeColumns) else columns(trades)
 
 
 def by_value(
-    trades: Sequence[TradeRecord], key: Callable[[TradeRecord], str | None]
+    trades: Sequence[TradeRecord] | TradeColumns, key: Callable[[TradeRecord], str | None]
 ) -> list[GroupRow]:
     """Rows for a categorical dimension: biggest net P&L first, "(none)" last."""
-    groups = _grouped(trades, lambda t: key(t) or NONE_KEY)
-    rows = [group_row(name, members) for name, members in groups.items()]
+    cols = _as_columns(trades)
+    groups = grouped([key(t) or NONE_KEY for t in cols.records])
+    rows = [_row_at(name, cols, at) for name, at in groups.items()]
     rows.sort(key=lambda r: (r.key == NONE_KEY, -r.net_pnl, r.key))
     return rows
 
 
 def by_order(
-    trades: Sequence[TradeRecord], key: Callable[[TradeRecord], str], order: Sequence[str]
+    trades: Sequence[TradeRecord] | TradeColumns,
+    key: Callable[[TradeRecord], str] | Sequence[str],
+    order: Sequence[str],
 ) -> list[GroupRow]:
-    """Rows for an ordered dimension, in `order`, empty buckets left out."""
-    groups = _grouped(trades, key)
-    return [group_row(name, groups[name]) for name in order if name in groups]
+    """Rows for an ordered dimension, in `order`, empty buckets left out. `key` gives each
+    trade's bucket, or is the buckets of every trade already."""
+    cols = _as_columns(trades)
+    keys = [key(t) for t in cols.records] if callable(key) else key
+    groups = grouped(keys)
+    return [_row_at(name, cols, groups[name]) for name in order if name in groups]
 
 
 # ------------------------------------------------------------------ quality tiers
@@ -153,37 +175,50 @@ def confidence_bucket(confidence: float | None) -> str:
     return labels[-1]
 
 
+def confidence_buckets(cols: TradeColumns) -> list[str]:
+    """`confidence_bucket` of every trade at once (half-open: 0.60 is in 0.60-0.70)."""
+    labels = [*confidence_labels(), NONE_KEY]
+    at = np.searchsorted(np.asarray(CONFIDENCE_EDGES), cols.confidence, side="right")
+    at[~cols.confidence_known] = len(labels) - 1
+    return [labels[i] for i in at.tolist()]
+
+
+def quality_tiers(cols: TradeColumns, tiers: Sequence[Tier]) -> list[str]:
+    """`tier_of` every trade's score at once."""
+    labelled = tier_labels(tiers)
+    names = [label for _, label in labelled] + [below_label(tiers), UNSCORED]
+    at = np.full(cols.size, len(labelled), dtype=np.int64)  # below every tier
+    placed = np.zeros(cols.size, dtype=np.bool_)
+    for i, (tier, _) in enumerate(labelled):
+        hit = ~placed & (cols.quality >= tier.min_score)
+        at[hit] = i
+        placed |= hit
+    at[~cols.quality_known] = len(names) - 1
+    return [names[i] for i in at.tolist()]
+
+
 # ------------------------------------------------------------------ all tables
 def attribution_tables(
-    trades: Sequence[TradeRecord], tiers: Sequence[Tier]
+    trades: Sequence[TradeRecord] | TradeColumns, tiers: Sequence[Tier]
 ) -> tuple[AttributionTable, ...]:
+    cols = _as_columns(trades)
     labelled = tier_labels(tiers)
     tier_order = [label for _, label in labelled] + [below_label(tiers), UNSCORED]
     return (
-        AttributionTable("symbol", "symbol", tuple(by_value(trades, lambda t: t.symbol))),
-        AttributionTable("direction", "direction", tuple(by_value(trades, lambda t: t.side))),
+        AttributionTable("symbol", "symbol", tuple(by_value(cols, lambda t: t.symbol))),
+        AttributionTable("direction", "direction", tuple(by_value(cols, lambda t: t.side))),
         AttributionTable(
-            "quality",
-            "quality tier",
-            tuple(
-                by_order(trades, lambda t: tier_of(t.quality_score, tiers, labelled), tier_order)
-            ),
+            "quality", "quality tier", tuple(by_order(cols, quality_tiers(cols, tiers), tier_order))
         ),
         AttributionTable(
             "confidence",
             "confidence bucket",
-            tuple(
-                by_order(
-                    trades,
-                    lambda t: confidence_bucket(t.confidence),
-                    [*confidence_labels(), NONE_KEY],
-                )
-            ),
+            tuple(by_order(cols, confidence_buckets(cols), [*confidence_labels(), NONE_KEY])),
         ),
-        AttributionTable("regime", "regime", tuple(by_value(trades, lambda t: t.regime))),
-        AttributionTable("strategy", "strategy", tuple(by_value(trades, lambda t: t.strategy))),
+        AttributionTable("regime", "regime", tuple(by_value(cols, lambda t: t.regime))),
+        AttributionTable("strategy", "strategy", tuple(by_value(cols, lambda t: t.strategy))),
         AttributionTable(
-            "exit_reason", "exit reason", tuple(by_value(trades, lambda t: t.exit_reason))
+            "exit_reason", "exit reason", tuple(by_value(cols, lambda t: t.exit_reason))
         ),
-        AttributionTable("ab_group", "A/B group", tuple(by_value(trades, lambda t: t.ab_group))),
+        AttributionTable("ab_group", "A/B group", tuple(by_value(cols, lambda t: t.ab_group))),
     )

@@ -74,6 +74,10 @@ class PeriodComparison:
     now: Metrics
     label: str = ""
     """Which trades are the baseline and which are now, when chosen with `--baseline`."""
+    pnl_p: float | None = None
+    """Welch's t p-value of the average net P&L per trade, baseline vs now."""
+    pnl_more: int | None = None
+    """Trades per period still needed for that difference to reach p < alpha (power 0.8)."""
 
 
 # ------------------------------------------------------------------ building blocks

@@ -25,6 +25,7 @@ import numpy as np
 
 from cockpit.analytics import fmt
 from cockpit.analytics.ab import trades_needed_for_difference, welch_p
+from cockpit.analytics.columns import TradeColumns, as_columns
 from cockpit.analytics.direction import DirectionalEdge, directional_edge
 from cockpit.analytics.gate_parts import (
     Check,
@@ -36,11 +37,13 @@ from cockpit.analytics.gate_parts import (
     gate,
     verdict,
 )
-from cockpit.analytics.metrics import Array, Metrics
+from cockpit.analytics.metrics import Array, Metrics, mean_or_none
 from cockpit.analytics.p2_win import p2_win_gate
 from cockpit.analytics.significance import (
     BootstrapIntervals,
     Interval,
+    profit_factor_test,
+    rate_p_value,
     trades_needed,
     trades_needed_for_rate,
 )
@@ -70,9 +73,10 @@ __all__ = [
 
 
 # ------------------------------------------------------------------ the roadmap's phases
-def phase2_gate(trades: Sequence[TradeRecord], cfg: GatesConfig) -> Gate:
+def phase2_gate(trades: Sequence[TradeRecord] | TradeColumns, cfg: GatesConfig) -> Gate:
     """Before ATR-based targets: 20+ trades with ATR, ATR in 0.5-3.5, volatility that varies."""
-    atrs = np.asarray([t.atr for t in trades if t.atr is not None], dtype=np.float64)
+    cols = as_columns(trades)
+    atrs = cols.atr[cols.atr_known]
     in_range = f"all in {cfg.atr_min:g}-{cfg.atr_max:g}"
     checks = [
         count_check("trades with ATR", atrs.size, cfg.phase2_min_atr_trades, "trades with ATR")
@@ -161,11 +165,15 @@ def phase3_gate(metrics: Metrics, cfg: GatesConfig) -> Gate:
     return gate("phase3", "Ph3 quality tiers", "Phase 3: quality-based scaling", checks, summary)
 
 
-def phase4_gate(trades: Sequence[TradeRecord], cfg: GatesConfig) -> Gate:
+def phase4_gate(trades: Sequence[TradeRecord] | TradeColumns, cfg: GatesConfig) -> Gate:
     """Before direction bias: 50+ trades, 25+ each way, one side 3x+ better per trade."""
-    edge = directional_edge(trades)
+    cols = as_columns(trades)
+    longs, shorts = cols.net[cols.long], cols.net[cols.short]
+    edge = DirectionalEdge(
+        int(longs.size), int(shorts.size), mean_or_none(longs), mean_or_none(shorts)
+    )
     per_dir = cfg.phase4_min_per_direction
-    checks = [count_check("trades", len(trades), cfg.phase4_min_trades, "trades")]
+    checks = [count_check("trades", cols.size, cfg.phase4_min_trades, "trades")]
     lacking = [
         f"{name} {have}/{per_dir}"
         for name, have in (("longs", edge.long_trades), ("shorts", edge.short_trades))
@@ -192,19 +200,17 @@ def phase4_gate(trades: Sequence[TradeRecord], cfg: GatesConfig) -> Gate:
         best, top, other, low = sides
         value = f"{short} ({best} {fmt.usd(top)} vs {other} {fmt.usd(low)} per trade)"
         ok = edge.passes(cfg.phase4_min_edge)
-        detail = _direction_significance(trades, cfg)
+        detail = _direction_significance(longs, shorts, cfg)
         checks.append(
             Check("directional edge", value, threshold, verdict(ok), short=short, detail=detail)
         )
     return gate("phase4", "Ph4 direction", "Phase 4: direction-based optimisation", checks, short)
 
 
-def _direction_significance(trades: Sequence[TradeRecord], cfg: GatesConfig) -> str:
+def _direction_significance(longs: Array, shorts: Array, cfg: GatesConfig) -> str:
     """How sure the long/short gap is (Welch's t on net P&L per trade), and while it is not
     significant, the trades per side its current size needs (see `ab.py`). Shown beside the
     edge; the seed's gate is the 3x gap, so this never changes the gate's state."""
-    longs = [t.net_pnl for t in trades if t.side == "long"]
-    shorts = [t.net_pnl for t in trades if t.side == "short"]
     p = welch_p(longs, shorts)
     if p is None:
         return ""
@@ -229,13 +235,18 @@ def phase5_gate(metrics: Metrics, cfg: GatesConfig) -> Gate:
         checks.append(Check("MFE beyond TP2", fmt.NA, threshold, GateState.NEED_DATA, "no MFE yet"))
     else:
         pct = 100.0 * runner.beyond_share
+        ok = pct >= cfg.phase5_min_runner_pct
+        said, need = _share_significance(runner.beyond_share, runner.with_mfe, cfg)
+        short = f"{pct:.0f}% beyond TP2" + (f" ({said})" if said else "")
+        short += f", {need}" if need and ok else ""  # a FAIL's line names the threshold instead
         checks.append(
             Check(
                 "MFE beyond TP2",
                 f"{fmt.pct(pct)} ({runner.beyond_tp2}/{runner.with_mfe})",
                 threshold,
-                verdict(pct >= cfg.phase5_min_runner_pct),
-                short=f"{pct:.0f}% beyond TP2",
+                verdict(ok),
+                short=short,
+                detail=", ".join(part for part in (said, need) if part),
             )
         )
     return gate(
@@ -243,10 +254,27 @@ def phase5_gate(metrics: Metrics, cfg: GatesConfig) -> Gate:
     )
 
 
-def phase6_gate(trades: Sequence[TradeRecord], cfg: GatesConfig) -> Gate:
+def _share_significance(share: float, n: int, cfg: GatesConfig) -> tuple[str, str]:
+    """("p 0.30", "need ~150 more"): the runner share against its threshold (one-sample
+    proportion test), and while p is not below alpha the trades its current size needs."""
+    target = cfg.phase5_min_runner_pct / 100.0
+    p = rate_p_value(share, target, n)
+    if p is None:
+        return "", ""
+    need = ""
+    if p >= cfg.significance_alpha:
+        total = trades_needed_for_rate(
+            share, target, alpha=cfg.significance_alpha, power=cfg.significance_power
+        )
+        if total is not None and total > n:
+            need = f"need ~{total - n} more"
+    return f"p {fmt.p_value(p)}", need
+
+
+def phase6_gate(trades: Sequence[TradeRecord] | TradeColumns, cfg: GatesConfig) -> Gate:
     """Before ML exits: 100+ trades with every feature (ATR, ADX, RSI, volume ratio, price
     position, quality score, timeframe; direction is always known)."""
-    complete = sum(1 for t in trades if t.has_complete_features)
+    complete = int(np.count_nonzero(as_columns(trades).complete))
     need = cfg.phase6_min_complete_trades
     checks = [count_check("trades with all features", complete, need, "trades with all features")]
     return gate(
@@ -330,9 +358,14 @@ def win_loss_gate(metrics: Metrics, cfg: GatesConfig) -> Gate:
 
 
 def profit_factor_gate(
-    metrics: Metrics, cfg: GatesConfig, interval: Interval | None = None
+    metrics: Metrics,
+    cfg: GatesConfig,
+    interval: Interval | None = None,
+    pnls: Array | None = None,
 ) -> Gate:
-    """Profit factor against the success threshold, with its bootstrap interval when given."""
+    """Profit factor against the success threshold, with its bootstrap interval when given;
+    with the trades' net P&Ls, its p-value against the threshold and, while that is not below
+    `significance_alpha`, the trades still needed (`significance.profit_factor_test`)."""
     need = cfg.min_trades_significant
     checks = [count_check("trades", metrics.trades, need, "trades")]
     threshold = f"> {cfg.success_min_profit_factor:g}"
@@ -346,10 +379,15 @@ def profit_factor_gate(
     else:
         ok = pf > cfg.success_min_profit_factor
         spread = interval_text(interval, fmt.ratio)
-        short = f"{fmt.ratio(pf)} ({spread})" if spread else ""
+        said, more = _pf_significance(pnls, cfg)
+        detail = ", ".join(part for part in (spread, said, more) if part)
+        inner = ", ".join(part for part in (spread, said) if part)
+        short = f"{fmt.ratio(pf)} ({inner})" if inner else ""
+        if more and ok:  # a FAIL's line names the threshold instead
+            short = f"{short or fmt.ratio(pf)}, {more}"
         checks.append(
             Check(
-                "profit factor", fmt.ratio(pf), threshold, verdict(ok), short=short, detail=spread
+                "profit factor", fmt.ratio(pf), threshold, verdict(ok), short=short, detail=detail
             )
         )
     return gate(
@@ -361,15 +399,31 @@ def profit_factor_gate(
     )
 
 
+def _pf_significance(pnls: Array | None, cfg: GatesConfig) -> tuple[str, str]:
+    """("p 0.21", "need ~140 more"); no count once p is below alpha, nothing without P&Ls."""
+    if pnls is None:
+        return "", ""
+    p, more = profit_factor_test(
+        pnls,
+        cfg.success_min_profit_factor,
+        alpha=cfg.significance_alpha,
+        power=cfg.significance_power,
+    )
+    if p is None:
+        return "", ""
+    return f"p {fmt.p_value(p)}", f"need ~{more} more" if more else ""
+
+
 # ------------------------------------------------------------------ all gates
 def evaluate_gates(
-    trades: Sequence[TradeRecord],
+    trades: Sequence[TradeRecord] | TradeColumns,
     metrics: Metrics,
     comparison: PeriodComparison | None,
     cfg: GatesConfig,
     intervals: BootstrapIntervals | None = None,
 ) -> tuple[Gate, ...]:
     """Every gate, in the order the panel shows them (phases, success criteria, P2)."""
+    trades = as_columns(trades)
     return (
         phase2_gate(trades, cfg),
         phase3_gate(metrics, cfg),
@@ -378,6 +432,8 @@ def evaluate_gates(
         phase6_gate(trades, cfg),
         win_rate_gate(metrics, cfg, intervals.win_rate if intervals else None),
         win_loss_gate(metrics, cfg),
-        profit_factor_gate(metrics, cfg, intervals.profit_factor if intervals else None),
+        profit_factor_gate(
+            metrics, cfg, intervals.profit_factor if intervals else None, trades.net
+        ),
         p2_win_gate(comparison, cfg),
     )

@@ -42,6 +42,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import stdtr  # at import, on the main thread: see significance.py
 
+from cockpit.analytics.columns import TradeColumns, columns, exit_order, seq_sum
 from cockpit.analytics.trades import TradeRecord
 
 DAY_MS = 86_400_000
@@ -195,7 +196,9 @@ def sortino_ratio(returns: Sequence[float] | Array, periods_per_year: float = 1.
     return float(np.mean(values)) / downside * math.sqrt(periods_per_year)
 
 
-def daily_pnl(exit_ts_ms: Sequence[int], pnls: Sequence[float] | Array) -> Array:
+def daily_pnl(
+    exit_ts_ms: Sequence[int] | npt.NDArray[np.int64], pnls: Sequence[float] | Array
+) -> Array:
     """Net P&L per UTC calendar day from the first exit day to the last, 0 on days without one."""
     values = as_array(pnls)
     if values.size == 0:
@@ -320,35 +323,48 @@ def missed_after_exit(trade: TradeRecord, runner_share: float) -> float | None:
 
 
 def runner_stats(
-    trades: Sequence[TradeRecord], fallback_tp2_pct: float, runner_share: float
+    trades: Sequence[TradeRecord] | TradeColumns, fallback_tp2_pct: float, runner_share: float
 ) -> RunnerStats:
-    mfes: list[float] = []
-    distances: list[float] = []
-    fallbacks = beyond = 0
-    for trade in trades:
-        if trade.mfe_pct is None:
-            continue
-        distance, fell_back = tp2_distance(trade, fallback_tp2_pct)
-        fallbacks += fell_back
-        mfes.append(trade.mfe_pct)
-        distances.append(distance)
-        beyond += trade.mfe_pct > distance
-    tp2_mfes = [t.mfe_pct for t in trades if t.exit_reason == "tp2" and t.mfe_pct is not None]
-    missed = [m for t in trades if (m := missed_after_exit(t, runner_share)) is not None]
+    cols = trades if isinstance(trades, TradeColumns) else columns(trades)
+    known = np.flatnonzero(cols.mfe_known)
+    mfes = cols.mfe[known]
+    own = [cols.records[i].tp2_distance_pct for i in known.tolist()]
+    fell_back = np.fromiter((d is None for d in own), np.bool_, len(own))
+    distances = as_array([fallback_tp2_pct if d is None else d for d in own])
+    beyond = int(np.count_nonzero(mfes > distances))
+    tp2_exit = np.fromiter((t.exit_reason == "tp2" for t in cols.records), np.bool_, cols.size)
+    tp2_mfes = cols.mfe[tp2_exit & cols.mfe_known]
+    missed = _missed(cols, runner_share)
     return RunnerStats(
-        with_mfe=len(mfes),
+        with_mfe=int(mfes.size),
         beyond_tp2=beyond,
-        beyond_share=beyond / len(mfes) if mfes else None,
+        beyond_share=beyond / mfes.size if mfes.size else None,
         avg_mfe_pct=mean_or_none(mfes),
         avg_tp2_distance_pct=mean_or_none(distances),
-        tp2_fallbacks=fallbacks,
-        tp2_exits=len(tp2_mfes),
+        tp2_fallbacks=int(np.count_nonzero(fell_back)),
+        tp2_exits=int(tp2_mfes.size),
         avg_mfe_tp2_exits_pct=mean_or_none(tp2_mfes),
-        missed_usd=float(sum(missed)) if missed else None,
-        missed_trades=len(missed),
-        no_candle_trades=len(trades) - len(missed),
+        missed_usd=seq_sum(missed) if missed.size else None,
+        missed_trades=int(missed.size),
+        no_candle_trades=cols.size - int(missed.size),
         runner_share=runner_share,
     )
+
+
+def _missed(cols: TradeColumns, runner_share: float) -> Array:
+    """`missed_after_exit` of every trade that has candles after its exit, in order."""
+    best = [t.after_exit_high if t.side == "long" else t.after_exit_low for t in cols.records]
+    have = [i for i, b in enumerate(best) if b is not None]
+    if not have:
+        return np.empty(0)
+    at = np.asarray(have, dtype=np.int64)
+    records = cols.records
+    found = as_array([b for b in best if b is not None])
+    move = found - as_array([records[i].exit_price for i in have])
+    move = np.where(cols.long[at], move, -move)
+    extra = np.where(move > 0.0, move, 0.0)  # max(0.0, move): 0.0 unless strictly above
+    sizes = as_array([records[i].size for i in have])
+    return extra * sizes * runner_share
 
 
 # ------------------------------------------------------------------ all of it
@@ -396,23 +412,25 @@ class Metrics:
 
 def by_exit_time(trades: Sequence[TradeRecord]) -> list[TradeRecord]:
     """The order the equity curve is built in: exit time, then id."""
-    return sorted(trades, key=lambda t: (t.exit_ts_ms, t.id))
+    return exit_order(trades)
 
 
 def compute_metrics(
-    trades: Sequence[TradeRecord],
+    trades: Sequence[TradeRecord] | TradeColumns,
     *,
     starting_equity: float,
     fallback_tp2_pct: float,
     runner_share: float,
 ) -> Metrics:
-    ordered = by_exit_time(trades)
-    pnls = as_array([t.net_pnl for t in ordered])
-    daily = daily_pnl([t.exit_ts_ms for t in ordered], pnls)
-    scored = [t for t in ordered if t.quality_score is not None]
-    scored_mfe = [t for t in scored if t.mfe_pct is not None]
+    """The metrics of `trades` (records in any order, or columns already in exit order)."""
+    cols = trades if isinstance(trades, TradeColumns) else columns(by_exit_time(trades))
+    pnls = cols.net
+    daily = daily_pnl(cols.exit_ts, pnls)
+    scored = cols.quality_known
+    scored_mfe = scored & cols.mfe_known
+    quality = cols.quality[scored]
     return Metrics(
-        trades=len(ordered),
+        trades=cols.size,
         wins=int(np.count_nonzero(pnls > 0)),
         losses=int(np.count_nonzero(pnls < 0)),
         win_rate=win_rate(pnls),
@@ -422,8 +440,8 @@ def compute_metrics(
         profit_factor=profit_factor(pnls),
         expectancy=expectancy(pnls),
         total_net=float(pnls.sum()),
-        total_gross=float(sum(t.realized_pnl for t in ordered)),
-        total_fees=float(sum(t.fees for t in ordered)),
+        total_gross=seq_sum(cols.realized),
+        total_fees=seq_sum(cols.fees),
         avg_net=mean_or_none(pnls),
         max_drawdown=max_drawdown(pnls, starting_equity),
         sharpe_trade=sharpe_ratio(pnls),
@@ -431,20 +449,12 @@ def compute_metrics(
         sharpe_daily=sharpe_ratio(daily, DAYS_PER_YEAR),
         sortino_daily=sortino_ratio(daily, DAYS_PER_YEAR),
         days=int(daily.size),
-        scored_trades=len(scored),
-        quality_pnl=correlation(
-            [t.quality_score or 0.0 for t in scored], [t.net_pnl for t in scored]
-        ),
-        quality_mfe=correlation(
-            [t.quality_score or 0.0 for t in scored_mfe], [t.mfe_pct or 0.0 for t in scored_mfe]
-        ),
-        runner=runner_stats(ordered, fallback_tp2_pct, runner_share),
+        scored_trades=int(np.count_nonzero(scored)),
+        quality_pnl=correlation(quality, pnls[scored]),
+        quality_mfe=correlation(cols.quality[scored_mfe], cols.mfe[scored_mfe]),
+        runner=runner_stats(cols, fallback_tp2_pct, runner_share),
         quality_duration=correlation(
-            [t.quality_score or 0.0 for t in scored],
-            [(t.exit_ts_ms - t.entry_ts_ms) / 60_000 for t in scored],
+            quality, (cols.exit_ts[scored] - cols.entry_ts[scored]) / 60_000
         ),
-        quality_win=correlation(
-            [t.quality_score or 0.0 for t in scored],
-            [1.0 if t.net_pnl > 0 else 0.0 for t in scored],
-        ),
+        quality_win=correlation(quality, np.where(pnls[scored] > 0, 1.0, 0.0)),
     )

@@ -77,13 +77,29 @@ def p2_win_gate(comparison: PeriodComparison | None, cfg: GatesConfig) -> Gate:
         state = GateState.FAIL
         summary = f"no criterion met; worse: {worse}" if collapsed else "no criterion met"
     note = ""
+    said = _significance(comparison, cfg)
+    if said:
+        summary = f"{summary}; {said}"
     if any(c.state is GateState.NEED_DATA for c in counts):
         note = f"fewer than {need} trades: not significant"
         missing = ", ".join(c.missing for c in counts if c.state is GateState.NEED_DATA)
         verdict = {GateState.PASS: "would pass", GateState.FAIL: "would fail"}.get(state, "")
         state = GateState.NEED_DATA
         summary = f"{missing}: not significant" + (f" ({verdict})" if verdict else "")
+        summary += f"; {said}" if said else ""
     return Gate(key, label, title, state, summary, (*counts, *checks), note)
+
+
+def _significance(comparison: PeriodComparison, cfg: GatesConfig) -> str:
+    """ "avg P&L Welch p 0.22, need ~98 more per period": how sure the change in P&L per trade
+    is, and while it is not, the trades per period its current size needs."""
+    p = comparison.pnl_p
+    if p is None:
+        return ""
+    said = f"avg P&L Welch p {fmt.p_value(p)}"
+    if p >= cfg.significance_alpha and comparison.pnl_more:
+        said += f", need ~{comparison.pnl_more} more per period"
+    return said
 
 
 def _sharpe_criterion(base: Metrics, now: Metrics, cfg: GatesConfig) -> _Criterion:

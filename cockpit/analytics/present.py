@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 
 from cockpit.analytics import fmt
 from cockpit.analytics.attribution import AttributionTable
+from cockpit.analytics.filters import filter_rows
 from cockpit.analytics.gates import Gate
 from cockpit.analytics.metrics import Metrics
+from cockpit.analytics.portfolio import portfolio_rows
 from cockpit.analytics.significance import Interval
 from cockpit.analytics.snapshot import AnalyticsSnapshot
 
@@ -203,3 +205,24 @@ def sparkline(values: Sequence[float], width: int = 60) -> str:
         return SPARK_BARS[0] * len(points)
     top = len(SPARK_BARS) - 1
     return "".join(SPARK_BARS[round((v - low) / (high - low) * top)] for v in points)
+
+
+FILTER_TABLE_COLUMNS = ("Test", "Group", "Trades", "Expectancy $", "95% interval", "p", "Verdict")
+
+
+def filter_table(snapshot: AnalyticsSnapshot) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """Seed 003's hypotheses on one table (the analytics screen's "Filters" tab): each
+    confidence bucket and regime with its verdict, each test's answer, and the drawdown with 1
+    vs 2+ positions open with the 1.5x rule's answer."""
+    rows: list[tuple[str, ...]] = []
+    for name, test in (("Confidence", snapshot.confidence), ("Regime", snapshot.regime)):
+        if test is None:
+            continue
+        rows += [(name, *row) for row in filter_rows(test)]
+        rows.append((name, "answer", "", "", "", "", test.conclusion))
+    result = snapshot.portfolio
+    if result is not None:
+        for kind, events, avg, largest in portfolio_rows(result):
+            rows.append(("Portfolio DD", kind, "", f"avg {avg}", f"largest {largest}", "", events))
+        rows.append(("Portfolio DD", "answer", "", "", "", "", result.conclusion))
+    return FILTER_TABLE_COLUMNS, rows

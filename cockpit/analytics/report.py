@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from cockpit.analytics import fmt, present
+from cockpit.analytics.filters import FILTER_COLUMNS, filter_rows
+from cockpit.analytics.portfolio import PORTFOLIO_COLUMNS, portfolio_rows
 from cockpit.analytics.snapshot import AnalyticsSnapshot
 
 Section = Callable[[AnalyticsSnapshot], list[str]]
@@ -167,6 +169,37 @@ def runner_section(snapshot: AnalyticsSnapshot) -> list[str]:
     ]
 
 
+def filter_section(key: str) -> Section:
+    """A seed 003 filter hypothesis (`filters.py`): each bucket's verdict and the answer."""
+
+    def section(snapshot: AnalyticsSnapshot) -> list[str]:
+        test = snapshot.confidence if key == "confidence" else snapshot.regime
+        if test is None:
+            return []
+        out = [f"## Hypothesis test: {test.question}", ""]
+        rows = filter_rows(test)
+        out += markdown_table(FILTER_COLUMNS, rows) if rows else ["No trades with a value."]
+        return [*out, "", f"**Answer: {test.conclusion}.**"]
+
+    return section
+
+
+def portfolio_section(snapshot: AnalyticsSnapshot) -> list[str]:
+    """Seed 003 step 6: drawdown events with 1 vs 2+ positions open, and the 1.5x rule."""
+    result = snapshot.portfolio
+    if result is None:
+        return []
+    out = ["## Drawdown with 1 vs 2+ positions open", ""]
+    out += markdown_table(PORTFOLIO_COLUMNS, portfolio_rows(result))
+    return [
+        *out,
+        "",
+        f"{result.overlapped_trades} of {result.trades} trades were open while another was.",
+        "",
+        f"**Answer: {result.conclusion}.**",
+    ]
+
+
 def not_yet(text: str) -> Section:
     """A part of the seed's analysis this cockpit does not compute yet, said plainly."""
     return lambda _snapshot: ["## Not computed yet", "", text]
@@ -201,7 +234,7 @@ KINDS: dict[str, Kind] = {
         "negative expectancy, set MIN_CONFIDENCE=0.60; if 0.60-0.70 has, MIN_CONFIDENCE=0.70.",
         (
             tables_section("confidence", heading="## Expectancy by confidence bucket"),
-            not_yet("Per-bucket intervals and the verdict on the rule (issue 18 item 5)."),
+            filter_section("confidence"),
         ),
     ),
     "regime": Kind(
@@ -211,7 +244,8 @@ KINDS: dict[str, Kind] = {
         "SKIP_SIDEWAYS; if high volatility has, add MAX_VOL_PERCENTILE.",
         (
             tables_section("regime", heading="## Expectancy by regime"),
-            not_yet("Per-regime intervals, the verdict and direction x regime (issue 18 item 5)."),
+            filter_section("regime"),
+            not_yet("Direction x regime (edge consistent across market conditions)."),
         ),
     ),
     "exit": Kind(
@@ -229,7 +263,8 @@ KINDS: dict[str, Kind] = {
         (
             tables_section("symbol", heading="## P&L by symbol"),
             equity_section,
-            not_yet("Drawdown with 1 vs 2+ open positions and the 1.5x rule (issue 18 item 5)."),
+            portfolio_section,
+            not_yet("Symbol correlation and leverage exposure during drawdowns."),
         ),
     ),
     "ab": Kind(

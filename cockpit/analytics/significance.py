@@ -30,7 +30,7 @@ import numpy as np
 # analytics worker thread would run scipy's dataclass code generation (compile) on that thread,
 # which on CPython 3.11 can race with a parse on the main thread ("AST constructor recursion
 # depth mismatch", seen in CI).
-from scipy.special import ndtri
+from scipy.special import ndtr, ndtri, stdtr
 
 from cockpit.analytics.metrics import _ZERO_SPREAD, Array, as_array
 
@@ -132,3 +132,39 @@ def bootstrap_intervals(
         resamples=resamples,
         seed=seed,
     )
+
+
+def rate_p_value(rate: float, target: float, n: int) -> float | None:
+    """Two-sided p of "the true rate is `target`" for a rate observed over n trades (the
+    one-sample proportion z test, z = (rate - target) / sqrt(target (1 - target) / n))."""
+    if n < 1 or not 0.0 < target < 1.0:
+        return None
+    z = (rate - target) / math.sqrt(target * (1.0 - target) / n)
+    return float(2.0 * ndtr(-abs(z)))
+
+
+def profit_factor_test(
+    pnls: Sequence[float] | Array, threshold: float, *, alpha: float, power: float
+) -> tuple[float | None, int | None]:
+    """(p, trades still needed) for a profit factor against `threshold`.
+
+    PF > t exactly when the mean of y = gain - t x loss per trade is above 0 (gain = max(pnl, 0),
+    loss = max(-pnl, 0)), so "is the PF different from t" is a one-sample t test of y against 0:
+    p two-sided with n - 1 degrees of freedom, and while p >= alpha the trades the current mean
+    of y needs at power `power`: n = ((z(1 - alpha/2) + z(power)) s_y / mean_y)^2, minus n.
+    (None, None) below 2 trades or without spread; the count is None once p < alpha.
+    """
+    values = as_array(pnls)
+    n = int(values.size)
+    if n < 2:
+        return None, None
+    y = np.maximum(values, 0.0) - threshold * np.maximum(-values, 0.0)
+    spread = float(np.std(y, ddof=1))
+    if spread <= _ZERO_SPREAD * float(np.max(np.abs(y))):
+        return None, None
+    mean = float(np.mean(y))
+    p = float(2.0 * stdtr(n - 1, -abs(mean) / (spread / math.sqrt(n))))
+    if p < alpha or mean == 0.0:
+        return p, None
+    z = float(ndtri(1.0 - alpha / 2.0) + ndtri(power))
+    return p, max(1, math.ceil((z * spread / mean) ** 2) - n)

@@ -67,6 +67,8 @@ class AnalyticsScreen(Screen[None]):
                             yield DataTable(id=f"attr-{key}", cursor_type="row")
                     with TabPane("Baseline vs now", id="tab-baseline"):
                         yield DataTable(id="attr-baseline", cursor_type="row")
+                    with TabPane("Filters", id="tab-filters"):
+                        yield DataTable(id="attr-filters", cursor_type="row")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -156,6 +158,7 @@ class AnalyticsScreen(Screen[None]):
                 present.comparison_rows(snapshot)
                 or [("set analytics.baseline_end to compare a baseline period", "", "")],
             )
+            _fill(self.query_one("#attr-filters", DataTable), *present.filter_table(snapshot))
 
 
 def _cell(column: str, value: str, width: int) -> Text:

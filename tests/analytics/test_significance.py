@@ -268,7 +268,8 @@ def test_a_clear_win_rate_needs_no_more_trades_and_profit_factor_shows_its_inter
     assert "need" not in gates["win_rate"].summary
     pf = snapshot.intervals.profit_factor
     assert pf is not None and pf.low is not None and pf.high is not None
-    assert gates["profit_factor"].summary == f"8.00 (95% {pf.low:.2f}..{pf.high:.2f})"
+    # PF 8 against 2 over 100 trades is significant: its p-value, no trades still needed
+    assert gates["profit_factor"].summary == f"8.00 (95% {pf.low:.2f}..{pf.high:.2f}, p <0.001)"
 
 
 def test_the_direction_edge_says_how_sure_the_gap_is() -> None:

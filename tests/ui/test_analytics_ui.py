@@ -199,3 +199,37 @@ async def test_start_the_next_phase_from_the_analytics_screen(tmp_path: Path) ->
         audit = conn.execute("SELECT who, action FROM audit_events WHERE kind = 'phase'").fetchall()
         assert len(audit) == 1 and audit[0][0] == "ui" and "start Phase 1" in audit[0][1]
         assert conn.execute("SELECT phase FROM phases").fetchall() == [(1,)]
+
+
+async def test_the_filters_tab_says_what_the_proof_documents_say(tmp_path: Path) -> None:
+    db_url = f"sqlite+aiosqlite:///{tmp_path / 'cockpit.db'}"
+    await import_file(db_url, SAMPLE)
+    app, feed = app_factory(db_url)(rally())
+    async with app.run_test(size=SIZE) as pilot:
+        await feed.step(1)
+        await app.session.analytics_settled()
+        await pilot.press("g")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, AnalyticsScreen)
+        shown = table_rows(screen.query_one("#attr-filters", DataTable))
+        await pilot.press("escape")
+    tests = {row[0] for row in shown}
+    assert tests == {"Confidence", "Regime", "Portfolio DD"}
+    assert sum(1 for row in shown if row[1] == "answer") == 3
+    out = tmp_path / "proofs"
+    out.mkdir()
+    for kind in ("confidence", "regime", "portfolio"):
+        args = ["--db", db_url, "report", "--kind", kind, "--out", str(out)]
+        assert await asyncio.to_thread(main, args) == 0
+    documents = {
+        "Confidence": (out / "CONFIDENCE_FILTER_ANALYSIS.md").read_text(),
+        "Regime": (out / "REGIME_FILTER_ANALYSIS.md").read_text(),
+        "Portfolio DD": (out / "PORTFOLIO_CORRELATION_ANALYSIS.md").read_text(),
+    }
+    for test, group, *cells in shown:
+        text = documents[test]
+        if group == "answer":
+            assert f"**Answer: {cells[-1]}.**" in text, (test, cells)
+        elif test != "Portfolio DD":
+            assert "| " + " | ".join([group, *cells]) + " |" in text.splitlines(), (test, group)
