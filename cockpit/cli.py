@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import logging
 import logging.handlers
 import os
-import random
 import sys
 import time
 from collections.abc import Sequence
@@ -28,17 +28,13 @@ from cockpit import db_cli, phase_cli, report_cli
 from cockpit.backtest.cli import add_parser as add_backtest_parser
 from cockpit.config import APP_NAME, Settings, default_data_dir, load_settings
 from cockpit.secret_scan import looks_like_key
+from cockpit.session_builds import demo_session, drift_session, live_session, replay_session
 from state.instance_lock import DatabaseInUse, InstanceLockError
 from state.locks import database_lock
 
 if TYPE_CHECKING:
-    from adapters.base import Broker
     from adapters.trades_csv import TradesFile
     from cockpit.app import CockpitApp
-    from cockpit.execution.book import PositionBook
-    from cockpit.execution.commands import Audit
-    from cockpit.execution.router import Router
-    from cockpit.live_venue import LiveVenue
     from state.journal import ImportResult
 
 DEMO_DB_FILE = "demo.db"
@@ -251,35 +247,12 @@ def run_demo(args: argparse.Namespace) -> int:
 def demo_app(
     settings: Settings, *, seed: int | None, speed: float | None, paused: bool = False
 ) -> CockpitApp:
-    """The cockpit on the simulated market, resuming from the last price the demo saw."""
-    from adapters.paper import PaperBroker
-    from adapters.replay import simulated_market
+    """The cockpit on the simulated market; its session is built after the first frame."""
     from cockpit.app import CockpitApp
-    from cockpit.last_price import last_price
-    from cockpit.session import Session
+    from cockpit.starting import SessionStart
 
-    demo = settings.demo
-    if seed is None:
-        seed = demo.seed
-    if seed is None:
-        seed = random.SystemRandom().randrange(1_000_000)
-    start_price = asyncio.run(last_price(settings.db_url, demo.symbol)) or demo.start_price
-    feed = simulated_market(
-        symbol=demo.symbol,
-        start_price=start_price,
-        seed=seed,
-        start_ms=_minute_floor(int(time.time() * 1000)),
-        speed=speed,
-        paused=paused,
-    )
-    session = Session(settings, feed, PaperBroker(settings.paper), [demo.symbol])
-    session.event("info", f"demo: simulated {demo.symbol} from {start_price:.4f}, seed {seed}")
-    return CockpitApp(session)
-
-
-def _minute_floor(ms: int) -> int:
-    """The simulated market starts on a bar boundary so its candles line up with real ones."""
-    return ms - ms % 60_000
+    build = functools.partial(demo_session, settings, seed=seed, speed=speed, paused=paused)
+    return CockpitApp(SessionStart(settings, [settings.demo.symbol], build, simulated=True))
 
 
 def run_replay(args: argparse.Namespace) -> int:
@@ -315,29 +288,19 @@ def replay_app(
 
     The session runs on the data's time (entries, fills, the header clock), and a new replay
     starts clean: what an earlier run left open is closed as end_of_data at that run's last
-    price, unless `resume`."""
-    from adapters.paper import PaperBroker
+    price, unless `resume`. The files are read here (a bad line: exit 2, before any screen);
+    the session is built after the first frame."""
     from adapters.replay import candle_replay
     from cockpit.app import CockpitApp
-    from cockpit.session import Session
-    from cockpit.signals.replay import SignalSchedule, read_signals_csv
+    from cockpit.signals.replay import read_signals_csv
+    from cockpit.starting import SessionStart
 
     timed = read_signals_csv(signals) if signals is not None else None  # bad line: exit 2
     feed = candle_replay(path, symbol, speed, paused=paused)
-    session = Session(
-        settings,
-        feed,
-        PaperBroker(settings.paper),
-        [symbol],
-        clock=feed.now_ms,
-        fresh_run=not resume,
+    build = functools.partial(
+        replay_session, settings, feed, symbol, path, speed, resume, signals, timed
     )
-    if timed is not None and signals is not None:
-        session.signal_schedule = SignalSchedule(timed, session.signals, f"replay:{signals.name}")
-        session.event("info", f"{len(timed)} signals from {signals.name} ({settings.webhook.mode})")
-    speed_text = "max" if speed is None else f"{speed:g}x"
-    session.event("info", f"replay of {path.name} as {symbol} at {speed_text}")
-    return CockpitApp(session)
+    return CockpitApp(SessionStart(settings, [symbol], build, simulated=True))
 
 
 def live_settings(args: argparse.Namespace) -> Settings | None:
@@ -390,66 +353,24 @@ def run_drift(settings: Settings) -> int:
         return _run(drift_app(settings))
 
 
-def drift_keeper(router: Router, book: PositionBook, audit: Audit, broker: Broker) -> LiveVenue:
-    """The keeper of a Drift broker: its stops, unconfirmed orders and reconcile."""
-    from adapters.drift import DriftBroker
-    from cockpit.live_venue import LiveVenue
-
-    if not isinstance(broker, DriftBroker):
-        raise TypeError(f"the Drift keeper needs a DriftBroker, not {type(broker).__name__}")
-    return LiveVenue(router, book, audit, broker)
-
-
 def drift_app(settings: Settings) -> CockpitApp:
     """The cockpit on Drift: ticks are the oracle price (what Drift triggers stops on), SHADOW
     fills on paper at it, LIVE-SMALL sends real orders with on-chain stops. The wallet is loaded
     and checked here, before any screen; the RPC is first used when the session starts (the
     dashboard is up by then, and a dead RPC shows in the feed status instead of a crash). Market
     names are checked against driftpy's table first (a wrong index would trade another market).
-    Bars for the ATR come from the `[feed]` exchange's REST history of `drift.candle_symbols`."""
-    from adapters.ccxt_candles import CcxtCandles
-    from adapters.drift import DriftBroker, DriftOracleFeed
-    from adapters.drift.market_names import check_markets, missing_candle_symbols
+    Bars for the ATR come from the `[feed]` exchange's REST history of `drift.candle_symbols`.
+    The session (driftpy's client) is built after the first frame."""
+    from adapters.drift.market_names import check_markets
     from adapters.drift.wallet import load_wallet
-    from adapters.paper import PaperBroker
     from cockpit.app import CockpitApp
-    from cockpit.session import Session, wall_clock_ms
+    from cockpit.starting import SessionStart
 
     cfg = settings.drift
     check_markets(cfg)
     wallet = load_wallet(path=cfg.keypair_path, env_var=cfg.keypair_env)
-    broker = DriftBroker.unconnected(cfg, wallet)
-    feed = DriftOracleFeed(
-        broker.client,
-        cfg,
-        candle_source=CcxtCandles(settings.feed),
-        rpc=broker.rpc,
-        loader=broker.loader_watch,
-    )
-    paper = PaperBroker(
-        settings.paper, max_price_age_ms=int(cfg.stale_after_s * 1000), clock=wall_clock_ms
-    )
-    session = Session(
-        settings,
-        feed,
-        paper,
-        list(cfg.markets),
-        live_broker=broker,
-        keeper=drift_keeper,
-        wallet=wallet.short,
-    )
-    session.event(
-        "info",
-        f"Drift {cfg.env} as {wallet.short}: SHADOW fills on paper at the oracle price; "
-        "m + typed LIVE for real orders under the LIVE-SMALL limits",
-    )
-    for market in missing_candle_symbols(cfg):
-        session.event(
-            "warning",
-            f"no candles for {market}'s ATR: add it to drift.candle_symbols "
-            "(the ccxt symbol on the [feed] exchange); fixed exits still work",
-        )
-    return CockpitApp(session)
+    build = functools.partial(drift_session, settings, wallet)
+    return CockpitApp(SessionStart(settings, list(cfg.markets), build))
 
 
 def run_live(settings: Settings) -> int:
@@ -459,26 +380,12 @@ def run_live(settings: Settings) -> int:
 
 
 def live_app(settings: Settings) -> CockpitApp:
-    """SHADOW on live mainnet data: the ccxt.pro feed, paper fills, every candle recorded."""
-    from adapters.ccxt_feed import CcxtFeed
-    from adapters.paper import PaperBroker
+    """SHADOW on live data; the session is built after the first frame (`live_session`)."""
     from cockpit.app import CockpitApp
-    from cockpit.session import Session, wall_clock_ms
+    from cockpit.starting import SessionStart
 
-    cfg = settings.feed
-    feed = CcxtFeed(cfg)
-    broker = PaperBroker(
-        settings.paper,
-        max_price_age_ms=int(cfg.stale_after_s * 1000),
-        clock=wall_clock_ms,
-    )
-    session = Session(settings, feed, broker, [cfg.symbol])
-    session.event(
-        "info",
-        f"SHADOW on {cfg.exchange} {cfg.symbol}: paper fills on live prices "
-        f"(exits act on the {feed.trigger} price)",
-    )
-    return CockpitApp(session)
+    build = functools.partial(live_session, settings)
+    return CockpitApp(SessionStart(settings, [settings.feed.symbol], build))
 
 
 def _journal_settings(args: argparse.Namespace) -> Settings:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -17,7 +18,7 @@ from textual.widgets import DataTable, Footer
 from cockpit.domain import PositionState
 from cockpit.pnl_summary import pnl_summary
 from cockpit.screens.trade_detail import TradeDetailScreen
-from cockpit.session import Session
+from cockpit.starting import StartingView
 from widgets.event_log import EventLog
 from widgets.gate_panel import GatePanel
 from widgets.header_bar import HeaderBar
@@ -25,6 +26,9 @@ from widgets.history_table import HistoryTable
 from widgets.pnl_strip import PnlStrip
 from widgets.positions_table import PositionsTable
 from widgets.price_chart import PriceChart
+
+if TYPE_CHECKING:  # built after the first frame (cockpit/starting.py): SQLAlchemy, numpy, ...
+    from cockpit.session import Session
 
 # With nothing changing, the screen is still redrawn this often: the clock, a feed going quiet.
 IDLE_REFRESH_S = 1.0
@@ -52,9 +56,10 @@ class DashboardScreen(Screen[None]):
     # binding is the same action under a key [keymap] can change, listed by `?`.
     BINDINGS = [Binding("enter", "open_detail", "Detail", id="detail", show=False)]
 
-    def __init__(self, session: Session, refresh_hz: float) -> None:
+    def __init__(self, session: Session | StartingView, refresh_hz: float) -> None:
         super().__init__()
-        self.session = session
+        # A StartingView until the app has built and started the session (`attach`).
+        self.session: Session | StartingView = session
         self._frame_s = 1.0 / refresh_hz
         self._history_version = -1
         self._frame_due = False
@@ -85,6 +90,16 @@ class DashboardScreen(Screen[None]):
     def on_unmount(self) -> None:
         if self.session.latest.waker == self._changed:
             self.session.latest.waker = None
+
+    def attach(self, session: Session) -> None:
+        """Show `session` from now on instead of the starting view (on the event loop: the
+        session's changes wake this screen from here on)."""
+        if self.session.latest.waker == self._changed:
+            self.session.latest.waker = None
+        self.session = session
+        self._history_version = -1
+        session.latest.waker = self._changed
+        self._changed()
 
     def _changed(self) -> None:
         """The session changed something: one frame, now or when the last one is a frame
@@ -132,6 +147,8 @@ class DashboardScreen(Screen[None]):
         if trade_id is None:
             self.notify("No trade selected", severity="warning")
             return
+        if isinstance(self.session, StartingView):
+            return  # no trade can be selected before the session runs
         self.app.push_screen(TradeDetailScreen(self.session, trade_id))
 
     def refresh_view(self) -> None:
