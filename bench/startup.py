@@ -99,10 +99,13 @@ async def watch(argv: list[str], env: dict[str, str], price: re.Pattern[bytes] |
             done.set()
             return
         now = time.perf_counter() - began
-        screen.extend(ESCAPES.sub(b"", data))
-        if seen.first_frame is None and FIRST_FRAME in screen:
+        # what just arrived, with the end of what came before (an escape sequence or the text
+        # looked for may be split between two reads), without the escape sequences
+        recent = ESCAPES.sub(b"", bytes(screen[-1024:]) + data)
+        screen.extend(data)
+        if seen.first_frame is None and FIRST_FRAME in recent:
             seen.first_frame = now
-        if seen.first_frame is not None and (price is None or price.search(screen)):
+        if seen.first_frame is not None and (price is None or price.search(recent)):
             if price is not None and seen.live_price is None:
                 seen.live_price = now
             done.set()
@@ -126,9 +129,11 @@ async def watch(argv: list[str], env: dict[str, str], price: re.Pattern[bytes] |
             loop.remove_reader(master)
         os.close(master)
         proc.wait()
+    tail = ESCAPES.sub(b"", bytes(screen[-3000:]))[-800:].decode(errors="replace")
     if seen.first_frame is None:
-        tail = screen[-600:].decode(errors="replace")
         raise RuntimeError(f"{argv[2:]} drew no first frame; the terminal showed: {tail!r}")
+    if price is not None and seen.live_price is None:
+        print(f"no price from {argv[2:]}; the terminal showed: {tail!r}", file=sys.stderr)
     return seen
 
 
@@ -163,7 +168,9 @@ class LiveExchange:
 def environment(tmp: Path) -> dict[str, str]:
     # A trader's Python caches bytecode; a sandbox may forbid it (PYTHONDONTWRITEBYTECODE),
     # which makes every start compile SQLAlchemy and Textual from source. Measure the normal case.
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    # COLUMNS and LINES would override the terminal's size (a test runner sets them).
+    unset = ("PYTHONDONTWRITEBYTECODE", "COLUMNS", "LINES")
+    env = {k: v for k, v in os.environ.items() if k not in unset}
     return env | {
         "TERM": "xterm-256color",
         "COLORTERM": "truecolor",

@@ -3,6 +3,7 @@ benchmark prints, it never asserts on time)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -73,3 +74,20 @@ def test_journal_engines_bench_runs_and_prints_both_columns() -> None:
     for figure in ("commits/s", "flush 1 ms", "flush 2 ms", "update us"):
         assert figure in out.stdout
     assert "load average before:" in out.stdout
+
+
+def test_startup_bench_runs_and_ends_with_its_line() -> None:
+    """The real `cockpit demo` in a pseudo-terminal, once, and the bare Textual baseline."""
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "startup.py"), "--runs", "1", "--no-live"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "bare Textual app, first frame: median" in out.stdout
+    assert "ratio first frame / bare Textual first frame:" in out.stdout
+    last = out.stdout.strip().splitlines()[-1]
+    pattern = r"first frame median \d+\.\d{3} s, live price median \d+\.\d{3} s"
+    assert re.fullmatch(pattern, last), out.stderr

@@ -115,7 +115,12 @@ def newer_journal(path: Path) -> None:
 def content(path: Path) -> list[tuple[object, ...]]:
     """Every table's name and every row of it."""
     with sqlite3.connect(path) as conn:
-        tables = [t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        tables = [
+            t
+            for (t,) in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+            )
+        ]
         rows = [(t, *row) for t in tables for row in conn.execute(f"SELECT * FROM {t}")]
     conn.close()
     return [(t,) for t in tables] + rows
