@@ -8,7 +8,9 @@ built before the app runs (tests, tools) is started before the first frame, as i
 
 A start that fails (a database that cannot be opened or migrated, a build that raises) is said
 in the header and printed when the app has closed the screen, and the cockpit exits with status
-2, as any refusal at start does; nothing is written on the way out.
+2, as any refusal at start does; what the session had opened (its feed, its store) is closed.
+Quitting while the session is being built exits once the build's thread returns (a thread
+cannot be stopped); the session it built is never started.
 """
 
 from __future__ import annotations
