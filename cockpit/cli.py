@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import functools
 import logging
 import logging.handlers
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,22 +28,17 @@ from adapters.drift.wallet import WalletError
 from cockpit import db_cli, phase_cli, report_cli
 from cockpit.backtest.cli import add_parser as add_backtest_parser
 from cockpit.config import APP_NAME, Settings, default_data_dir, load_settings
-from cockpit.feeds import check_live_markets
-from cockpit.feeds import demo_app as demo_app  # re-exported: tests and tools import it here
-from cockpit.feeds import live_app as live_app
+from cockpit.feeds import check_live_markets, demo_session, demo_symbols, live_session
 from cockpit.secret_scan import looks_like_key
+from cockpit.session_builds import drift_session, replay_session
 from state.advisory_lock import AdvisoryLock
 from state.instance_lock import DatabaseInUse, InstanceLockError
 from state.locks import Lock, database_lock
 
 if TYPE_CHECKING:
-    from adapters.base import Broker
     from adapters.trades_csv import TradesFile
     from cockpit.app import CockpitApp
-    from cockpit.execution.book import PositionBook
-    from cockpit.execution.commands import Audit
-    from cockpit.execution.router import Router
-    from cockpit.live_venue import LiveVenue
+    from cockpit.session import Session
     from state.journal import ImportResult
 
 DEMO_DB_FILE = "demo.db"
@@ -261,6 +258,26 @@ def run_demo(args: argparse.Namespace) -> int:
         return _run(_watched(lock, app))
 
 
+def demo_app(
+    settings: Settings,
+    *,
+    seed: int | None,
+    speed: float | None,
+    paused: bool = False,
+    symbols: list[str] | None = None,
+) -> CockpitApp:
+    """The cockpit on the simulated markets; the symbols are checked here (a duplicate or a
+    market the demo does not simulate: exit 2), the session is built after the first frame."""
+    from cockpit.app import CockpitApp
+    from cockpit.starting import SessionStart
+
+    markets = list(demo_symbols(settings, symbols))
+    build = functools.partial(
+        demo_session, settings, seed=seed, speed=speed, paused=paused, symbols=markets
+    )
+    return CockpitApp(SessionStart(settings, markets, build, simulated=True))
+
+
 def run_replay(args: argparse.Namespace) -> int:
     if not args.file.is_file():
         raise FileNotFoundError(f"no such candle file: {args.file}")
@@ -297,30 +314,19 @@ def replay_app(
 
     The session runs on the data's time (entries, fills, the header clock), and a new replay
     starts clean: what an earlier run left open is closed as end_of_data at that run's last
-    price, unless `resume`."""
-    from adapters.paper import PaperBroker
+    price, unless `resume`. The files are read here (a bad line: exit 2, before any screen);
+    the session is built after the first frame."""
     from adapters.replay import candle_replay
     from cockpit.app import CockpitApp
-    from cockpit.session import Session
-    from cockpit.signals.replay import SignalSchedule, read_signals_csv
+    from cockpit.signals.replay import read_signals_csv
+    from cockpit.starting import SessionStart
 
     timed = read_signals_csv(signals) if signals is not None else None  # bad line: exit 2
     feed = candle_replay(path, symbol, speed, paused=paused)
-    session = Session(
-        settings,
-        feed,
-        PaperBroker(settings.paper),
-        [symbol],
-        clock=feed.now_ms,
-        fresh_run=not resume,
-        replay_source=path.name,
+    build = functools.partial(
+        replay_session, settings, feed, symbol, path, speed, resume, signals, timed
     )
-    if timed is not None and signals is not None:
-        session.signal_schedule = SignalSchedule(timed, session.signals, f"replay:{signals.name}")
-        session.event("info", f"{len(timed)} signals from {signals.name} ({settings.webhook.mode})")
-    speed_text = "max" if speed is None else f"{speed:g}x"
-    session.event("info", f"replay of {path.name} as {symbol} at {speed_text}")
-    return CockpitApp(session)
+    return CockpitApp(SessionStart(settings, [symbol], build, simulated=True))
 
 
 def live_settings(args: argparse.Namespace) -> Settings | None:
@@ -375,66 +381,24 @@ def run_drift(settings: Settings) -> int:
         return _run(_watched(lock, drift_app(settings)))
 
 
-def drift_keeper(router: Router, book: PositionBook, audit: Audit, broker: Broker) -> LiveVenue:
-    """The keeper of a Drift broker: its stops, unconfirmed orders and reconcile."""
-    from adapters.drift import DriftBroker
-    from cockpit.live_venue import LiveVenue
-
-    if not isinstance(broker, DriftBroker):
-        raise TypeError(f"the Drift keeper needs a DriftBroker, not {type(broker).__name__}")
-    return LiveVenue(router, book, audit, broker)
-
-
 def drift_app(settings: Settings) -> CockpitApp:
     """The cockpit on Drift: ticks are the oracle price (what Drift triggers stops on), SHADOW
     fills on paper at it, LIVE-SMALL sends real orders with on-chain stops. The wallet is loaded
     and checked here, before any screen; the RPC is first used when the session starts (the
     dashboard is up by then, and a dead RPC shows in the feed status instead of a crash). Market
     names are checked against driftpy's table first (a wrong index would trade another market).
-    Bars for the ATR come from the `[feed]` exchange's REST history of `drift.candle_symbols`."""
-    from adapters.ccxt_candles import CcxtCandles
-    from adapters.drift import DriftBroker, DriftOracleFeed
-    from adapters.drift.market_names import check_markets, missing_candle_symbols
+    Bars for the ATR come from the `[feed]` exchange's REST history of `drift.candle_symbols`.
+    The session (driftpy's client) is built after the first frame."""
+    from adapters.drift.market_names import check_markets
     from adapters.drift.wallet import load_wallet
-    from adapters.paper import PaperBroker
     from cockpit.app import CockpitApp
-    from cockpit.session import Session, wall_clock_ms
+    from cockpit.starting import SessionStart
 
     cfg = settings.drift
     check_markets(cfg)
     wallet = load_wallet(path=cfg.keypair_path, env_var=cfg.keypair_env)
-    broker = DriftBroker.unconnected(cfg, wallet)
-    feed = DriftOracleFeed(
-        broker.client,
-        cfg,
-        candle_source=CcxtCandles(settings.feed),
-        rpc=broker.rpc,
-        loader=broker.loader_watch,
-    )
-    paper = PaperBroker(
-        settings.paper, max_price_age_ms=int(cfg.stale_after_s * 1000), clock=wall_clock_ms
-    )
-    session = Session(
-        settings,
-        feed,
-        paper,
-        list(cfg.markets),
-        live_broker=broker,
-        keeper=drift_keeper,
-        wallet=wallet.short,
-    )
-    session.event(
-        "info",
-        f"Drift {cfg.env} as {wallet.short}: SHADOW fills on paper at the oracle price; "
-        "m + typed LIVE for real orders under the LIVE-SMALL limits",
-    )
-    for market in missing_candle_symbols(cfg):
-        session.event(
-            "warning",
-            f"no candles for {market}'s ATR: add it to drift.candle_symbols "
-            "(the ccxt symbol on the [feed] exchange); fixed exits still work",
-        )
-    return CockpitApp(session)
+    build = functools.partial(drift_session, settings, wallet)
+    return CockpitApp(SessionStart(settings, list(cfg.markets), build))
 
 
 def run_live(settings: Settings) -> int:
@@ -446,10 +410,23 @@ def run_live(settings: Settings) -> int:
     note = check_live_markets(cfg)
     _setup_logging()
     with database_lock(settings.db_url, account=settings.account) as lock:
-        app = live_app(settings)
-        if note is not None:
-            app.session.event("warning", f"{note}: an unknown symbol shows as down")
-        return _run(_watched(lock, app))
+        return _run(_watched(lock, live_app(settings, note=note)))
+
+
+def live_app(
+    settings: Settings,
+    *,
+    clock: Callable[[], int] | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
+    note: str | None = None,
+) -> CockpitApp:
+    """SHADOW on live data for every symbol; the session is built after the first frame
+    (`cockpit.feeds.live_session`, where `clock` and `monotonic` are explained)."""
+    from cockpit.app import CockpitApp
+    from cockpit.starting import SessionStart
+
+    build = functools.partial(live_session, settings, clock=clock, monotonic=monotonic, note=note)
+    return CockpitApp(SessionStart(settings, settings.feed.symbol_list, build))
 
 
 def _journal_settings(args: argparse.Namespace) -> Settings:
@@ -510,8 +487,16 @@ async def _import(settings: Settings, journal: TradesFile) -> ImportResult:
 def _watched(lock: Lock | None, app: CockpitApp) -> CockpitApp:
     """A PostgreSQL account lock is handed to the session, which follows it (a lost lock
     stops entries: cockpit/execution/account_lock.py); a file lock cannot be lost."""
-    if isinstance(lock, AdvisoryLock):
-        app.session.account_lock.lock = lock
+    if not isinstance(lock, AdvisoryLock):
+        return app
+    build = app.start.build
+
+    def build_watched() -> Session:  # the session is built after the first frame
+        session = build()
+        session.account_lock.lock = lock
+        return session
+
+    app.start = dataclasses.replace(app.start, build=build_watched)
     return app
 
 

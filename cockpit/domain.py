@@ -99,6 +99,7 @@ class FeedState(StrEnum):
     STALE = "stale"
     RECONNECTING = "reconnecting"
     DOWN = "down"
+    STARTING = "starting"  # the session is being built: no feed yet (cockpit/starting.py)
 
 
 @dataclass(frozen=True, slots=True)

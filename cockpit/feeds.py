@@ -1,4 +1,4 @@
-"""The demo and the live cockpit on one or more symbols: their feeds built, their symbols checked.
+"""The demo and the live sessions on one or more symbols: their feeds built, their symbols checked.
 
 Moved out of cli.py (which parses and reports) when sessions got several symbols (issue 16 item
 5). Each symbol gets its own feed task in the session, its own prices, ATR, candles, staleness
@@ -28,7 +28,7 @@ from cockpit.config import FeedConfig, Settings
 from cockpit.symbols import demo_markets
 
 if TYPE_CHECKING:
-    from cockpit.app import CockpitApp
+    from cockpit.session import Session
 
 
 def minute_floor(ms: int) -> int:
@@ -44,18 +44,18 @@ def demo_symbols(settings: Settings, asked: list[str] | None) -> dict[str, float
     return demo_markets(symbols, demo.symbol, demo.start_price)
 
 
-def demo_app(
+def demo_session(
     settings: Settings,
     *,
     seed: int | None,
     speed: float | None,
     paused: bool = False,
     symbols: list[str] | None = None,
-) -> CockpitApp:
-    """The cockpit on the simulated markets, each resuming from the last price the demo saw."""
+) -> Session:
+    """The demo's session on the simulated markets, each resuming from the last price the demo
+    saw (built after the app's first frame: `cockpit.cli.demo_app`)."""
     from adapters.paper import PaperBroker
     from adapters.replay import simulated_markets
-    from cockpit.app import CockpitApp
     from cockpit.last_price import last_prices
     from cockpit.session import Session
 
@@ -75,21 +75,22 @@ def demo_app(
     session = Session(settings, feed, PaperBroker(settings.paper), list(markets))
     described = ", ".join(f"{s} from {p:.4f}, seed {n}" for s, (p, n) in markets.items())
     session.event("info", f"demo: simulated {described}")
-    return CockpitApp(session)
+    return session
 
 
-def live_app(
+def live_session(
     settings: Settings,
     *,
     clock: Callable[[], int] | None = None,
     monotonic: Callable[[], float] = time.monotonic,
-) -> CockpitApp:
+    note: str | None = None,
+) -> Session:
     """SHADOW on live mainnet data: the ccxt.pro feed for every symbol, paper fills, every
     candle recorded. `clock` (ms) and `monotonic` (s) are the session's and the feed's clocks: a
-    test moves them itself so a price's age is what it made it."""
+    test moves them itself so a price's age is what it made it. `note`: what the symbols' check
+    could not do (`check_live_markets`), said in the event log."""
     from adapters.ccxt_feed import CcxtFeed
     from adapters.paper import PaperBroker
-    from cockpit.app import CockpitApp
     from cockpit.session import Session, wall_clock_ms
 
     clock = clock or wall_clock_ms
@@ -105,7 +106,9 @@ def live_app(
         f"SHADOW on {cfg.exchange} {', '.join(symbols)}: paper fills on live prices "
         f"(exits act on the {feed.trigger} price)",
     )
-    return CockpitApp(session)
+    if note is not None:
+        session.event("warning", f"{note}: an unknown symbol shows as down")
+    return session
 
 
 def check_live_markets(cfg: FeedConfig) -> str | None:

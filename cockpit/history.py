@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from cockpit.config import Settings
 from cockpit.execution.events import LatestState
-from state.journal import analytics_snapshot, journal_reader_for, reader_snapshot
-from state.journal_reader import JournalReader
 from state.store import Store
+
+if TYPE_CHECKING:  # numpy and scipy: imported in the analytics' thread, after the first price
+    from state.journal_reader import JournalReader
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +45,8 @@ class History:
         self._event = event
         self._task: asyncio.Task[None] | None = None
         self._again = False
-        self._reader: JournalReader | None = journal_reader_for(settings)
+        self._reader: JournalReader | None = None
+        self._journal_read = False  # the reader is made with the first run
 
     async def reload(self) -> None:
         """The last 50 closed trades now; the analytics in the background."""
@@ -67,11 +71,19 @@ class History:
             if store is None:
                 return
             try:
+                # The analytics (numpy, scipy) are imported off the event loop, once, when the
+                # first run starts: the session and its prices do not wait for them.
+                journal = await asyncio.to_thread(importlib.import_module, "state.journal")
+                if self._reader is None and not self._journal_read:
+                    self._reader = journal.journal_reader_for(self._settings)
+                self._journal_read = True
                 if self._reader is not None:
                     reader = self._reader
-                    snapshot = await asyncio.to_thread(reader_snapshot, reader, self._settings)
+                    snapshot = await asyncio.to_thread(
+                        journal.reader_snapshot, reader, self._settings
+                    )
                 else:
-                    snapshot = await analytics_snapshot(
+                    snapshot = await journal.analytics_snapshot(
                         store, self._settings, account=store.account
                     )
             except Exception as exc:  # a failed analysis must never stop trading

@@ -13,16 +13,14 @@ is said in the event log and the replay plays on (the run then has no id).
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import time
 from collections.abc import Callable, Sequence
 
-from cockpit.analytics.present import gate_line
-from cockpit.analytics.snapshot import snapshot_for
 from cockpit.config import Settings
 from cockpit.domain import PositionState
 from cockpit.replay_summary import ReplayResult, replay_result
-from state.run_rows import begin_run, finish_run, run_trade_records
 from state.store import Store
 
 log = logging.getLogger(__name__)
@@ -45,6 +43,10 @@ class ReplayRun:
         self.after_trade_id = await store.last_trade_id()
         if self.source is None:
             return
+        # state.run_rows brings the analytics (numpy): imported off the event loop
+        await asyncio.to_thread(importlib.import_module, "state.run_rows")
+        from state.run_rows import begin_run
+
         try:
             self.run_id = await begin_run(
                 store,
@@ -64,6 +66,12 @@ class ReplayRun:
         data_end_ms: int | None,
     ) -> ReplayResult | None:
         """The run's result (None when its trades cannot be read: said in the event log)."""
+        # The analytics (numpy, scipy) load off the event loop, like the history's.
+        await asyncio.to_thread(importlib.import_module, "cockpit.analytics.snapshot")
+        from cockpit.analytics.present import gate_line
+        from cockpit.analytics.snapshot import snapshot_for
+        from state.run_rows import finish_run, run_trade_records
+
         try:
             trades = await store.closed_trades(limit=1_000_000, after_id=self.after_trade_id)
             records = await run_trade_records(store, self.after_trade_id)

@@ -30,14 +30,14 @@ PROG = "report"
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `report` to the cockpit's sub-commands."""
-    from cockpit.analytics.report import KINDS
+    from cockpit.analytics.report_kinds import KIND_FILES  # not report.KINDS: numpy
 
     report = sub.add_parser(PROG, help="the analytics and decision gates as Markdown")
     report.add_argument(
         "--kind",
-        choices=tuple(KINDS),
+        choices=tuple(KIND_FILES),
         help="one proof document under the seed's name: "
-        + ", ".join(f"{k} ({v.file_name})" for k, v in KINDS.items()),
+        + ", ".join(f"{k} ({name})" for k, name in KIND_FILES.items()),
     )
     report.add_argument(
         "--baseline",

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import os
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adapters.base import Broker, ExecutionVenue, MarketFeed
 from adapters.paper import PaperBroker
@@ -55,10 +56,12 @@ from cockpit.replay_run import ReplayRun
 from cockpit.risk import RiskGate
 from cockpit.signals.intake import SignalIntake
 from cockpit.signals.replay import SignalSchedule
-from cockpit.signals.webhook import WebhookServer, webhook_token
 from cockpit.watchlist import Watchlist
 from state.records import AuditRecord
 from state.store import Store
+
+if TYPE_CHECKING:
+    from cockpit.signals.webhook import WebhookServer
 
 __all__ = ["EntryPending", "LatestState", "LogEvent", "OrderRejected", "Session"]
 
@@ -283,11 +286,13 @@ class Session:
         cfg = self.settings.webhook
         if not cfg.enabled:
             return
-        token = webhook_token(cfg, dict(os.environ))
+        # aiohttp's server, only when the webhook is on; imported off the event loop
+        webhook = await asyncio.to_thread(importlib.import_module, "cockpit.signals.webhook")
+        token = webhook.webhook_token(cfg, dict(os.environ))
         if token is None:
             self.event("error", f"webhook not started: no token (set ${cfg.token_env})")
             return
-        server = WebhookServer(
+        server: WebhookServer = webhook.WebhookServer(
             cfg, token, self.signals, self.pause, self.audit, self.event, self.clock
         )
         try:

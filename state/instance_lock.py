@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import socket
 import sys
 import time
@@ -31,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Final, Self
+from urllib.parse import unquote
 
 LOCK_SUFFIX: Final = ".lock"
 # A holder writes its details right after it gets the lock; a refused process that reads the
@@ -193,6 +195,11 @@ class InstanceLock:
         self.release()
 
 
+# `sqlite[+driver]:///<file>` without a query: the file is the URL's unquoted rest, exactly as
+# SQLAlchemy's make_url reads it (tests/state/test_instance_lock.py compares the two).
+_PLAIN_SQLITE: Final = re.compile(r"^sqlite(?:\+\w+)?:///([^?]*)$")
+
+
 def lock_for_url(url: str) -> InstanceLock | None:
     """The lock a database URL needs, or None: the one place that decides per kind of database.
 
@@ -200,8 +207,13 @@ def lock_for_url(url: str) -> InstanceLock | None:
     `state.db` treats the same way) and server databases get none here; PostgreSQL is to get an
     advisory lock held on its own connection, which is the store's business, not a file's.
     """
-    # Imported here: SQLAlchemy costs a third of a second, and the CLI imports this module
-    # before it knows whether any database is involved (`cockpit --help`).
+    plain = _PLAIN_SQLITE.match(url)
+    if plain is not None:  # the usual file URL, read without SQLAlchemy (it is not loaded
+        # before the app's first frame, and costs a third of a second: issue 14)
+        database = unquote(plain.group(1))
+        if not database or database == ":memory:" or database.startswith("file:"):
+            return None
+        return InstanceLock(Path(database))
     from sqlalchemy.engine import make_url
 
     from state.db import sqlite_file_path

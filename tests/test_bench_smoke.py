@@ -3,6 +3,7 @@ benchmark prints, it never asserts on time)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -98,3 +99,20 @@ def test_ui_latency_bench_runs_both_baselines_and_ends_with_its_line() -> None:
     assert any(line.startswith("ratio current/baseline: p50 ") for line in lines)
     assert "load average before:" in out.stdout
     assert lines[-1].startswith("tick_to_screen p50_ms=") and " cpu_pct=" in lines[-1]
+
+
+def test_startup_bench_runs_and_ends_with_its_line() -> None:
+    """The real `cockpit demo` in a pseudo-terminal, once, and the bare Textual baseline."""
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "startup.py"), "--runs", "1", "--no-live"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "bare Textual app, first frame: median" in out.stdout
+    assert "ratio first frame / bare Textual first frame:" in out.stdout
+    last = out.stdout.strip().splitlines()[-1]
+    pattern = r"first frame median \d+\.\d{3} s, live price median \d+\.\d{3} s"
+    assert re.fullmatch(pattern, last), out.stderr

@@ -7,11 +7,15 @@ history reloads (at start and whenever a trade closes), never per tick.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.widgets import Static
 
-from cockpit.analytics.gates import Gate, GateState
+from cockpit.analytics.gate_state import GateState
+
+if TYPE_CHECKING:  # drawn (empty) in the first frame, before the analytics' numpy is loaded
+    from cockpit.analytics.gates import Gate
 
 STATE_STYLES = {
     GateState.PASS: ("bold black on green", "green"),

@@ -19,6 +19,7 @@ FEED_STYLES = {
     FeedState.STALE: "yellow",
     FeedState.RECONNECTING: "yellow",
     FeedState.DOWN: "bold red",
+    FeedState.STARTING: "cyan",
 }
 
 

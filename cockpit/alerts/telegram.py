@@ -12,10 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-
-import aiohttp
+from typing import TYPE_CHECKING
 
 from cockpit.config_outside import TelegramConfig
+
+if TYPE_CHECKING:  # imported when a sender is made: only a cockpit that sends pays for it
+    import aiohttp
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,9 @@ class TelegramSender:
     ) -> None:
         if not token:
             raise ValueError("the Telegram bot token is empty")
+        import aiohttp  # here, not at the top: aiohttp is ~10 % of the session's imports
+
+        self._aiohttp = aiohttp
         self.config = config
         self._token = token
         self._sleep = sleep
@@ -55,7 +60,7 @@ class TelegramSender:
             wait = delay
             try:
                 status, answer = await self._post(url, payload)
-            except (aiohttp.ClientError, TimeoutError) as exc:
+            except (self._aiohttp.ClientError, TimeoutError) as exc:
                 why = self._scrub(f"{type(exc).__name__}: {exc}") or "network error"
             else:
                 if status == 200 and answer.get("ok") is True:
@@ -80,8 +85,8 @@ class TelegramSender:
 
     async def _post(self, url: str, payload: dict[str, object]) -> tuple[int, dict[str, object]]:
         if self._session is None:
-            timeout = aiohttp.ClientTimeout(total=self.config.timeout_s)
-            self._session = aiohttp.ClientSession(timeout=timeout)
+            timeout = self._aiohttp.ClientTimeout(total=self.config.timeout_s)
+            self._session = self._aiohttp.ClientSession(timeout=timeout)
         async with self._session.post(url, json=payload) as response:
             try:
                 answer = await response.json(content_type=None)

@@ -9,20 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
+from cockpit.analytics.gate_state import GateState as GateState  # re-exported
 from cockpit.analytics.metrics import Metrics
-
-
-class GateState(StrEnum):
-    PASS = "pass"
-    FAIL = "fail"
-    NEED_DATA = "need_data"
-
-    @property
-    def label(self) -> str:
-        """The word shown next to the colour, so the state never depends on colour alone."""
-        return {"pass": "PASS", "fail": "FAIL", "need_data": "NEED"}[self.value]
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,12 +10,15 @@ import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from cockpit.analytics.snapshot import AnalyticsSnapshot
 from cockpit.domain import Mode, PositionState, Tick
-from cockpit.replay_summary import ReplayResult
-from state.records import TradeSummary
-from state.store import Store
+
+if TYPE_CHECKING:  # the dashboard's first frame needs this module, not SQLAlchemy or numpy
+    from cockpit.analytics.snapshot import AnalyticsSnapshot
+    from cockpit.replay_summary import ReplayResult
+    from state.records import TradeSummary
+    from state.store import Store
 
 log = logging.getLogger("cockpit.session")
 

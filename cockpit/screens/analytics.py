@@ -7,6 +7,7 @@ here) through the same text functions as `cockpit report`, and redraws when a tr
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -15,13 +16,13 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
-from cockpit.analytics import present
-from cockpit.analytics.phases import PHASE_NAMES
-from cockpit.analytics.snapshot import AnalyticsSnapshot
-from cockpit.session import Session
 from widgets.confirm import ConfirmDialog
 from widgets.equity_chart import EquityChart
 from widgets.gate_panel import STATE_STYLES
+
+if TYPE_CHECKING:
+    from cockpit.analytics.snapshot import AnalyticsSnapshot
+    from cockpit.session import Session
 
 ATTRIBUTION_TABS = (
     ("symbol", "Symbol"),
@@ -87,6 +88,8 @@ class AnalyticsScreen(Screen[None]):
 
     def action_start_next_phase(self) -> None:
         """Ask first: a start is never moved, and every later comparison hangs on it."""
+        from cockpit.analytics.phases import PHASE_NAMES  # numpy: loaded with the session
+
         phase = self.next_phase()
         if phase not in PHASE_NAMES:
             self.notify("Phase 6 is the last roadmap phase", severity="warning")
@@ -114,6 +117,10 @@ class AnalyticsScreen(Screen[None]):
         self.show(latest.analytics)
 
     def show(self, snapshot: AnalyticsSnapshot | None) -> None:
+        # Imported here: the app (and its first frame) imports this screen's class for its key
+        # bindings; the analytics' numpy is loaded with the session, long before `g` shows it.
+        from cockpit.analytics import present
+
         title = self.query_one("#analytics-title", Static)
         if snapshot is None:
             title.update(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -10,7 +11,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from cockpit.session import Session
+if TYPE_CHECKING:
+    from cockpit.session import Session
 
 KIND_STYLES = {"refusal": "bold red", "mode_change": "yellow", "confirmation": "magenta"}
 

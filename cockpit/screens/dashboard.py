@@ -7,6 +7,7 @@ import gc
 import itertools
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -20,7 +21,7 @@ from cockpit.pnl_summary import pnl_summary
 from cockpit.replay_summary import ReplayResult
 from cockpit.screens.replay_result import ReplayResultScreen
 from cockpit.screens.trade_detail import TradeDetailScreen
-from cockpit.session import Session
+from cockpit.starting import StartingView
 from widgets.event_log import EventLog
 from widgets.gate_panel import GatePanel
 from widgets.header_bar import HeaderBar
@@ -29,6 +30,10 @@ from widgets.pnl_strip import PnlStrip
 from widgets.positions_table import PositionsTable
 from widgets.price_chart import PriceChart
 from widgets.watchlist import Watchlist
+
+if TYPE_CHECKING:  # built after the first frame (cockpit/starting.py): SQLAlchemy, numpy, ...
+    from cockpit.session import Session
+    from cockpit.watch_rows import WatchRow
 
 # With nothing changing, the screen is still redrawn this often: the clock, a feed going quiet.
 IDLE_REFRESH_S = 1.0
@@ -78,9 +83,10 @@ class DashboardScreen(Screen[None]):
         Binding("f", "show_replay_result", "Replay result", id="replay_result", show=False),
     ]
 
-    def __init__(self, session: Session, refresh_hz: float) -> None:
+    def __init__(self, session: Session | StartingView, refresh_hz: float) -> None:
         super().__init__()
-        self.session = session
+        # A StartingView until the app has built and started the session (`attach`).
+        self.session: Session | StartingView = session
         self._frame_s = 1.0 / refresh_hz
         self._history_version = -1
         self._frame_due = False
@@ -97,11 +103,17 @@ class DashboardScreen(Screen[None]):
         with Horizontal(id="middle"):
             yield PriceChart(id="chart")
             with Vertical(id="journal-column"):
-                yield Watchlist(self.session.watchlist.rows, id="watchlist")
+                yield Watchlist(self._watch_rows, id="watchlist")
                 yield HistoryTable(id="history")
                 yield GatePanel(id="gates")
         yield EventLog(id="events", wrap=True, markup=False, max_lines=1000)
         yield Footer()
+
+    def _watch_rows(self) -> list[WatchRow]:
+        """The session's symbols for the watchlist (none while it starts)."""
+        if isinstance(self.session, StartingView):
+            return []
+        return self.session.watchlist.rows()
 
     def on_mount(self) -> None:
         self.query_one("#positions").border_title = "Open positions"
@@ -116,6 +128,16 @@ class DashboardScreen(Screen[None]):
     def on_unmount(self) -> None:
         if self.session.latest.waker == self._changed:
             self.session.latest.waker = None
+
+    def attach(self, session: Session) -> None:
+        """Show `session` from now on instead of the starting view (on the event loop: the
+        session's changes wake this screen from here on)."""
+        if self.session.latest.waker == self._changed:
+            self.session.latest.waker = None
+        self.session = session
+        self._history_version = -1
+        session.latest.waker = self._changed
+        self._changed()
 
     def _changed(self) -> None:
         """The session changed something: one frame, now or when the last one is a frame
@@ -168,6 +190,8 @@ class DashboardScreen(Screen[None]):
         if trade_id is None:
             self.notify("No trade selected", severity="warning")
             return
+        if isinstance(self.session, StartingView):
+            return  # no trade can be selected before the session runs
         self.app.push_screen(TradeDetailScreen(self.session, trade_id))
 
     def refresh_view(self, chart_every_s: float = 0.0) -> None:

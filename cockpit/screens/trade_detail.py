@@ -5,6 +5,7 @@ the entry, the stop's history, the targets and the exits drawn on it."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -14,10 +15,12 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from cockpit.domain import OrderSide, Side
-from cockpit.session import Session
-from cockpit.trade_detail import TradeDetail, load_trade_detail, plan_lines
 from widgets.braille_chart import BrailleChart, ChartSpec, Level, Marker, Series
 from widgets.formatting import fmt_money, price_text
+
+if TYPE_CHECKING:  # the app imports this screen for its first frame: no SQLAlchemy yet
+    from cockpit.session import Session
+    from cockpit.trade_detail import TradeDetail
 
 KIND_STYLES = {"order": "cyan", "fill": "green", "stop": "magenta", "audit": "yellow"}
 
@@ -90,6 +93,8 @@ class TradeDetailScreen(Screen[None]):
         table: DataTable[Text] = self.query_one("#detail-timeline", DataTable)
         for label in ("Time (UTC)", "Kind", "What"):
             table.add_column(label, key=label)
+        from cockpit.trade_detail import load_trade_detail  # opened once the session runs
+
         position = self.session.find_position(self.trade_id)
         try:
             detail = await load_trade_detail(
@@ -120,6 +125,8 @@ class TradeDetailScreen(Screen[None]):
         return tuple(latest.price_history.get(symbol, ())) if symbol is not None else ()
 
     def show(self, detail: TradeDetail) -> None:
+        from cockpit.trade_detail import plan_lines
+
         self.detail = detail
         self.query_one("#detail-title", Static).update(title_text(detail))
         plan = Text()

@@ -22,11 +22,11 @@ from adapters.drift import PRICE_PRECISION, DriftBroker, DriftOracleFeed
 from adapters.drift.wallet import Wallet, wallet_from_text
 from adapters.paper import PaperBroker
 from adapters.replay import ReplayFeed
-from cockpit.cli import drift_keeper
 from cockpit.config import DriftConfig, PaperConfig, Settings
 from cockpit.domain import Candle
 from cockpit.live_venue import LiveVenue
 from cockpit.session import Session
+from cockpit.session_builds import drift_keeper
 from tests.fakes.drift_harness import CLOSED_RPC, Harness, make_harness
 from tests.waiting import CEILING_S
 

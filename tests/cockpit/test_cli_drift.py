@@ -108,6 +108,8 @@ async def test_a_dead_rpc_at_start_shows_and_the_cockpit_runs_on(tmp_path: Path)
     assert settings is not None
     app = drift_app(settings)
     async with app.run_test() as pilot:
+        # the session (driftpy's client) is built behind the first frame, in a worker thread
+        await pilot_until(pilot, lambda: app.starter.started, what="the session started")
         first = app.session.live_precondition() or ""
         assert "not reconciled yet" in first or "could not be reconciled" in first
         for _ in range(1200):  # driftpy's subscriber waits a few seconds before it gives up

@@ -20,6 +20,7 @@ from solders.keypair import Keypair
 
 from tests.cockpit.key_leaks import leaks_in, leaks_in_files
 from tests.fakes.drift_harness import CLOSED_RPC
+from tests.waiting import pilot_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -209,6 +210,7 @@ async def test_a_key_in_its_place_never_reaches_the_log_the_screen_or_the_databa
         assert settings is not None
         app = drift_app(settings)
         async with app.run_test(size=(160, 45)) as pilot:
+            await pilot_until(pilot, lambda: app.starter.started, what="the session started")
             for _ in range(1200):  # driftpy's subscriber waits a few seconds before it gives up
                 await pilot.pause(0.05)
                 if any("could not be reconciled" in e.text for e in app.session.latest.events):

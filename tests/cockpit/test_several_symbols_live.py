@@ -18,9 +18,9 @@ from textual.pilot import Pilot
 
 from adapters.ccxt_feed import CcxtFeed
 from cockpit.app import CockpitApp
+from cockpit.cli import live_app
 from cockpit.config import Settings
 from cockpit.domain import FeedState, PositionState, Side
-from cockpit.feeds import live_app
 from cockpit.session import OrderRejected
 from tests.adapters.live_feed_harness import book_in_feed, fast_config, running
 from tests.fakes.binance_usdm import FakeBinanceUSDM, FakeClock

@@ -173,3 +173,40 @@ def test_refusal_is_immediate(tmp_path: Path) -> None:
         with pytest.raises(DatabaseInUse):
             InstanceLock(tmp_path / "cockpit.db").acquire()
         assert time.monotonic() - began < 5
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite+aiosqlite:///rel.db",
+        "sqlite:////abs/dir/x.db",
+        "sqlite+aiosqlite:///a%20b.db",
+        "sqlite+aiosqlite:///a@b:c.db",
+        "sqlite+aiosqlite:///:memory:",
+        "sqlite:///file:x.db",
+        "sqlite+aiosqlite:///x.db?mode=ro",
+        "sqlite+aiosqlite://",
+        "postgresql+asyncpg://u:p@h/db",
+    ],
+)
+def test_the_lock_reads_a_url_s_file_as_sqlalchemy_does(url: str) -> None:
+    """The lock reads the usual SQLite URLs without SQLAlchemy (not loaded before the first
+    frame): the same file as SQLAlchemy's own parsing, or none where it finds none."""
+    from sqlalchemy.engine import make_url
+
+    from state.db import sqlite_file_path
+
+    parsed = make_url(url)
+    expected = sqlite_file_path(parsed) if parsed.get_backend_name() == "sqlite" else None
+    lock = lock_for_url(url)
+    assert (lock.lock_path if lock else None) == (
+        InstanceLock(expected).lock_path if expected else None
+    )
+
+
+def test_the_default_account_is_the_models_one() -> None:
+    from state import locks, models
+
+    assert locks.DEFAULT_ACCOUNT == models.DEFAULT_ACCOUNT
+    assert locks.backend_name("postgresql+asyncpg://u:p@h/db") == "postgresql"
+    assert locks.backend_name("sqlite+aiosqlite:///x.db") == "sqlite"

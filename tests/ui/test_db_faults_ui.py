@@ -35,12 +35,12 @@ async def test_a_close_while_the_database_fails_is_refused_and_works_after(tmp_p
         trade_id = await open_long(app, pilot)
         await fail_inserts(db, "orders", "1")
         await fail_inserts(db, "audit_events", "1", name="fault_audit")
-        app._submit_close(trade_id)
+        app.positions.submit_close(trade_id)
         await settle(pilot, lambda: lines_with(app, f"#{trade_id} exit (manual_close) failed"))
         assert app.is_running, "a failing database must not take the cockpit down"
         assert [p.trade_id for p in app.session.latest.positions] == [trade_id]
         await heal(db, "fault", "fault_audit")
-        app._submit_close(trade_id)
+        app.positions.submit_close(trade_id)
         await settle(pilot, lambda: not app.session.latest.positions)
         assert app.is_running
     exits = rows(db, "SELECT reason, status FROM orders WHERE reason = 'manual_close'")
@@ -57,17 +57,17 @@ async def test_live_is_refused_while_its_row_cannot_be_written(tmp_path: Path) -
     async with app.run_test(size=SIZE) as pilot:
         await feed.step(1)
         await fail_inserts(db, "mode_changes", "1")
-        app._enter_live()
+        app.enter_live()
         await settle(pilot, lambda: lines_with(app, "LIVE-SMALL refused"))
         assert app.is_running
         assert app.session.latest.mode is Mode.SHADOW
         assert not app.has_class("-live-mode")
         await heal(db, "fault", "fault_audit")
-        app._enter_live()
+        app.enter_live()
         await settle(pilot, lambda: app.has_class("-live-mode"))
         assert app.session.latest.mode is Mode.LIVE_SMALL
         await fail_inserts(db, "mode_changes", "1")
-        app._leave_live()  # leaving is never refused: the row follows when it can
+        app.leave_live()  # leaving is never refused: the row follows when it can
         await settle(pilot, lambda: not app.has_class("-live-mode"))
         assert app.session.latest.mode is Mode.SHADOW
         await heal(db, "fault", "fault_audit")
@@ -89,7 +89,9 @@ async def test_quit_asks_first_while_rows_are_held_in_memory(tmp_path: Path) -> 
         await feed.step(1)
         trade_id = await open_long(app, pilot)
         await fail_inserts(db, "audit_events", "1", name="fault_audit")
-        app._submit_stop(trade_id, StopRequest(150.0, False, ""))  # refused: its audit row waits
+        app.positions.submit_stop(
+            trade_id, StopRequest(150.0, False, "")
+        )  # refused: its audit row waits
         await settle(pilot, lambda: app.session.unwritten() > 0)
         await pilot.press("q")
         await pilot.pause()

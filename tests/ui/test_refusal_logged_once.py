@@ -78,16 +78,19 @@ async def test_manual_refusals_reach_the_log_once(make_app: AppFactory) -> None:
         await feed.step(1)
         trade_id = await open_long(app, pilot)
         # A stop through the mark: the session refuses, audits and logs it; the app only toasts.
-        app._submit_stop(trade_id, StopRequest(150.0, False, ""))
+        app.positions.submit_stop(trade_id, StopRequest(150.0, False, ""))
         await settle(pilot, lambda: lines_with(app, "would fill at once"))
         await pilot.pause(0.05)
         assert len(lines_with(app, "would fill at once")) == 1
         # No such position: the session raises without logging; the app logs it once.
         commands: list[tuple[Callable[[], object], str]] = [
-            (lambda: app._submit_close(999), "close refused"),
-            (lambda: app._submit_close_part(999, AmountRequest(50.0, "")), "close refused"),
-            (lambda: app._submit_stop(999, StopRequest(90.0, False, "")), "stop refused"),
-            (lambda: app._submit_trail(999, AmountRequest(2.0, "")), "trailing refused"),
+            (lambda: app.positions.submit_close(999), "close refused"),
+            (
+                lambda: app.positions.submit_close_part(999, AmountRequest(50.0, "")),
+                "close refused",
+            ),
+            (lambda: app.positions.submit_stop(999, StopRequest(90.0, False, "")), "stop refused"),
+            (lambda: app.positions.submit_trail(999, AmountRequest(2.0, "")), "trailing refused"),
         ]
         for submit, title in commands:
             before = len(lines_with(app, "no open position #999"))

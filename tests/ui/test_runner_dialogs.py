@@ -353,7 +353,7 @@ async def test_the_close_dialog_closes_all_rather_than_leave_a_crumb(make_app: A
         def on_answer(answer: object) -> None:
             answers.append(answer)
             if isinstance(answer, AmountRequest):
-                app._submit_close_part(trade_id, answer)
+                app.positions.submit_close_part(trade_id, answer)
 
         # The dialog as the app builds it once the session knows the venue's minimum (0.05).
         dialog = ClosePartDialog(

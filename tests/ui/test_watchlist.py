@@ -12,9 +12,9 @@ from textual.pilot import Pilot
 from adapters.paper import PaperBroker
 from adapters.replay import ReplayFeed
 from cockpit.app import CockpitApp
+from cockpit.cli import demo_app
 from cockpit.config import RiskLimits, Settings
 from cockpit.domain import FeedState, Side, Tick
-from cockpit.feeds import demo_app
 from cockpit.session import OrderRejected, Session
 from tests.ui.harness import FIXED_CLOCK_MS, START_MS, scripted_ticks
 from tests.waiting import pilot_until
@@ -38,13 +38,17 @@ def three_markets(tmp_path: Path) -> CockpitApp:
     """Built outside the test's event loop, as the command line does (it reads the last prices
     with its own asyncio.run)."""
     settings = Settings(db_url=f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}")
-    return demo_app(settings, seed=7, speed=None, paused=True, symbols=MARKETS)
+    app = demo_app(settings, seed=7, speed=None, paused=True, symbols=MARKETS)
+    assert app.session is not None  # built now, outside the test's event loop
+    return app
 
 
 @pytest.fixture
 def one_market(tmp_path: Path) -> CockpitApp:
     settings = Settings(db_url=f"sqlite+aiosqlite:///{tmp_path / 'demo1.db'}")
-    return demo_app(settings, seed=1, speed=None, paused=True)
+    app = demo_app(settings, seed=1, speed=None, paused=True)
+    assert app.session is not None  # built now, outside the test's event loop
+    return app
 
 
 async def test_the_demo_simulates_each_market_from_its_own_seed(
