@@ -210,6 +210,7 @@ class CockpitApp(App[None]):
             mode_label=mode_label,
             policies=POLICY_NAMES,
             policy=settings.exits.default_policy,
+            ab_note=self.session.ab.ticket_note(self.session.clock()),
         )
         self.push_screen(ticket, self._on_ticket)
 

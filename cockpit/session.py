@@ -35,6 +35,7 @@ from cockpit.domain import (
     Tick,
 )
 from cockpit.engine.exits import on_price, rearm
+from cockpit.execution.ab import ABAssigner
 from cockpit.execution.alerts import PositionAlerts
 from cockpit.execution.book import PositionBook
 from cockpit.execution.commands import Audit, Commands
@@ -142,6 +143,8 @@ class Session:
             self.event,
             clock,
         )
+        # The A/B test each entry is assigned to (issue 18 item 4, cockpit/execution/ab.py).
+        self.ab = ABAssigner(settings.ab, settings.account, self.event, self.audit)
         self.entries = Entries(
             settings,
             symbols,
@@ -155,6 +158,7 @@ class Session:
             self.audit,
             self.event,
             clock,
+            self.ab,
         )
         self.modes = Modes(
             self.risk,
@@ -245,6 +249,7 @@ class Session:
             await close_earlier_run(self.store, self.book, self.venues, self.router, self.event)
             restored = [p for p in restored if not p.closed]
         await self.history.reload()
+        await self.ab.load(self.store, self.clock())
         await self.modes.restore_risk_state(restored)
         if self.venue is not None:
             self._spawn(self._keep_venue(self.venue), f"venue-connect:{self.venue.venue}")
