@@ -29,6 +29,7 @@ from cockpit.domain import (
     ExitReason,
     FeedState,
     FeedStatus,
+    Mode,
     MoveStop,
     PositionState,
     TargetState,
@@ -43,6 +44,7 @@ from cockpit.execution.entries import Entries
 from cockpit.execution.errors import EntryPending, OrderRejected
 from cockpit.execution.events import PRICE_HISTORY_LEN, EventLog, LatestState, LogEvent
 from cockpit.execution.modes import Modes
+from cockpit.execution.paper_twin import PaperTwins
 from cockpit.execution.pause import EntryPause
 from cockpit.execution.router import ENGINE, Router
 from cockpit.execution.startup import close_earlier_run, restore
@@ -120,6 +122,7 @@ class Session:
             on_db_failing=self._db_failing,
             on_closed=self._trade_closed,
         )
+        self.twins = self.router.twins = PaperTwins(settings.paper, self.latest.last_tick)
         # A live venue with on-chain orders (Drift) comes with its keeper, built here by the
         # factory the caller names (cli.py: cockpit.live_venue.LiveVenue).
         self.venue: Keeper | None = None
@@ -404,6 +407,8 @@ class Session:
                 await self._act(pos, actions, route, ts_ms, tick.source)
             elif route.keeper is not None:
                 route.keeper.price_back(pos.trade_id)
+                if self.twins.stop_ticks:  # a live stop's paper twin waits for the next time
+                    self.twins.price_back(pos.trade_id)
             if store is not None and not pos.closed:
                 store.update_position(pos)
         schedule = self.signal_schedule  # one comparison per tick; a due signal is rare
@@ -439,6 +444,8 @@ class Session:
                     continue
                 if reason == pos.stop_role.value:
                     stop_through = True
+                    if route.mode is Mode.LIVE_SMALL:  # the paper stop would fill on this tick
+                        self.twins.stop_through(pos.trade_id, pos.symbol)
                     if keeper.defers_stop(pos, ts_ms):
                         continue  # the on-chain stop fills it; the poll records it
             stop = reason == pos.stop_role.value

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from cockpit.analytics.ab import ABComparison, ab_comparison
 from cockpit.analytics.attribution import AttributionTable, Tier, attribution_tables
 from cockpit.analytics.baseline import BaselineChoice, split
+from cockpit.analytics.fidelity import FidelityReport
 from cockpit.analytics.gates import Gate, PeriodComparison, evaluate_gates
 from cockpit.analytics.metrics import (
     Metrics,
@@ -56,6 +57,10 @@ class AnalyticsSnapshot:
     """The success criteria of every phase against the one before, and the overall 2x."""
     ab: ABComparison | None = None
     """The A/B groups compared (`ab.py`); None with fewer than two groups."""
+    fidelity: FidelityReport | None = None
+    """LIVE-SMALL fills against their paper twins (`fidelity.py`); None without live fills."""
+    baseline: BaselineChoice | None = None
+    """The baseline chosen for the P2 win condition (None: `analytics.baseline_end`)."""
 
 
 def build_snapshot(
@@ -122,6 +127,7 @@ def build_snapshot(
         ab=ab_comparison(
             ordered, alpha=config.gates.significance_alpha, power=config.gates.significance_power
         ),
+        baseline=baseline,
     )
 
 

@@ -34,6 +34,7 @@ from cockpit.execution.book import PositionBook
 from cockpit.execution.durable import DurableWrites
 from cockpit.execution.errors import EntryPending, OrderRejected
 from cockpit.execution.intent import EntryIntent
+from cockpit.execution.paper_twin import PaperTwins
 from cockpit.execution.retry import ExitRetries
 from cockpit.orders import OrderStatus
 from cockpit.risk import RiskGate
@@ -105,6 +106,8 @@ class Router:
         self.keeper: VenueKeeper | None = None
         # Told of every exit fill after it is booked (the alert rules); set by the session.
         self.on_exit_fill: Callable[[PositionState, Fill], None] | None = None
+        # Each LIVE-SMALL fill's paper twin (issue 18 item 6), from the ticks the session sees.
+        self.twins = PaperTwins(settings.paper, {})
 
     # ------------------------------------------------------------------ sending
     async def _intent(
@@ -131,6 +134,7 @@ class Router:
             log.error("intent row of %s not written: %s", order.client_order_id, exc)
             raise IntentNotWritten(f"the database did not take the order ({exc})") from exc
         self.in_flight[order_id] = (venue.venue, order)
+        self.twins.sent(order_id, order, mode)
         return order_id
 
     async def _submit(
@@ -203,6 +207,7 @@ class Router:
 
     async def _opened(self, order_id: int, intent: EntryIntent, fill: Fill) -> PositionState:
         """An entry's fill: the position, opened from the stored intent at the fill price."""
+        fill = self.twins.beside(order_id, fill, intent.mode, None)
         pos = intent.position(self.settings, fill)
         store = self.require_store()
 
@@ -323,6 +328,7 @@ class Router:
         source = self._trigger_sources.pop(order_id, None)
         if source is not None and fill.trigger_source is None:
             fill = replace(fill, trigger_source=source)
+        fill = self.twins.beside(order_id, fill, pos.mode, pos.trade_id)
         store = self.require_store()
         if pos.trade_id is not None:
             store.hold(pos.trade_id)  # no snapshot flush ahead of this fill's row
