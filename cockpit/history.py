@@ -15,6 +15,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 
+from cockpit.analytics.baseline import BaselineChoice
 from cockpit.config import Settings
 from cockpit.execution.events import LatestState
 from state.journal import analytics_snapshot, journal_reader_for, reader_snapshot
@@ -41,6 +42,8 @@ class History:
         self._task: asyncio.Task[None] | None = None
         self._again = False
         self._reader: JournalReader | None = journal_reader_for(settings)
+        self.baseline: BaselineChoice | None = None
+        """The P2 win condition's baseline chosen on the screen (cockpit/baseline_chooser.py)."""
 
     async def reload(self) -> None:
         """The last 50 closed trades now; the analytics in the background."""
@@ -67,9 +70,13 @@ class History:
             try:
                 if self._reader is not None:
                     reader = self._reader
-                    snapshot = await asyncio.to_thread(reader_snapshot, reader, self._settings)
+                    snapshot = await asyncio.to_thread(
+                        reader_snapshot, reader, self._settings, self.baseline
+                    )
                 else:
-                    snapshot = await analytics_snapshot(store, self._settings)
+                    snapshot = await analytics_snapshot(
+                        store, self._settings, baseline=self.baseline
+                    )
             except Exception as exc:  # a failed analysis must never stop trading
                 log.exception("analytics failed")
                 self._event("error", f"analytics not updated: {exc}")

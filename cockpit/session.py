@@ -23,6 +23,7 @@ from adapters.paper import PaperBroker
 from cockpit.alerts.center import AlertCenter
 from cockpit.alerts.rules import AlertWatcher
 from cockpit.alerts.telegram import build_sender
+from cockpit.baseline_chooser import BaselineChooser
 from cockpit.config import Settings
 from cockpit.domain import (
     Action,
@@ -194,6 +195,10 @@ class Session:
         self.enter_live = self.modes.enter_live
         self.leave_live = self.modes.leave_live
         self.history = History(settings, self.latest, lambda: self.store, self.event)
+        self.baseline = BaselineChooser(
+            self.history, self.latest, self.require_store, self.audit, self.event
+        )
+        self.choose_baseline = self.baseline.choose  # the analytics screen's `b`
         self._setup_outside(settings, clock)
 
     def _setup_outside(self, settings: Settings, clock: Callable[[], int]) -> None:
@@ -251,6 +256,7 @@ class Session:
         if self.fresh_run and restored:
             await close_earlier_run(self.store, self.book, self.venues, self.router, self.event)
             restored = [p for p in restored if not p.closed]
+        await self.baseline.load()
         await self.history.reload()
         await self.ab.load(self.store, self.clock())
         await self.modes.restore_risk_state(restored)

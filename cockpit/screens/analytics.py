@@ -15,10 +15,12 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
-from cockpit.analytics import present
+from cockpit.analytics import present, present_extra
 from cockpit.analytics.phases import PHASE_NAMES
 from cockpit.analytics.snapshot import AnalyticsSnapshot
 from cockpit.session import Session
+from widgets.analytics_extra import ABPanel, FidelityPanel
+from widgets.baseline_dialog import BaselineDialog
 from widgets.confirm import ConfirmDialog
 from widgets.equity_chart import EquityChart
 from widgets.gate_panel import STATE_STYLES
@@ -47,6 +49,7 @@ class AnalyticsScreen(Screen[None]):
     BINDINGS = [
         Binding("escape,g", "app.pop_screen", "Back", id="analytics.back"),
         Binding("p", "start_next_phase", "Start next phase", id="analytics.next_phase"),
+        Binding("b", "choose_baseline", "Baseline", id="analytics.baseline"),
     ]
 
     def __init__(self, session: Session) -> None:
@@ -67,6 +70,10 @@ class AnalyticsScreen(Screen[None]):
                             yield DataTable(id=f"attr-{key}", cursor_type="row")
                     with TabPane("Baseline vs now", id="tab-baseline"):
                         yield DataTable(id="attr-baseline", cursor_type="row")
+                    with TabPane("A/B test", id="tab-ab"):
+                        yield ABPanel(id="ab-panel")
+                    with TabPane("Shadow vs live", id="tab-fidelity"):
+                        yield FidelityPanel(id="fidelity-panel")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -102,6 +109,18 @@ class AnalyticsScreen(Screen[None]):
                 self.run_worker(self.session.start_phase(phase), group="phase")
 
         self.app.push_screen(dialog, on_answer)
+
+    def action_choose_baseline(self) -> None:
+        """The P2 win condition's baseline (cockpit/baseline_chooser.py: remembered, audited)."""
+        snapshot = self.session.latest.analytics
+        choice = snapshot.baseline if snapshot is not None else None
+        current = "" if choice is None else f"{choice.kind}:{choice.value}"
+
+        def on_answer(text: str | None) -> None:
+            if text is not None:
+                self.run_worker(self.session.choose_baseline(text), group="baseline")
+
+        self.app.push_screen(BaselineDialog(current), on_answer)
 
     def refresh_view(self) -> None:
         """Redraw when the session has new history (a trade closed), otherwise nothing."""
@@ -143,12 +162,16 @@ class AnalyticsScreen(Screen[None]):
                     present.TABLE_COLUMNS,
                     present.table_rows(tables[key]),
                 )
+            baseline = self.query_one("#attr-baseline", DataTable)
+            baseline.border_title = present_extra.baseline_text(snapshot)
             _fill(
-                self.query_one("#attr-baseline", DataTable),
+                baseline,
                 present.COMPARISON_COLUMNS,
                 present.comparison_rows(snapshot)
-                or [("set analytics.baseline_end to compare a baseline period", "", "")],
+                or [("press b to choose a baseline (date, phase, A/B group, policy)", "", "")],
             )
+            self.query_one(ABPanel).show(snapshot)
+            self.query_one(FidelityPanel).show(snapshot)
 
 
 def _cell(column: str, value: str, width: int) -> Text:
