@@ -45,7 +45,9 @@ class ABPanel(Vertical):
     def show(self, snapshot: AnalyticsSnapshot) -> None:
         groups = extra.ab_group_rows(snapshot)
         note = (
-            "" if groups else "Fewer than two A/B groups on the trades yet ([[ab]] assigns them)."
+            extra.ab_scope(snapshot)
+            if groups
+            else "Fewer than two A/B groups on the trades yet ([[ab]] assigns them)."
         )
         self.query_one("#ab-note", Static).update(note)
         fill_table(self.query_one("#ab-groups", DataTable), extra.AB_GROUP_COLUMNS, groups)

@@ -33,6 +33,13 @@ def still_needed(test: GroupTest, alpha: float) -> str:
     return f"~{test.more_needed} more per group"
 
 
+def ab_scope(snapshot: AnalyticsSnapshot) -> str:
+    """Which trades the A/B tables compare."""
+    if snapshot.ab_test is not None:
+        return f"A/B test {snapshot.ab_test!r}: the trades entered while it ran."
+    return "Every trade with an A/B group (no [[ab]] test in the config)."
+
+
 def ab_group_rows(snapshot: AnalyticsSnapshot) -> list[tuple[str, ...]]:
     ab = snapshot.ab
     if ab is None:

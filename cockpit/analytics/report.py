@@ -128,6 +128,7 @@ def ab_section(snapshot: AnalyticsSnapshot) -> list[str]:
     ab = snapshot.ab
     if ab is None:
         return [*out, "Fewer than two A/B groups on the trades."]
+    out += [extra.ab_scope(snapshot), ""]
     out += markdown_table(extra.AB_GROUP_COLUMNS, extra.ab_group_rows(snapshot))
     return [*out, "", *markdown_table(extra.AB_TEST_COLUMNS, extra.ab_test_rows(snapshot))]
 
