@@ -54,6 +54,10 @@ class PaperTwins:
         if trade_id is not None:
             self.stop_ticks.pop(trade_id, None)
 
+    def forget(self, order_id: int) -> None:
+        """An order that will never fill (rejected, expired, cancelled)."""
+        self._sent.pop(order_id, None)
+
     def beside(self, order_id: int, fill: Fill, mode: Mode, trade_id: int | None) -> Fill:
         """`fill` with its paper twin when it is a live fill with a tick to compute it on."""
         sent = self._sent.pop(order_id, None)

@@ -147,6 +147,7 @@ class Router:
             log.exception("venue %s failed on %s", venue.venue, order.client_order_id)
             event = VenueEvent(VenueEventKind.REJECTED, order_id, detail=f"venue error: {exc}")
         if event.kind is VenueEventKind.REJECTED:
+            self.twins.forget(order_id)
             store = self.require_store()
             await self.durable.write(
                 f"order {order.client_order_id} rejected",
@@ -361,6 +362,7 @@ class Router:
         if pos.closed:
             self.book.remove(pos)
             self.retries.forget(pos.trade_id)
+            self.twins.price_back(pos.trade_id)
             if on_keeper and keeper is not None:
                 await keeper.release(pos)
             await self._on_closed()
@@ -436,6 +438,7 @@ class Router:
 
     async def _failed_later(self, row: OrderRecord, event: VenueEvent) -> None:
         self._trigger_sources.pop(row.id, None)
+        self.twins.forget(row.id)
         if not row.reduce_only:
             self.event("error", f"entry failed: {event.detail}")
             return

@@ -90,3 +90,34 @@ async def test_shadow_fills_carry_no_twin(rig: Rig) -> None:
     await rig.session.close_position(pos.trade_id)
     assert [r[6:] for r in rig.rows(TWIN_SQL)] == [(None, None, None)] * 2
     assert fidelity_report(live_fills_at(rig.db)) is None
+
+
+async def test_a_stop_the_software_closes_late_is_compared_with_the_first_tick_through_it(
+    rig: Rig,
+) -> None:
+    """No keeper fires the on-chain stop: the software stop closes after its grace, at a worse
+    price. The paper stop would have filled on the first tick through the stop of this episode
+    (a tick through it earlier, with the price back above since, does not count)."""
+    session = rig.session
+    await session.enter_live("LIVE")
+    pos = await session.open_position(SYMBOL, Side.LONG, 40, 2)
+    await rig.settle()
+    rig.h.chain.fire_triggers = lambda: 0  # type: ignore[method-assign]
+    await rig.price(147.7)  # through 147.75, left to the chain ...
+    await rig.price(148.0)  # ... and back above: that episode is over
+    await rig.price(147.6)  # through again: the paper stop fills here
+    through_ms = rig.clock.now
+    await rig.price(147.5, advance_ms=3_000)
+    await rig.price(147.4, advance_ms=3_000)  # past stop_grace_s: the software stop closes
+    await rig.settle()
+    await until(lambda: pos.closed)
+    [_, stop] = rig.rows(TWIN_SQL)
+    reason, side, size, price, _fee, ts, p_price, _p_fee, p_ts = stop
+    assert (reason, side) == ("stop_loss", "sell")
+    assert price == pytest.approx(147.4) and p_price == pytest.approx(147.6)
+    assert p_ts == through_ms and ts - p_ts >= 6_000
+    report = fidelity_report(live_fills_at(rig.db))
+    assert report is not None
+    stop_slip = (147.6 - price) * size
+    assert stop_slip == pytest.approx(0.2 * 0.26, rel=1e-4)
+    assert report.total.slippage_usd >= stop_slip - 1e-9
