@@ -58,9 +58,11 @@ async def test_b_chooses_the_baseline_remembered_audited_and_used_by_the_report(
             return snap is not None and snap.baseline == BaselineChoice("group", "A")
 
         await pilot_until(pilot, chosen)
-        await pilot_until(pilot, lambda: app.screen.query_one("#attr-baseline").border_title)
         screen = app.screen
-        assert "Baseline: group:A" in str(screen.query_one("#attr-baseline").border_title)
+        await pilot_until(  # the screen redraws on the new snapshot
+            pilot,
+            lambda: "Baseline: group:A" in str(screen.query_one("#attr-baseline").border_title),
+        )
         snapshot = app.session.latest.analytics
         assert snapshot is not None and snapshot.comparison is not None
         assert snapshot.ab is not None
