@@ -42,6 +42,19 @@ residue such as 0.30000000000000004 - 0.3 never leaves an unclosable crumb of a 
 REMEMBERED_ORDERS = 10_000
 
 
+def paper_fill_price(config: PaperConfig, side: OrderSide, tick: Tick) -> float:
+    """The paper model's price for a market order of `side` on `tick`: across the spread (the
+    tick's ask/bid, else the price moved by `half_spread_bps`), then `slippage_bps` on top.
+    Also what a LIVE-SMALL fill is compared with (cockpit/execution/paper_twin.py)."""
+    slip = config.slippage_bps / 1e4
+    half = config.half_spread_bps / 1e4
+    if side is OrderSide.BUY:
+        base = tick.ask if tick.ask is not None else tick.price * (1 + half)
+        return base * (1 + slip)
+    base = tick.bid if tick.bid is not None else tick.price * (1 - half)
+    return base * (1 - slip)
+
+
 class PaperBroker:
     """Fills market orders immediately against the latest tick fed in through `on_tick`."""
 
@@ -119,13 +132,7 @@ class PaperBroker:
 
     def fill_price(self, side: OrderSide, tick: Tick) -> float:
         """Where a market order of `side` fills on `tick`: across the spread, then slippage."""
-        slip = self._config.slippage_bps / 1e4
-        half = self._config.half_spread_bps / 1e4
-        if side is OrderSide.BUY:
-            base = tick.ask if tick.ask is not None else tick.price * (1 + half)
-            return base * (1 + slip)
-        base = tick.bid if tick.bid is not None else tick.price * (1 - half)
-        return base * (1 - slip)
+        return paper_fill_price(self._config, side, tick)
 
     async def open(self, order: OrderRequest) -> Fill:
         """A risk-increasing (or netting) market order. Refuses a reduce-only order."""

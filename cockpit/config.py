@@ -20,6 +20,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from cockpit.ab_config import ABTests
 from cockpit.config_outside import AlertsConfig, WebhookConfig
 from cockpit.domain import check_account
 from cockpit.secret_scan import refuse_keys, refuse_keys_in_env, refuse_keys_in_toml_text
@@ -521,6 +522,7 @@ class Settings(BaseSettings):
     drift: DriftConfig = Field(default_factory=DriftConfig)
     webhook: WebhookConfig = Field(default_factory=WebhookConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    ab: ABTests = Field(default_factory=list)  # [[ab]] A/B tests (cockpit/ab_config.py)
     default_notional_usdt: float = Field(25.0, gt=0)
     default_leverage: float = Field(2.0, gt=0)
     ui_refresh_hz: float = Field(30.0, gt=0, le=60)  # at most; the screen redraws on change

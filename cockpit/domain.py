@@ -323,6 +323,17 @@ class OrderRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class PaperTwin:
+    """What the paper model would have filled a live order at, on the same ticks: the price
+    and fee of `adapters.paper` on the tick the order was decided on (a stop: the first tick
+    through it), and that tick's time. Stored beside each LIVE-SMALL fill (issue 18 item 6)."""
+
+    price: float
+    fee: float
+    ts_ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class Fill:
     """A broker's report that (part of) an order executed."""
 
@@ -338,6 +349,8 @@ class Fill:
     reason: str
     trigger_source: str | None = None
     """For a stop's fill: the price the stop triggered on (oracle, median, last, ...)."""
+    paper: PaperTwin | None = None
+    """A LIVE-SMALL fill's paper twin (None: not live, or no tick to compute it on)."""
 
     @property
     def notional(self) -> float:

@@ -24,6 +24,7 @@ from cockpit.execution.events import LatestState
 from state.store import Store
 
 if TYPE_CHECKING:  # numpy and scipy: imported in the analytics' thread, after the first price
+    from cockpit.analytics.baseline import BaselineChoice
     from state.journal_reader import JournalReader
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,8 @@ class History:
         self._again = False
         self._reader: JournalReader | None = None
         self._journal_read = False  # the reader is made with the first run
+        self.baseline: BaselineChoice | None = None
+        """The P2 win condition's baseline chosen on the screen (cockpit/baseline_chooser.py)."""
 
     async def reload(self) -> None:
         """The last 50 closed trades now; the analytics in the background."""
@@ -80,11 +83,11 @@ class History:
                 if self._reader is not None:
                     reader = self._reader
                     snapshot = await asyncio.to_thread(
-                        journal.reader_snapshot, reader, self._settings
+                        journal.reader_snapshot, reader, self._settings, self.baseline
                     )
                 else:
                     snapshot = await journal.analytics_snapshot(
-                        store, self._settings, account=store.account
+                        store, self._settings, account=store.account, baseline=self.baseline
                     )
             except Exception as exc:  # a failed analysis must never stop trading
                 log.exception("analytics failed")

@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,7 +44,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--baseline",
         metavar="SPEC",
         help="the P2 win condition's baseline: date:YYYY-MM-DD, phase:N, group:NAME or "
-        "policy:NAME (default: analytics.baseline_end)",
+        "policy:NAME (default: the one chosen on the analytics screen, else "
+        "analytics.baseline_end)",
     )
     report.add_argument(
         "--out",
@@ -102,8 +104,11 @@ def read_snapshot(
     without migrating (see the module docstring)."""
     from sqlalchemy.engine import make_url
 
+    from cockpit.analytics.fidelity import fidelity_report
     from cockpit.analytics.snapshot import snapshot_for
+    from state.baseline_setting import remembered_baseline_at
     from state.db import sqlite_file_path
+    from state.fidelity_rows import live_fills_at
     from state.journal_reader import JournalReader, connect_read_only, stamped_revision
     from state.migrate import HEAD_REVISION
 
@@ -123,7 +128,10 @@ def read_snapshot(
         path, missed_window_h=settings.analytics.missed_window_h, account=account
     )
     records = reader.refresh()
-    return snapshot_for(records, settings, reader.phases, baseline)
+    if baseline is None:  # the one chosen on the analytics screen, if any
+        baseline = remembered_baseline_at(path)
+    snapshot = snapshot_for(records, settings, reader.phases, baseline)
+    return replace(snapshot, fidelity=fidelity_report(live_fills_at(path, account)))
 
 
 def _check_revision(revision: str | None, head: str, source: str) -> None:
@@ -138,7 +146,10 @@ def _check_revision(revision: str | None, head: str, source: str) -> None:
 async def _snapshot_through_store(
     settings: Settings, baseline: BaselineChoice | None, account: str | None
 ) -> AnalyticsSnapshot:
+    from cockpit.analytics.fidelity import fidelity_report
     from cockpit.analytics.snapshot import snapshot_for
+    from state.baseline_setting import remembered_baseline
+    from state.fidelity_rows import live_fills
     from state.journal import closed_trade_records
     from state.migrate import HEAD_REVISION, current_revision
     from state.phase_rows import phase_starts
@@ -153,6 +164,10 @@ async def _snapshot_through_store(
             store, missed_window_h=settings.analytics.missed_window_h, account=account
         )
         phases = await phase_starts(store)
-        return await asyncio.to_thread(snapshot_for, records, settings, phases, baseline)
+        if baseline is None:  # the one chosen on the analytics screen, if any
+            baseline = await remembered_baseline(store)
+        fills = await live_fills(store, account)
+        snapshot = await asyncio.to_thread(snapshot_for, records, settings, phases, baseline)
+        return replace(snapshot, fidelity=fidelity_report(fills))
     finally:
         await store.close()

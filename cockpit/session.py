@@ -24,26 +24,31 @@ from adapters.paper import PaperBroker
 from cockpit.alerts.center import AlertCenter
 from cockpit.alerts.rules import AlertWatcher
 from cockpit.alerts.telegram import build_sender
+from cockpit.baseline_chooser import BaselineChooser
 from cockpit.config import Settings
 from cockpit.domain import (
     Action,
     ExitReason,
     FeedState,
     FeedStatus,
+    Mode,
     MoveStop,
     PositionState,
     TargetState,
     Tick,
 )
 from cockpit.engine.exits import on_price, rearm
+from cockpit.execution.ab import ABAssigner
 from cockpit.execution.account_lock import AccountLockGuard
 from cockpit.execution.alerts import PositionAlerts
+from cockpit.execution.audit_log import AuditLog
 from cockpit.execution.book import PositionBook
 from cockpit.execution.commands import Audit, Commands
 from cockpit.execution.entries import Entries
 from cockpit.execution.errors import EntryPending, OrderRejected
 from cockpit.execution.events import PRICE_HISTORY_LEN, EventLog, LatestState, LogEvent
 from cockpit.execution.modes import Modes
+from cockpit.execution.paper_twin import PaperTwins
 from cockpit.execution.pause import EntryPause
 from cockpit.execution.router import ENGINE, Router
 from cockpit.execution.startup import close_earlier_run, restore
@@ -113,6 +118,7 @@ class Session:
         self.store: Store | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.event = EventLog(self.latest, clock, lambda: self.store)
+        self.audit = AuditLog(lambda: self.store, lambda: self.router.durable, clock)
         # This session's run: which trades are its own; a replay file's run has its own id.
         self.run = ReplayRun(replay_source, self.event)
         self.book = PositionBook(self.latest.positions)
@@ -126,6 +132,7 @@ class Session:
             on_db_failing=self._db_failing,
             on_closed=self._trade_closed,
         )
+        self.twins = self.router.twins = PaperTwins(settings.paper, self.latest.last_tick)
         # A live venue with on-chain orders (Drift) comes with its keeper, built here by the
         # factory the caller names (cli.py: cockpit.live_venue.LiveVenue).
         self.venue: Keeper | None = None
@@ -149,6 +156,8 @@ class Session:
             self.event,
             clock,
         )
+        # The A/B test each entry is assigned to (issue 18 item 4, cockpit/execution/ab.py).
+        self.ab = ABAssigner(settings.ab, settings.account, self.event, self.audit)
         self.entries = Entries(
             settings,
             symbols,
@@ -162,6 +171,7 @@ class Session:
             self.audit,
             self.event,
             clock,
+            self.ab,
         )
         # One row per symbol: last, 24 h change, ATR, its own feed state (issue 16 item 5).
         self.watchlist = Watchlist(
@@ -204,12 +214,16 @@ class Session:
         self.account_lock.on_taken = self._stand_down
         self.router.account_check = self.account_lock.before_order
         self.commands.stood_down = lambda: self.account_lock.stood_down
+        self.baseline = BaselineChooser(
+            self.history, self.latest, self.require_store, self.audit, self.event
+        )
+        self.choose_baseline = self.baseline.choose  # the analytics screen's `b`
         self._setup_outside(settings, clock)
 
     def _setup_outside(self, settings: Settings, clock: Callable[[], int]) -> None:
         """Pause, alerts and signals in (issue 16): what talks to the world beyond the venue."""
         self.pause = EntryPause(
-            self.latest, self.audit, self.event, clock, audit_now=self.audit_now
+            self.latest, self.audit, self.event, clock, audit_now=self.audit.now
         )
         self.pause_entries = self.pause.pause
         self.resume_entries = self.pause.resume
@@ -265,7 +279,9 @@ class Session:
         if self.fresh_run and restored:
             await close_earlier_run(self.store, self.book, self.venues, self.router, self.event)
             restored = [p for p in restored if not p.closed]
+        await self.baseline.load()
         await self.history.reload()
+        await self.ab.load(self.store, self.clock())
         await self.modes.restore_risk_state(restored)
         if self.venue is not None:
             self._spawn(self._keep_venue(self.venue), f"venue-connect:{self.venue.venue}")
@@ -441,6 +457,8 @@ class Session:
                 await self._act(pos, actions, route, ts_ms, tick.source)
             elif route.keeper is not None:
                 route.keeper.price_back(pos.trade_id)
+                if self.twins.stop_ticks:  # a live stop's paper twin waits for the next time
+                    self.twins.price_back(pos.trade_id)
             if store is not None and not pos.closed:
                 store.update_position(pos)
         schedule = self.signal_schedule  # one comparison per tick; a due signal is rare
@@ -476,6 +494,8 @@ class Session:
                     continue
                 if reason == pos.stop_role.value:
                     stop_through = True
+                    if route.mode is Mode.LIVE_SMALL:  # the paper stop would fill on this tick
+                        self.twins.stop_through(pos.trade_id, pos.symbol)
                     if keeper.defers_stop(pos, ts_ms):
                         continue  # the on-chain stop fills it; the poll records it
             stop = reason == pos.stop_role.value
@@ -495,47 +515,6 @@ class Session:
             keeper.price_back(pos.trade_id)
 
     # ----------------------------------------------------------------- modes and audit
-    async def audit(
-        self,
-        kind: str,
-        who: str,
-        action: str,
-        reason: str,
-        detail_json: str | None = None,
-        *,
-        trade_id: int | None = None,
-    ) -> None:
-        """An audit row: every mode change, refusal, confirmation and manual action.
-
-        Written through the durable queue: a database that fails the write does not stop the
-        action the row describes (a close must still be tried: its own order row decides
-        whether it goes out), and the row is written, in order, once the database recovers."""
-        store = self.store
-        if store is None:
-            return
-        ts_ms = self.clock()
-
-        async def write() -> None:
-            await store.record_audit(kind, who, action, reason, ts_ms, detail_json, trade_id)
-
-        await self.router.durable.write(f"audit: {action}", write)
-
-    async def audit_now(
-        self,
-        kind: str,
-        who: str,
-        action: str,
-        reason: str,
-        detail_json: str | None = None,
-        *,
-        trade_id: int | None = None,
-    ) -> None:
-        """An audit row written now or raising: for actions that add risk back and must not
-        happen unrecorded (resuming entries)."""
-        await self.require_store().record_audit(
-            kind, who, action, reason, self.clock(), detail_json, trade_id
-        )
-
     def unwritten(self) -> int:
         """Rows (fills, stop moves, audit rows) held in memory while the database fails them."""
         return self.router.durable.pending

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -30,11 +30,14 @@ from sqlalchemy import and_, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cockpit.analytics.baseline import BaselineChoice
+from cockpit.analytics.fidelity import fidelity_report
 from cockpit.analytics.snapshot import AnalyticsSnapshot, snapshot_for
 from cockpit.analytics.trades import IMPORT_VENUE, TradeRecord
 from cockpit.config import Settings
 from cockpit.domain import EXTERNAL_POLICY, Mode, StopRole
 from state.db import sqlite_file_path
+from state.fidelity_rows import live_fills, live_fills_at
 from state.journal_reader import JournalReader, columns_of, record_from_row
 from state.models import AuditEvent, CandleRow, Trade
 from state.phase_rows import phase_starts
@@ -87,7 +90,11 @@ async def closed_trade_records(
 
 
 async def analytics_snapshot(
-    store: Store, settings: Settings, *, account: str | None = None
+    store: Store,
+    settings: Settings,
+    *,
+    account: str | None = None,
+    baseline: BaselineChoice | None = None,
 ) -> AnalyticsSnapshot:
     """Read the journal and compute the analytics; the computation runs in a worker thread so
     a long journal never stalls the event loop (the session calls this when history reloads)."""
@@ -95,7 +102,9 @@ async def analytics_snapshot(
         store, missed_window_h=settings.analytics.missed_window_h, account=account
     )
     phases = await phase_starts(store)
-    return await asyncio.to_thread(snapshot_for, records, settings, phases)
+    fills = await live_fills(store, account)
+    snapshot = await asyncio.to_thread(snapshot_for, records, settings, phases, baseline)
+    return replace(snapshot, fidelity=fidelity_report(fills))
 
 
 def journal_reader_for(settings: Settings) -> JournalReader | None:
@@ -109,10 +118,13 @@ def journal_reader_for(settings: Settings) -> JournalReader | None:
     )
 
 
-def reader_snapshot(reader: JournalReader, settings: Settings) -> AnalyticsSnapshot:
+def reader_snapshot(
+    reader: JournalReader, settings: Settings, baseline: BaselineChoice | None = None
+) -> AnalyticsSnapshot:
     """Read what changed and compute the snapshot: all of it synchronous, for a worker thread."""
     records = reader.refresh()
-    return snapshot_for(records, settings, reader.phases)
+    snapshot = snapshot_for(records, settings, reader.phases, baseline)
+    return replace(snapshot, fidelity=fidelity_report(live_fills_at(reader.path)))
 
 
 def trade_record(trade: Trade, after_high: float | None, after_low: float | None) -> TradeRecord:

@@ -124,6 +124,10 @@ class JournalReader:
         self.phases: list[PhaseStart] = []
         """The roadmap phase starts, as of the last refresh (a handful of rows: read each time)."""
 
+    @property
+    def path(self) -> Path:
+        return self._path
+
     def refresh(self) -> list[TradeRecord]:
         """Bring the cache up to the file and return every closed trade (see the module doc)."""
         conn = connect_read_only(self._path)

@@ -161,6 +161,9 @@ def fill_row(fill: Fill, *, trade_id: int, order_id: int) -> FillRow:
         reduce_only=fill.reduce_only,
         reason=fill.reason,
         trigger_source=fill.trigger_source,
+        paper_price=None if fill.paper is None else fill.paper.price,
+        paper_fee=None if fill.paper is None else fill.paper.fee,
+        paper_ts_ms=None if fill.paper is None else fill.paper.ts_ms,
     )
 
 
@@ -251,6 +254,9 @@ def fill_record(row: FillRow) -> FillRecord:
         reduce_only=row.reduce_only,
         reason=row.reason,
         trigger_source=row.trigger_source,
+        paper_price=row.paper_price,
+        paper_fee=row.paper_fee,
+        paper_ts_ms=row.paper_ts_ms,
     )
 
 

@@ -178,6 +178,11 @@ class FillRow(Base):
     reduce_only: Mapped[bool] = mapped_column(Boolean)
     reason: Mapped[str] = mapped_column(String(64))
     trigger_source: Mapped[str | None] = mapped_column(String(32))
+    # A LIVE-SMALL fill's paper twin (migration 0015): what the paper model would have filled
+    # at on the same ticks (price, fee, the tick's time); NULL for paper fills and older rows.
+    paper_price: Mapped[float | None] = mapped_column(Float)
+    paper_fee: Mapped[float | None] = mapped_column(Float)
+    paper_ts_ms: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class StopMove(Base):

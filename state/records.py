@@ -102,6 +102,9 @@ class FillRecord:
     reduce_only: bool
     reason: str
     trigger_source: str | None = None
+    paper_price: float | None = None
+    paper_fee: float | None = None
+    paper_ts_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

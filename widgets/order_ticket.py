@@ -116,8 +116,10 @@ class OrderTicket(ModalScreen[TicketRequest | None]):
         mode_label: str = "SHADOW (paper)",
         policies: tuple[str, ...] = ("fixed",),
         policy: str = "fixed",
+        ab_note: str | None = None,
     ) -> None:
         super().__init__()
+        self._ab_note = ab_note  # the A/B group this entry gets, when a test runs
         self._policies = policies
         self._policy = policy if policy in policies else policies[0]
         self._symbols = symbols
@@ -129,6 +131,8 @@ class OrderTicket(ModalScreen[TicketRequest | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="ticket"):
             yield Static(f"Open position · {self._mode_label}", id="ticket-title")
+            if self._ab_note is not None:
+                yield Static(self._ab_note, id="ticket-ab")
             with Grid(id="ticket-grid"):
                 yield Label("Symbol")
                 # A choice among the session's symbols: nothing to mistype.

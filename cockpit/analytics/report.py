@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from cockpit.analytics import fmt, present
+from cockpit.analytics import present_extra as extra
 from cockpit.analytics.filters import FILTER_COLUMNS, filter_rows
 from cockpit.analytics.portfolio import PORTFOLIO_COLUMNS, portfolio_rows
 from cockpit.analytics.snapshot import AnalyticsSnapshot
@@ -129,36 +130,18 @@ def ab_section(snapshot: AnalyticsSnapshot) -> list[str]:
     ab = snapshot.ab
     if ab is None:
         return [*out, "Fewer than two A/B groups on the trades."]
-    out += markdown_table(
-        ("Group", "Trades", "Win %", "Avg $", "PF"),
-        [
-            (
-                g.name,
-                str(g.trades),
-                fmt.share(g.win_rate),
-                fmt.usd(g.avg_pnl),
-                fmt.ratio(g.profit_factor),
-            )
-            for g in ab.groups
-        ],
-    )
-    out += [
-        "",
-        *markdown_table(
-            ("Comparison", "Avg $ difference", "Welch p", "Mann-Whitney p", "Trades still needed"),
-            [
-                (
-                    f"{t.group} vs {t.baseline}",
-                    fmt.usd(t.diff),
-                    fmt.p_value(t.welch_p),
-                    fmt.p_value(t.mann_whitney_p),
-                    fmt.NA if t.more_needed is None else f"~{t.more_needed} more per group",
-                )
-                for t in ab.tests
-            ],
-        ),
-    ]
-    return out
+    out += [extra.ab_scope(snapshot), ""]
+    out += markdown_table(extra.AB_GROUP_COLUMNS, extra.ab_group_rows(snapshot))
+    return [*out, "", *markdown_table(extra.AB_TEST_COLUMNS, extra.ab_test_rows(snapshot))]
+
+
+def fidelity_section(snapshot: AnalyticsSnapshot) -> list[str]:
+    """Seed 003: "Compare shadow vs real (calibration check)"."""
+    out = ["## Shadow vs live fidelity", ""]
+    rows = extra.fidelity_rows(snapshot)
+    if not rows:
+        return [*out, "No LIVE-SMALL fills yet."]
+    return [*out, extra.FIDELITY_NOTE, "", *markdown_table(extra.FIDELITY_COLUMNS, rows)]
 
 
 def runner_section(snapshot: AnalyticsSnapshot) -> list[str]:
@@ -276,6 +259,13 @@ KINDS: dict[str, Kind] = {
             ab_section,
         ),
     ),
+    "fidelity": Kind(
+        "SHADOW_VS_LIVE_CALIBRATION.md",
+        "Shadow vs live calibration",
+        'Seed 003: "Validate: Real execution matches shadow predictions"; "Compare shadow vs '
+        'real (calibration check)".',
+        (fidelity_section,),
+    ),
     "final": Kind(
         "P2_PERFORMANCE_OPTIMIZATION_REPORT.md",
         "P2 performance optimization report",
@@ -288,6 +278,7 @@ KINDS: dict[str, Kind] = {
             comparison_section,
             equity_section,
             tables_section(),
+            fidelity_section,
         ),
     ),
 }
@@ -323,6 +314,8 @@ def render_markdown(snapshot: AnalyticsSnapshot, *, source: str, generated_ms: i
         comparison_section,
         equity_section,
         tables_section(),
+        ab_section,
+        fidelity_section,
     )
     return _render("Cockpit analytics report", [], sections, snapshot, source, generated_ms)
 

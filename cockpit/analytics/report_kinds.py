@@ -17,5 +17,6 @@ KIND_FILES: Final[dict[str, str]] = {
     "exit": "EXIT_OPTIMIZATION_ANALYSIS.md",
     "portfolio": "PORTFOLIO_CORRELATION_ANALYSIS.md",
     "ab": "AB_TEST_FRAMEWORK_GUIDE.md",
+    "fidelity": "SHADOW_VS_LIVE_CALIBRATION.md",
     "final": "P2_PERFORMANCE_OPTIMIZATION_REPORT.md",
 }

@@ -20,6 +20,7 @@ from cockpit.analytics.ab import (
 from cockpit.analytics.attribution import AttributionTable, Tier, attribution_tables
 from cockpit.analytics.baseline import BaselineChoice, split
 from cockpit.analytics.columns import TradeColumns, columns
+from cockpit.analytics.fidelity import FidelityReport
 from cockpit.analytics.filters import FilterTest, confidence_test, regime_test
 from cockpit.analytics.gates import Gate, PeriodComparison, evaluate_gates
 from cockpit.analytics.metrics import (
@@ -70,6 +71,38 @@ class AnalyticsSnapshot:
     """Seed 003 step 4, the regime filters' hypothesis per regime (`filters.py`)."""
     portfolio: PortfolioDrawdown | None = None
     """Seed 003 step 6, drawdown with 1 vs 2+ positions open (`portfolio.py`)."""
+    fidelity: FidelityReport | None = None
+    """LIVE-SMALL fills against their paper twins (`fidelity.py`); None without live fills."""
+    baseline: BaselineChoice | None = None
+    """The baseline chosen for the P2 win condition (None: `analytics.baseline_end`)."""
+    ab_test: str | None = None
+    """The `[[ab]]` test `ab` compares (its window's trades); None: every trade with a group."""
+
+
+@dataclass(frozen=True, slots=True)
+class ABWindow:
+    """An `[[ab]]` test's name and window: the trades entered in it are its trades."""
+
+    name: str
+    start_ms: int
+    stop_ms: int | None
+
+    def trades(self, trades: Sequence[TradeRecord]) -> list[TradeRecord]:
+        stop = self.stop_ms
+        return [
+            t
+            for t in trades
+            if t.entry_ts_ms >= self.start_ms and (stop is None or t.entry_ts_ms < stop)
+        ]
+
+
+def latest_ab_window(settings: Settings, trades: Sequence[TradeRecord]) -> ABWindow | None:
+    """The latest-starting `[[ab]]` test with a trade in its window (tests never overlap)."""
+    for test in sorted(settings.ab, key=lambda t: t.start_ms, reverse=True):
+        window = ABWindow(test.name, test.start_ms, test.stop_ms)
+        if any(t.ab_group is not None for t in window.trades(trades)):
+            return window
+    return None
 
 
 def build_snapshot(
@@ -80,6 +113,7 @@ def build_snapshot(
     fallback_tp2_pct: float,
     phases: Sequence[PhaseStart] = (),
     baseline: BaselineChoice | None = None,
+    ab_window: ABWindow | None = None,
 ) -> AnalyticsSnapshot:
     ordered = by_exit_time(trades)
     cols = columns(ordered)
@@ -148,11 +182,15 @@ def build_snapshot(
         phases=tuple(periods),
         phase_gates=phase_gates,
         ab=ab_comparison(
-            ordered, alpha=config.gates.significance_alpha, power=config.gates.significance_power
+            ordered if ab_window is None else ab_window.trades(ordered),
+            alpha=config.gates.significance_alpha,
+            power=config.gates.significance_power,
         ),
         confidence=confidence_test(cols, config.gates),
         regime=regime_test(cols, config.gates),
         portfolio=portfolio_drawdown(cols),
+        baseline=baseline,
+        ab_test=None if ab_window is None else ab_window.name,
     )
 
 
@@ -172,4 +210,5 @@ def snapshot_for(
         fallback_tp2_pct=settings.policy.tp2_pct,
         phases=phases,
         baseline=baseline,
+        ab_window=latest_ab_window(settings, trades),
     )

@@ -62,6 +62,7 @@ class PositionKeys:
             mode_label=mode_label,
             policies=POLICY_NAMES,
             policy=settings.exits.default_policy,
+            ab_note=session.ab.ticket_note(session.clock()),
         )
 
         def on_ticket(request: TicketRequest | None) -> None:

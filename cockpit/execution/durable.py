@@ -111,9 +111,14 @@ class DurableWrites:
         return True
 
     async def close(self) -> None:
-        """Last try at shutdown; whatever still fails is logged with what it was."""
+        """Last try at shutdown; whatever still fails is logged with what it was.
+
+        The drain is cancelled only between two writes: a write in flight is committed by the
+        store's writer whatever happens to its caller, so cancelling it and writing the held
+        row again below would store it twice."""
         if self._task is not None:
-            self._task.cancel()
+            async with self._retrying:
+                self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
         if self._queue and not await self.retry_now():

@@ -13,6 +13,7 @@ from cockpit.config import AtrConfig, Settings
 from cockpit.domain import FeedState, OrderRequest, PositionState, Side
 from cockpit.engine.atr import wilder_atr
 from cockpit.engine.policy import PlanRefused
+from cockpit.execution.ab import ABAssigner
 from cockpit.execution.book import PositionBook
 from cockpit.execution.commands import Audit
 from cockpit.execution.errors import EntryPending, OrderRejected
@@ -49,8 +50,10 @@ class Entries:
         audit: Audit,
         event: Callable[[str, str], None],
         clock: Callable[[], int],
+        ab: ABAssigner | None = None,
     ) -> None:
         self.settings = settings
+        self.ab = ab
         self.symbols = symbols
         self.feed = feed
         self.book = book
@@ -142,6 +145,9 @@ class Entries:
             )
         self.router.require_store()
         policy = policy or self.settings.exits.default_policy
+        group = None if self.ab is None else self.ab.peek(self.clock())
+        if group is not None:  # the A/B test decides what it tests, whatever was chosen
+            policy, direction_bias = group.apply(policy, direction_bias)
         mode = self.latest.mode
         route = self.venues.for_entry(mode)
         intent = EntryIntent(
@@ -155,6 +161,7 @@ class Entries:
             timeframe=self.settings.atr.timeframe,
             quality_score=quality_score,
             direction_bias=direction_bias,
+            ab_group=None if group is None else group.group,
         )
         try:
             intent.plan(self.settings, tick.price, notional / tick.price)
@@ -189,8 +196,12 @@ class Entries:
             pos = await self.router.open(route.venue, intent, order)
         except EntryPending:
             self.risk.record_entry(now_ms)  # it may still land: the cooldown holds
+            if group is not None and self.ab is not None:
+                await self.ab.commit(group)
             raise
         self.risk.record_entry(now_ms)
+        if group is not None and self.ab is not None:
+            await self.ab.commit(group)  # sent and filled: the next entry takes the next turn
         return pos
 
     async def _refuse(self, who: str, action: str, reason: str) -> NoReturn:

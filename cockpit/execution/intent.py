@@ -30,6 +30,8 @@ class EntryIntent:
     timeframe: str | None = None
     quality_score: float | None = None
     direction_bias: bool = False
+    ab_group: str | None = None
+    """The A/B group the entry got (cockpit/execution/ab.py); stored on the trade row."""
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -77,4 +79,6 @@ class EntryIntent:
         out: dict[str, object] = {"atr": self.atr, "timeframe": self.timeframe}
         if self.quality_score is not None:
             out["quality_score"] = self.quality_score
+        if self.ab_group is not None:
+            out["ab_group"] = self.ab_group
         return out

@@ -34,6 +34,7 @@ from cockpit.execution.book import PositionBook
 from cockpit.execution.durable import DurableWrites
 from cockpit.execution.errors import EntryPending, OrderRejected
 from cockpit.execution.intent import EntryIntent
+from cockpit.execution.paper_twin import PaperTwins
 from cockpit.execution.retry import ExitRetries
 from cockpit.orders import OrderStatus
 from cockpit.risk import RiskGate
@@ -105,6 +106,8 @@ class Router:
         self.keeper: VenueKeeper | None = None
         # Told of every exit fill after it is booked (the alert rules); set by the session.
         self.on_exit_fill: Callable[[PositionState, Fill], None] | None = None
+        # Each LIVE-SMALL fill's paper twin (issue 18 item 6), from the ticks the session sees.
+        self.twins = PaperTwins(settings.paper, {})
         # Why an order must not go out for want of the account's lock (account_lock.py), or
         # None; asked before every order, before the order lock is taken.
         self.account_check: Callable[..., Awaitable[str | None]] | None = None
@@ -138,6 +141,7 @@ class Router:
             log.error("intent row of %s not written: %s", order.client_order_id, exc)
             raise IntentNotWritten(f"the database did not take the order ({exc})") from exc
         self.in_flight[order_id] = (venue.venue, order)
+        self.twins.sent(order_id, order, mode)
         return order_id
 
     async def _submit(
@@ -150,6 +154,7 @@ class Router:
             log.exception("venue %s failed on %s", venue.venue, order.client_order_id)
             event = VenueEvent(VenueEventKind.REJECTED, order_id, detail=f"venue error: {exc}")
         if event.kind is VenueEventKind.REJECTED:
+            self.twins.forget(order_id)
             store = self.require_store()
             await self.durable.write(
                 f"order {order.client_order_id} rejected",
@@ -214,6 +219,7 @@ class Router:
 
     async def _opened(self, order_id: int, intent: EntryIntent, fill: Fill) -> PositionState:
         """An entry's fill: the position, opened from the stored intent at the fill price."""
+        fill = self.twins.beside(order_id, fill, intent.mode, None)
         pos = intent.position(self.settings, fill)
         store = self.require_store()
 
@@ -338,6 +344,7 @@ class Router:
         source = self._trigger_sources.pop(order_id, None)
         if source is not None and fill.trigger_source is None:
             fill = replace(fill, trigger_source=source)
+        fill = self.twins.beside(order_id, fill, pos.mode, pos.trade_id)
         store = self.require_store()
         if pos.trade_id is not None:
             store.hold(pos.trade_id)  # no snapshot flush ahead of this fill's row
@@ -370,6 +377,7 @@ class Router:
         if pos.closed:
             self.book.remove(pos)
             self.retries.forget(pos.trade_id)
+            self.twins.price_back(pos.trade_id)
             if on_keeper and keeper is not None:
                 await keeper.release(pos)
             await self._on_closed()
@@ -445,6 +453,7 @@ class Router:
 
     async def _failed_later(self, row: OrderRecord, event: VenueEvent) -> None:
         self._trigger_sources.pop(row.id, None)
+        self.twins.forget(row.id)
         if not row.reduce_only:
             self.event("error", f"entry failed: {event.detail}")
             return

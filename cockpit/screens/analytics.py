@@ -48,6 +48,7 @@ class AnalyticsScreen(Screen[None]):
     BINDINGS = [
         Binding("escape,g", "app.pop_screen", "Back", id="analytics.back"),
         Binding("p", "start_next_phase", "Start next phase", id="analytics.next_phase"),
+        Binding("b", "choose_baseline", "Baseline", id="analytics.baseline"),
     ]
 
     def __init__(self, session: Session) -> None:
@@ -56,6 +57,9 @@ class AnalyticsScreen(Screen[None]):
         self._shown_version = -1
 
     def compose(self) -> ComposeResult:
+        # numpy comes with these: the screen opens once the session runs, never on the first frame
+        from widgets.analytics_extra import ABPanel, FidelityPanel
+
         yield Static(id="analytics-title")
         yield DataTable(id="analytics-gates", cursor_type="row", zebra_stripes=True)
         with Horizontal(id="analytics-bottom"):
@@ -70,6 +74,10 @@ class AnalyticsScreen(Screen[None]):
                         yield DataTable(id="attr-baseline", cursor_type="row")
                     with TabPane("Filters", id="tab-filters"):
                         yield DataTable(id="attr-filters", cursor_type="row")
+                    with TabPane("A/B test", id="tab-ab"):
+                        yield ABPanel(id="ab-panel")
+                    with TabPane("Shadow vs live", id="tab-fidelity"):
+                        yield FidelityPanel(id="fidelity-panel")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -108,6 +116,20 @@ class AnalyticsScreen(Screen[None]):
 
         self.app.push_screen(dialog, on_answer)
 
+    def action_choose_baseline(self) -> None:
+        """The P2 win condition's baseline (cockpit/baseline_chooser.py: remembered, audited)."""
+        snapshot = self.session.latest.analytics
+        choice = snapshot.baseline if snapshot is not None else None
+        current = "" if choice is None else f"{choice.kind}:{choice.value}"
+
+        def on_answer(text: str | None) -> None:
+            if text is not None:
+                self.run_worker(self.session.choose_baseline(text), group="baseline")
+
+        from widgets.baseline_dialog import BaselineDialog
+
+        self.app.push_screen(BaselineDialog(current), on_answer)
+
     def refresh_view(self) -> None:
         """Redraw when the session has new history (a trade closed), otherwise nothing."""
         latest = self.session.latest
@@ -119,7 +141,8 @@ class AnalyticsScreen(Screen[None]):
     def show(self, snapshot: AnalyticsSnapshot | None) -> None:
         # Imported here: the app (and its first frame) imports this screen's class for its key
         # bindings; the analytics' numpy is loaded with the session, long before `g` shows it.
-        from cockpit.analytics import present
+        from cockpit.analytics import present, present_extra
+        from widgets.analytics_extra import ABPanel, FidelityPanel
 
         title = self.query_one("#analytics-title", Static)
         if snapshot is None:
@@ -159,13 +182,17 @@ class AnalyticsScreen(Screen[None]):
                     present.TABLE_COLUMNS,
                     present.table_rows(tables[key]),
                 )
+            baseline = self.query_one("#attr-baseline", DataTable)
+            baseline.border_title = present_extra.baseline_text(snapshot)
             _fill(
-                self.query_one("#attr-baseline", DataTable),
+                baseline,
                 present.COMPARISON_COLUMNS,
                 present.comparison_rows(snapshot)
-                or [("set analytics.baseline_end to compare a baseline period", "", "")],
+                or [("press b to choose a baseline (date, phase, A/B group, policy)", "", "")],
             )
             _fill(self.query_one("#attr-filters", DataTable), *present.filter_table(snapshot))
+            self.query_one(ABPanel).show(snapshot)
+            self.query_one(FidelityPanel).show(snapshot)
 
 
 def _cell(column: str, value: str, width: int) -> Text:
