@@ -66,7 +66,8 @@ async def test_fresh_database_at_head_matches_models(db_url: str) -> None:
 
 async def test_comparison_does_see_a_difference_at_0001(db_url: str) -> None:
     """Guards the test above: at 0001 the trade_id indexes (0002), the audit table (0003), the
-    phases table (0010) and the signals' external id index (0012) are missing, and the diff says
+    phases table (0010), the signals' external id index (0012) and the ledger (0011) are
+    missing, and the diff says
     so."""
     engine = create_engine_for(db_url)
     try:
@@ -83,8 +84,14 @@ async def test_comparison_does_see_a_difference_at_0001(db_url: str) -> None:
             "ix_orders_account",
             "ix_audit_events_account",
             "ix_mode_changes_account",
+            "ix_counterfactuals_trade_id",  # 0011
         }
-        assert {op[1].name for op in diff if op[0] == "add_table"} == {"audit_events", "phases"}
+        assert {op[1].name for op in diff if op[0] == "add_table"} == {
+            "audit_events",
+            "phases",
+            "counterfactuals",  # 0011
+            "ledger_paths",
+        }
     finally:
         await engine.dispose()
 

@@ -1,0 +1,448 @@
+"""The counterfactual ledger's reads and writes (tables of migration 0011), on either engine.
+
+The ledger job (`cockpit.ledger_job`) asks `work_to_do` which closed trades need running
+(missing a row for a configured parameter set, or waiting for more candles), reads each one's
+inputs and bars (`trade_inputs`, `path_bars`, in pages, so no read holds the event loop for
+long), computes in a worker thread and hands the results to `write_ledger`: one transaction
+for a whole batch of trades, so a database that fails leaves the batch entirely absent and the
+next pass runs it again. `rows_for` and `summary` are what the screens, the report and
+`cockpit backtest --journal` show. Everything goes through `Store.run_write` and
+`Store.read_session` (the store's extension points), so SQLite and PostgreSQL behave alike.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from sqlalchemy import and_, case, delete, exists, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cockpit.domain import EXTERNAL_POLICY
+from state.models import AuditEvent, CandleRow, Counterfactual, FillRow, LedgerPath, Trade
+from state.records import TradeStatus
+from state.store import Store
+
+PENDING: Final = ("path_ended", "no_path")
+"""Statuses a newer candle can change: their trade is run again when its symbol has one."""
+MANUAL_CLOSE: Final = "manual_close"
+BAR_PAGE: Final = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRow:
+    """One (trade, parameter set) result; see `state.models.Counterfactual` for the fields."""
+
+    trade_id: int
+    policy: str
+    label: str
+    params_key: str
+    params_json: str
+    status: str
+    pnl_pct: float | None
+    exit_reason: str | None
+    exit_ts_ms: int | None
+    exit_price: float | None
+    ambiguous_bars: int
+    path_ended: bool
+    fills_json: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PathFacts:
+    """One trade's path as the ledger ran it (`state.models.LedgerPath`)."""
+
+    trade_id: int
+    bars: int
+    first_bar_ms: int | None
+    last_bar_ms: int | None
+    complete: bool
+    atr: float | None
+    excursions: dict[int, tuple[float, float]]
+    """bars N -> (favorable, adverse) price distance within the first N bars (N = 5, 20, 60)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TradeInput:
+    """What the ledger needs of a closed trade: its side, entry, ATR, score and frozen plan."""
+
+    id: int
+    symbol: str
+    side: str
+    entry_price: float
+    entry_ts_ms: int
+    exit_ts_ms: int
+    exit_price: float | None
+    initial_size: float
+    realized_pnl: float
+    atr: float | None
+    quality_score: float | None
+    plan_json: str
+    manual: bool
+    """The trader acted on it by hand (an audit `manual_action` row or a manual close)."""
+
+
+def _closed() -> Any:
+    return and_(Trade.status == TradeStatus.CLOSED.value, Trade.policy != EXTERNAL_POLICY)
+
+
+async def work_to_do(store: Store, keys: Sequence[str]) -> tuple[list[int], dict[int, int | None]]:
+    """(trades missing a row for any of `keys`, {trade waiting for candles: its last bar's
+    open time}). The question is asked of the database, so only the answer crosses over."""
+    have = (
+        select(func.count())
+        .select_from(Counterfactual)
+        .where(Counterfactual.trade_id == Trade.id, Counterfactual.params_key.in_(keys))
+        .scalar_subquery()
+    )
+    missing = select(Trade.id).where(_closed(), have < len(keys)).order_by(Trade.id)
+    waiting = (
+        select(LedgerPath.trade_id, LedgerPath.last_bar_ms)
+        .join(Counterfactual, Counterfactual.trade_id == LedgerPath.trade_id)
+        .where(Counterfactual.status.in_(PENDING), Counterfactual.params_key.in_(keys))
+        .distinct()
+    )
+    async with store.read_session() as session:
+        ids = [int(i) for i in (await session.scalars(missing)).all()]
+        pending = {
+            int(t): (None if b is None else int(b)) for t, b in await session.execute(waiting)
+        }
+    return ids, pending
+
+
+async def newest_bar_ms(store: Store, symbol: str, timeframe: str) -> int | None:
+    """Open time of the symbol's newest recorded bar (None: none)."""
+    query = select(func.max(CandleRow.ts_ms)).where(
+        CandleRow.symbol == symbol, CandleRow.timeframe == timeframe
+    )
+    async with store.read_session() as session:
+        value = await session.scalar(query)
+    return None if value is None else int(value)
+
+
+async def trade_inputs(store: Store, ids: Sequence[int]) -> list[TradeInput]:
+    """The closed trades among `ids`, in id order, with whether the trader acted by hand."""
+    if not ids:
+        return []
+    manual_audit = exists().where(
+        AuditEvent.trade_id == Trade.id, AuditEvent.kind == "manual_action"
+    )
+    manual_close = exists().where(FillRow.trade_id == Trade.id, FillRow.reason == MANUAL_CLOSE)
+    query = (
+        select(
+            Trade.id,
+            Trade.symbol,
+            Trade.side,
+            Trade.entry_price,
+            Trade.entry_ts_ms,
+            Trade.exit_ts_ms,
+            Trade.exit_price,
+            Trade.initial_size,
+            Trade.realized_pnl,
+            Trade.atr,
+            Trade.quality_score,
+            Trade.plan_json,
+            manual_audit | manual_close,
+        )
+        .where(_closed(), Trade.id.in_(list(ids)))
+        .order_by(Trade.id)
+    )
+    async with store.read_session() as session:
+        rows = (await session.execute(query)).all()
+    return [
+        TradeInput(
+            id=int(r[0]),
+            symbol=r[1],
+            side=r[2],
+            entry_price=float(r[3]),
+            entry_ts_ms=int(r[4]),
+            exit_ts_ms=int(r[5] if r[5] is not None else r[4]),
+            exit_price=None if r[6] is None else float(r[6]),
+            initial_size=float(r[7]),
+            realized_pnl=float(r[8]),
+            atr=None if r[9] is None else float(r[9]),
+            quality_score=None if r[10] is None else float(r[10]),
+            plan_json=r[11],
+            manual=bool(r[12]),
+        )
+        for r in rows
+    ]
+
+
+async def path_bars(
+    store: Store, symbol: str, timeframe: str, start_ms: int, end_ms: int
+) -> list[tuple[int, float, float, float, float]]:
+    """(open time, open, high, low, close) of the bars opening in [start_ms, end_ms), in time
+    order, read a page at a time (each await converts at most BAR_PAGE rows)."""
+    out: list[tuple[int, float, float, float, float]] = []
+    since = start_ms
+    while True:
+        query = (
+            select(CandleRow.ts_ms, CandleRow.open, CandleRow.high, CandleRow.low, CandleRow.close)
+            .where(
+                CandleRow.symbol == symbol,
+                CandleRow.timeframe == timeframe,
+                CandleRow.ts_ms >= since,
+                CandleRow.ts_ms < end_ms,
+            )
+            .order_by(CandleRow.ts_ms)
+            .limit(BAR_PAGE)
+        )
+        async with store.read_session() as session:
+            page = [
+                (int(t), float(o), float(h), float(lo), float(c))
+                for t, o, h, lo, c in (await session.execute(query)).all()
+            ]
+        out += page
+        if len(page) < BAR_PAGE:
+            return out
+        since = page[-1][0] + 1
+
+
+async def write_ledger(
+    store: Store, rows: Sequence[LedgerRow], paths: Sequence[PathFacts], now_ms: int
+) -> None:
+    """Replace the rows of these (trade, set) pairs and these trades' paths, in ONE transaction:
+    a failure leaves none of the batch written (the next pass computes it again)."""
+    pairs = {(r.trade_id, r.params_key) for r in rows}
+    trade_ids = sorted({p.trade_id for p in paths} | {t for t, _ in pairs})
+
+    async def work(session: AsyncSession) -> None:
+        by_trade: dict[int, list[str]] = {}
+        for trade_id, key in pairs:
+            by_trade.setdefault(trade_id, []).append(key)
+        for trade_id, keys in by_trade.items():
+            await session.execute(
+                delete(Counterfactual).where(
+                    Counterfactual.trade_id == trade_id, Counterfactual.params_key.in_(keys)
+                )
+            )
+        if trade_ids:
+            await session.execute(delete(LedgerPath).where(LedgerPath.trade_id.in_(trade_ids)))
+        await session.flush()
+        session.add_all(
+            Counterfactual(
+                trade_id=r.trade_id,
+                policy=r.policy,
+                label=r.label,
+                params_key=r.params_key,
+                params_json=r.params_json,
+                status=r.status,
+                pnl_pct=r.pnl_pct,
+                exit_reason=r.exit_reason,
+                exit_ts_ms=r.exit_ts_ms,
+                exit_price=r.exit_price,
+                ambiguous_bars=r.ambiguous_bars,
+                path_ended=r.path_ended,
+                fills_json=r.fills_json,
+                note=r.note,
+                computed_at_ms=now_ms,
+            )
+            for r in rows
+        )
+        session.add_all(_path_row(p, now_ms) for p in paths)
+
+    await store.run_write(work)
+
+
+def _path_row(p: PathFacts, now_ms: int) -> LedgerPath:
+    ex = p.excursions
+    return LedgerPath(
+        trade_id=p.trade_id,
+        bars=p.bars,
+        first_bar_ms=p.first_bar_ms,
+        last_bar_ms=p.last_bar_ms,
+        complete=p.complete,
+        atr=p.atr,
+        fav_5=ex[5][0] if 5 in ex else None,
+        adv_5=ex[5][1] if 5 in ex else None,
+        fav_20=ex[20][0] if 20 in ex else None,
+        adv_20=ex[20][1] if 20 in ex else None,
+        fav_60=ex[60][0] if 60 in ex else None,
+        adv_60=ex[60][1] if 60 in ex else None,
+        computed_at_ms=now_ms,
+    )
+
+
+def _row(c: Counterfactual) -> LedgerRow:
+    return LedgerRow(
+        trade_id=c.trade_id,
+        policy=c.policy,
+        label=c.label,
+        params_key=c.params_key,
+        params_json=c.params_json,
+        status=c.status,
+        pnl_pct=c.pnl_pct,
+        exit_reason=c.exit_reason,
+        exit_ts_ms=c.exit_ts_ms,
+        exit_price=c.exit_price,
+        ambiguous_bars=c.ambiguous_bars,
+        path_ended=c.path_ended,
+        fills_json=c.fills_json,
+        note=c.note,
+    )
+
+
+async def rows_for(
+    store: Store, trade_id: int, keys: Sequence[str] | None = None
+) -> list[LedgerRow]:
+    """One trade's ledger rows (of the sets `keys`; None: every set ever run), in id order."""
+    query = select(Counterfactual).where(Counterfactual.trade_id == trade_id)
+    if keys is not None:
+        query = query.where(Counterfactual.params_key.in_(list(keys)))
+    async with store.read_session() as session:
+        found = (await session.scalars(query.order_by(Counterfactual.id))).all()
+    return [_row(c) for c in found]
+
+
+async def all_rows(store: Store, keys: Sequence[str]) -> list[tuple[TradeInput, list[LedgerRow]]]:
+    """Every ledger row of the sets `keys`, with its trade, in trade order (`--journal`)."""
+    query = (
+        select(Counterfactual)
+        .where(Counterfactual.params_key.in_(list(keys)))
+        .order_by(Counterfactual.trade_id, Counterfactual.id)
+    )
+    async with store.read_session() as session:
+        found = [_row(c) for c in (await session.scalars(query)).all()]
+    by_trade: dict[int, list[LedgerRow]] = {}
+    for row in found:
+        by_trade.setdefault(row.trade_id, []).append(row)
+    trades = await trade_inputs(store, sorted(by_trade))
+    return [(t, by_trade[t.id]) for t in trades]
+
+
+async def path_facts(store: Store) -> list[PathFacts]:
+    """Every trade's path facts (the e-ratio reads their excursions)."""
+    async with store.read_session() as session:
+        found = (await session.scalars(select(LedgerPath).order_by(LedgerPath.trade_id))).all()
+    out = []
+    for p in found:
+        ex: dict[int, tuple[float, float]] = {}
+        for n, fav, adv in (
+            (5, p.fav_5, p.adv_5),
+            (20, p.fav_20, p.adv_20),
+            (60, p.fav_60, p.adv_60),
+        ):
+            if fav is not None and adv is not None:
+                ex[n] = (fav, adv)
+        out.append(
+            PathFacts(p.trade_id, p.bars, p.first_bar_ms, p.last_bar_ms, p.complete, p.atr, ex)
+        )
+    return out
+
+
+def params_text(params: dict[str, Any]) -> str:
+    return json.dumps(params, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass(frozen=True, slots=True)
+class SetTotals:
+    """One parameter set over the ledger: P&L in % of entry notional, summed over the trades
+    it has a result for (`done` and `horizon`), and the actual trades' P&L on the same trades."""
+
+    params_key: str
+    policy: str
+    label: str
+    trades: int
+    results: int
+    wins: int
+    pnl_pct: float
+    actual_pct: float
+    path_ended: int
+    no_path: int
+    refused: int
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerTotals:
+    sets: tuple[SetTotals, ...]
+    discretion_trades: int
+    """Trades with manual actions that have an own-plan result."""
+    discretion_pct: float
+    """Sum over them of actual P&L % - own plan's P&L %: what the overrides added (+) or cost."""
+    e_ratio: dict[int, tuple[float | None, int]]
+    """bars N -> (mean(favorable/ATR) / mean(adverse/ATR), trades measured)."""
+
+
+def actual_pct_sql() -> Any:
+    """The trade's own gross P&L in % of its entry notional (0 where the notional is unknown)."""
+    notional = Trade.entry_price * Trade.initial_size
+    return func.coalesce(100.0 * Trade.realized_pnl / func.nullif(notional, 0.0), 0.0)
+
+
+async def summary(store: Store, keys: Sequence[str], own_key: str) -> LedgerTotals:
+    """Per set, the discretion total and the e-ratios: aggregates computed by the database."""
+    c = Counterfactual
+    result = c.status.in_(("done", "horizon"))
+    per_set = (
+        select(
+            c.params_key,
+            func.min(c.policy),
+            func.min(c.label),
+            func.count(),
+            _count(result),
+            _count(result & (c.pnl_pct > 0.0)),
+            func.coalesce(func.sum(case((result, c.pnl_pct), else_=0.0)), 0.0),
+            func.coalesce(func.sum(case((result, actual_pct_sql()), else_=0.0)), 0.0),
+            _count(c.status == "path_ended"),
+            _count(c.status == "no_path"),
+            _count(c.status == "refused"),
+        )
+        .join(Trade, Trade.id == c.trade_id)
+        .where(c.params_key.in_(list(keys)))
+        .group_by(c.params_key)
+    )
+    manual = exists().where(
+        AuditEvent.trade_id == Trade.id, AuditEvent.kind == "manual_action"
+    ) | exists().where(FillRow.trade_id == Trade.id, FillRow.reason == MANUAL_CLOSE)
+    discretion = (
+        select(func.count(), func.coalesce(func.sum(actual_pct_sql() - c.pnl_pct), 0.0))
+        .join(Trade, Trade.id == c.trade_id)
+        .where(c.params_key == own_key, result, manual)
+    )
+    async with store.read_session() as session:
+        rows = (await session.execute(per_set)).all()
+        d_count, d_sum = (await session.execute(discretion)).one()
+        ratios: dict[int, tuple[float | None, int]] = {}
+        for n, fav, adv in (
+            (5, LedgerPath.fav_5, LedgerPath.adv_5),
+            (20, LedgerPath.fav_20, LedgerPath.adv_20),
+            (60, LedgerPath.fav_60, LedgerPath.adv_60),
+        ):
+            measured = and_(fav.is_not(None), LedgerPath.atr > 0.0)
+            q = select(
+                func.count(), func.avg(fav / LedgerPath.atr), func.avg(adv / LedgerPath.atr)
+            ).where(measured)
+            count, mean_fav, mean_adv = (await session.execute(q)).one()
+            ratio = None
+            if mean_fav is not None and mean_adv is not None and float(mean_adv) > 0.0:
+                ratio = float(mean_fav) / float(mean_adv)
+            ratios[n] = (ratio, int(count))
+    order = {key: i for i, key in enumerate(keys)}
+    sets = sorted(
+        (
+            SetTotals(
+                params_key=r[0],
+                policy=r[1],
+                label=r[2],
+                trades=int(r[3]),
+                results=int(r[4] or 0),
+                wins=int(r[5] or 0),
+                pnl_pct=float(r[6]),
+                actual_pct=float(r[7]),
+                path_ended=int(r[8] or 0),
+                no_path=int(r[9] or 0),
+                refused=int(r[10] or 0),
+            )
+            for r in rows
+        ),
+        key=lambda s: order.get(s.params_key, len(order)),
+    )
+    return LedgerTotals(tuple(sets), int(d_count), float(d_sum), ratios)
+
+
+def _count(condition: Any) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
