@@ -102,6 +102,12 @@ class Ledger:
     def own_key(self) -> str | None:
         return None if self.sets is None else self.sets[-1].key
 
+    def compute(
+        self, work: Work, sets: Sequence[LedgerSet]
+    ) -> tuple[list[LedgerRow], list[PathFacts]]:
+        """The policies over a batch of trades: runs in a worker thread, never on the loop."""
+        return _compute(work, sets)
+
     def kick(self) -> None:
         """A trade closed (or candles arrived): run a pass soon."""
         self._wake.set()
@@ -155,7 +161,7 @@ class Ledger:
                 work.append((trade, bars))
                 if trade.symbol not in newest:
                     newest[trade.symbol] = await newest_bar_ms(store, trade.symbol, TIMEFRAME)
-            rows, paths = await asyncio.to_thread(_compute, work, sets)
+            rows, paths = await asyncio.to_thread(self.compute, work, sets)
             await write_ledger(store, rows, paths, self._clock())
             for trade in trades:
                 seen = newest.get(trade.symbol)

@@ -49,6 +49,7 @@ from cockpit.execution.venues import Keeper, Route, Venues
 from cockpit.feed_health import StaleGuard
 from cockpit.history import History
 from cockpit.last_price import last_price_key, last_tick_ms_key
+from cockpit.ledger_job import Ledger
 from cockpit.live_jobs import live_feed_jobs
 from cockpit.replay_summary import run_summary
 from cockpit.risk import RiskGate
@@ -187,6 +188,8 @@ class Session:
         self.enter_live = self.modes.enter_live
         self.leave_live = self.modes.leave_live
         self.history = History(settings, self.latest, lambda: self.store, self.event)
+        # The counterfactual ledger (issue 15): each closed trade under every policy, off-loop.
+        self.ledger = Ledger(settings, lambda: self.store, self.event, clock)
         self._setup_outside(settings, clock)
 
     def _setup_outside(self, settings: Settings, clock: Callable[[], int]) -> None:
@@ -245,6 +248,7 @@ class Session:
             await close_earlier_run(self.store, self.book, self.venues, self.router, self.event)
             restored = [p for p in restored if not p.closed]
         await self.history.reload()
+        self._spawn(self.ledger.run(), "ledger")
         await self.modes.restore_risk_state(restored)
         if self.venue is not None:
             self._spawn(self._keep_venue(self.venue), f"venue-connect:{self.venue.venue}")
@@ -491,6 +495,7 @@ class Session:
         self.latest.touch()
 
     async def _trade_closed(self) -> None:
+        self.ledger.kick()
         with contextlib.suppress(Exception):  # the trade is closed whether or not this reads
             await self.history.reload()
 
