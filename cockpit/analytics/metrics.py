@@ -36,12 +36,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 from scipy.special import stdtr  # at import, on the main thread: see significance.py
 
+from cockpit.analytics.exit_quality import ExitQuality, exit_quality
 from cockpit.analytics.trades import TradeRecord
 
 DAY_MS = 86_400_000
@@ -383,6 +384,8 @@ class Metrics:
     """Quality score vs how long the trade was open (exit - entry, in minutes)."""
     quality_win: Correlation = Correlation(0)
     """Quality score vs won (1) or not (0): the point-biserial correlation, Pearson over 0/1."""
+    exits: ExitQuality = field(default_factory=lambda: ExitQuality(None, 0, None, 0, None))
+    """MFE capture, R-multiples and SQN (exit_quality.py)."""
 
     @property
     def corr_quality_pnl(self) -> float | None:
@@ -447,4 +450,5 @@ def compute_metrics(
             [t.quality_score or 0.0 for t in scored],
             [1.0 if t.net_pnl > 0 else 0.0 for t in scored],
         ),
+        exits=exit_quality(ordered),
     )
