@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 from cockpit.analytics import present
 from cockpit.analytics.phases import PHASE_NAMES
 from cockpit.analytics.snapshot import AnalyticsSnapshot
+from cockpit.screens.exit_lab import ExitLabPanel
 from cockpit.session import Session
 from widgets.confirm import ConfirmDialog
 from widgets.equity_chart import EquityChart
@@ -67,6 +68,8 @@ class AnalyticsScreen(Screen[None]):
                             yield DataTable(id=f"attr-{key}", cursor_type="row")
                     with TabPane("Baseline vs now", id="tab-baseline"):
                         yield DataTable(id="attr-baseline", cursor_type="row")
+                    with TabPane("Exit lab", id="tab-exit-lab"):
+                        yield ExitLabPanel(self.session, id="exit-lab")
         yield Footer()
 
     def on_mount(self) -> None:
