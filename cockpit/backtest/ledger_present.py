@@ -64,9 +64,11 @@ def discretion_line(totals: LedgerTotals) -> str:
     if not totals.discretion_trades:
         return "Discretion: no trade with manual actions has an own-plan result yet."
     verb = "added" if totals.discretion_pct >= 0 else "cost"
+    n = totals.discretion_trades
     return (
-        f"Discretion: on {totals.discretion_trades} trades with manual actions, the overrides "
-        f"{verb} {_pct(totals.discretion_pct)} of entry notional vs the own plan run without them."
+        f"Discretion: on {n} trade{'s' if n != 1 else ''} with manual actions, the overrides "
+        f"{verb} {abs(totals.discretion_pct):.2f}% of entry notional vs the own plan run "
+        "without them."
     )
 
 
