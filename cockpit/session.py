@@ -23,6 +23,7 @@ from adapters.paper import PaperBroker
 from cockpit.alerts.center import AlertCenter
 from cockpit.alerts.rules import AlertWatcher
 from cockpit.alerts.telegram import build_sender
+from cockpit.backtest.ledger_job import Ledger
 from cockpit.config import Settings
 from cockpit.domain import (
     Action,
@@ -49,7 +50,6 @@ from cockpit.execution.venues import Keeper, Route, Venues
 from cockpit.feed_health import StaleGuard
 from cockpit.history import History
 from cockpit.last_price import last_price_key, last_tick_ms_key
-from cockpit.ledger_job import Ledger
 from cockpit.live_jobs import live_feed_jobs
 from cockpit.replay_summary import run_summary
 from cockpit.risk import RiskGate

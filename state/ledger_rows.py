@@ -1,6 +1,6 @@
 """The counterfactual ledger's reads and writes (tables of migration 0011), on either engine.
 
-The ledger job (`cockpit.ledger_job`) asks `work_to_do` which closed trades need running
+The ledger job (`cockpit.backtest.ledger_job`) asks `work_to_do` which closed trades need running
 (missing a row for a configured parameter set, or waiting for more candles), reads each one's
 inputs and bars (`trade_inputs`, `path_bars`, in pages, so no read holds the event loop for
 long), computes in a worker thread and hands the results to `write_ledger`: one transaction
@@ -102,7 +102,11 @@ async def work_to_do(store: Store, keys: Sequence[str]) -> tuple[list[int], dict
     waiting = (
         select(LedgerPath.trade_id, LedgerPath.last_bar_ms)
         .join(Counterfactual, Counterfactual.trade_id == LedgerPath.trade_id)
-        .where(Counterfactual.status.in_(PENDING), Counterfactual.params_key.in_(keys))
+        .where(
+            LedgerPath.complete.is_(False),
+            Counterfactual.status.in_(PENDING),
+            Counterfactual.params_key.in_(keys),
+        )
         .distinct()
     )
     async with store.read_session() as session:

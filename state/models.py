@@ -333,7 +333,9 @@ class LedgerPath(Base):
     """The recorded path a closed trade's ledger rows were run on (migration 0011), one row per
     trade: how many bars from the entry, the last one's open time (None: none recorded), and
     the entry's excursions after 5, 20 and 60 bars (price distances; None: the path is
-    shorter), with the ATR at entry, for the e-ratio."""
+    shorter), with the ATR at entry, for the e-ratio. `complete`: no newer candle can change
+    its rows (the path reached its window's end, or the recorder was already past the window
+    when it ran); an incomplete one is run again when its symbol has a newer bar."""
 
     __tablename__ = "ledger_paths"
 

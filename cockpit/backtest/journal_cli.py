@@ -1,7 +1,7 @@
 """`cockpit backtest --journal`: bring the counterfactual ledger up to date, then print it.
 
-One pass of the same ledger job the cockpit runs in the background (`cockpit.ledger_job`): the
-closed trades not yet in the ledger, or waiting for candles that have arrived since, are run
+One pass of the same ledger job the cockpit runs in the background (`ledger_job`): the closed
+trades not yet in the ledger, or waiting for candles that have arrived since, are run
 under every configured policy and their own plan, then every trade's rows are printed with the
 totals per policy, the discretion line and the e-ratio (`ledger_present`). The database is never
 migrated: one at another schema revision is refused with one line (exit 2). A pass that fails
@@ -44,6 +44,7 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
 
 async def _run(settings: Settings, out: TextIO) -> int:
     from cockpit.backtest.ledger import actual_pct
+    from cockpit.backtest.ledger_job import Ledger
     from cockpit.backtest.ledger_present import (
         NOTE,
         SET_COLUMNS,
@@ -52,7 +53,6 @@ async def _run(settings: Settings, out: TextIO) -> int:
         set_rows,
         trade_lines,
     )
-    from cockpit.ledger_job import Ledger
     from state.ledger_rows import all_rows, summary
     from state.migrate import HEAD_REVISION, current_revision
     from state.store import Store

@@ -11,8 +11,8 @@ The path is `ledger_window.usable_path`'s: the recorded 1m bars from the entry o
 touches both) runs every set at once. Nothing is guessed: a policy still open where the recorded
 bars stop (the recorder has not reached that far yet, or bars are missing) is `path_ended` with
 no P&L; a trade with no bars after its entry is `no_path`; one still open at the horizon is
-closed there at the bar's close (`horizon`). Pure and synchronous: `cockpit.ledger_job` calls it
-in a worker thread.
+closed there at the bar's close (`horizon`). Pure and synchronous: `ledger_job` calls it in a
+worker thread.
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cockpit.backtest.ledger import LedgerSet
+from cockpit.backtest.ledger_job import Ledger, Work
 from cockpit.config import Settings
-from cockpit.ledger_job import Ledger, Work
 from state.ledger_rows import LedgerRow, PathFacts, rows_for
 from state.store import Store
 from tests.state.factories import T0

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from cockpit.backtest.ledger_job import Ledger
 from cockpit.backtest.reference import run_trade
 from cockpit.config import Settings
 from cockpit.domain import Candle, ExitPlan, PositionState, Side
-from cockpit.ledger_job import Ledger
 from state.ledger_rows import LedgerRow, path_facts, rows_for
 from state.store import Store
 from tests.state.factories import T0, exit_order, fill_for, open_trade, raw_one
@@ -138,6 +138,23 @@ async def test_candles_that_end_before_the_exit_are_marked_then_completed(
         assert row.pnl_pct == pytest.approx(-1.5)
     (facts,) = await path_facts(store)
     assert facts.bars == 12 and set(facts.excursions) == {5}
+
+
+async def test_a_gap_the_recorder_has_left_behind_is_final(store: Store) -> None:
+    """Bars missing inside the window while the recorder is already past it: marked, and not
+    run again on every new candle (only a backfill could fill the gap)."""
+    position = await closed_trade(store, "ck-1", exit_price=147.7, reason="stop_loss")
+    await store.upsert_candles(bars_from([150.1] * 5))
+    after = FIRST_BAR + 49 * HOUR  # past the 48 h window
+    await store.upsert_candles(bars_from([149.0, 147.5], after, prev=150.1))
+    lab = ledger(store)
+    assert await lab.refresh() == 1
+    assert position.trade_id is not None
+    assert by_policy(await rows_for(store, position.trade_id))["fixed"].status == "path_ended"
+    (facts,) = await path_facts(store)
+    assert (facts.bars, facts.complete) == (5, True)
+    await store.upsert_candles(bars_from([147.0], after + 2 * MIN, prev=147.5))
+    assert await ledger(store).refresh() == 0  # a fresh process does not run it again either
 
 
 async def fail_ledger_inserts(db: Path | str, trade_id: int) -> None:

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from adapters.backoff import Backoff
@@ -53,6 +54,15 @@ def _compute(work: Work, sets: Sequence[LedgerSet]) -> tuple[list[LedgerRow], li
         rows += trade_rows
         paths.append(facts)
     return rows, paths
+
+
+def _settled(facts: PathFacts, newest: dict[str, int | None], trade: TradeInput) -> PathFacts:
+    """A path is final once the recorder was past its window when it ran: only a backfill of
+    a gap inside the window could add bars then, and the ledger does not wait for one."""
+    latest = newest.get(trade.symbol)
+    if facts.complete or latest is None or latest < window_end_ms(trade):
+        return facts
+    return replace(facts, complete=True)
 
 
 def _sets(settings: Settings) -> list[LedgerSet]:
@@ -162,6 +172,8 @@ class Ledger:
                 if trade.symbol not in newest:
                     newest[trade.symbol] = await newest_bar_ms(store, trade.symbol, TIMEFRAME)
             rows, paths = await asyncio.to_thread(self.compute, work, sets)
+            by_id = {t.id: t for t in trades}
+            paths = [_settled(p, newest, by_id[p.trade_id]) for p in paths]
             await write_ledger(store, rows, paths, self._clock())
             for trade in trades:
                 seen = newest.get(trade.symbol)
@@ -169,6 +181,8 @@ class Ledger:
                     self._tried[trade.id] = seen
             done += len(trades)
         assert self.own_key is not None
+        if done == 0 and self.totals is not None:
+            return 0  # nothing changed: the totals stand
         self.totals = await summary(store, keys, self.own_key)
         self.computed_last = done
         self.version += 1
