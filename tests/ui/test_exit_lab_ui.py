@@ -26,8 +26,8 @@ def rows_of(table: DataTable[Text]) -> list[tuple[str, ...]]:
     return [tuple(c.plain.strip() for c in table.get_row_at(i)) for i in range(table.row_count)]
 
 
-async def stopped_trade_with_candles(app: CockpitApp, pilot: object) -> None:
-    """What the recorder keeps after the entry: a minute that dips through the stop."""
+async def stopped_trade_with_candles(app: CockpitApp) -> None:
+    """What the recorder keeps after the entry: minutes that dip through the stop."""
     (trade,) = await app.session.require_store().closed_trades()
     first = -(-trade.entry_ts_ms // 60_000) * 60_000
     bars = [
