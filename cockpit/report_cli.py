@@ -24,7 +24,7 @@ from cockpit.config import Settings, load_settings
 if TYPE_CHECKING:
     from cockpit.analytics.baseline import BaselineChoice
     from cockpit.analytics.snapshot import AnalyticsSnapshot
-    from state.ledger_rows import LedgerTotals
+    from state.ledger_totals import LedgerTotals
 
 PROG = "report"
 
@@ -150,7 +150,7 @@ def read_ledger(settings: Settings) -> LedgerTotals | None:
 
 async def _ledger_totals(settings: Settings, db_url: str) -> LedgerTotals:
     from cockpit.backtest.ledger import ledger_sets
-    from state.ledger_rows import summary
+    from state.ledger_totals import summary
     from state.store import Store
 
     sets = ledger_sets(settings)

@@ -53,7 +53,8 @@ async def _run(settings: Settings, out: TextIO) -> int:
         set_rows,
         trade_lines,
     )
-    from state.ledger_rows import all_rows, summary
+    from state.ledger_rows import all_rows
+    from state.ledger_totals import summary
     from state.migrate import HEAD_REVISION, current_revision
     from state.store import Store
 

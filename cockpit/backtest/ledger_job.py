@@ -24,16 +24,15 @@ from cockpit.config import Settings
 from state.errors import StoreClosedError
 from state.ledger_rows import (
     LedgerRow,
-    LedgerTotals,
     PathFacts,
     TradeInput,
     newest_bar_ms,
     path_bars,
-    summary,
     trade_inputs,
     work_to_do,
     write_ledger,
 )
+from state.ledger_totals import LedgerTotals, summary
 from state.store import Store
 
 if TYPE_CHECKING:

@@ -13,7 +13,8 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from state.ledger_rows import LedgerRow, LedgerTotals, TradeInput
+from state.ledger_rows import LedgerRow, TradeInput
+from state.ledger_totals import LedgerTotals
 
 SET_COLUMNS = (
     "Policy",

@@ -12,7 +12,7 @@ from cockpit.app import CockpitApp
 from cockpit.domain import Candle, Side, price_at_move
 from cockpit.screens.dashboard import DashboardScreen
 from cockpit.screens.trade_detail import TradeDetailScreen
-from state.ledger_rows import LedgerTotals
+from state.ledger_totals import LedgerTotals
 from tests.ui.harness import SYMBOL, AppFactory, rally, screen_text
 from tests.ui.test_dashboard import SIZE, open_long, redraw, step_until
 from tests.waiting import pilot_until
