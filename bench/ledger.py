@@ -13,7 +13,10 @@ Printed, beside a baseline measured in the same run on the same trades:
   engine's own Python loop (`cockpit.backtest.reference.run_trade`) on a sample of the same
   paths and plans: the ratio;
 - the longest the event loop went without running a 5 ms heartbeat during the pass ("stall"),
-  and the same heartbeat over an idle loop for as long (the machine's noise floor).
+  and the same heartbeat over an idle loop for as long (the machine's noise floor). The stall is
+  mostly the interpreter's full garbage collections (50-120 ms here: numba, scipy and ccxt make
+  a large heap, and any thread's allocations trigger them); `--freeze` moves the start-up heap
+  out of their reach (`gc.freeze()`), which the cockpit itself does not do yet.
 Figures, never asserts: the machine is shared.
 """
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import math
 import os
 import random
@@ -34,13 +38,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from cockpit.backtest.ledger import ledger_sets  # noqa: E402
 from cockpit.backtest.ledger_job import Ledger  # noqa: E402
 from cockpit.backtest.ledger_window import HORIZON_MS, usable_path, window_end_ms  # noqa: E402
 from cockpit.backtest.reference import run_trade  # noqa: E402
 from cockpit.config import Settings  # noqa: E402
 from cockpit.domain import Candle, Side  # noqa: E402
 from cockpit.engine.policy import plan_for  # noqa: E402
-from state.ledger_rows import trade_inputs  # noqa: E402
+from state.ledger_rows import path_bars, trade_inputs  # noqa: E402
 from state.store import Store  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "market"
@@ -165,6 +170,9 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trades", type=int, default=1000)
     parser.add_argument("--every-min", type=int, default=60)
+    parser.add_argument(
+        "--freeze", action="store_true", help="gc.freeze() the start-up heap before the pass"
+    )
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     minutes = args.trades * args.every_min + HORIZON_MS // MINUTE + 400
@@ -174,7 +182,14 @@ async def main() -> None:
         store = await Store.open(f"sqlite+aiosqlite:///{path}")
         build_journal(path, args.trades, args.every_min, bars)
         ledger = Ledger(Settings(), lambda: store, lambda lvl, t: None, lambda: 0)
-        await ledger.refresh()  # the numba cache and the empty pass out of the way
+        # numba's import and the kernel's cache load out of the way (once per process)
+        ledger.sets = await asyncio.to_thread(ledger_sets, Settings())
+        (first,) = await trade_inputs(store, [1])
+        path = await path_bars(store, SYMBOL, "1m", first.entry_ts_ms, window_end_ms(first))
+        await asyncio.to_thread(ledger.compute, [(first, path)], ledger.sets)
+        if args.freeze:
+            gc.collect()
+            gc.freeze()  # what a long-lived process can do after start-up: see the docstring
         took, stall = await heartbeat_stall(ledger.refresh())
         n = ledger.computed_last
         _, idle = await heartbeat_stall(asyncio.sleep(min(took, 10.0)))

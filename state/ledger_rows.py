@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import and_, delete, exists, func, select
+from sqlalchemy import and_, delete, exists, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cockpit.domain import EXTERNAL_POLICY
@@ -212,64 +212,66 @@ async def write_ledger(
 ) -> None:
     """Replace the rows of these (trade, set) pairs and these trades' paths, in ONE transaction:
     a failure leaves none of the batch written (the next pass computes it again)."""
-    pairs = {(r.trade_id, r.params_key) for r in rows}
-    trade_ids = sorted({p.trade_id for p in paths} | {t for t, _ in pairs})
+    by_keys: dict[frozenset[str], list[int]] = {}
+    per_trade: dict[int, set[str]] = {}
+    for r in rows:
+        per_trade.setdefault(r.trade_id, set()).add(r.params_key)
+    for trade_id, keys in per_trade.items():
+        by_keys.setdefault(frozenset(keys), []).append(trade_id)
+    trade_ids = sorted({p.trade_id for p in paths} | set(per_trade))
 
     async def work(session: AsyncSession) -> None:
-        by_trade: dict[int, list[str]] = {}
-        for trade_id, key in pairs:
-            by_trade.setdefault(trade_id, []).append(key)
-        for trade_id, keys in by_trade.items():
+        # Core statements, executemany: no ORM objects on the event loop
+        for keys, ids in by_keys.items():
             await session.execute(
                 delete(Counterfactual).where(
-                    Counterfactual.trade_id == trade_id, Counterfactual.params_key.in_(keys)
+                    Counterfactual.trade_id.in_(ids), Counterfactual.params_key.in_(list(keys))
                 )
             )
         if trade_ids:
             await session.execute(delete(LedgerPath).where(LedgerPath.trade_id.in_(trade_ids)))
-        await session.flush()
-        session.add_all(
-            Counterfactual(
-                trade_id=r.trade_id,
-                policy=r.policy,
-                label=r.label,
-                params_key=r.params_key,
-                params_json=r.params_json,
-                status=r.status,
-                pnl_pct=r.pnl_pct,
-                exit_reason=r.exit_reason,
-                exit_ts_ms=r.exit_ts_ms,
-                exit_price=r.exit_price,
-                ambiguous_bars=r.ambiguous_bars,
-                path_ended=r.path_ended,
-                fills_json=r.fills_json,
-                note=r.note,
-                computed_at_ms=now_ms,
-            )
-            for r in rows
-        )
-        session.add_all(_path_row(p, now_ms) for p in paths)
+        if rows:
+            await session.execute(insert(Counterfactual), [_values(r, now_ms) for r in rows])
+        if paths:
+            await session.execute(insert(LedgerPath), [_path_values(p, now_ms) for p in paths])
 
     await store.run_write(work)
 
 
-def _path_row(p: PathFacts, now_ms: int) -> LedgerPath:
+def _values(r: LedgerRow, now_ms: int) -> dict[str, Any]:
+    return {
+        "trade_id": r.trade_id,
+        "policy": r.policy,
+        "label": r.label,
+        "params_key": r.params_key,
+        "params_json": r.params_json,
+        "status": r.status,
+        "pnl_pct": r.pnl_pct,
+        "exit_reason": r.exit_reason,
+        "exit_ts_ms": r.exit_ts_ms,
+        "exit_price": r.exit_price,
+        "ambiguous_bars": r.ambiguous_bars,
+        "path_ended": r.path_ended,
+        "fills_json": r.fills_json,
+        "note": r.note,
+        "computed_at_ms": now_ms,
+    }
+
+
+def _path_values(p: PathFacts, now_ms: int) -> dict[str, Any]:
     ex = p.excursions
-    return LedgerPath(
-        trade_id=p.trade_id,
-        bars=p.bars,
-        first_bar_ms=p.first_bar_ms,
-        last_bar_ms=p.last_bar_ms,
-        complete=p.complete,
-        atr=p.atr,
-        fav_5=ex[5][0] if 5 in ex else None,
-        adv_5=ex[5][1] if 5 in ex else None,
-        fav_20=ex[20][0] if 20 in ex else None,
-        adv_20=ex[20][1] if 20 in ex else None,
-        fav_60=ex[60][0] if 60 in ex else None,
-        adv_60=ex[60][1] if 60 in ex else None,
-        computed_at_ms=now_ms,
-    )
+    values: dict[str, Any] = {
+        "trade_id": p.trade_id,
+        "bars": p.bars,
+        "first_bar_ms": p.first_bar_ms,
+        "last_bar_ms": p.last_bar_ms,
+        "complete": p.complete,
+        "atr": p.atr,
+        "computed_at_ms": now_ms,
+    }
+    for n in (5, 20, 60):
+        values[f"fav_{n}"], values[f"adv_{n}"] = ex.get(n, (None, None))
+    return values
 
 
 def _row(c: Counterfactual) -> LedgerRow:

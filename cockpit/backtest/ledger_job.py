@@ -12,6 +12,7 @@ the event log and the pass is tried again with backoff. Nothing here runs per ti
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
@@ -43,13 +44,33 @@ log = logging.getLogger(__name__)
 Work = list[tuple[TradeInput, list[Bar]]]
 
 
+def _ranges(trades: Sequence[TradeInput]) -> list[tuple[str, int, int, list[TradeInput]]]:
+    """(symbol, first ms, end ms, trades) per run of trades whose windows overlap."""
+    out: list[tuple[str, int, int, list[TradeInput]]] = []
+    for trade in sorted(trades, key=lambda t: (t.symbol, t.entry_ts_ms)):
+        end = window_end_ms(trade)
+        if out and out[-1][0] == trade.symbol and trade.entry_ts_ms <= out[-1][2]:
+            symbol, first, last, members = out[-1]
+            out[-1] = (symbol, first, max(last, end), [*members, trade])
+        else:
+            out.append((trade.symbol, trade.entry_ts_ms, end, [trade]))
+    return out
+
+
 def _compute(work: Work, sets: Sequence[LedgerSet]) -> tuple[list[LedgerRow], list[PathFacts]]:
+    """Each trade on its own window of the bars read for its range (sliced here, off-loop)."""
     from cockpit.backtest.ledger import run_trade
 
     rows: list[LedgerRow] = []
     paths: list[PathFacts] = []
+    times: dict[int, list[int]] = {}
     for trade, bars in work:
-        trade_rows, facts = run_trade(trade, bars, sets)
+        ts = times.get(id(bars))
+        if ts is None:
+            ts = times[id(bars)] = [b[0] for b in bars]
+        a = bisect.bisect_left(ts, trade.entry_ts_ms)
+        b = bisect.bisect_left(ts, window_end_ms(trade))
+        trade_rows, facts = run_trade(trade, bars[a:b], sets)
         rows += trade_rows
         paths.append(facts)
     return rows, paths
@@ -163,13 +184,12 @@ class Ledger:
             trades = await trade_inputs(store, todo[start : start + self._batch])
             work: Work = []
             newest: dict[str, int | None] = {}
-            for trade in trades:
-                bars = await path_bars(
-                    store, trade.symbol, TIMEFRAME, trade.entry_ts_ms, window_end_ms(trade)
-                )
-                work.append((trade, bars))
-                if trade.symbol not in newest:
-                    newest[trade.symbol] = await newest_bar_ms(store, trade.symbol, TIMEFRAME)
+            for symbol, first_ms, end_ms, members in _ranges(trades):
+                # one read for trades whose windows overlap: each bar crosses over once
+                bars = await path_bars(store, symbol, TIMEFRAME, first_ms, end_ms)
+                work += [(trade, bars) for trade in members]
+                if symbol not in newest:
+                    newest[symbol] = await newest_bar_ms(store, symbol, TIMEFRAME)
             rows, paths = await asyncio.to_thread(self.compute, work, sets)
             by_id = {t.id: t for t in trades}
             paths = [_settled(p, newest, by_id[p.trade_id]) for p in paths]
@@ -180,10 +200,10 @@ class Ledger:
                     self._tried[trade.id] = seen
             done += len(trades)
         assert self.own_key is not None
+        self.computed_last = done
         if done == 0 and self.totals is not None:
             return 0  # nothing changed: the totals stand
         self.totals = await summary(store, keys, self.own_key)
-        self.computed_last = done
         self.version += 1
         return done
 
