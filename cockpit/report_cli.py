@@ -25,6 +25,7 @@ from cockpit.config import Settings, load_settings
 if TYPE_CHECKING:
     from cockpit.analytics.baseline import BaselineChoice
     from cockpit.analytics.snapshot import AnalyticsSnapshot
+    from state.ledger_totals import LedgerTotals
 
 PROG = "report"
 
@@ -71,6 +72,10 @@ def run(args: argparse.Namespace) -> int:
         text = render_markdown(snapshot, source=source, generated_ms=now_ms)
     else:
         text = render_kind(snapshot, args.kind, source=source, generated_ms=now_ms)
+    if args.kind in (None, "exit"):
+        from cockpit.backtest.ledger_present import markdown
+
+        text += "\n" + "\n".join(markdown(read_ledger(settings))) + "\n"
     if args.out is None:
         sys.stdout.write(text)
         return 0
@@ -132,6 +137,36 @@ def read_snapshot(
         baseline = remembered_baseline_at(path)
     snapshot = snapshot_for(records, settings, reader.phases, baseline)
     return replace(snapshot, fidelity=fidelity_report(live_fills_at(path, account)))
+
+
+def read_ledger(settings: Settings) -> LedgerTotals | None:
+    """The counterfactual ledger's totals for the configured policies (None: no database).
+    A SQLite file is opened read-only (a URI with mode=ro), like the rest of the report."""
+    from sqlalchemy.engine import make_url
+
+    from state.db import sqlite_file_path
+
+    url = make_url(settings.db_url)
+    db_url = settings.db_url
+    if url.get_backend_name() == "sqlite":
+        path = sqlite_file_path(url)
+        if path is None or not path.exists():
+            return None
+        db_url = f"sqlite+aiosqlite:///{path.resolve().as_uri()}?mode=ro&uri=true"
+    return asyncio.run(_ledger_totals(settings, db_url))
+
+
+async def _ledger_totals(settings: Settings, db_url: str) -> LedgerTotals:
+    from cockpit.backtest.ledger import ledger_sets
+    from state.ledger_totals import summary
+    from state.store import Store
+
+    sets = ledger_sets(settings)
+    store = await Store.open(db_url, migrate=False)
+    try:
+        return await summary(store, [s.key for s in sets], sets[-1].key)
+    finally:
+        await store.close()
 
 
 def _check_revision(revision: str | None, head: str, source: str) -> None:

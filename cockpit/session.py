@@ -25,6 +25,7 @@ from cockpit.alerts.center import AlertCenter
 from cockpit.alerts.rules import AlertWatcher
 from cockpit.alerts.telegram import build_sender
 from cockpit.baseline_chooser import BaselineChooser
+from cockpit.backtest.ledger_job import Ledger
 from cockpit.config import Settings
 from cockpit.domain import (
     Action,
@@ -218,6 +219,8 @@ class Session:
             self.history, self.latest, self.require_store, self.audit, self.event
         )
         self.choose_baseline = self.baseline.choose  # the analytics screen's `b`
+        # The counterfactual ledger (issue 15): each closed trade under every policy, off-loop.
+        self.ledger = Ledger(settings, lambda: self.store, self.event, clock)
         self._setup_outside(settings, clock)
 
     def _setup_outside(self, settings: Settings, clock: Callable[[], int]) -> None:
@@ -282,6 +285,7 @@ class Session:
         await self.baseline.load()
         await self.history.reload()
         await self.ab.load(self.store, self.clock())
+        self._spawn(self.ledger.run(), "ledger")
         await self.modes.restore_risk_state(restored)
         if self.venue is not None:
             self._spawn(self._keep_venue(self.venue), f"venue-connect:{self.venue.venue}")
@@ -530,6 +534,7 @@ class Session:
             self.account_lock.kick()  # a lost connection shows here first
 
     async def _trade_closed(self) -> None:
+        self.ledger.kick()
         with contextlib.suppress(Exception):  # the trade is closed whether or not this reads
             await self.history.reload()
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from cockpit.domain import ExitPlan, PositionState
 from state.detail_rows import audit_for, trade_with_plan
+from state.ledger_rows import LedgerRow, rows_for
 from state.records import FillRecord, OrderRecord, StopMoveRecord, TradeSummary
 from state.store import Store
 
@@ -43,6 +45,8 @@ class TradeDetail:
     t1_ms: int
     price_source: str
     """'1m candles', 'ticks in memory' or 'fills only'."""
+    ledger: tuple[LedgerRow, ...] = ()
+    """A closed trade's counterfactual ledger rows (cockpit.backtest.ledger), one per set."""
 
 
 def order_rows(order: OrderRecord) -> list[TimelineRow]:
@@ -126,9 +130,11 @@ async def load_trade_detail(
     now_ms: int,
     position: PositionState | None = None,
     ticks: Sequence[tuple[int, float]] = (),
+    ledger_keys: Sequence[str] | None = None,
 ) -> TradeDetail | None:
     """The trade's detail, or None if there is no such trade. `position` is the open position
-    held in memory (fresher than its row); `ticks` the session's recent (time, price) ticks."""
+    held in memory (fresher than its row); `ticks` the session's recent (time, price) ticks;
+    `ledger_keys` the ledger's configured sets (None: every set ever run on the trade)."""
     found = await trade_with_plan(store, trade_id)
     if found is None:
         return None
@@ -166,6 +172,7 @@ async def load_trade_detail(
     steps = [(trade.entry_ts_ms, found.plan.stop_loss)]
     steps += [(m.ts_ms, m.new_price) for m in moves]
     stop_now = position.stop if position is not None else found.stop_price
+    ledger = await rows_for(store, trade_id, ledger_keys) if trade.exit_ts_ms is not None else []
     return TradeDetail(
         trade=trade,
         plan=found.plan,
@@ -178,4 +185,63 @@ async def load_trade_detail(
         t0_ms=t0,
         t1_ms=t1,
         price_source=source,
+        ledger=tuple(ledger),
     )
+
+
+LEDGER_COLUMNS = ("Policy", "Exit", "P&L %", "P&L $", "vs actual $")
+LEDGER_WAITING = {
+    "no_path": "no candles recorded after the entry",
+    "path_ended": "candles end before its exit",
+}
+
+
+def ledger_lines(detail: TradeDetail) -> list[tuple[str, str, str, str, str]]:
+    """The ledger's rows as the detail shows them, then the actual trade for comparison.
+
+    P&L is gross (before fees) for the trade's own size, as the actual line; "vs actual" is
+    the policy's P&L minus the trade's. A row without a result says why instead of a number.
+    """
+    t = detail.trade
+    if t.exit_ts_ms is None:
+        return [("", "the ledger runs once the trade has closed", "", "", "")]
+    if not detail.ledger:
+        return [
+            ("", "not in the ledger yet: it runs in the background after the close", "", "", "")
+        ]
+    notional = t.entry_price * t.initial_size
+    lines = []
+    for row in detail.ledger:
+        if row.pnl_pct is None:
+            why = LEDGER_WAITING.get(row.status) or f"{row.status}: {row.note}"
+            lines.append((row.label, why, "-", "-", "-"))
+            continue
+        usd = row.pnl_pct / 100.0 * notional
+        stamp = _stamp(row.exit_ts_ms)
+        exit_text = f"{row.exit_reason} {row.exit_price:g} {stamp}".rstrip()
+        lines.append(
+            (
+                row.label,
+                exit_text,
+                f"{row.pnl_pct:+.2f}%",
+                f"{usd:+,.2f}",
+                f"{usd - t.realized_pnl:+,.2f}",
+            )
+        )
+    actual_pct = 100.0 * t.realized_pnl / notional if notional > 0 else None
+    lines.append(
+        (
+            "actual",
+            f"{t.exit_reason} {t.exit_price:g} {_stamp(t.exit_ts_ms)}" if t.exit_price else "-",
+            "-" if actual_pct is None else f"{actual_pct:+.2f}%",
+            f"{t.realized_pnl:+,.2f}",
+            "",
+        )
+    )
+    return lines
+
+
+def _stamp(ts_ms: int | None) -> str:
+    if ts_ms is None:
+        return ""
+    return datetime.fromtimestamp(ts_ms / 1000, tz=UTC).strftime("%m-%d %H:%M")

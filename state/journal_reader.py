@@ -225,6 +225,7 @@ def record_from_row(
     source = plan.get("import")
     imported = source if isinstance(source, dict) else {}
     tp2 = plan.get("tp2_price")
+    stop = plan.get("stop_loss")
     exit_ts = row["exit_ts_ms"]
     exit_price = row["exit_price"]
     return TradeRecord(
@@ -259,6 +260,7 @@ def record_from_row(
         ab_group=row["ab_group"],
         after_exit_high=None if after_high is None else float(after_high),
         after_exit_low=None if after_low is None else float(after_low),
+        initial_stop=float(stop) if isinstance(stop, int | float) and stop > 0 else None,
     )
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
     false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -327,6 +328,64 @@ class ReplayRunRow(Base):
     trades: Mapped[int | None] = mapped_column(Integer, nullable=True)
     net_pnl: Mapped[float | None] = mapped_column(Float, nullable=True)
     summary: Mapped[str | None] = mapped_column(Text, nullable=True)
+class Counterfactual(Base):
+    """The counterfactual ledger (migration 0011): what one exit policy (or the trade's own frozen
+    plan, run without the trader's overrides) would have made on a closed trade's recorded path.
+
+    One row per (trade, parameter set); `params_key` names the set's full parameters, so a
+    changed config adds rows instead of overwriting history. `status`: `done` (exited on the
+    path), `horizon` (still open when the ledger's horizon ended: closed there at the close),
+    `path_ended` (the recorded candles ran out or broke off first: P&L unknown, never guessed),
+    `no_path` (no candles at all after the entry) or `refused` (the policy would not have
+    entered: no ATR, no baseline, a score below every tier). P&L is gross, in % of the entry
+    notional, for the trade's own side and entry (cockpit.backtest.ledger)."""
+
+    __tablename__ = "counterfactuals"
+    __table_args__ = (UniqueConstraint("trade_id", "params_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trade_id: Mapped[int] = mapped_column(ForeignKey("trades.id"), index=True)
+    policy: Mapped[str] = mapped_column(String(32))
+    label: Mapped[str] = mapped_column(String(128))
+    params_key: Mapped[str] = mapped_column(String(32))
+    params_json: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    pnl_pct: Mapped[float | None] = mapped_column(Float)
+    exit_reason: Mapped[str | None] = mapped_column(String(32))
+    exit_ts_ms: Mapped[int | None] = mapped_column(BigInteger)
+    exit_price: Mapped[float | None] = mapped_column(Float)
+    ambiguous_bars: Mapped[int] = mapped_column(Integer)
+    path_ended: Mapped[bool] = mapped_column(Boolean)
+    fills_json: Mapped[str] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(Text, server_default="")
+    computed_at_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class LedgerPath(Base):
+    """The recorded path a closed trade's ledger rows were run on (migration 0011), one row per
+    trade: how many bars from the entry, the last one's open time (None: none recorded), and
+    the entry's excursions after 5, 20 and 60 bars (price distances; None: the path is
+    shorter), with the ATR at entry, for the e-ratio. `complete`: no newer candle can change
+    its rows (the path reached its window's end, or the recorder was already past the window
+    when it ran); an incomplete one is run again when its symbol has a newer bar."""
+
+    __tablename__ = "ledger_paths"
+
+    trade_id: Mapped[int] = mapped_column(
+        ForeignKey("trades.id"), primary_key=True, autoincrement=False
+    )
+    bars: Mapped[int] = mapped_column(Integer)
+    first_bar_ms: Mapped[int | None] = mapped_column(BigInteger)
+    last_bar_ms: Mapped[int | None] = mapped_column(BigInteger)
+    complete: Mapped[bool] = mapped_column(Boolean)
+    atr: Mapped[float | None] = mapped_column(Float)
+    fav_5: Mapped[float | None] = mapped_column(Float)
+    adv_5: Mapped[float | None] = mapped_column(Float)
+    fav_20: Mapped[float | None] = mapped_column(Float)
+    adv_20: Mapped[float | None] = mapped_column(Float)
+    fav_60: Mapped[float | None] = mapped_column(Float)
+    adv_60: Mapped[float | None] = mapped_column(Float)
+    computed_at_ms: Mapped[int] = mapped_column(BigInteger)
 
 
 class SettingRow(Base):

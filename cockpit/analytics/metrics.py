@@ -36,13 +36,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 from scipy.special import stdtr  # at import, on the main thread: see significance.py
 
 from cockpit.analytics.columns import TradeColumns, columns, exit_order, seq_sum
+from cockpit.analytics.exit_quality import ExitQuality, exit_quality
 from cockpit.analytics.trades import TradeRecord
 
 DAY_MS = 86_400_000
@@ -399,6 +400,8 @@ class Metrics:
     """Quality score vs how long the trade was open (exit - entry, in minutes)."""
     quality_win: Correlation = Correlation(0)
     """Quality score vs won (1) or not (0): the point-biserial correlation, Pearson over 0/1."""
+    exits: ExitQuality = field(default_factory=lambda: ExitQuality(None, 0, None, 0, None))
+    """MFE capture, R-multiples and SQN (exit_quality.py)."""
 
     @property
     def corr_quality_pnl(self) -> float | None:
@@ -457,4 +460,5 @@ def compute_metrics(
             quality, (cols.exit_ts[scored] - cols.entry_ts[scored]) / 60_000
         ),
         quality_win=correlation(quality, np.where(pnls[scored] > 0, 1.0, 0.0)),
+        exits=exit_quality(cols.records),
     )

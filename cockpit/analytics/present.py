@@ -132,6 +132,12 @@ def runner_rows(snapshot: AnalyticsSnapshot) -> list[tuple[str, str]]:
             missed,
         ),
     ]
+    q = snapshot.metrics.exits
+    rows += [
+        ("MFE capture (exit move / MFE)", f"{fmt.pct(q.capture_pct, 1)} ({q.capture_trades})"),
+        ("Average R (net P&L / risk to SL)", f"{fmt.ratio(q.avg_r)} ({q.r_trades})"),
+        ("SQN (sqrt n x mean R / sd R)", fmt.ratio(q.sqn)),
+    ]
     if r.tp2_fallbacks:
         rows.insert(
             1,

@@ -56,6 +56,8 @@ class TradeRecord:
     ab_group: str | None = None
     after_exit_high: float | None = None
     after_exit_low: float | None = None
+    initial_stop: float | None = None
+    """The plan's stop at entry (None: no frozen plan, e.g. an imported trade): the R unit."""
 
     @property
     def net_pnl(self) -> float:

@@ -29,13 +29,17 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         description="Every entry of the rule under every policy or grid set, with the "
         "engine's exact exits. P&L in %% of entry notional per trade.",
     )
-    p.add_argument("files", type=Path, nargs="+", metavar="FILE", help="candle CSV (.csv/.gz)")
+    p.add_argument("files", type=Path, nargs="*", metavar="FILE", help="candle CSV (.csv/.gz)")
+    p.add_argument(
+        "--journal",
+        action="store_true",
+        help="the counterfactual ledger: every closed trade of the journal (--db) under every "
+        "policy on its recorded candles, brought up to date and printed",
+    )
     p.add_argument("--policy", help="NAME[,NAME...]: fixed, atr_scaled, quality_tiers")
     p.add_argument("--bias", action="store_true", help="direction bias on the --policy sets")
     p.add_argument("--scores", help="quality scores cycled per entry, e.g. 90,75,65,55")
-    p.add_argument(
-        "--entries", required=True, help="every:N[:OFFSET]: entries at the close of bar OFFSET+kN"
-    )
+    p.add_argument("--entries", help="every:N[:OFFSET]: entries at the close of bar OFFSET+kN")
     p.add_argument("--sides", default="alternate", choices=("alternate", "long", "short"))
     p.add_argument("--path", default="candles", choices=("candles", "closes"), dest="path_kind")
     p.add_argument("--grid", type=Path, help="TOML grid of parameter sets (docs/backtest.md)")
@@ -142,6 +146,17 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from cockpit.backtest.run import backtest
     from cockpit.backtest.stats import set_stats
 
+    if args.journal:
+        from cockpit.backtest.journal_cli import run_journal
+
+        if args.files:
+            raise ValueError("--journal reads the journal's own candles: give no FILE")
+        db = getattr(args, "db", None)
+        return run_journal(settings.model_copy(update={"db_url": db}) if db else settings)
+    if not args.files:
+        raise ValueError("backtest needs FILE... (candle files) or --journal")
+    if args.entries is None:
+        raise ValueError("backtest needs --entries every:N[:OFFSET]")
     if args.workers < 1:
         raise ValueError(f"--workers must be at least 1, got {args.workers}")
     if args.threads < 1:

@@ -58,6 +58,7 @@ class AnalyticsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         # numpy comes with these: the screen opens once the session runs, never on the first frame
+        from cockpit.screens.exit_lab import ExitLabPanel
         from widgets.analytics_extra import ABPanel, FidelityPanel
 
         yield Static(id="analytics-title")
@@ -78,6 +79,8 @@ class AnalyticsScreen(Screen[None]):
                         yield ABPanel(id="ab-panel")
                     with TabPane("Shadow vs live", id="tab-fidelity"):
                         yield FidelityPanel(id="fidelity-panel")
+                    with TabPane("Exit lab", id="tab-exit-lab"):
+                        yield ExitLabPanel(self.session, id="exit-lab")
         yield Footer()
 
     def on_mount(self) -> None:

@@ -83,13 +83,22 @@ class TradeDetailScreen(Screen[None]):
         with Horizontal(id="detail-top"):
             yield Static(id="detail-plan")
             yield BrailleChart(id="detail-chart")
+        yield DataTable(id="detail-ledger", cursor_type="row", zebra_stripes=True)
         yield DataTable(id="detail-timeline", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     async def on_mount(self) -> None:
+        from cockpit.trade_detail import LEDGER_COLUMNS  # SQLAlchemy: once the session runs
+
         self.query_one("#detail-plan").border_title = "Plan (frozen at entry)"
         self.query_one("#detail-chart").border_title = "Price"
         self.query_one("#detail-timeline").border_title = "Orders, fills, stop moves, audit"
+        self.query_one(
+            "#detail-ledger"
+        ).border_title = "Counterfactual ledger: each policy on this trade's candles (gross)"
+        ledger: DataTable[Text] = self.query_one("#detail-ledger", DataTable)
+        for label in LEDGER_COLUMNS:
+            ledger.add_column(label, key=label)
         table: DataTable[Text] = self.query_one("#detail-timeline", DataTable)
         for label in ("Time (UTC)", "Kind", "What"):
             table.add_column(label, key=label)
@@ -103,6 +112,7 @@ class TradeDetailScreen(Screen[None]):
                 now_ms=self.session.clock(),
                 position=position,
                 ticks=self._ticks(position.symbol if position is not None else None),
+                ledger_keys=self.session.ledger.keys,
             )
         except Exception as exc:  # the database may be failing: say so, and stay open
             self.query_one("#detail-title", Static).update(
@@ -125,7 +135,7 @@ class TradeDetailScreen(Screen[None]):
         return tuple(latest.price_history.get(symbol, ())) if symbol is not None else ()
 
     def show(self, detail: TradeDetail) -> None:
-        from cockpit.trade_detail import plan_lines
+        from cockpit.trade_detail import ledger_lines, plan_lines
 
         self.detail = detail
         self.query_one("#detail-title", Static).update(title_text(detail))
@@ -138,6 +148,10 @@ class TradeDetailScreen(Screen[None]):
         plan.append(f"prices: {detail.price_source}", style="dim")
         self.query_one("#detail-plan", Static).update(plan)
         self.query_one(BrailleChart).show(chart_spec(detail))
+        ledger: DataTable[Text] = self.query_one("#detail-ledger", DataTable)
+        ledger.clear()
+        for line in ledger_lines(detail):
+            ledger.add_row(*(_ledger_cell(i, v) for i, v in enumerate(line)))
         table: DataTable[Text] = self.query_one("#detail-timeline", DataTable)
         table.clear()
         for row in detail.timeline:
@@ -146,3 +160,11 @@ class TradeDetailScreen(Screen[None]):
                 Text(row.kind, style=KIND_STYLES.get(row.kind, "")),
                 Text(row.text),
             )
+
+
+def _ledger_cell(column: int, value: str) -> Text:
+    """Numbers right-aligned and coloured by sign; the words as they are."""
+    if column < 2 or not value or value == "-":
+        return Text(value, style="dim" if value == "-" else "")
+    style = "green" if value.startswith("+") else "red" if value.startswith("-") else ""
+    return Text(value.rjust(12), style=style)

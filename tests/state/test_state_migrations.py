@@ -66,8 +66,8 @@ async def test_fresh_database_at_head_matches_models(db_url: str) -> None:
 
 async def test_comparison_does_see_a_difference_at_0001(db_url: str) -> None:
     """Guards the test above: at 0001 the trade_id indexes (0002), the audit table (0003), the
-    phases table (0010), the replay runs (0016) and the signals' external id index (0012) are
-    missing, and the diff says so."""
+    phases table (0010), the signals' external id index (0012), the ledger (0011) and the replay
+    runs (0016) are missing, and the diff says so."""
     engine = create_engine_for(db_url)
     try:
         await upgrade_to(engine, "0001")
@@ -87,11 +87,14 @@ async def test_comparison_does_see_a_difference_at_0001(db_url: str) -> None:
             "ix_signals_account",
             "ix_signals_account_external_id",
             "ix_replay_runs_account",  # 0016
+            "ix_counterfactuals_trade_id",  # 0011
         }
         assert {op[1].name for op in diff if op[0] == "add_table"} == {
             "audit_events",
             "phases",
             "replay_runs",
+            "counterfactuals",  # 0011
+            "ledger_paths",
         }
     finally:
         await engine.dispose()

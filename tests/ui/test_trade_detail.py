@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
+from adapters.replay import ReplayFeed
 from cockpit.app import CockpitApp
+from cockpit.domain import Candle, Side, price_at_move
 from cockpit.screens.dashboard import DashboardScreen
 from cockpit.screens.trade_detail import TradeDetailScreen
-from tests.ui.harness import AppFactory, rally, screen_text
+from state.ledger_totals import LedgerTotals
+from tests.ui.harness import SYMBOL, AppFactory, rally, screen_text
 from tests.ui.test_dashboard import SIZE, open_long, redraw, step_until
+from tests.waiting import pilot_until
 from widgets.braille_chart import BrailleChart
 from widgets.formatting import price_text
 from widgets.history_table import HistoryTable
@@ -115,3 +121,102 @@ async def test_a_database_that_cannot_be_read_is_said_not_hidden(make_app: AppFa
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, DashboardScreen)
+
+
+def ledger_table(screen: TradeDetailScreen) -> list[list[str]]:
+    table: DataTable[object] = screen.query_one("#detail-ledger", DataTable)
+    return [[str(c).strip() for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+async def closed_trade_detail(
+    app: CockpitApp, pilot: Pilot[None], feed: ReplayFeed, done: Callable[[LedgerTotals], bool]
+) -> TradeDetailScreen:
+    """Open a long that stops out, let the ledger settle as `done` says, open its detail."""
+    await feed.step(1)
+    trade_id = await open_long(app, pilot)
+    await step_until(feed, pilot, lambda: not app.session.latest.positions)
+    return await detail_after_ledger(app, pilot, trade_id, done)
+
+
+async def detail_after_ledger(
+    app: CockpitApp, pilot: Pilot[None], trade_id: int, done: Callable[[LedgerTotals], bool]
+) -> TradeDetailScreen:
+    ledger = app.session.ledger
+    ledger.kick()
+    await pilot_until(pilot, lambda: ledger.totals is not None and done(ledger.totals))
+    await pilot_until(pilot, lambda: app.screen.query_one(HistoryTable).row_count > 0)
+    app.screen.query_one(HistoryTable).focus()
+    await pilot.pause()
+    await pilot.press("enter")
+    return await detail_open(app, pilot, trade_id)
+
+
+STOPS_OUT = [100.0] * 3 + [98.4] + [100.0] * 20
+
+
+async def test_a_closed_trade_shows_each_policy_on_its_candles_vs_actual(
+    make_app: AppFactory,
+) -> None:
+    app, feed = make_app(STOPS_OUT)
+    async with app.run_test(size=SIZE) as pilot:
+        await feed.step(1)
+        trade_id = await open_long(app, pilot)
+        await step_until(feed, pilot, lambda: not app.session.latest.positions)
+        (trade,) = await app.session.require_store().closed_trades()
+        # what the candle recorder keeps of the minutes after the entry: it dips through the stop
+        first = -(-trade.entry_ts_ms // 60_000) * 60_000
+        bars = [Candle(SYMBOL, "1m", first, 100.0, 100.1, 98.3, 98.6, 1.0)]
+        bars += [Candle(SYMBOL, "1m", first + 60_000 * i, 98.6, 99, 98, 98.8, 1.0) for i in (1, 2)]
+        await app.session.require_store().upsert_candles(bars)
+        screen = await detail_after_ledger(
+            app, pilot, trade_id, lambda t: any(s.results for s in t.sets)
+        )
+        rows = {row[0]: row for row in ledger_table(screen)}
+        assert set(rows) == {
+            "fixed",
+            "atr_scaled",
+            "quality_tiers",
+            "own plan, no overrides",
+            "actual",
+        }
+        notional = trade.entry_price * trade.initial_size
+        # fixed and the trade's own (fixed) plan stop out at the stop's level, -1.5 %
+        for label in ("fixed", "own plan, no overrides"):
+            _, exit_text, pct, usd, vs = rows[label]
+            stop = price_at_move(Side.LONG, trade.entry_price, -0.015)
+            assert exit_text.startswith(f"stop_loss {stop:g} ")
+            assert pct == "-1.50%"
+            assert usd == f"{-0.015 * notional:+,.2f}"
+            assert vs == f"{-0.015 * notional - trade.realized_pnl:+,.2f}"
+        # the demo trade had no ATR: the ATR policies would not have entered, and say why
+        assert rows["atr_scaled"][1:] == ["refused: no ATR at entry", "-", "-", "-"]
+        actual = rows["actual"]
+        assert actual[1].startswith("stop_loss ") and actual[3] == f"{trade.realized_pnl:+,.2f}"
+        assert "Counterfactual ledger" in screen_text(app)
+
+
+async def test_a_closed_trade_without_candles_says_so_instead_of_numbers(
+    make_app: AppFactory,
+) -> None:
+    app, feed = make_app(STOPS_OUT)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await closed_trade_detail(
+            app, pilot, feed, lambda t: any(s.no_path for s in t.sets)
+        )
+        rows = {row[0]: row for row in ledger_table(screen)}
+        for label in ("fixed", "own plan, no overrides"):
+            assert rows[label][1:] == ["no candles recorded after the entry", "-", "-", "-"]
+        assert "%" not in " ".join(" ".join(r) for label, r in rows.items() if label != "actual")
+
+
+async def test_an_open_trade_has_no_ledger_yet(make_app: AppFactory) -> None:
+    app, feed = make_app(rally())
+    async with app.run_test(size=SIZE) as pilot:
+        await feed.step(1)
+        trade_id = await open_long(app, pilot)
+        await redraw(app, pilot)
+        await pilot.press("enter")
+        screen = await detail_open(app, pilot, trade_id)
+        assert ledger_table(screen) == [
+            ["", "the ledger runs once the trade has closed", "", "", ""]
+        ]
