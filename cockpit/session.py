@@ -24,8 +24,8 @@ from adapters.paper import PaperBroker
 from cockpit.alerts.center import AlertCenter
 from cockpit.alerts.rules import AlertWatcher
 from cockpit.alerts.telegram import build_sender
-from cockpit.baseline_chooser import BaselineChooser
 from cockpit.backtest.ledger_job import Ledger
+from cockpit.baseline_chooser import BaselineChooser
 from cockpit.config import Settings
 from cockpit.domain import (
     Action,

@@ -328,6 +328,8 @@ class ReplayRunRow(Base):
     trades: Mapped[int | None] = mapped_column(Integer, nullable=True)
     net_pnl: Mapped[float | None] = mapped_column(Float, nullable=True)
     summary: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
 class Counterfactual(Base):
     """The counterfactual ledger (migration 0011): what one exit policy (or the trade's own frozen
     plan, run without the trader's overrides) would have made on a closed trade's recorded path.
