@@ -4,7 +4,7 @@ detail, then Enter on the closed short: its counterfactual ledger).
 
     uv run python docs/screenshot.py
 
-A seeded simulated market in a throwaway database: one trade that already closed, one open long
+Two seeded simulated markets (SOL and BTC: the watchlist shows both) in a throwaway database: one trade that already closed, one open long
 under the quality_tiers policy, a few minutes of simulated ticks, rendered headless at 150x44.
 The demo feed records no candles: the ticks are put into 1m bars, as the candle recorder keeps a
 live feed's, so the ledger has the closed trade's path.
@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from adapters.paper import PaperBroker
-from adapters.replay import simulated_market
+from adapters.replay import simulated_markets
 from cockpit.app import CockpitApp
 from cockpit.config import Settings
 from cockpit.domain import Candle, Side
@@ -34,9 +34,15 @@ SEED = 11
 async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(db_url=f"sqlite+aiosqlite:///{tmp}/shot.db")
-        feed = simulated_market(start_ms=START_MS, seed=SEED, speed=None, paused=True)
-        session = Session(settings, feed, PaperBroker(settings.paper), ["SOL-PERP"])
-        session.clock = lambda: feed.market_ms or START_MS
+        markets = {"SOL-PERP": (150.0, SEED), "BTC-PERP": (95_000.0, SEED + 1)}
+        feed = simulated_markets(markets, start_ms=START_MS, speed=None, paused=True)
+        session = Session(
+            settings,
+            feed,
+            PaperBroker(settings.paper),
+            list(markets),
+            clock=lambda: feed.market_ms or START_MS,  # the market's time, event log included
+        )
         app = CockpitApp(session)
         async with app.run_test(size=(150, 44)) as pilot:
             await feed.step(30)
