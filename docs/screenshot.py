@@ -4,8 +4,9 @@ detail, then Enter on the closed short: its counterfactual ledger).
 
     uv run python docs/screenshot.py
 
-Two seeded simulated markets (SOL and BTC: the watchlist shows both) in a throwaway database: one trade that already closed, one open long
-under the quality_tiers policy, a few minutes of simulated ticks, rendered headless at 150x44.
+Two seeded simulated markets (SOL and BTC: the watchlist shows both) in a throwaway
+database: one trade that already closed, one open long under the quality_tiers policy, a few
+minutes of simulated ticks, rendered headless at 150x44.
 The demo feed records no candles: the ticks are put into 1m bars, as the candle recorder keeps a
 live feed's, so the ledger has the closed trade's path.
 """
