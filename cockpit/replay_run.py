@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 
 from cockpit.config import Settings
 from cockpit.domain import PositionState
+from cockpit.execution.errors import first_line
 from cockpit.replay_summary import ReplayResult, replay_result
 from state.store import Store
 
@@ -107,9 +108,3 @@ class ReplayRun:
                     f"replay run {self.run_id}: its result was not stored: {first_line(exc)}",
                 )
         return result
-
-
-def first_line(exc: Exception) -> str:
-    """The error without SQLAlchemy's statement and parameters (the log has them)."""
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

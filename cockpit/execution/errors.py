@@ -10,3 +10,10 @@ class OrderRejected(Exception):
 class EntryPending(OrderRejected):
     """The entry went out to the venue but its fill is not confirmed yet: no position is listed
     until the account shows it (the session keeps watching; the message says so)."""
+
+
+def first_line(exc: BaseException) -> str:
+    """An error as the event log says it: its first line, without the SQL statement and
+    parameters SQLAlchemy appends (the log file has the whole of it)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
