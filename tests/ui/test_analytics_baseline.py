@@ -15,7 +15,7 @@ from cockpit.analytics.baseline import BaselineChoice
 from cockpit.cli import main
 from cockpit.screens.analytics import AnalyticsScreen
 from tests.ui.harness import app_factory, rally
-from tests.ui.test_analytics_ui import SAMPLE, SIZE, import_file, table_rows
+from tests.ui.test_analytics_ui import SAMPLE, SIZE, import_file, open_analytics, table_rows
 from tests.waiting import pilot_until
 from widgets.baseline_dialog import BaselineDialog
 
@@ -28,10 +28,7 @@ async def test_b_chooses_the_baseline_remembered_audited_and_used_by_the_report(
     await import_file(db_url, SAMPLE)
     app, feed = app_factory(db_url)(rally())
     async with app.run_test(size=SIZE) as pilot:
-        await feed.step(1)
-        await app.session.analytics_settled()
-        await pilot.press("g")
-        await pilot_until(pilot, lambda: isinstance(app.screen, AnalyticsScreen))
+        await open_analytics(app, feed, pilot)
         await pilot.press("b")
         await pilot_until(pilot, lambda: isinstance(app.screen, BaselineDialog))
         dialog = app.screen

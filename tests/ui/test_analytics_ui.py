@@ -11,8 +11,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.text import Text
+from textual.pilot import Pilot
 from textual.widgets import DataTable
 
+from adapters.replay import ReplayFeed
 from adapters.trades_csv import load_trades_csv
 from cockpit.analytics import present
 from cockpit.app import CockpitApp
@@ -23,6 +25,7 @@ from state.journal import import_trades
 from state.store import Store
 from tests.ui.harness import START_MS, app_factory, rally
 from tests.ui.test_dashboard import open_long, redraw, step_until
+from tests.waiting import pilot_until
 from widgets.gate_panel import GatePanel
 
 SIZE = (150, 45)
@@ -55,6 +58,17 @@ async def import_winners(db_url: str, tmp_path: Path, n: int) -> None:
 def panel_line(app: CockpitApp, label: str) -> str:
     panel = app.screen.query_one(GatePanel)
     return next(line for line in panel.line_texts() if label in line)
+
+
+async def open_analytics(app: CockpitApp, feed: ReplayFeed, pilot: Pilot[None]) -> AnalyticsScreen:
+    """The first price, the analytics settled, then `g`: the analytics screen once it is up."""
+    await feed.step(1)
+    await app.session.analytics_settled()
+    await pilot.press("g")
+    await pilot_until(pilot, lambda: isinstance(app.screen, AnalyticsScreen))
+    screen = app.screen
+    assert isinstance(screen, AnalyticsScreen)
+    return screen
 
 
 def table_rows(table: DataTable[Text]) -> list[tuple[str, ...]]:
@@ -91,12 +105,7 @@ async def test_g_opens_the_analytics_screen_and_escape_closes_it(tmp_path: Path)
     await import_file(db_url, SAMPLE)
     app, feed = app_factory(db_url)(rally())
     async with app.run_test(size=SIZE) as pilot:
-        await feed.step(1)
-        await app.session.analytics_settled()
-        await pilot.press("g")
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, AnalyticsScreen)
+        screen = await open_analytics(app, feed, pilot)
         snapshot = app.session.latest.analytics
         assert snapshot is not None and snapshot.trades == 60
         gates = table_rows(screen.query_one("#analytics-gates", DataTable))
@@ -113,12 +122,7 @@ async def test_the_report_says_what_the_screen_shows(tmp_path: Path) -> None:
     await import_file(db_url, SAMPLE)
     app, feed = app_factory(db_url)(rally())
     async with app.run_test(size=SIZE) as pilot:
-        await feed.step(1)
-        await app.session.analytics_settled()
-        await pilot.press("g")
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, AnalyticsScreen)
+        screen = await open_analytics(app, feed, pilot)
         shown = {
             name: table_rows(screen.query_one(f"#{name}", DataTable))
             for name in ("analytics-gates", "analytics-metrics", "attr-symbol", "attr-quality")
@@ -151,10 +155,7 @@ async def test_the_analytics_screen_shows_each_phase_against_the_one_before(
         await store.close()
     app, feed = app_factory(db_url)(rally())
     async with app.run_test(size=SIZE) as pilot:
-        await feed.step(1)
-        await app.session.analytics_settled()
-        await pilot.press("g")
-        await pilot.pause()
+        await open_analytics(app, feed, pilot)
         snapshot = app.session.latest.analytics
         assert snapshot is not None and [p.phase for p in snapshot.phases] == [1, 2]
         gates = table_rows(app.screen.query_one("#analytics-gates", DataTable))
@@ -173,10 +174,7 @@ async def test_start_the_next_phase_from_the_analytics_screen(tmp_path: Path) ->
     await import_file(db_url, SAMPLE)
     app, feed = app_factory(db_url)(rally())
     async with app.run_test(size=SIZE) as pilot:
-        await feed.step(1)
-        await app.session.analytics_settled()
-        await pilot.press("g")
-        await pilot.pause()
+        await open_analytics(app, feed, pilot)
         await pilot.press("p")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmDialog)
@@ -206,12 +204,7 @@ async def test_the_filters_tab_says_what_the_proof_documents_say(tmp_path: Path)
     await import_file(db_url, SAMPLE)
     app, feed = app_factory(db_url)(rally())
     async with app.run_test(size=SIZE) as pilot:
-        await feed.step(1)
-        await app.session.analytics_settled()
-        await pilot.press("g")
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, AnalyticsScreen)
+        screen = await open_analytics(app, feed, pilot)
         shown = table_rows(screen.query_one("#attr-filters", DataTable))
         await pilot.press("escape")
     tests = {row[0] for row in shown}
