@@ -6,41 +6,15 @@ from pathlib import Path
 
 from textual.widgets import Input, Select
 
-from adapters.paper import PaperBroker
-from adapters.replay import ReplayFeed
-from cockpit.app import CockpitApp
-from cockpit.config import Settings
-from cockpit.domain import Tick
-from cockpit.session import Session
-from tests.ui.harness import FIXED_CLOCK_MS, START_MS, scripted_ticks
 from tests.ui.test_keys import wait_for
+from tests.ui.test_watchlist import replay_app
 from widgets.order_ticket import OrderTicket
-
-
-def two_symbol_app(tmp_path: Path) -> tuple[CockpitApp, ReplayFeed]:
-    settings = Settings(db_url=f"sqlite+aiosqlite:///{tmp_path / 'c.db'}", state_flush_ms=50)
-    eth = (Tick("ETH-PERP", START_MS + 1000 * i, 2000.0, bid=1999.9, ask=2000.1) for i in range(20))
-    feed = ReplayFeed(
-        {"SOL-PERP": scripted_ticks([100.0] * 20), "ETH-PERP": eth},
-        speed=None,
-        simulated=True,
-        label="test",
-    )
-    feed.pause()
-    session = Session(
-        settings,
-        feed,
-        PaperBroker(settings.paper),
-        ["SOL-PERP", "ETH-PERP"],
-        clock=lambda: FIXED_CLOCK_MS,
-    )
-    return CockpitApp(session), feed
 
 
 async def test_the_ticket_offers_the_sessions_symbols_and_opens_on_the_chosen_one(
     tmp_path: Path,
 ) -> None:
-    app, feed = two_symbol_app(tmp_path)
+    app, feed = replay_app(tmp_path, eth_ticks=20)  # SOL and ETH, paused
     async with app.run_test(size=(160, 45)) as pilot:
         await feed.step(2)
         await wait_for(pilot, lambda: len(app.session.latest.last_tick) == 2)
