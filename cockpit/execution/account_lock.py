@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from collections.abc import Callable
 from typing import Protocol
@@ -73,15 +74,20 @@ class AccountLockGuard:
         self.alert: Callable[[str, str, str, str], object] | None = None
 
     def start(self) -> None:
-        """Hear the lock's changes on this event loop (they come from the lock's thread)."""
+        """Hear the lock's changes on this event loop (they come from the lock's thread).
+
+        A change is handled in the context this was started in (the app's): what it wakes may
+        start a Textual timer, and a timer started in the lock thread's context has no app
+        and fails when it fires."""
         lock = self.lock
         if lock is None or self._unwatch is not None:
             return
         loop = asyncio.get_running_loop()
+        context = contextvars.copy_context()
 
         def heard(status: LockStatus) -> None:
             with contextlib.suppress(RuntimeError):  # the cockpit's loop is closed
-                loop.call_soon_threadsafe(self._changed, status)
+                loop.call_soon_threadsafe(self._changed, status, context=context)
 
         self._unwatch = lock.watch(heard)
         if lock.status.state is not LockState.HELD:
