@@ -43,7 +43,8 @@ async def holders(url: str) -> list[int]:
     try:
         found = await conn.fetch(
             "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
-            "AND classid = $1 AND objid = $2",
+            "AND classid = $1 AND objid = $2 "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
             COCKPIT_KEY,
             account_key(ACCOUNT),
         )

@@ -44,7 +44,8 @@ async def lock_holder_pid(url: str, account: str) -> int | None:
     try:
         name = await conn.fetchval(
             "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-            "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1 AND l.objid = $2",
+            "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1 AND l.objid = $2"
+            " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
             COCKPIT_KEY,
             account_key(account),
         )
@@ -237,7 +238,8 @@ async def cut_and_take(url: str, account: str) -> AdvisoryLock:
         try:
             await conn.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
-                "AND granted AND classid = $1 AND objid = $2",
+                "AND granted AND classid = $1 AND objid = $2 "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
                 COCKPIT_KEY,
                 account_key(account),
             )
