@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from cockpit.analytics import fmt, present
 from cockpit.analytics import present_extra as extra
+from cockpit.analytics.direction_regime import DIRECTION_REGIME_COLUMNS, direction_regime_rows
 from cockpit.analytics.filters import FILTER_COLUMNS, filter_rows
 from cockpit.analytics.portfolio import PORTFOLIO_COLUMNS, portfolio_rows
 from cockpit.analytics.snapshot import AnalyticsSnapshot
@@ -167,6 +168,18 @@ def filter_section(key: str) -> Section:
     return section
 
 
+def direction_regime_section(snapshot: AnalyticsSnapshot) -> list[str]:
+    """Seed 000 Phase 4: "Edge is consistent across different market conditions"."""
+    result = snapshot.direction_regime
+    if result is None:
+        return []
+    out = ["## Direction x regime: is the directional edge consistent across regimes?", ""]
+    rows = direction_regime_rows(result)
+    if rows:
+        out += [*markdown_table(DIRECTION_REGIME_COLUMNS, rows), ""]
+    return [*out, f"**Answer: {result.conclusion}.**"]
+
+
 def portfolio_section(snapshot: AnalyticsSnapshot) -> list[str]:
     """Seed 003 step 6: drawdown events with 1 vs 2+ positions open, and the 1.5x rule."""
     result = snapshot.portfolio
@@ -228,7 +241,7 @@ KINDS: dict[str, Kind] = {
         (
             tables_section("regime", heading="## Expectancy by regime"),
             filter_section("regime"),
-            not_yet("Direction x regime (edge consistent across market conditions)."),
+            direction_regime_section,
         ),
     ),
     "exit": Kind(
