@@ -14,6 +14,7 @@ from cockpit.analytics.filters import filter_rows
 from cockpit.analytics.gates import Gate
 from cockpit.analytics.metrics import Metrics
 from cockpit.analytics.portfolio import portfolio_rows
+from cockpit.analytics.portfolio_correlation import correlation_rows
 from cockpit.analytics.significance import Interval
 from cockpit.analytics.snapshot import AnalyticsSnapshot
 
@@ -238,4 +239,9 @@ def filter_table(snapshot: AnalyticsSnapshot) -> tuple[tuple[str, ...], list[tup
         for kind, events, avg, largest in portfolio_rows(result):
             rows.append(("Portfolio DD", kind, "", f"avg {avg}", f"largest {largest}", "", events))
         rows.append(("Portfolio DD", "answer", "", "", "", "", result.conclusion))
+    corr = snapshot.portfolio_correlation
+    if corr is not None:
+        for name, pairs, r, rho, leverage in correlation_rows(corr):
+            rows.append(("Portfolio corr", name, pairs, f"r {r}", f"rho {rho}", "", leverage))
+        rows.append(("Portfolio corr", "answer", "", "", "", "", corr.conclusion))
     return FILTER_TABLE_COLUMNS, rows

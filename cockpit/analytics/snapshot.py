@@ -33,6 +33,7 @@ from cockpit.analytics.metrics import (
 )
 from cockpit.analytics.phases import PhasePeriod, PhaseStart, phase_criteria, phase_periods
 from cockpit.analytics.portfolio import PortfolioDrawdown, portfolio_drawdown
+from cockpit.analytics.portfolio_correlation import PortfolioCorrelation, portfolio_correlation
 from cockpit.analytics.significance import BootstrapIntervals, bootstrap_intervals
 from cockpit.analytics.trades import IMPORT_VENUE, TradeRecord
 from cockpit.config import AnalyticsConfig, Settings
@@ -74,6 +75,8 @@ class AnalyticsSnapshot:
     """Seed 000 Phase 4, the directional edge per regime (`direction_regime.py`)."""
     portfolio: PortfolioDrawdown | None = None
     """Seed 003 step 6, drawdown with 1 vs 2+ positions open (`portfolio.py`)."""
+    portfolio_correlation: PortfolioCorrelation | None = None
+    """Seed 003 step 6, positions' correlation and leverage in drawdowns vs outside them."""
     fidelity: FidelityReport | None = None
     """LIVE-SMALL fills against their paper twins (`fidelity.py`); None without live fills."""
     baseline: BaselineChoice | None = None
@@ -193,6 +196,7 @@ def build_snapshot(
         regime=regime_test(cols, config.gates),
         direction_regime=direction_regime(cols, config.gates),
         portfolio=portfolio_drawdown(cols),
+        portfolio_correlation=portfolio_correlation(cols, config.gates),
         baseline=baseline,
         ab_test=None if ab_window is None else ab_window.name,
     )
