@@ -143,7 +143,9 @@ def fidelity_section(snapshot: AnalyticsSnapshot) -> list[str]:
     rows = extra.fidelity_rows(snapshot)
     if not rows:
         return [*out, "No LIVE-SMALL fills yet."]
-    return [*out, extra.FIDELITY_NOTE, "", *markdown_table(extra.FIDELITY_COLUMNS, rows)]
+    out += [extra.FIDELITY_NOTE, "", *markdown_table(extra.FIDELITY_COLUMNS, rows)]
+    missing = extra.fidelity_missing(snapshot)
+    return out + (["", *(f"- {line}" for line in missing)] if missing else [])
 
 
 def runner_section(snapshot: AnalyticsSnapshot) -> list[str]:

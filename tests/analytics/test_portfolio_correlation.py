@@ -44,8 +44,8 @@ def _journal() -> tuple[list[TradeRecord], list[tuple[float, float]], list[tuple
     journal: list[TradeRecord] = []
     calm = [(3.0, -1.0), (1.0, 2.0), (4.0, -0.5), (0.5, 3.0), (2.5, 1.0), (1.5, 0.2)]
     slide = [(-1.0, -1.2), (-3.0, -2.5), (-0.5, -0.8), (-2.0, -2.2), (-4.0, -3.5), (-1.5, -1.0)]
-    for a, b in calm:
-        _pair(journal, a, b)
+    for k, (a, b) in enumerate(calm):
+        _pair(journal, a, b, leverage=1.0 + k % 2)
     for a, b in slide:
         _pair(journal, a, b, leverage=5.0)
     return journal, calm, slide
@@ -74,7 +74,7 @@ def test_positions_that_lose_together_in_drawdowns_show_it_with_n_and_p() -> Non
     lev_out = [t.leverage for t, dd in zip(journal, closed_in_dd, strict=True) if not dd]
     assert len(lev_dd) == 14  # the slide's 12 and two losers of the climb
     assert result.leverage_in_drawdown == pytest.approx(sum(lev_dd) / 14)
-    assert result.leverage_outside == 1.0
+    assert result.leverage_outside == pytest.approx(sum(lev_out) / len(lev_out))
     welch = stats.ttest_ind(lev_out, lev_dd, equal_var=False)
     assert result.leverage_p == pytest.approx(welch.pvalue, rel=1e-9)
     assert result.conclusion.startswith("open positions move together more in drawdowns: r +")
