@@ -334,6 +334,15 @@ class PaperTwin:
 
 
 @dataclass(frozen=True, slots=True)
+class PaperQuote:
+    """The paper model's price for a live order on the tick it was decided on, and that tick's
+    time: kept with the order's row so its fill gets its twin after a restart too."""
+
+    price: float
+    ts_ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class Fill:
     """A broker's report that (part of) an order executed."""
 
@@ -351,6 +360,8 @@ class Fill:
     """For a stop's fill: the price the stop triggered on (oracle, median, last, ...)."""
     paper: PaperTwin | None = None
     """A LIVE-SMALL fill's paper twin (None: not live, or no tick to compute it on)."""
+    paper_missing: str | None = None
+    """Why a LIVE-SMALL fill has no twin (no tick to compute it on); None otherwise."""
 
     @property
     def notional(self) -> float:

@@ -1,4 +1,4 @@
-"""LIVE-SMALL fills with their paper twins (migration 0015), for the fidelity analytics.
+"""LIVE-SMALL fills with their paper twins (migrations 0015, 0017), for the fidelity analytics.
 
 One query, the same text for the read-only sqlite3 connection of `cockpit report` and the
 journal reader, and for the store on any engine. Live trades are few (live-small limits), so
@@ -19,7 +19,8 @@ from state.store import Store
 
 _SQL = (
     "SELECT f.trade_id, t.symbol, f.side, f.size, f.reason, f.price, f.fee, f.ts_ms, "
-    "f.paper_price, f.paper_fee, f.paper_ts_ms FROM fills f JOIN trades t ON t.id = f.trade_id "
+    "f.paper_price, f.paper_fee, f.paper_ts_ms, f.paper_missing "
+    "FROM fills f JOIN trades t ON t.id = f.trade_id "
     "WHERE t.mode = :mode AND t.policy != :external{account} ORDER BY f.id"
 )
 
@@ -32,7 +33,7 @@ def _query(account: str | None) -> tuple[str, dict[str, Any]]:
 
 
 def _fill(row: Any) -> LiveFill:
-    tid, symbol, side, size, reason, price, fee, ts, p_price, p_fee, p_ts = row
+    tid, symbol, side, size, reason, price, fee, ts, p_price, p_fee, p_ts, missing = row
     return LiveFill(
         int(tid),
         str(symbol),
@@ -45,6 +46,7 @@ def _fill(row: Any) -> LiveFill:
         None if p_price is None else float(p_price),
         None if p_fee is None else float(p_fee),
         None if p_ts is None else int(p_ts),
+        None if missing is None else str(missing),
     )
 
 

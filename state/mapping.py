@@ -16,6 +16,7 @@ from cockpit.domain import (
     Mode,
     OrderRequest,
     OrderSide,
+    PaperQuote,
     PositionState,
     Side,
     StopRole,
@@ -124,12 +125,15 @@ def order_row(
     user_order_id: int | None = None,
     trigger_price: float | None = None,
     intent_json: str | None = None,
+    paper: PaperQuote | None = None,
 ) -> Order:
     return Order(
         order_type=order_type,
         user_order_id=user_order_id,
         trigger_price=trigger_price,
         intent_json=intent_json,
+        paper_price=None if paper is None else paper.price,
+        paper_ts_ms=None if paper is None else paper.ts_ms,
         client_order_id=order.client_order_id,
         trade_id=order.trade_id,
         symbol=order.symbol,
@@ -164,6 +168,7 @@ def fill_row(fill: Fill, *, trade_id: int, order_id: int) -> FillRow:
         paper_price=None if fill.paper is None else fill.paper.price,
         paper_fee=None if fill.paper is None else fill.paper.fee,
         paper_ts_ms=None if fill.paper is None else fill.paper.ts_ms,
+        paper_missing=fill.paper_missing,
     )
 
 
@@ -257,6 +262,7 @@ def fill_record(row: FillRow) -> FillRecord:
         paper_price=row.paper_price,
         paper_fee=row.paper_fee,
         paper_ts_ms=row.paper_ts_ms,
+        paper_missing=row.paper_missing,
     )
 
 
@@ -282,6 +288,11 @@ def order_record(row: Order) -> OrderRecord:
         trigger_price=row.trigger_price,
         tx_sig=row.tx_sig,
         intent_json=row.intent_json,
+        paper=(
+            None
+            if row.paper_price is None or row.paper_ts_ms is None
+            else PaperQuote(row.paper_price, row.paper_ts_ms)
+        ),
     )
 
 

@@ -155,6 +155,10 @@ class Order(Base):
     # What must happen when the order fills (JSON, migration 0007), written with the intent row
     # so a restart can resume it. `status` follows cockpit.orders.TRANSITIONS (store-enforced).
     intent_json: Mapped[str | None] = mapped_column(Text)
+    # A LIVE-SMALL order's paper price on the tick it was decided on, and that tick's time
+    # (migration 0017): its fill's paper twin, even when the fill is reported after a restart.
+    paper_price: Mapped[float | None] = mapped_column(Float)
+    paper_ts_ms: Mapped[int | None] = mapped_column(BigInteger)
     # The desk account the row belongs to (migration 0013): venue + sub-account ("drift:1") or
     # "paper:<name>"; stamped by the store on every new row (state.store, `account`).
     account: Mapped[str] = mapped_column(String(64), index=True, server_default=DEFAULT_ACCOUNT)
@@ -184,6 +188,9 @@ class FillRow(Base):
     paper_price: Mapped[float | None] = mapped_column(Float)
     paper_fee: Mapped[float | None] = mapped_column(Float)
     paper_ts_ms: Mapped[int | None] = mapped_column(BigInteger)
+    # Why a LIVE-SMALL fill has no twin (migration 0017), e.g. a stop filled with no tick
+    # through it seen; NULL for a fill with a twin, paper fills and older rows.
+    paper_missing: Mapped[str | None] = mapped_column(String(128))
 
 
 class StopMove(Base):

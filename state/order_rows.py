@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cockpit.domain import Mode, OrderRequest
+from cockpit.domain import Mode, OrderRequest, PaperQuote
 from cockpit.orders import FINAL
 from state.mapping import order_record, order_row
 from state.models import Order
@@ -47,6 +47,7 @@ def intent_work(
     trigger_price: float | None,
     intent_json: str | None,
     clock: Callable[[], int],
+    paper: PaperQuote | None = None,
 ) -> Work[int]:
     """The job that inserts an order's first row and returns its id (see
     `Store.record_order_intent`); a status other than intent/would_submit or an unknown
@@ -69,6 +70,7 @@ def intent_work(
             user_order_id=user_order_id,
             trigger_price=trigger_price,
             intent_json=intent_json,
+            paper=paper,
         )
         session.add(row)
         await session.flush()

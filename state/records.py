@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from cockpit.domain import Mode, OrderSide, Side, StopRole
+from cockpit.domain import Mode, OrderSide, PaperQuote, Side, StopRole
 from cockpit.orders import OrderStatus
 
 __all__ = [
@@ -105,6 +105,7 @@ class FillRecord:
     paper_price: float | None = None
     paper_fee: float | None = None
     paper_ts_ms: int | None = None
+    paper_missing: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +132,8 @@ class OrderRecord:
     intent_json: str | None = None
     """What must happen when the order fills (JSON, written with the intent row), so a restart
     can resume it; None for rows that need nothing beyond the fill itself."""
+    paper: PaperQuote | None = None
+    """A LIVE-SMALL order's paper price on the tick it was decided on (its fill's twin)."""
 
 
 @dataclass(frozen=True, slots=True)

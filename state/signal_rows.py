@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cockpit.domain import Side
 from state.mapping import feature_values
-from state.models import Alert, Signal
+from state.models import Alert, Signal, Trade
 from state.store import Store
 
 # Where a signal stands (the `status` column).
@@ -142,9 +142,14 @@ async def decide_signal(
     *,
     reason: str | None = None,
     trade_id: int | None = None,
+    ab_group: str | None = None,
 ) -> None:
     """Where a stored signal ended: entered (with its trade), refused by the entry path (with
-    the reason; `accepted` becomes False), skipped, or handed to the entry path."""
+    the reason; `accepted` becomes False), skipped, or handed to the entry path.
+
+    An entered signal's row gets its trade's A/B group in the same transaction (the entry path
+    assigns it, as for a ticket's entry); an entry sent but not confirmed yet passes its group
+    as `ab_group`. A refused signal never has a group: a refusal uses no turn."""
 
     async def work(session: AsyncSession) -> None:
         row = await session.get(Signal, signal_id)
@@ -158,6 +163,11 @@ async def decide_signal(
             row.reject_reason = reason
         if trade_id is not None:
             row.trade_id = trade_id
+            trade = await session.get(Trade, trade_id)  # the A/B group the entry path gave it
+            if trade is not None:
+                row.ab_group = trade.ab_group
+        elif ab_group is not None:
+            row.ab_group = ab_group
 
     await store.run_write(work)
 

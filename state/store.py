@@ -33,7 +33,16 @@ from typing import Any, TypeVar
 from sqlalchemy import Executable
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from cockpit.domain import Candle, Fill, Mode, OrderRequest, PositionState, Side, StopRole
+from cockpit.domain import (
+    Candle,
+    Fill,
+    Mode,
+    OrderRequest,
+    PaperQuote,
+    PositionState,
+    Side,
+    StopRole,
+)
 from state import audit_rows, candle_rows, order_rows, trade_rows
 from state.accounts import ACCOUNT_INFO_KEY, check_account
 from state.db import create_engine_for
@@ -168,6 +177,7 @@ class Store:
         user_order_id: int | None = None,
         trigger_price: float | None = None,
         intent_json: str | None = None,
+        paper: PaperQuote | None = None,
     ) -> int:
         """Store an order before it is sent; returns its row id once committed.
 
@@ -175,7 +185,9 @@ class Store:
         sqlalchemy.exc.IntegrityError: the id is what makes a retry recognisable. A venue order
         carries the handle it will be sent with (`user_order_id`), so an order sent just before
         a crash can still be found on the venue. `intent_json` says what must happen when it
-        fills (stored as given), so a restart can resume it.
+        fills (stored as given), so a restart can resume it. `paper` (a LIVE-SMALL order) is the
+        paper model's price on the tick it is decided on: its fill's twin, whenever the fill is
+        reported.
         """
         work = order_rows.intent_work(
             order,
@@ -187,6 +199,7 @@ class Store:
             trigger_price=trigger_price,
             intent_json=intent_json,
             clock=self._clock,
+            paper=paper,
         )
         return await self._write(work)
 

@@ -68,5 +68,8 @@ class FidelityPanel(Vertical):
     def show(self, snapshot: AnalyticsSnapshot) -> None:
         rows = extra.fidelity_rows(snapshot)
         note = extra.FIDELITY_NOTE if rows else "No LIVE-SMALL fills yet."
+        missing = extra.fidelity_missing(snapshot)
+        if missing:
+            note += "\n" + "\n".join(missing)
         self.query_one("#fidelity-note", Static).update(note)
         fill_table(self.query_one("#fidelity-table", DataTable), extra.FIDELITY_COLUMNS, rows)

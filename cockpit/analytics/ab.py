@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtr, ndtri, stdtr  # on the main thread, with the module
+from scipy.special import ndtr, ndtri, stdtr, stdtrit  # on the main thread, with the module
 
 from cockpit.analytics.metrics import Array, average_ranks, profit_factor, win_rate
 from cockpit.analytics.trades import TradeRecord
@@ -59,17 +59,35 @@ class ABComparison:
     tests: tuple[GroupTest, ...]
 
 
-def welch_p(a: Sequence[float] | Array, b: Sequence[float] | Array) -> float | None:
-    """Two-sided p of Welch's t test; None below 2 trades a side or without any spread."""
+@dataclass(frozen=True, slots=True)
+class Welch:
+    """Welch's t test of mean(b) - mean(a): the difference, its 95 % interval, the p-value."""
+
+    diff: float
+    low: float
+    high: float
+    p: float
+
+
+def welch(a: Sequence[float] | Array, b: Sequence[float] | Array) -> Welch | None:
+    """Welch's t test (two-sided) with the interval scipy's `confidence_interval(0.95)` gives;
+    None below 2 trades a side or without any spread."""
     x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if x.size < 2 or y.size < 2:
         return None
     va, vb = x.var(ddof=1) / x.size, y.var(ddof=1) / y.size
     if va + vb <= 0.0:
         return None
-    t = (y.mean() - x.mean()) / math.sqrt(va + vb)
+    diff, error = float(y.mean() - x.mean()), math.sqrt(va + vb)
     df = (va + vb) ** 2 / (va**2 / (x.size - 1) + vb**2 / (y.size - 1))
-    return float(2.0 * stdtr(df, -abs(t)))
+    half = float(stdtrit(df, 0.975)) * error
+    return Welch(diff, diff - half, diff + half, float(2.0 * stdtr(df, -abs(diff) / error)))
+
+
+def welch_p(a: Sequence[float] | Array, b: Sequence[float] | Array) -> float | None:
+    """Two-sided p of Welch's t test; None below 2 trades a side or without any spread."""
+    test = welch(a, b)
+    return None if test is None else test.p
 
 
 def mann_whitney_p(a: Sequence[float], b: Sequence[float]) -> float | None:

@@ -13,14 +13,19 @@ sign chosen so that a positive number is what live trading cost more than paper:
 
 Per trade and in total: the sums of slippage and fee differences, their sum (what live cost
 more than paper), the slippage in bps of the paper notional, the mean and largest delay. A live
-fill without a twin (reported after a restart, or made by the venue with no tick through the
-stop) is counted, never compared.
+fill without a twin (a stop the venue filled with no tick through it seen by the cockpit, an
+order with no tick kept) is counted, never compared, and counted again under the reason stored
+with it (`not_compared`). A fill reported after a restart has its twin: the order's row keeps
+its paper price (migration 0017).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+UNKNOWN_MISSING = "no twin recorded (a fill from before migration 0017)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +43,8 @@ class LiveFill:
     paper_price: float | None
     paper_fee: float | None
     paper_ts_ms: int | None
+    missing: str | None = None
+    """Why it has no twin, as stored (`fills.paper_missing`); None for a row from before 0017."""
 
     @property
     def compared(self) -> bool:
@@ -64,6 +71,8 @@ class FidelityRow:
     """slippage + fee difference: what live trading cost more than paper."""
     avg_delay_s: float | None
     max_delay_s: float | None
+    not_compared: tuple[tuple[str, int], ...] = ()
+    """Fills without a twin by reason (most first), e.g. ("no tick through the stop ...", 1)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +87,7 @@ def _row(label: str, fills: Sequence[LiveFill]) -> FidelityRow:
     fees = sum(f.fee - (f.paper_fee or 0.0) for f in done)
     notional = sum((f.paper_price or 0.0) * f.size for f in done)
     delays = [(f.ts_ms - (f.paper_ts_ms or 0)) / 1000.0 for f in done]
+    reasons = Counter(f.missing or UNKNOWN_MISSING for f in fills if not f.compared)
     return FidelityRow(
         label=label,
         fills=len(fills),
@@ -88,6 +98,7 @@ def _row(label: str, fills: Sequence[LiveFill]) -> FidelityRow:
         live_cost_usd=slip + fees,
         avg_delay_s=sum(delays) / len(delays) if delays else None,
         max_delay_s=max(delays) if delays else None,
+        not_compared=tuple(reasons.most_common()),
     )
 
 

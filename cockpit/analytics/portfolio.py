@@ -71,10 +71,21 @@ def _kind(depths: Array) -> DrawdownKind:
     return DrawdownKind(int(depths.size), float(np.mean(depths)), float(np.max(depths)))
 
 
+def _below_peak(cols: TradeColumns) -> tuple[Array, Mask]:
+    """The equity curve from 0 (one point before the first trade, one after each) and where
+    it is below its running peak."""
+    equity = np.concatenate(([0.0], np.cumsum(cols.net)))
+    return equity, equity < np.maximum.accumulate(equity)
+
+
+def in_drawdown(cols: TradeColumns) -> Mask:
+    """Trades (in exit order) whose close left the equity below its running peak."""
+    return _below_peak(cols)[1][1:]
+
+
 def drawdown_events(cols: TradeColumns) -> tuple[Array, Mask]:
     """Depth of every drawdown event (see the module), and whether it was multi-position."""
-    equity = np.concatenate(([0.0], np.cumsum(cols.net)))
-    below = equity < np.maximum.accumulate(equity)
+    equity, below = _below_peak(cols)
     edges = np.diff(np.concatenate(([0], below.astype(np.int8), [0])))
     starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
     if starts.size == 0:

@@ -9,10 +9,12 @@ from datetime import UTC, datetime
 
 from cockpit.analytics import fmt
 from cockpit.analytics.attribution import AttributionTable
+from cockpit.analytics.direction_regime import direction_regime_rows
 from cockpit.analytics.filters import filter_rows
 from cockpit.analytics.gates import Gate
 from cockpit.analytics.metrics import Metrics
 from cockpit.analytics.portfolio import portfolio_rows
+from cockpit.analytics.portfolio_correlation import correlation_rows
 from cockpit.analytics.significance import Interval
 from cockpit.analytics.snapshot import AnalyticsSnapshot
 
@@ -218,7 +220,8 @@ FILTER_TABLE_COLUMNS = ("Test", "Group", "Trades", "Expectancy $", "95% interval
 
 def filter_table(snapshot: AnalyticsSnapshot) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
     """Seed 003's hypotheses on one table (the analytics screen's "Filters" tab): each
-    confidence bucket and regime with its verdict, each test's answer, and the drawdown with 1
+    confidence bucket and regime with its verdict, each test's answer, the directional edge
+    per regime (each side, the gap and whether the edge holds there), and the drawdown with 1
     vs 2+ positions open with the 1.5x rule's answer."""
     rows: list[tuple[str, ...]] = []
     for name, test in (("Confidence", snapshot.confidence), ("Regime", snapshot.regime)):
@@ -226,9 +229,19 @@ def filter_table(snapshot: AnalyticsSnapshot) -> tuple[tuple[str, ...], list[tup
             continue
         rows += [(name, *row) for row in filter_rows(test)]
         rows.append((name, "answer", "", "", "", "", test.conclusion))
+    edge = snapshot.direction_regime
+    if edge is not None:
+        name = "Direction x regime"
+        rows += [(name, *row) for row in direction_regime_rows(edge)]
+        rows.append((name, "answer", "", "", "", "", edge.conclusion))
     result = snapshot.portfolio
     if result is not None:
         for kind, events, avg, largest in portfolio_rows(result):
             rows.append(("Portfolio DD", kind, "", f"avg {avg}", f"largest {largest}", "", events))
         rows.append(("Portfolio DD", "answer", "", "", "", "", result.conclusion))
+    corr = snapshot.portfolio_correlation
+    if corr is not None:
+        for name, pairs, r, rho, leverage in correlation_rows(corr):
+            rows.append(("Portfolio corr", name, pairs, f"r {r}", f"rho {rho}", "", leverage))
+        rows.append(("Portfolio corr", "answer", "", "", "", "", corr.conclusion))
     return FILTER_TABLE_COLUMNS, rows

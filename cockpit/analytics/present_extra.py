@@ -99,6 +99,18 @@ def fidelity_rows(snapshot: AnalyticsSnapshot) -> list[tuple[str, ...]]:
     return [*(_fidelity_row(r) for r in report.trades), _fidelity_row(report.total)]
 
 
+def fidelity_missing(snapshot: AnalyticsSnapshot) -> list[str]:
+    """The live fills with no twin, by reason: "1 fill not compared: no tick through the stop
+    seen by the cockpit" (empty when every fill was compared)."""
+    report = snapshot.fidelity
+    if report is None:
+        return []
+    return [
+        f"{n} fill{'s' if n != 1 else ''} not compared: {reason}"
+        for reason, n in report.total.not_compared
+    ]
+
+
 FIDELITY_NOTE = (
     "Each LIVE-SMALL fill against the paper model's fill on the same ticks; positive: live "
     "cost more than paper. Delay: live fill time - paper fill time."

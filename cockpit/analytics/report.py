@@ -5,7 +5,7 @@ file and the screen say the same thing (tests/analytics/test_report.py checks it
 
 Seed 003: "every optimization gets a markdown report with proof". `--kind` picks one document
 under the seed's file name (`KINDS`); each is built from the sections below, with its numbers,
-intervals and p-values, and says what it does not compute yet instead of leaving it out silently.
+intervals and p-values.
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ from datetime import UTC, datetime
 
 from cockpit.analytics import fmt, present
 from cockpit.analytics import present_extra as extra
+from cockpit.analytics.direction_regime import DIRECTION_REGIME_COLUMNS, direction_regime_rows
 from cockpit.analytics.filters import FILTER_COLUMNS, filter_rows
 from cockpit.analytics.portfolio import PORTFOLIO_COLUMNS, portfolio_rows
+from cockpit.analytics.portfolio_correlation import CORRELATION_COLUMNS, correlation_rows
 from cockpit.analytics.snapshot import AnalyticsSnapshot
 
 Section = Callable[[AnalyticsSnapshot], list[str]]
@@ -141,7 +143,9 @@ def fidelity_section(snapshot: AnalyticsSnapshot) -> list[str]:
     rows = extra.fidelity_rows(snapshot)
     if not rows:
         return [*out, "No LIVE-SMALL fills yet."]
-    return [*out, extra.FIDELITY_NOTE, "", *markdown_table(extra.FIDELITY_COLUMNS, rows)]
+    out += [extra.FIDELITY_NOTE, "", *markdown_table(extra.FIDELITY_COLUMNS, rows)]
+    missing = extra.fidelity_missing(snapshot)
+    return out + (["", *(f"- {line}" for line in missing)] if missing else [])
 
 
 def runner_section(snapshot: AnalyticsSnapshot) -> list[str]:
@@ -167,6 +171,18 @@ def filter_section(key: str) -> Section:
     return section
 
 
+def direction_regime_section(snapshot: AnalyticsSnapshot) -> list[str]:
+    """Seed 000 Phase 4: "Edge is consistent across different market conditions"."""
+    result = snapshot.direction_regime
+    if result is None:
+        return []
+    out = ["## Direction x regime: is the directional edge consistent across regimes?", ""]
+    rows = direction_regime_rows(result)
+    if rows:
+        out += [*markdown_table(DIRECTION_REGIME_COLUMNS, rows), ""]
+    return [*out, f"**Answer: {result.conclusion}.**"]
+
+
 def portfolio_section(snapshot: AnalyticsSnapshot) -> list[str]:
     """Seed 003 step 6: drawdown events with 1 vs 2+ positions open, and the 1.5x rule."""
     result = snapshot.portfolio
@@ -183,9 +199,24 @@ def portfolio_section(snapshot: AnalyticsSnapshot) -> list[str]:
     ]
 
 
-def not_yet(text: str) -> Section:
-    """A part of the seed's analysis this cockpit does not compute yet, said plainly."""
-    return lambda _snapshot: ["## Not computed yet", "", text]
+def correlation_section(snapshot: AnalyticsSnapshot) -> list[str]:
+    """Seed 003 step 6: "Symbol correlation during drawdowns", "Leverage exposure during
+    drawdowns"."""
+    result = snapshot.portfolio_correlation
+    if result is None:
+        return []
+    out = ["## Positions open at once: correlation and leverage in drawdowns", ""]
+    out += markdown_table(CORRELATION_COLUMNS, correlation_rows(result))
+    pairs = result.in_drawdown.n + result.outside.n
+    return [
+        *out,
+        "",
+        f"{result.cross_symbol_pairs} of {pairs} pairs are of two different symbols. "
+        "Leverage: the average of the trades that closed in a drawdown and of the others "
+        f"(Welch p {fmt.p_value(result.leverage_p)}).",
+        "",
+        f"**Answer: {result.conclusion}.**",
+    ]
 
 
 # ------------------------------------------------------------------ documents
@@ -228,7 +259,7 @@ KINDS: dict[str, Kind] = {
         (
             tables_section("regime", heading="## Expectancy by regime"),
             filter_section("regime"),
-            not_yet("Direction x regime (edge consistent across market conditions)."),
+            direction_regime_section,
         ),
     ),
     "exit": Kind(
@@ -247,7 +278,7 @@ KINDS: dict[str, Kind] = {
             tables_section("symbol", heading="## P&L by symbol"),
             equity_section,
             portfolio_section,
-            not_yet("Symbol correlation and leverage exposure during drawdowns."),
+            correlation_section,
         ),
     ),
     "ab": Kind(

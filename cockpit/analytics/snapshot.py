@@ -20,6 +20,7 @@ from cockpit.analytics.ab import (
 from cockpit.analytics.attribution import AttributionTable, Tier, attribution_tables
 from cockpit.analytics.baseline import BaselineChoice, split
 from cockpit.analytics.columns import TradeColumns, columns
+from cockpit.analytics.direction_regime import DirectionRegime, direction_regime
 from cockpit.analytics.fidelity import FidelityReport
 from cockpit.analytics.filters import FilterTest, confidence_test, regime_test
 from cockpit.analytics.gates import Gate, PeriodComparison, evaluate_gates
@@ -32,6 +33,7 @@ from cockpit.analytics.metrics import (
 )
 from cockpit.analytics.phases import PhasePeriod, PhaseStart, phase_criteria, phase_periods
 from cockpit.analytics.portfolio import PortfolioDrawdown, portfolio_drawdown
+from cockpit.analytics.portfolio_correlation import PortfolioCorrelation, portfolio_correlation
 from cockpit.analytics.significance import BootstrapIntervals, bootstrap_intervals
 from cockpit.analytics.trades import IMPORT_VENUE, TradeRecord
 from cockpit.config import AnalyticsConfig, Settings
@@ -69,8 +71,12 @@ class AnalyticsSnapshot:
     """Seed 003 step 3, the MIN_CONFIDENCE hypothesis per bucket (`filters.py`)."""
     regime: FilterTest | None = None
     """Seed 003 step 4, the regime filters' hypothesis per regime (`filters.py`)."""
+    direction_regime: DirectionRegime | None = None
+    """Seed 000 Phase 4, the directional edge per regime (`direction_regime.py`)."""
     portfolio: PortfolioDrawdown | None = None
     """Seed 003 step 6, drawdown with 1 vs 2+ positions open (`portfolio.py`)."""
+    portfolio_correlation: PortfolioCorrelation | None = None
+    """Seed 003 step 6, positions' correlation and leverage in drawdowns vs outside them."""
     fidelity: FidelityReport | None = None
     """LIVE-SMALL fills against their paper twins (`fidelity.py`); None without live fills."""
     baseline: BaselineChoice | None = None
@@ -188,7 +194,9 @@ def build_snapshot(
         ),
         confidence=confidence_test(cols, config.gates),
         regime=regime_test(cols, config.gates),
+        direction_regime=direction_regime(cols, config.gates),
         portfolio=portfolio_drawdown(cols),
+        portfolio_correlation=portfolio_correlation(cols, config.gates),
         baseline=baseline,
         ab_test=None if ab_window is None else ab_window.name,
     )

@@ -194,9 +194,10 @@ class Entries:
         )
         try:
             pos = await self.router.open(route.venue, intent, order)
-        except EntryPending:
+        except EntryPending as pending_exc:
             self.risk.record_entry(now_ms)  # it may still land: the cooldown holds
             if group is not None and self.ab is not None:
+                pending_exc.ab_group = group.group
                 await self.ab.commit(group)
             raise
         self.risk.record_entry(now_ms)

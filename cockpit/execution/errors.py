@@ -11,6 +11,9 @@ class EntryPending(OrderRejected):
     """The entry went out to the venue but its fill is not confirmed yet: no position is listed
     until the account shows it (the session keeps watching; the message says so)."""
 
+    ab_group: str | None = None
+    """The A/B group the entry got (set by the entry path; it went out, so it used its turn)."""
+
 
 def first_line(exc: BaseException) -> str:
     """An error as the event log says it: its first line, without the SQL statement and

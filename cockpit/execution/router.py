@@ -128,6 +128,7 @@ class Router:
         the order is in flight from here. Raises IntentNotWritten when the row could not be
         written (then nothing is sent)."""
         store = self.require_store()
+        quote = self.twins.quote(order, mode)  # the paper twin's price, kept with the row
         try:
             order_id = await store.record_order_intent(
                 order,
@@ -136,12 +137,13 @@ class Router:
                 status=OrderStatus.WOULD_SUBMIT if mode is Mode.SHADOW else OrderStatus.INTENT,
                 user_order_id=venue.handle(order.client_order_id),
                 intent_json=None if intent is None else intent.to_json(),
+                paper=quote,
             )
         except Exception as exc:
             log.error("intent row of %s not written: %s", order.client_order_id, exc)
             raise IntentNotWritten(f"the database did not take the order ({exc})") from exc
         self.in_flight[order_id] = (venue.venue, order)
-        self.twins.sent(order_id, order, mode)
+        self.twins.sent(order_id, quote)
         return order_id
 
     async def _submit(
@@ -437,6 +439,7 @@ class Router:
             await self._failed_later(row, event)
 
     async def _filled_later(self, row: OrderRecord, fill: Fill) -> None:
+        self.twins.restore(row.id, row.paper)  # sent before a restart: the row keeps its twin
         if not row.reduce_only:
             if row.intent_json is None:
                 self.event("error", f"entry {row.client_order_id} filled but its intent is lost")

@@ -251,7 +251,7 @@ class SignalIntake:
                     quality_score=signal.quality,
                 )
             except EntryPending as exc:
-                await self._decide(signal_id, ENTERING, reason=str(exc))
+                await self._decide(signal_id, ENTERING, reason=str(exc), ab_group=exc.ab_group)
                 return f"signal #{signal_id}: {exc}"
             except OrderRejected as exc:
                 await self._decide(signal_id, REFUSED, reason=str(exc))
@@ -264,11 +264,24 @@ class SignalIntake:
         return f"signal #{signal_id} entered as #{pos.trade_id}"
 
     async def _decide(
-        self, signal_id: int, status: str, *, reason: str | None = None, trade_id: int | None = None
+        self,
+        signal_id: int,
+        status: str,
+        *,
+        reason: str | None = None,
+        trade_id: int | None = None,
+        ab_group: str | None = None,
     ) -> None:
+        """Write where the signal stands; an entered one gets its trade's A/B group with it."""
         try:
             await signal_rows.decide_signal(
-                self._store(), signal_id, status, self._clock(), reason=reason, trade_id=trade_id
+                self._store(),
+                signal_id,
+                status,
+                self._clock(),
+                reason=reason,
+                trade_id=trade_id,
+                ab_group=ab_group,
             )
         except Exception as exc:  # the decision stands; its row says less than it should
             log.warning("signal %s: outcome %s not written: %s", signal_id, status, exc)

@@ -231,3 +231,31 @@ async def test_a_second_test_while_one_runs_is_refused_at_run_time(tmp_path: Pat
         assert session.ab.running(T0) is not None
     finally:
         await session.stop()
+
+
+async def test_a_signal_entry_sent_but_not_confirmed_keeps_its_group_on_the_signal_row(
+    tmp_path: Path,
+) -> None:
+    """On the offline Drift the entry rests unconfirmed (EntryPending): it went out, so it used
+    its turn, and the signal's row says which group it got while the trade is not listed yet."""
+    from cockpit.signals.payload import SignalIn
+    from tests.cockpit.drift_rig import SYMBOL as DRIFT_SYMBOL
+    from tests.cockpit.drift_rig import open_rig
+
+    r = await open_rig(tmp_path / "pending.db")
+    try:
+        [test] = Settings(ab=[bias_test()]).ab
+        r.session.ab.tests = [test]  # the running session's assigner, as [[ab]] would load it
+        await r.session.enter_live("LIVE")
+        r.h.chain.fill_market_orders = False  # it rests on the book: sent, not confirmed
+        intake = r.session.signals
+        signal = SignalIn(DRIFT_SYMBOL, Side.LONG, "tv-9", 40.0, None, None, {}, "{}")
+        await intake.receive(signal, "test")  # ask mode: waits for the trader
+        [signal_id] = intake.waiting
+        said = await intake.confirm(signal_id)
+        assert "not confirmed yet" in said
+        assert r.rows("SELECT status, trade_id, ab_group FROM signals") == [("entering", None, "A")]
+        after = r.session.ab.peek(r.clock.now)
+        assert after is not None and after.group == "B", "the pending entry used A's turn"
+    finally:
+        await r.session.stop()

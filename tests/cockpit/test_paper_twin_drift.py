@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 
 from cockpit.analytics.fidelity import fidelity_report
-from cockpit.analytics.present_extra import fidelity_rows
+from cockpit.analytics.present_extra import fidelity_missing, fidelity_rows
+from cockpit.analytics.report import render_kind
 from cockpit.config import Settings
 from cockpit.domain import Side
 from cockpit.report_cli import read_snapshot
 from cockpit.session import EntryPending
 from state.fidelity_rows import live_fills_at
-from tests.cockpit.drift_rig import SYMBOL, T0, Rig, open_rig
+from tests.cockpit.drift_rig import SYMBOL, T0, Rig, open_rig, restart
 from tests.waiting import until
 
 
@@ -121,3 +122,63 @@ async def test_a_stop_the_software_closes_late_is_compared_with_the_first_tick_t
     stop_slip = (147.6 - price) * size
     assert stop_slip == pytest.approx(0.2 * 0.26, rel=1e-4)
     assert report.total.slippage_usd >= stop_slip - 1e-9
+
+
+# ------------------------------------------------------------------ across a restart
+async def test_an_entry_confirmed_after_a_restart_gets_its_twin_from_the_order_row(
+    tmp_path: Path,
+) -> None:
+    """The entry is sent, the cockpit restarts, the venue fills it later: its twin is the paper
+    fill on the tick it was decided on, kept with the order's row (the new process never saw
+    that tick)."""
+    r = await open_rig(tmp_path / "restart.db")
+    await r.session.enter_live("LIVE")
+    r.h.chain.fill_market_orders = False  # it rests on the book: sent, not confirmed
+    with pytest.raises(EntryPending):
+        await r.session.open_position(SYMBOL, Side.LONG, 40, 2)
+    r.h.set_oracle(150.6)  # the market moves on chain while nobody watches
+    r = await restart(r)
+    try:
+        r.h.chain.fill_resting_market_orders()
+        r.clock.now += 2_000
+        await r.settle()
+        [pos] = r.session.latest.positions
+        [entry] = r.rows(TWIN_SQL)
+        _, side, size, price, _fee, ts, p_price, p_fee, p_ts = entry
+        assert (side, size) == ("buy", pytest.approx(0.26))
+        assert price == pytest.approx(150.6) and p_price == pytest.approx(150.0)
+        assert p_fee == 0.0 and p_ts == T0 and ts > p_ts
+        report = fidelity_report(live_fills_at(r.db))
+        assert report is not None and report.total.compared == 1
+        assert report.total.slippage_usd == pytest.approx(0.6 * pos.size, rel=1e-3)
+    finally:
+        await r.session.stop()
+
+
+async def test_a_stop_the_venue_filled_unseen_says_why_it_has_no_twin(rig: Rig) -> None:
+    """The venue's stop fills on a price the cockpit never saw (it moved on chain between two
+    of the cockpit's ticks; the same when the cockpit was down): there is no tick to put the
+    paper stop on, so nothing is compared, and the fill and the analytics say why."""
+    session = rig.session
+    await session.enter_live("LIVE")
+    pos = await session.open_position(SYMBOL, Side.LONG, 40, 2)
+    await rig.settle()
+    rig.h.set_oracle(147.0)  # on chain only: through the 147.75 stop, no tick of it seen
+    rig.h.chain.fire_triggers()
+    await rig.settle()  # the poll reads the venue's stop fill
+    await until(lambda: pos.closed)
+    rows = rig.rows("SELECT reason, paper_price, paper_missing FROM fills ORDER BY id")
+    assert rows == [
+        ("entry", pytest.approx(150.0), None),
+        ("stop_loss", None, "no tick through the stop seen by the cockpit"),
+    ]
+    report = fidelity_report(live_fills_at(rig.db))
+    assert report is not None
+    assert (report.total.fills, report.total.compared) == (2, 1)
+    assert report.total.not_compared == (("no tick through the stop seen by the cockpit", 1),)
+    snapshot = read_snapshot(Settings(db_url=f"sqlite+aiosqlite:///{rig.db}"))
+    assert fidelity_missing(snapshot) == [
+        "1 fill not compared: no tick through the stop seen by the cockpit"
+    ]
+    document = render_kind(snapshot, "fidelity", source="t", generated_ms=0)
+    assert "1 fill not compared: no tick through the stop seen by the cockpit" in document

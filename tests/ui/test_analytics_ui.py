@@ -208,8 +208,14 @@ async def test_the_filters_tab_says_what_the_proof_documents_say(tmp_path: Path)
         shown = table_rows(screen.query_one("#attr-filters", DataTable))
         await pilot.press("escape")
     tests = {row[0] for row in shown}
-    assert tests == {"Confidence", "Regime", "Portfolio DD"}
-    assert sum(1 for row in shown if row[1] == "answer") == 3
+    assert tests == {
+        "Confidence",
+        "Regime",
+        "Direction x regime",
+        "Portfolio DD",
+        "Portfolio corr",
+    }
+    assert sum(1 for row in shown if row[1] == "answer") == 5
     out = tmp_path / "proofs"
     out.mkdir()
     for kind in ("confidence", "regime", "portfolio"):
@@ -218,11 +224,13 @@ async def test_the_filters_tab_says_what_the_proof_documents_say(tmp_path: Path)
     documents = {
         "Confidence": (out / "CONFIDENCE_FILTER_ANALYSIS.md").read_text(),
         "Regime": (out / "REGIME_FILTER_ANALYSIS.md").read_text(),
+        "Direction x regime": (out / "REGIME_FILTER_ANALYSIS.md").read_text(),
         "Portfolio DD": (out / "PORTFOLIO_CORRELATION_ANALYSIS.md").read_text(),
+        "Portfolio corr": (out / "PORTFOLIO_CORRELATION_ANALYSIS.md").read_text(),
     }
     for test, group, *cells in shown:
         text = documents[test]
         if group == "answer":
             assert f"**Answer: {cells[-1]}.**" in text, (test, cells)
-        elif test != "Portfolio DD":
+        elif not test.startswith("Portfolio"):
             assert "| " + " | ".join([group, *cells]) + " |" in text.splitlines(), (test, group)
