@@ -14,6 +14,9 @@ and exits; how the feeds are shaped:
   screen and exit status 2 with the closest names;
 - a replay plays one candle file as one symbol: a file has no symbol column, and several files
   would need their timelines merged. It stays one symbol per session (docs/feeds.md).
+
+Both are built as a `FeedFirst` (cockpit/starting.py): the feed first, which the app starts and
+shows at once, then the session on it, behind the first prices.
 """
 
 from __future__ import annotations
@@ -91,18 +94,6 @@ def demo_start(
         return built
 
     return FeedFirst(feed, session)
-
-
-def demo_session(
-    settings: Settings,
-    *,
-    seed: int | None,
-    speed: float | None,
-    paused: bool = False,
-    symbols: list[str] | None = None,
-) -> Session:
-    """The demo's session, its markets built first (tests and tools: `demo_start`)."""
-    return demo_start(settings, seed=seed, speed=speed, paused=paused, symbols=symbols).session()
 
 
 def last_prices_quickly(db_url: str, symbols: list[str], account: str) -> dict[str, float | None]:
