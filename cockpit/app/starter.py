@@ -14,8 +14,8 @@ A start that fails (a database that cannot be opened or migrated, a build that r
 file or a market the exchange does not list) is said in the header and printed when the app has
 closed the screen (`cockpit.cli`), and the cockpit exits with status 2, as any refusal at start
 does; what the session had opened (its feed, its store) is closed.
-Quitting while the session is being built exits once the build's thread returns (a thread
-cannot be stopped); the session it built is never started.
+Quitting while the session is being built closes the feed already running and exits once the
+build's thread returns (a thread cannot be stopped); the session it built is never started.
 """
 
 from __future__ import annotations
@@ -74,6 +74,10 @@ class Starter:
                 early.start()  # its prices show from now on
                 self.view.doing(f"opening {journal_name(start.settings.db_url)} ...")
             session = await asyncio.to_thread(start.build)
+        except asyncio.CancelledError:  # quit while starting: the early feed is closed too
+            if early is not None:
+                await early.stop()
+            raise
         except Exception as exc:
             log.exception("the session could not be built")
             if early is not None:

@@ -7,7 +7,8 @@ ticks are shown on the starting screen (the header's price, the chart) while the
 and kept. When the session starts it takes them over in order, then goes on with the same
 iterator: the engine sees every tick the trader saw, before any newer one, and no tick is lost or
 seen twice. A restored position's stop is therefore checked against the prices shown while it
-was being restored.
+was being restored; a kept live price that is older than the feed's staleness limit by the time
+the session takes it is not acted on, as no stale price is (`cockpit.feed_health.StaleGuard`).
 
 Each symbol's next tick is asked for by a task; what it brings is kept (and shown) until the
 session takes the symbol. At most `KEEP` ticks are kept per symbol: a replay at full speed then

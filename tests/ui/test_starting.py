@@ -20,6 +20,7 @@ from textual.widgets import Static
 import cockpit.cli as cli
 from cockpit.app import CockpitApp
 from cockpit.config import Settings
+from cockpit.domain import FeedState
 from cockpit.screens.dashboard import DashboardScreen
 from state.instance_lock import InstanceLock
 from tests.waiting import pilot_until
@@ -104,6 +105,29 @@ async def test_the_demo_is_drawn_starting_then_prices_show_while_the_journal_loa
         session.set()
     assert app.return_code in (0, None)
     assert db.exists()
+
+
+async def test_quitting_while_the_session_is_built_closes_the_running_feed(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "demo.db"
+    app = cli.demo_app(Settings(db_url=f"sqlite+aiosqlite:///{db}"), seed=3, speed=10)
+    markets = app.start.feed
+    assert markets is not None
+    session = held(app)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot_until(
+                pilot,
+                lambda: re.search(r"SOL-PERP \d+\.\d+", header(app, "price")) is not None,
+                what="a live price in the header",
+            )
+            await pilot.press("q")
+            session.set()  # the build's thread returns; the session it built never starts
+    finally:
+        session.set()
+    assert not app.starter.started
+    assert markets().status.state is FeedState.DOWN  # the early feed was closed
 
 
 async def test_a_journal_that_is_not_a_database_is_said_and_left_as_it_was(
