@@ -2,7 +2,10 @@
 (SHADOW on live data), `cockpit --venue drift` (SHADOW and LIVE-SMALL on Drift), report, import,
 backtest (cockpit/backtest/cli.py).
 
-Bad input is refused here with one clear line and exit status 2, before any screen opens.
+Bad input is refused here with one clear line and exit status 2, before any screen opens. What
+needs the heavy libraries to check (a replay's candle file, the live symbols on the exchange) is
+checked right after the first frame instead: said on the screen, then printed on one line when
+it closes, exit status 2 (`_launch`).
 """
 
 from __future__ import annotations
