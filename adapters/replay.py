@@ -435,22 +435,22 @@ def simulated_markets(
     live: dict[str, Iterator[Tick]] = {}
     history: dict[str, list[Candle]] = {}
     for symbol, (start_price, seed) in markets.items():
-        stream = simulated_ticks(
-            symbol,
-            start_price=start_price,
-            seed=seed,
-            start_ms=start_ms - warmup_ticks * interval_ms,
-            interval_ms=interval_ms,
-        )
-        raw_warmup = [next(stream) for _ in range(warmup_ticks)]
-        first_live = next(stream)
+        # The same path as `simulated_ticks` from the warm-up's start: its prices only (no tick
+        # objects: the demo's markets are built while the trader waits for a first price).
+        sim = MarketSimulator(start_price, seed, interval_ms)
+        raw_warmup = []
+        for _ in range(warmup_ticks):
+            raw_warmup.append(sim.price)
+            sim.step()
+        first_live = sim.tick(symbol, start_ms)
         # The process is multiplicative, so scaling the whole path is another path of the same
         # process: scale it so the first live tick is exactly `start_price` (a demo resumes
         # there).
         factor = start_price / first_live.price
-        warmup = [scale_tick(t, factor) for t in raw_warmup]
-        history[symbol] = aggregate_ticks(warmup, "1m")
-        live[symbol] = _scaled(itertools.chain([first_live], stream), factor)
+        first_ms = start_ms - warmup_ticks * interval_ms
+        history[symbol] = minute_bars(symbol, first_ms, interval_ms, raw_warmup, factor)
+        after = _ticks_after(sim, symbol, start_ms, interval_ms)
+        live[symbol] = _scaled(itertools.chain([first_live], after), factor)
     return ReplayFeed(
         live,
         speed=speed,
@@ -463,6 +463,42 @@ def simulated_markets(
 
 def _scaled(ticks: Iterator[Tick], factor: float) -> Iterator[Tick]:
     return (scale_tick(t, factor) for t in ticks)
+
+
+def _ticks_after(sim: MarketSimulator, symbol: str, ts_ms: int, interval_ms: int) -> Iterator[Tick]:
+    """`simulated_ticks` after its tick at `ts_ms`: the next step, the next tick, and so on."""
+    while True:
+        sim.step()
+        ts_ms += interval_ms
+        yield sim.tick(symbol, ts_ms)
+
+
+def minute_bars(
+    symbol: str, first_ms: int, interval_ms: int, prices: Sequence[float], factor: float
+) -> list[Candle]:
+    """`aggregate_ticks(..., "1m")` of ticks at `prices` times `factor`, one every `interval_ms`
+    from `first_ms`, without making the ticks (identical bars: a positive factor keeps the
+    order of prices, so the highest scaled price is the scaled highest)."""
+    out: list[Candle] = []
+    bucket: int | None = None
+    o = h = lo = c = 0.0
+    for i, price in enumerate(prices):
+        ts = first_ms + i * interval_ms
+        start = ts - ts % MINUTE_MS
+        if start != bucket:
+            if bucket is not None:
+                out.append(_bar(symbol, bucket, o, h, lo, c, factor))
+            bucket = start
+            o = h = lo = c = price
+        else:
+            h, lo, c = max(h, price), min(lo, price), price
+    if bucket is not None:
+        out.append(_bar(symbol, bucket, o, h, lo, c, factor))
+    return out
+
+
+def _bar(symbol: str, ts_ms: int, o: float, h: float, lo: float, c: float, factor: float) -> Candle:
+    return Candle(symbol, "1m", ts_ms, o * factor, h * factor, lo * factor, c * factor, 0.0)
 
 
 def candle_replay(

@@ -2,7 +2,10 @@
 (SHADOW on live data), `cockpit --venue drift` (SHADOW and LIVE-SMALL on Drift), report, import,
 backtest (cockpit/backtest/cli.py).
 
-Bad input is refused here with one clear line and exit status 2, before any screen opens.
+Bad input is refused here with one clear line and exit status 2, before any screen opens. What
+needs the heavy libraries to check (a replay's candle file, the live symbols on the exchange) is
+checked right after the first frame instead: said on the screen, then printed on one line when
+it closes, exit status 2 (`_launch`).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from adapters.drift.wallet import WalletError
 from cockpit import db_cli, phase_cli, report_cli
 from cockpit.backtest.cli import add_parser as add_backtest_parser
 from cockpit.config import APP_NAME, Settings, default_data_dir, load_settings
-from cockpit.feeds import check_live_markets, demo_session, demo_symbols, live_session
+from cockpit.feeds import demo_start, demo_symbols, live_start
 from cockpit.secret_scan import looks_like_key
 from cockpit.session_builds import drift_session, replay_session
 from state.advisory_lock import AdvisoryLock
@@ -36,6 +39,7 @@ from state.instance_lock import DatabaseInUse, InstanceLockError
 from state.locks import Lock, database_lock
 
 if TYPE_CHECKING:
+    from adapters.replay import ReplayFeed
     from adapters.trades_csv import TradesFile
     from cockpit.app import CockpitApp
     from cockpit.session import Session
@@ -255,7 +259,7 @@ def run_demo(args: argparse.Namespace) -> int:
     _setup_logging()
     with database_lock(settings.db_url, account=settings.account) as lock:
         app = demo_app(settings, seed=args.seed, speed=args.speed, symbols=args.demo_symbols)
-        return _run(_watched(lock, app))
+        return _launch(_watched(lock, app))
 
 
 def demo_app(
@@ -267,15 +271,16 @@ def demo_app(
     symbols: list[str] | None = None,
 ) -> CockpitApp:
     """The cockpit on the simulated markets; the symbols are checked here (a duplicate or a
-    market the demo does not simulate: exit 2), the session is built after the first frame."""
+    market the demo does not simulate: exit 2). After the first frame the markets are built and
+    their prices shown, then the session is built on them (`cockpit.feeds.demo_start`)."""
     from cockpit.app import CockpitApp
     from cockpit.starting import SessionStart
 
     markets = list(demo_symbols(settings, symbols))
-    build = functools.partial(
-        demo_session, settings, seed=seed, speed=speed, paused=paused, symbols=markets
+    parts = demo_start(settings, seed=seed, speed=speed, paused=paused, symbols=markets)
+    return CockpitApp(
+        SessionStart(settings, markets, parts.session, simulated=True, feed=parts.feed)
     )
-    return CockpitApp(SessionStart(settings, markets, build, simulated=True))
 
 
 def run_replay(args: argparse.Namespace) -> int:
@@ -284,7 +289,7 @@ def run_replay(args: argparse.Namespace) -> int:
     settings = _settings(args, REPLAY_DB_FILE)
     _setup_logging()
     with database_lock(settings.db_url, account=settings.account) as lock:
-        return _run(
+        return _launch(
             _watched(
                 lock,
                 replay_app(
@@ -314,19 +319,28 @@ def replay_app(
 
     The session runs on the data's time (entries, fills, the header clock), and a new replay
     starts clean: what an earlier run left open is closed as end_of_data at that run's last
-    price, unless `resume`. The files are read here (a bad line: exit 2, before any screen);
-    the session is built after the first frame."""
-    from adapters.replay import candle_replay
+    price, unless `resume`. The signals file is read here (a bad line: exit 2, before any
+    screen); the candle file (numpy, seconds for a big one) after the first frame, in the
+    worker that then builds the session: a bad line there is said on the starting screen and
+    printed, exit 2."""
     from cockpit.app import CockpitApp
     from cockpit.signals.replay import read_signals_csv
-    from cockpit.starting import SessionStart
+    from cockpit.starting import FeedFirst, SessionStart
 
     timed = read_signals_csv(signals) if signals is not None else None  # bad line: exit 2
-    feed = candle_replay(path, symbol, speed, paused=paused)
-    build = functools.partial(
-        replay_session, settings, feed, symbol, path, speed, resume, signals, timed
+
+    def feed() -> ReplayFeed:
+        from adapters.replay import candle_replay
+
+        return candle_replay(path, symbol, speed, paused=paused)
+
+    def session(played: ReplayFeed) -> Session:
+        return replay_session(settings, played, symbol, path, speed, resume, signals, timed)
+
+    parts = FeedFirst(feed, session)
+    return CockpitApp(
+        SessionStart(settings, [symbol], parts.session, simulated=True, feed=parts.feed)
     )
-    return CockpitApp(SessionStart(settings, [symbol], build, simulated=True))
 
 
 def live_settings(args: argparse.Namespace) -> Settings | None:
@@ -378,7 +392,7 @@ def on_drift(args: argparse.Namespace, settings: Settings) -> bool:
 def run_drift(settings: Settings) -> int:
     _setup_logging()
     with database_lock(settings.db_url, account=settings.account) as lock:
-        return _run(_watched(lock, drift_app(settings)))
+        return _launch(_watched(lock, drift_app(settings)))
 
 
 def drift_app(settings: Settings) -> CockpitApp:
@@ -402,15 +416,9 @@ def drift_app(settings: Settings) -> CockpitApp:
 
 
 def run_live(settings: Settings) -> int:
-    """The symbols are checked against the exchange first (an unknown one: exit 2). That loads
-    ccxt before the screen (a second or two; the feed would load it right after anyway), so
-    the wait is said on the terminal."""
-    cfg = settings.feed
-    print(f"cockpit: checking {', '.join(cfg.symbol_list)} on {cfg.exchange} ...", file=sys.stderr)
-    note = check_live_markets(cfg)
     _setup_logging()
     with database_lock(settings.db_url, account=settings.account) as lock:
-        return _run(_watched(lock, live_app(settings, note=note)))
+        return _launch(_watched(lock, live_app(settings)))
 
 
 def live_app(
@@ -418,15 +426,20 @@ def live_app(
     *,
     clock: Callable[[], int] | None = None,
     monotonic: Callable[[], float] = time.monotonic,
-    note: str | None = None,
 ) -> CockpitApp:
-    """SHADOW on live data for every symbol; the session is built after the first frame
-    (`cockpit.feeds.live_session`, where `clock` and `monotonic` are explained)."""
+    """SHADOW on live data for every symbol. After the first frame the symbols are checked
+    against the exchange ("checking markets ..."; an unknown one is said and exits 2 with the
+    closest names), the feed started and its prices shown, then the session built on it
+    (`cockpit.feeds.live_start`, where `clock` and `monotonic` are explained)."""
     from cockpit.app import CockpitApp
     from cockpit.starting import SessionStart
 
-    build = functools.partial(live_session, settings, clock=clock, monotonic=monotonic, note=note)
-    return CockpitApp(SessionStart(settings, settings.feed.symbol_list, build))
+    cfg = settings.feed
+    parts = live_start(settings, clock=clock, monotonic=monotonic)
+    checking = f"checking markets {', '.join(cfg.symbol_list)} on {cfg.exchange} ..."
+    return CockpitApp(
+        SessionStart(settings, cfg.symbol_list, parts.session, feed=parts.feed, checking=checking)
+    )
 
 
 def _journal_settings(args: argparse.Namespace) -> Settings:
@@ -503,6 +516,16 @@ def _watched(lock: Lock | None, app: CockpitApp) -> CockpitApp:
 def _run(app: CockpitApp) -> int:
     app.run()
     return app.return_code or 0
+
+
+def _launch(app: CockpitApp) -> int:
+    """Run the app; a start that failed after the first frame (a bad candle file, a market the
+    exchange does not list, a journal that cannot be opened) is printed on one line once the
+    screen is closed, as a refusal before it would be."""
+    code = _run(app)
+    if app.starter.failure is not None:
+        print(app.starter.failure, file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

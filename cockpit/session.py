@@ -45,6 +45,7 @@ from cockpit.execution.alerts import PositionAlerts
 from cockpit.execution.audit_log import AuditLog
 from cockpit.execution.book import PositionBook
 from cockpit.execution.commands import Audit, Commands
+from cockpit.execution.early_ticks import EarlyTicks
 from cockpit.execution.entries import Entries
 from cockpit.execution.errors import EntryPending, OrderRejected
 from cockpit.execution.events import PRICE_HISTORY_LEN, EventLog, LatestState, LogEvent
@@ -109,6 +110,9 @@ class Session:
         self.fresh_run = fresh_run
         self._summarized = False
         self.feed = feed
+        # The feed's ticks taken while the session was built (the app shows them at once): the
+        # feed tasks take them over in order (cockpit/execution/early_ticks.py).
+        self.early_ticks: EarlyTicks | None = None
         self.broker = broker
         self.live_broker = live_broker
         self.wallet = wallet
@@ -397,7 +401,9 @@ class Session:
     async def _run_feed(self, symbol: str) -> None:
         """Consume ticks until the feed ends. Errors go to the log and never kill the app."""
         try:
-            async for tick in self.feed.ticks(symbol):
+            early = self.early_ticks
+            ticks = self.feed.ticks(symbol) if early is None else early.ticks(symbol)
+            async for tick in ticks:
                 try:
                     await self.on_tick(tick)
                 except Exception as exc:  # a bad tick or a store error must not stop the feed

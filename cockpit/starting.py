@@ -12,18 +12,22 @@ worker thread after that first frame, then starts it and swaps it in.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from cockpit.domain import FeedState, FeedStatus
 from cockpit.execution.events import LatestState
 
 if TYPE_CHECKING:
+    from adapters.base import MarketFeed
     from cockpit.config import Settings
     from cockpit.session import Session
+
+F = TypeVar("F", bound="MarketFeed")
 
 
 @dataclass(frozen=True)
@@ -34,12 +38,43 @@ class SessionStart:
     in a worker thread, so it must not touch the UI or need a running loop); the session is then
     started on the loop. Anything it raises is shown and the cockpit exits with status 2, as a
     refusal before the first frame would. `symbols` are what the dashboard shows until then.
+
+    `feed`, when given, builds the session's feed alone (also in the worker thread, first): the
+    app starts it at once and shows its prices while `build` loads the rest, and the session
+    takes its ticks over (`cockpit.execution.early_ticks`). `build` must then use that same feed
+    (`FeedFirst` keeps the two together).
     """
 
     settings: Settings
     symbols: list[str]
     build: Callable[[], Session]
     simulated: bool = False  # a demo or a replay: the header says SIMULATED from the first frame
+    feed: Callable[[], MarketFeed] | None = None
+    checking: str | None = None  # what `feed` checks first, said on the starting screen
+
+
+class FeedFirst(Generic[F]):
+    """A session's feed built on its own before the session, and the session built on it.
+
+    `feed()` builds the feed once (the first call; later calls return it), `session()` builds
+    the session on that feed, building the feed first if nobody asked for it yet (a test, a
+    tool). Both may run in a worker thread.
+    """
+
+    def __init__(self, feed: Callable[[], F], session: Callable[[F], Session]) -> None:
+        self._make_feed = feed
+        self._make_session = session
+        self._feed: F | None = None
+        self._lock = threading.Lock()
+
+    def feed(self) -> F:
+        with self._lock:
+            if self._feed is None:
+                self._feed = self._make_feed()
+            return self._feed
+
+    def session(self) -> Session:
+        return self._make_session(self.feed())
 
 
 def journal_name(db_url: str) -> str:

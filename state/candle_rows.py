@@ -6,11 +6,11 @@ are built here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cockpit.domain import Candle
@@ -18,6 +18,9 @@ from state.mapping import candle_from_row, candle_values
 from state.models import CandleRow
 from state.row_helpers import ReadAll
 from state.writer import Work
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql
 
 _CANDLE_KEY = ("symbol", "timeframe", "ts_ms")
 _CANDLE_VALUES = ("open", "high", "low", "close", "volume", "source")
@@ -43,7 +46,7 @@ def upsert_work(dialect: str, rows: list[dict[str, Any]]) -> Work[int]:
 async def upsert_candles(session: AsyncSession, dialect: str, rows: list[dict[str, Any]]) -> None:
     """Native INSERT .. ON CONFLICT DO UPDATE where the dialect has it, merge() elsewhere."""
     if dialect in ("sqlite", "postgresql"):
-        insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+        insert = sqlite.insert if dialect == "sqlite" else _postgresql_insert()
         stmt = insert(CandleRow)
         stmt = stmt.on_conflict_do_update(
             index_elements=list(_CANDLE_KEY),
@@ -53,6 +56,14 @@ async def upsert_candles(session: AsyncSession, dialect: str, rows: list[dict[st
         return
     for values in rows:
         await session.merge(CandleRow(**values))
+
+
+def _postgresql_insert() -> Callable[[type[CandleRow]], postgresql.Insert]:
+    """PostgreSQL's INSERT, imported when a PostgreSQL journal writes: its module imports
+    asyncpg's adapter, tens of ms on every start of a SQLite cockpit otherwise."""
+    from sqlalchemy.dialects import postgresql
+
+    return postgresql.insert
 
 
 async def candles(

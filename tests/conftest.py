@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -95,3 +96,17 @@ def any_db_url(db_engine: str, tmp_path: Path, request: pytest.FixtureRequest) -
     if db_engine == "postgresql":
         return str(request.getfixturevalue("pg_url"))
     return f"sqlite+aiosqlite:///{tmp_path / 'data' / 'cockpit.db'}"
+
+
+@pytest.fixture
+def headless_cli(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`cockpit.cli.main` runs its app headless (pytest has no terminal for it). A start that
+    fails after the first frame (a bad candle file, a market the exchange does not list) is
+    then printed on one line and exit 2, as in a terminal."""
+    import cockpit.cli as cli
+
+    def run(app: Any) -> int:
+        app.run(headless=True, size=(150, 44))
+        return int(app.return_code or 0)
+
+    monkeypatch.setattr(cli, "_run", run)

@@ -14,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 
 def test_driftpy_is_not_imported_by_the_demo_path() -> None:
     """driftpy costs ~2 s to import; the demo must start without it."""
@@ -78,11 +80,22 @@ def test_the_first_frame_path_imports_no_heavy_library() -> None:
     assert _run(code) == "[]"
 
 
-def test_the_cli_shows_the_first_frame_before_any_heavy_library(tmp_path: Path) -> None:
-    """The real `cockpit demo` path (arguments, settings, the journal's lock, the app) up to its
-    first frame, run headless. The session is built only after that frame: what is loaded when
-    the build begins is what the first frame needed. The build then fails on purpose (the app
-    exits 2 without opening the journal)."""
+@pytest.mark.parametrize("command", ["demo", "replay", "live"])
+def test_the_cli_shows_the_first_frame_before_any_heavy_library(
+    tmp_path: Path, command: str
+) -> None:
+    """The real `cockpit demo`, `cockpit replay FILE` and live-feed paths (arguments, settings
+    with every optional section, the journal's lock, the app) up to their first frame, run
+    headless. The feed and the session are built only after that frame: what is loaded when
+    the first of them begins is what the first frame needed. It then fails on purpose (the app
+    exits 2 without opening the journal, reading the candle file or asking the exchange)."""
+    candles = tmp_path / "sol.csv"
+    candles.write_text("timestamp_ms,open,high,low,close,volume\n60000,1,2,0.5,1.5,3\n")
+    argv = {
+        "demo": ["demo", "--seed", "1"],
+        "replay": ["replay", str(candles)],
+        "live": ["--feed", "binanceusdm", "--symbol", "SOL/USDT:USDT"],
+    }[command]
     code = (
         "import dataclasses\n"
         "import cockpit.cli as cli\n"
@@ -91,14 +104,44 @@ def test_the_cli_shows_the_first_frame_before_any_heavy_library(tmp_path: Path) 
         "    def held():\n"
         "        seen.append(loaded())\n"
         "        raise RuntimeError('held by the test')\n"
-        "    app.start = dataclasses.replace(app.start, build=held)\n"
+        "    app.start = dataclasses.replace(app.start, feed=held, build=held)\n"
         "    app.run(headless=True)\n"
         "    return app.return_code\n"
         "cli._run = run\n"
-        f"code = cli.main(['--config', {str(tmp_path / 'none.toml')!r}, '--db', "
-        f"'sqlite+aiosqlite:///{tmp_path / 'demo.db'}', 'demo', '--seed', '1'])\n"
+        f"code = cli.main(['--config', {str(tmp_path / 'all.toml')!r}, '--db', "
+        f"'sqlite+aiosqlite:///{tmp_path / 'j.db'}', *{argv!r}])\n"
         "print(code, seen)\n"
     )
-    (tmp_path / "none.toml").write_text("")
+    (tmp_path / "all.toml").write_text(EVERY_SECTION)
     assert _run(code, tmp_path) == "2 [[]]"
-    assert not (tmp_path / "demo.db").exists()
+    assert not (tmp_path / "j.db").exists()
+
+
+# A config with every optional section set: validating it is part of the first frame's path.
+EVERY_SECTION = """
+[policy]
+tp1_pct = 1.4
+[atr]
+period = 10
+[quality_tiers]
+tiers = [{ name = "all", min_score = 50, tp1_fraction = 1.0, tp1_atr = 1.0 }]
+[direction_bias]
+short_mult = 1.1
+[exits]
+default_policy = "fixed"
+[paper]
+taker_fee_bps = 4.0
+[risk]
+max_notional_usdt = 40.0
+[demo]
+start_price = 140.0
+[analytics]
+starting_equity_usdt = 2000.0
+[analytics.gates]
+atr_min = 0.4
+[webhook]
+enabled = false
+[alerts]
+[keymap]
+long = "n"
+"""

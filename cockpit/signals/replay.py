@@ -16,9 +16,12 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cockpit.signals.intake import SignalIntake
 from cockpit.signals.payload import NUMBER_FIELDS, Invalid, Malformed, SignalIn, read_signal
+
+if TYPE_CHECKING:  # the file is read before the first frame; the intake (SQLAlchemy) after it
+    from cockpit.signals.intake import SignalIntake
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import AsyncIterator
 from itertools import islice
 
 import numpy as np
 import pytest
 
 from adapters.base import MarketFeed
+from adapters.candle_ticks import aggregate_ticks
+from adapters.market_sim import scale_tick
 from adapters.replay import REGIMES, MarketSimulator, simulated_market, simulated_ticks
-from cockpit.domain import FeedState, Tick
+from cockpit.domain import Candle, FeedState, Tick
 from tests.waiting import CEILING_S
 
 START_MS = 1_700_000_100_000  # on a 5-minute boundary
@@ -146,3 +149,34 @@ async def test_default_start_is_now_on_a_minute() -> None:
     tick = await asyncio.wait_for(anext(aiter(feed.ticks("SOL-PERP"))), CEILING_S)
     assert tick.ts_ms % 60_000 == 0
     await feed.close()
+
+
+def test_the_warm_up_bars_are_the_bars_of_the_warm_up_ticks() -> None:
+    """The demo's markets build their warm-up history from prices alone (speed: the trader
+    waits for them); the bars are exactly those of the scaled ticks, and the live ticks go on
+    where the warm-up ticks stop."""
+    start_ms, warmup_ticks = START_MS - START_MS % 60_000, 600
+    feed = simulated_market(
+        "SOL-PERP", 150.0, seed=5, start_ms=start_ms, speed=None, warmup_minutes=10
+    )
+    ticks = take(warmup_ticks + 50, seed=5, start_ms=start_ms - warmup_ticks * 1000)
+    factor = 150.0 / ticks[warmup_ticks].price
+    expected = aggregate_ticks([scale_tick(t, factor) for t in ticks[:warmup_ticks]], "1m")
+
+    async def played() -> tuple[list[Candle], list[Tick]]:
+        bars = await feed.candles("SOL-PERP", "1m", limit=100)
+        live = [t async for t in islice_async(feed.ticks("SOL-PERP"), 50)]
+        return bars, live
+
+    bars, live = asyncio.run(played())
+    assert bars[: len(expected)] == expected and len(expected) == 10
+    assert live == [scale_tick(t, factor) for t in ticks[warmup_ticks:]]
+
+
+async def islice_async(ticks: AsyncIterator[Tick], n: int) -> AsyncIterator[Tick]:
+    count = 0
+    async for tick in ticks:
+        yield tick
+        count += 1
+        if count == n:
+            return

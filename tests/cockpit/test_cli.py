@@ -52,12 +52,17 @@ def test_bad_speed_exits_with_usage_error(capsys: pytest.CaptureFixture[str]) ->
     assert "speed must be a number or 'max'" in capsys.readouterr().err
 
 
+@pytest.mark.usefixtures("headless_cli")
 def test_malformed_candle_file_is_refused_with_its_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """The candle file is read after the first frame (it needs numpy, and seconds for a big
+    file): its bad line is said on one line once the screen is closed, exit 2, no journal."""
     csv = tmp_path / "bad.csv"
     csv.write_text("1000,1,2,0.5,1.5,3\n61000,1,0.9,0.5,1.5,3\n")
     code = main(["--db", f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", "replay", str(csv)])
     assert code == 2
     err = capsys.readouterr().err
     assert "bad.csv:2" in err
+    assert err.startswith("cockpit could not start: ") and err.count("\n") == 1
+    assert not (tmp_path / "x.db").exists()

@@ -93,9 +93,12 @@ def test_a_bad_symbol_list_is_one_line_and_exit_2(
     assert err.count("\n") == 1
 
 
+@pytest.mark.usefixtures("headless_cli")
 def test_a_market_the_exchange_does_not_list_is_exit_2_with_the_closest(
     tmp_path: Path, exchange: FakeBinanceUSDM, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """Checked after the first frame ("checking markets ..."), before the feed or the journal:
+    said on one line once the screen is closed, exit 2."""
     config = config_file(
         tmp_path,
         f'[feed]\norigin = "{exchange.origin}"\nsymbols = ["{SOL}", "BTC/USDT:USDC"]\n',
@@ -104,7 +107,8 @@ def test_a_market_the_exchange_does_not_list_is_exit_2_with_the_closest(
     assert main(["--config", str(config), *db]) == 2
     err = capsys.readouterr().err
     assert "binanceusdm has no market BTC/USDT:USDC (closest: BTC/USDT:USDT" in err
-    assert not (tmp_path / "c.db").exists()  # refused before anything was opened
+    assert err.startswith("cockpit could not start: ") and err.count("\n") == 1
+    assert not (tmp_path / "c.db").exists()  # refused before the journal was opened
 
 
 def test_listed_markets_pass_and_an_unreachable_exchange_is_only_a_note(

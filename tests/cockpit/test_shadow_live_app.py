@@ -5,8 +5,10 @@ in it is filled from the fake's book and managed from its stream; the app never 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -29,6 +31,7 @@ from tests.adapters.live_feed_harness import (
     until,
 )
 from tests.fakes.binance_usdm import FakeBinanceUSDM
+from tests.waiting import pilot_until
 
 SIZE = (160, 48)
 
@@ -135,3 +138,35 @@ async def test_without_network_the_cockpit_runs_and_shows_the_feed_down(tmp_path
                 await pilot.pause(0.05)
         assert app.is_running
         await pilot.press("q")
+
+
+async def test_a_market_the_exchange_does_not_list_is_said_on_the_starting_screen(
+    tmp_path: Path, fake: FakeBinanceUSDM
+) -> None:
+    """The symbols are checked after the first frame (the screen says so while it asks), before
+    the feed starts or the journal opens: an unknown one is said with the closest names, and
+    the cockpit exits 2 without a journal."""
+    db = tmp_path / "live.db"
+    feed = fast_config(fake.origin).model_copy(update={"symbols": [SYMBOL, "SOL/USDT:USDC"]})
+    app = live_app(Settings(db_url=f"sqlite+aiosqlite:///{db}", feed=feed))
+    asked = threading.Event()
+    check = app.start.feed
+    assert check is not None
+
+    def held() -> object:
+        asked.wait()
+        return check()
+
+    app.start = dataclasses.replace(app.start, feed=held)  # type: ignore[arg-type]
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            assert "checking markets" in header_feed(app)
+            asked.set()
+            await pilot_until(pilot, lambda: app.starter.failure is not None, what="the refusal")
+            shown = header_feed(app)
+    finally:
+        asked.set()
+    assert app.return_code == 2
+    assert "has no market SOL/USDT:USDC (closest: SOL/USDT:USDT" in (app.starter.failure or "")
+    assert "could not start" in shown and "SOL/USDT:USDC" in shown
+    assert not db.exists()

@@ -11,6 +11,7 @@ import hashlib
 import re
 import sqlite3
 import threading
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from textual.widgets import Static
 import cockpit.cli as cli
 from cockpit.app import CockpitApp
 from cockpit.config import Settings
+from cockpit.domain import FeedState
 from cockpit.screens.dashboard import DashboardScreen
 from state.instance_lock import InstanceLock
 from tests.waiting import pilot_until
@@ -31,16 +33,17 @@ def header(app: CockpitApp, part: str) -> str:
     return str(app.screen.query_one(f"#header-{part}", Static).render())
 
 
-def held(app: CockpitApp) -> threading.Event:
-    """Hold the app's session build until the returned event is set (what a slow import does)."""
+def held(app: CockpitApp, part: str = "build") -> threading.Event:
+    """Hold the app's session build (or its feed's, `part="feed"`) until the returned event is
+    set (what a slow import does)."""
     gate = threading.Event()
-    build = app.start.build
+    make = getattr(app.start, part)
 
-    def slow_build() -> object:
+    def slow() -> object:
         gate.wait()
-        return build()
+        return make()
 
-    app.start = dataclasses.replace(app.start, build=slow_build)  # type: ignore[arg-type]
+    app.start = dataclasses.replace(app.start, **{part: slow})
     return gate
 
 
@@ -48,13 +51,18 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-async def test_the_demo_is_drawn_starting_then_shows_a_live_price(tmp_path: Path) -> None:
-    settings = Settings(db_url=f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}")
-    app = cli.demo_app(settings, seed=3, speed=None)
-    gate = held(app)
+async def test_the_demo_is_drawn_starting_then_prices_show_while_the_journal_loads(
+    tmp_path: Path,
+) -> None:
+    """The markets start before the session: their prices show while the journal is still
+    unopened, and the session then takes every tick that was shown, in order, none twice."""
+    db = tmp_path / "demo.db"
+    app = cli.demo_app(Settings(db_url=f"sqlite+aiosqlite:///{db}"), seed=3, speed=10)
+    markets = held(app, "feed")
+    session = held(app)
     try:
         async with app.run_test(size=SIZE) as pilot:
-            # the first frame: the dashboard, before any session
+            # the first frame: the dashboard, before any market or session
             assert isinstance(app.screen, DashboardScreen)
             feed = header(app, "feed")
             assert "starting" in feed and "opening journal demo.db" in feed, feed
@@ -69,21 +77,57 @@ async def test_the_demo_is_drawn_starting_then_shows_a_live_price(tmp_path: Path
             await pilot.pause()
             assert isinstance(app.screen, DashboardScreen)
 
-            gate.set()
+            markets.set()  # the markets run; the session is still being built
             await pilot_until(
                 pilot,
                 lambda: re.search(r"SOL-PERP \d+\.\d+", header(app, "price")) is not None,
                 what="a live price in the header",
             )
-            assert "starting" not in header(app, "feed")
-            assert app.starter.started and app.starter.failure is None
+            assert "opening journal demo.db" in header(app, "feed")
+            assert app._session is None and not db.exists()  # the journal is not opened yet
+            shown = list(app.starter.view.latest.price_history["SOL-PERP"])
+
+            session.set()
+            await pilot_until(pilot, lambda: app.starter.started, what="the session running")
+            await pilot_until(
+                pilot, lambda: "starting" not in header(app, "feed"), what="the feed's state"
+            )
+            assert app.starter.failure is None
             assert app.check_action("open_ticket", ("long",)) is True
             assert any("demo: simulated SOL-PERP" in e.text for e in app.session.latest.events)
+            taken = list(app.session.latest.price_history["SOL-PERP"])
+            assert taken[: len(shown)] == shown  # every tick shown, first, in order
+            stamps = [ts for ts, _ in taken]
+            assert all(b - a == 1000 for a, b in pairwise(stamps))  # none lost, none twice
             await pilot.press("q")
     finally:
-        gate.set()
+        markets.set()
+        session.set()
     assert app.return_code in (0, None)
-    assert (tmp_path / "demo.db").exists()
+    assert db.exists()
+
+
+async def test_quitting_while_the_session_is_built_closes_the_running_feed(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "demo.db"
+    app = cli.demo_app(Settings(db_url=f"sqlite+aiosqlite:///{db}"), seed=3, speed=10)
+    markets = app.start.feed
+    assert markets is not None
+    session = held(app)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot_until(
+                pilot,
+                lambda: re.search(r"SOL-PERP \d+\.\d+", header(app, "price")) is not None,
+                what="a live price in the header",
+            )
+            await pilot.press("q")
+            session.set()  # the build's thread returns; the session it built never starts
+    finally:
+        session.set()
+    assert not app.starter.started
+    assert markets().status.state is FeedState.DOWN  # the early feed was closed
 
 
 async def test_a_journal_that_is_not_a_database_is_said_and_left_as_it_was(
