@@ -93,6 +93,36 @@ def idle_noise(seconds: float) -> tuple[float, float, float]:
     return percentile(late, 50), percentile(late, 99), max(late, default=float("nan"))
 
 
+async def duty(seconds: float, work_ms: float, period_ms: float) -> list[float]:
+    """The machine's noise for a process that works like the cockpit's UI: every `period_ms`
+    (a frame time) it spends `work_ms` of CPU (a frame's work, counted on the thread's CPU
+    clock). Returns per job how much later than on an idle core it finished (ms): how late it
+    started plus the wall time it took beyond its CPU time. An idle sleeper is woken promptly
+    by the scheduler; a process busy a third of the time is not, so this is the fair floor."""
+    added: list[float] = []
+    end = time.perf_counter() + seconds
+    due = time.perf_counter()
+    while (now := time.perf_counter()) < end:
+        if due > now:
+            await asyncio.sleep(due - now)
+        began = time.perf_counter()
+        cpu0 = time.thread_time()
+        while time.thread_time() - cpu0 < work_ms / 1000:
+            pass
+        done = time.perf_counter()
+        added.append((done - due) * 1000 - work_ms)
+        # As the dashboard schedules frames: a frame time after the last one began, or at
+        # once when that has passed.
+        due = max(began + period_ms / 1000, done)
+    return added
+
+
+def duty_noise(seconds: float, work_ms: float, period_ms: float) -> tuple[float, float]:
+    """p50 and p99 ms of `duty`'s added delay, on a fresh loop."""
+    added = asyncio.run(duty(seconds, work_ms, period_ms))
+    return percentile(added, 50), percentile(added, 99)
+
+
 class LoopCallbacks:
     """CPU and wall time of every event-loop callback while `on`, by what it runs (a Textual
     timer by its callback, a message pump by its widget class): which callback holds the loop."""
