@@ -435,8 +435,8 @@ class Session:
 
     async def on_tick(self, tick: Tick) -> None:
         """One price: update the latest state, run the engine for each position, act."""
-        # Every tick runs this: locals instead of repeated lookups, no call that can be a
-        # comparison (bench/tick_path.py measures it against the engine alone).
+        # Every tick runs this: locals instead of repeated lookups, and a comparison where a
+        # call would do nothing (bench/tick_path.py measures it against the engine alone).
         for paper in self._paper_brokers:
             paper.on_tick(tick)
         latest = self.latest
