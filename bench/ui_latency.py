@@ -22,6 +22,14 @@ before issue 14's frame work (`--baseline full`, the default): every Static upda
 screen out, DataTable renders every cell after any write, the chart goes through a Rich Text on
 every frame. Ratios are current / baseline. `--baseline none` skips it.
 
+Where the time goes, for the current run's streaming window (bench/instruments.py): the garbage
+collector's pauses per generation, a 5 ms heartbeat's lateness on the same loop, and with
+`--profile` the event loop's callbacks by cost and a cProfile (which slows the run). The runs
+start after the memory policy's second settle (cockpit/memory.py). The machine's own noise is
+measured in the same run: an idle loop's heartbeat before and after, and a job of the UI's own
+duty cycle (its CPU per frame, every frame time), whose p99 delay sets the floor p99 is read
+against (frame time + frame CPU + that delay).
+
 The last line reads `tick_to_screen p50_ms=X p99_ms=Y cpu_pct=Z`. The goals (issue 14: p99 <=
 50 ms, CPU < 25 % of a core) are printed to read, never asserted; the machine is shared, so the
 load average is printed before and after.
