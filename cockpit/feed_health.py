@@ -40,10 +40,9 @@ class StaleGuard:
         self._event = event
         self._limit_s = feed.stale_after_s if isinstance(feed, LiveFeed) else None
         self._stale: set[str] = set()
-
-    @property
-    def active(self) -> bool:
-        return self._limit_s is not None
+        # Read on every tick: a feed that is not live (replay, demo) is never stale, and the
+        # tick path then skips `fresh` altogether.
+        self.active = self._limit_s is not None
 
     def stale_symbols(self) -> set[str]:
         return set(self._stale)

@@ -441,25 +441,31 @@ class Session:
 
     async def on_tick(self, tick: Tick) -> None:
         """One price: update the latest state, run the engine for each position, act."""
+        # Every tick runs this: locals instead of repeated lookups, and a comparison where a
+        # call would do nothing (bench/tick_path.py measures it against the engine alone).
         for paper in self._paper_brokers:
             paper.on_tick(tick)
         latest = self.latest
-        latest.last_tick[tick.symbol] = tick
-        latest.touch()  # the UI redraws (at most one frame per ~33 ms), never waited for
-        history = latest.price_history.get(tick.symbol)
+        symbol, price, ts_ms = tick.symbol, tick.price, tick.ts_ms
+        latest.last_tick[symbol] = tick
+        waker = latest.waker  # the UI redraws (at most one frame per ~33 ms), never waited for
+        if waker is not None:
+            waker()
+        history = latest.price_history.get(symbol)
         if history is None:
-            history = latest.price_history[tick.symbol] = deque(maxlen=PRICE_HISTORY_LEN)
-        history.append((tick.ts_ms, tick.price))
-        if not self._stale_guard.fresh(tick):
+            history = latest.price_history[symbol] = deque(maxlen=PRICE_HISTORY_LEN)
+        history.append((ts_ms, price))
+        guard = self._stale_guard
+        if guard.active and not guard.fresh(tick):
             return  # shown and logged; management resumes with the next fresh price
-        if self.latest.account_lock is not None and self.account_lock.stood_down is not None:
+        if latest.account_lock is not None and self.account_lock.stood_down is not None:
             return  # another cockpit holds the account and manages its positions
         store = self.store
-        price, ts_ms = tick.price, tick.ts_ms
-        for pos in self.book.of_symbol(tick.symbol):
+        route_of = self.venues.route
+        for pos in self.book.of_symbol(symbol):
             if pos.closed:
                 continue
-            route = self.venues.route(pos)
+            route = route_of(pos)
             if route is None or (route.keeper is not None and self.venues.blocked(pos)):
                 continue  # listed, never acted on: not connected, or the venue holds another
             actions = on_price(pos, price, ts_ms, tick.trigger_price)

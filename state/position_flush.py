@@ -63,10 +63,9 @@ class PositionFlusher:
         self._failing = False
         self._statement: Update | None = None
 
-    def put(self, position: PositionState) -> None:
-        """Mark `position` (it has a trade id) dirty; arm the timer if it is not."""
-        assert position.trade_id is not None
-        self._dirty[position.trade_id] = position
+    def put(self, trade_id: int, position: PositionState) -> None:
+        """Mark `position` (its `trade_id`) dirty; arm the timer if it is not."""
+        self._dirty[trade_id] = position
         if self._timer is None:
             self._arm_timer()
 

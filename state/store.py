@@ -366,12 +366,13 @@ class Store:
         `flush_interval_s`. Positions without a trade id (not yet recorded) are ignored.
         Call it from the event loop's thread (it arms a loop timer).
         """
-        if position.trade_id is None:
+        trade_id = position.trade_id
+        if trade_id is None:
             return
         if self._closed:
-            log.warning("position #%s update after the store closed: dropped", position.trade_id)
+            log.warning("position #%s update after the store closed: dropped", trade_id)
             return
-        self._positions.put(position)
+        self._positions.put(trade_id, position)
 
     def hold(self, trade_id: int) -> None:
         """Keep a trade out of the flushes while memory is ahead of the journal: from a fill

@@ -29,7 +29,7 @@ def test_tick_path_bench_runs_and_prints_its_table() -> None:
         timeout=300,
     )
     assert out.returncode == 0, out.stderr
-    assert "positions  engine us/pos-tick  full us/pos-tick  full/engine" in out.stdout
+    assert "positions   engine  session  x engine  full+loop  x engine  full wall" in out.stdout
     assert "goal: <= 5 us per position-tick and <= 3x the engine" in out.stdout
     assert "load average before:" in out.stdout
 

@@ -77,6 +77,8 @@ class CellTable(DataTable[Text]):
         # Before DataTable's own set-up: its watchers already clear the caches.
         self._drawn: LRUCache[_DrawKey, list[list[Segment]]] = LRUCache(1024)
         self._versions: dict[tuple[str, str], int] = {}
+        # The mouse's metadata past a row's last cell, per row index (a Style made per line).
+        self._beyond: dict[int, Style] = {}
         self._next_version = itertools.count(1)
         super().__init__(id=id)
         # DataTable's own caches are keyed on its write count, so they keep every line of every
@@ -202,10 +204,22 @@ class CellTable(DataTable[Text]):
 
     def render_lines(self, crop: Region) -> list[Strip]:
         self._pass: dict[str, Style] | None = {}
+        self._pass_widths: list[int] | None = None
         try:
             return super().render_lines(crop)
         finally:
             self._pass = None
+            self._pass_widths = None
+
+    def _widths(self) -> list[int]:
+        """The columns' widths, once per render pass (each is a reactive read of the padding
+        and a sort of the columns when asked per line)."""
+        widths: list[int] | None = getattr(self, "_pass_widths", None)
+        if widths is None:
+            widths = [column.get_render_width(self) for column in self.ordered_columns]
+            if getattr(self, "_pass", None) is not None:
+                self._pass_widths = widths
+        return widths
 
     def _component_style(self, name: str) -> Style:
         memo: dict[str, Style] | None = getattr(self, "_pass", None)
@@ -245,7 +259,7 @@ class CellTable(DataTable[Text]):
             row_style = base_style
         cursor = cursor_location.row == row_index
         hover = hover_location.row == row_index
-        widths = [column.get_render_width(self) for column in self.ordered_columns]
+        widths = self._widths()
         row = [
             self._render_cell(row_index, index, row_style, width, cursor=cursor, hover=hover)[
                 line_no
@@ -264,7 +278,11 @@ class CellTable(DataTable[Text]):
             False,
         )
         extend_style = row_style + extend_style
-        extend_style += Style.from_meta({"row": row_index, "column": 0, "out_of_bounds": True})
+        beyond = self._beyond.get(row_index)
+        if beyond is None:
+            beyond = Style.from_meta({"row": row_index, "column": 0, "out_of_bounds": True})
+            self._beyond[row_index] = beyond
+        extend_style += beyond
         remaining = max(0, self.size.width - sum(widths) - self._row_label_column_width)
         row.append([Segment(" " * remaining, extend_style)])
         return [], row

@@ -30,14 +30,21 @@ def shape(content: Text | str) -> tuple[int, ...]:
     return tuple(cell_len(p) if p != "\n" else -1 for p in _BREAKS.split(_plain(content)))
 
 
+def line_count(content: Text | str) -> int:
+    return _plain(content).count("\n") + 1
+
+
 def needs_layout(static: Static, shown: Text | str | None, content: Text | str) -> bool:
     """Whether `content` in place of `shown` can change `static`'s size."""
     if shown is None:
         return True
-    width, height = static.styles.width, static.styles.height
+    styles = static.styles
+    width, height = styles.width, styles.height
     if width is not None and width.is_auto:
         return line_widths(shown) != line_widths(content)
     if height is None or height.is_auto:
+        if styles.text_wrap == "nowrap":  # one row per line, however long (the watchlist)
+            return line_count(shown) != line_count(content)
         return shape(shown) != shape(content)
     return False
 

@@ -80,6 +80,9 @@ class Venues:
         self._live_route = (
             None if live is None else Route(self._venue(live), Mode.LIVE_SMALL, keeper)
         )
+        # Their venues' names, read per position per tick (a broker's `venue` is a property).
+        self._paper_name = paper.venue
+        self._live_name = None if live is None else live.venue
 
     async def connect(
         self, positions: Callable[[], list[PositionState]], event: Callable[[str, str], None]
@@ -143,9 +146,9 @@ class Venues:
         """Where `pos`'s orders go, or None when its venue is not connected (then it is listed,
         never acted on). Called for every position on every tick: two string compares."""
         venue = pos.venue
-        if venue == self._paper_route.venue.venue:
+        if venue == self._paper_name:
             return self._paper_route
-        if self._live_route is not None and venue == self._live_route.venue.venue:
+        if venue == self._live_name:
             return None if self.down is not None else self._live_route
         return None
 

@@ -3,7 +3,6 @@ the session changes, at most `ui_refresh_hz` frames a second, and once a second 
 
 from __future__ import annotations
 
-import gc
 import itertools
 import time
 from collections.abc import Sequence
@@ -16,6 +15,7 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 
+from cockpit import memory
 from cockpit.domain import PositionState
 from cockpit.pnl_summary import pnl_summary
 from cockpit.replay_summary import ReplayResult
@@ -42,20 +42,6 @@ CHART_POINTS = 600
 # a frame of the chart costs as much as the rest of the screen, and 600 prices move by less
 # than a dot between two frames of 33 ms.
 CHART_EVERY_S = 0.2
-
-
-def settle_memory() -> None:
-    """Once the session is up (its journal read): what exists by then (modules, the session,
-    the app, the history) lives as long as the cockpit, so the garbage collector stops walking
-    it. A full collection of it took 100-300 ms on a loaded machine, inside a frame: the worst
-    tick-to-screen latencies. Later calls do nothing."""
-    global _SETTLED
-    if not _SETTLED:
-        _SETTLED = True
-        gc.freeze()
-
-
-_SETTLED = False
 
 
 def last_points(history: Sequence[tuple[int, float]], n: int) -> tuple[tuple[int, float], ...]:
@@ -240,9 +226,17 @@ class DashboardScreen(Screen[None]):
                 self.query_one(HistoryTable).show(latest.closed_trades)
                 if latest.analytics is not None:
                     self.query_one(GatePanel).show(latest.analytics.gates)
-                    settle_memory()
+                    self._settle_memory()
                 self._history_version = latest.history_version
         self._show_new_replay_result(latest.replay_result)
+
+    def _settle_memory(self) -> None:
+        """Once the session is up (its journal read), and again a little later (what the first
+        frames loaded): what exists then lives as long as the cockpit, so the garbage collector
+        stops walking it (cockpit/memory.py: full collections inside frames were the worst
+        tick-to-screen latencies)."""
+        if not memory.POLICY.settles and memory.POLICY.settle():
+            self.set_timer(memory.SETTLE_AGAIN_S, memory.POLICY.settle)
 
     def _show_new_replay_result(self, result: ReplayResult | None) -> None:
         """A run that just finished opens its result once, over the dashboard (not over a
