@@ -23,7 +23,6 @@ One reader per journal and one refresh at a time (the session's `History` ensure
 from __future__ import annotations
 
 import dataclasses
-import json
 import sqlite3
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -36,6 +35,7 @@ from cockpit.analytics.trades import TradeRecord
 from cockpit.domain import EXTERNAL_POLICY
 from state import after_exit
 from state.phase_sql import phase_starts_sync
+from state.plan_fields import PLAN_COLUMNS, PLAN_SQL, plan_fields
 from state.records import TradeStatus
 
 HOUR_MS: Final = 3_600_000
@@ -74,6 +74,13 @@ TRADE_COLUMNS: Final[tuple[str, ...]] = (
     "ab_group",
     "updated_at_ms",
 )
+
+READ_COLUMNS: Final[tuple[str, ...]] = (
+    *(c for c in TRADE_COLUMNS if c != "plan_json"),
+    *PLAN_COLUMNS,
+)
+"""A row as the reader selects it: the plan's fields read by SQLite (`state.plan_fields`)."""
+_SELECT: Final = ", ".join((*(c for c in TRADE_COLUMNS if c != "plan_json"), PLAN_SQL))
 
 _CLOSED: Final = "status = ? AND policy != ?"
 _CLOSED_ARGS: Final = (TradeStatus.CLOSED.value, EXTERNAL_POLICY)
@@ -148,7 +155,18 @@ class JournalReader:
 
     # ------------------------------------------------------------------ trades
     def _sync_trades(self, conn: sqlite3.Connection) -> dict[int, tuple[int, dict[str, Any]]]:
-        """Drop trades that are gone; return the rows of those new or changed (by id)."""
+        """Drop trades that are gone; return the rows of those new or changed (by id).
+        The first refresh reads every row in one query; later ones list the stamps and fetch
+        only the rows that changed."""
+        fresh: dict[int, tuple[int, dict[str, Any]]] = {}
+        if not self._rows:
+            rows = conn.execute(f"SELECT {_SELECT} FROM trades WHERE {self._where}", self._args)
+            for values in rows:
+                row = dict(zip(READ_COLUMNS, values, strict=True))
+                fresh[row["id"]] = (row["updated_at_ms"], row)
+            self._final.clear()
+            self.fetched_last = len(fresh)
+            return fresh
         listed = dict(
             conn.execute(f"SELECT id, updated_at_ms FROM trades WHERE {self._where}", self._args)
         )
@@ -156,14 +174,12 @@ class JournalReader:
             del self._rows[gone]
             self._final.discard(gone)
         stale = [i for i, stamp in listed.items() if self._rows.get(i, (None,))[0] != stamp]
-        columns = ", ".join(TRADE_COLUMNS)
-        fresh: dict[int, tuple[int, dict[str, Any]]] = {}
         for start in range(0, len(stale), _FETCH_CHUNK):
             ids = stale[start : start + _FETCH_CHUNK]
             marks = ", ".join("?" * len(ids))
-            cursor = conn.execute(f"SELECT {columns} FROM trades WHERE id IN ({marks})", ids)
+            cursor = conn.execute(f"SELECT {_SELECT} FROM trades WHERE id IN ({marks})", ids)
             for values in cursor:
-                row = dict(zip(TRADE_COLUMNS, values, strict=True))
+                row = dict(zip(READ_COLUMNS, values, strict=True))
                 fresh[row["id"]] = (row["updated_at_ms"], row)
                 self._final.discard(row["id"])
         self.fetched_last = len(fresh)
@@ -221,11 +237,7 @@ def record_from_row(
 ) -> TradeRecord:
     """One `trades` row (its `TRADE_COLUMNS`) as analytics sees it; see `state.journal` for how
     imported rows store what the table cannot hold (an unrecorded MFE, a TP2 level)."""
-    plan = _plan_dict(row["plan_json"])
-    source = plan.get("import")
-    imported = source if isinstance(source, dict) else {}
-    tp2 = plan.get("tp2_price")
-    stop = plan.get("stop_loss")
+    tp2, stop, mfe_recorded, mae_recorded = plan_fields(row)
     exit_ts = row["exit_ts_ms"]
     exit_price = row["exit_price"]
     return TradeRecord(
@@ -244,9 +256,9 @@ def record_from_row(
         mode=row["mode"],
         policy=row["policy"],
         leverage=row["leverage"],
-        mfe_pct=row["mfe_pct"] if imported.get("mfe_recorded", True) else None,
-        mae_pct=row["mae_pct"] if imported.get("mae_recorded", True) else None,
-        tp2_price=float(tp2) if isinstance(tp2, int | float) and tp2 > 0 else None,
+        mfe_pct=row["mfe_pct"] if mfe_recorded else None,
+        mae_pct=row["mae_pct"] if mae_recorded else None,
+        tp2_price=tp2,
         quality_score=row["quality_score"],
         atr=row["atr"],
         adx=row["adx"],
@@ -260,16 +272,8 @@ def record_from_row(
         ab_group=row["ab_group"],
         after_exit_high=None if after_high is None else float(after_high),
         after_exit_low=None if after_low is None else float(after_low),
-        initial_stop=float(stop) if isinstance(stop, int | float) and stop > 0 else None,
+        initial_stop=stop,
     )
-
-
-def _plan_dict(text: str) -> dict[str, Any]:
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def columns_of(obj: object, names: Iterable[str] = TRADE_COLUMNS) -> dict[str, Any]:
