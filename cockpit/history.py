@@ -5,7 +5,9 @@ the snapshot) in a worker thread: the event loop only awaits it, so a close neve
 cockpit, whatever the journal's size. On a SQLite file the session's `JournalReader` keeps the
 trades between runs and fetches only those closed since the last snapshot (`state.journal_reader`);
 another database is read through the store (the whole journal each time). Closes that arrive
-while a run is going are folded into one more run. Only the session's own account is read: a
+while a run is going are folded into one more run. A run that fails (the database, the
+computation) keeps the previous snapshot on screen with the reason (`latest.analytics_stale`);
+the reader keeps nothing of a failed read, so the next run fetches what it missed. Only the session's own account is read: a
 desk's other cockpits on the same database have their own analytics (`cockpit report
 --account all` gives the desk's).
 """
@@ -20,7 +22,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from cockpit.config import Settings
+from cockpit.execution.errors import first_line
 from cockpit.execution.events import LatestState
+from cockpit.memory import freeze_long_lived
 from state.store import Store
 
 if TYPE_CHECKING:  # numpy and scipy: imported in the analytics' thread, after the first price
@@ -91,11 +95,16 @@ class History:
                     )
             except Exception as exc:  # a failed analysis must never stop trading
                 log.exception("analytics failed")
-                self._event("error", f"analytics not updated: {exc}")
+                reason = first_line(exc)
+                self._event("error", f"analytics not updated: {reason}")
+                self._latest.analytics_stale = reason  # the previous snapshot stays shown
             else:
                 self._latest.analytics = snapshot
-                self._latest.history_version += 1
-                self._latest.touch()
+                self._latest.analytics_stale = None
+                # the reader's cached trades live as long as the session
+                freeze_long_lived("analytics")
+            self._latest.history_version += 1
+            self._latest.touch()
             if not self._again:
                 return
 

@@ -135,9 +135,12 @@ class JournalReader:
     def path(self) -> Path:
         return self._path
 
+    def _connect(self) -> sqlite3.Connection:
+        return connect_read_only(self._path)
+
     def refresh(self) -> list[TradeRecord]:
         """Bring the cache up to the file and return every closed trade (see the module doc)."""
-        conn = connect_read_only(self._path)
+        conn = self._connect()
         try:
             conn.execute("BEGIN")  # one consistent view of trades and candles
             fresh = self._sync_trades(conn)
@@ -212,10 +215,13 @@ class JournalReader:
             symbol: after_exit.latest_bar_ms(conn, symbol, recorded[symbol])
             for symbol in {w.symbol for w in windows}
         }
+        closed_for_good = []
         for window in windows:
             latest = newest[window.symbol]
             if latest is not None and latest >= window.end_ms:
-                self._final.add(window.key)
+                closed_for_good.append(window.key)
+        # Only now, with every answer in hand, is the cache changed: a read that failed above
+        # leaves it as it was, and the next refresh fetches the same rows again.
         for trade_id, (stamp, row) in fresh.items():
             high, low = answers.get(trade_id, (None, None))
             self._rows[trade_id] = (stamp, record_from_row(row, high, low))
@@ -225,6 +231,7 @@ class JournalReader:
             if high != record.after_exit_high or low != record.after_exit_low:
                 record = dataclasses.replace(record, after_exit_high=high, after_exit_low=low)
                 self._rows[trade_id] = (stamp, record)
+        self._final.update(closed_for_good)
 
 
 def read_all(path: Path, *, missed_window_h: float) -> list[TradeRecord]:
