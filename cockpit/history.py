@@ -7,9 +7,9 @@ trades between runs and fetches only those closed since the last snapshot (`stat
 another database is read through the store (the whole journal each time). Closes that arrive
 while a run is going are folded into one more run. A run that fails (the database, the
 computation) keeps the previous snapshot on screen with the reason (`latest.analytics_stale`);
-the reader keeps nothing of a failed read, so the next run fetches what it missed. Only the session's own account is read: a
-desk's other cockpits on the same database have their own analytics (`cockpit report
---account all` gives the desk's).
+the reader keeps nothing of a failed read, so the next run fetches what it missed. Only the
+session's own account is read: a desk's other cockpits on the same database have their own
+analytics (`cockpit report --account all` gives the desk's).
 """
 
 from __future__ import annotations

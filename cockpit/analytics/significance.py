@@ -99,7 +99,12 @@ def _bounds(samples: Array) -> Interval:
 
 
 def _resample_sums(
-    values: Array, scale: float, picks: npt.NDArray[np.int32] | npt.NDArray[np.int64], drawn: Array, spare: Array, n: int
+    values: Array,
+    scale: float,
+    picks: npt.NDArray[np.int32] | npt.NDArray[np.int64],
+    drawn: Array,
+    spare: Array,
+    n: int,
 ) -> tuple[npt.NDArray[np.intp], Array, Array, Array]:
     """Wins, gain sum, loss sum and Sharpe of each resample (row of `picks`).
 
