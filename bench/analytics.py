@@ -193,8 +193,9 @@ async def close_stall(path: Path, n: int, *, incremental: bool) -> tuple[float, 
     store = await Store.open(settings.db_url)
     try:
         history = History(settings, LatestState(), lambda: store, lambda lvl, t: None)
-        if not incremental:
-            history._reader = None  # the old way: every close re-reads through the ORM
+        if not incremental:  # the old way: every close re-reads through the ORM
+            history._reader = None
+            history._journal_read = True  # (else the first run makes the reader after all)
         await history.reload()  # the start-up load
         await history.settled()
         await asyncio.to_thread(close_one_more, path, n)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -35,7 +35,7 @@ from cockpit.analytics.trades import TradeRecord
 from cockpit.domain import EXTERNAL_POLICY
 from state import after_exit
 from state.phase_sql import phase_starts_sync
-from state.plan_fields import PLAN_COLUMNS, PLAN_SQL, plan_fields
+from state.plan_fields import PLAN_COLUMNS, PLAN_SQL, plan_values
 from state.records import TradeStatus
 
 HOUR_MS: Final = 3_600_000
@@ -80,6 +80,9 @@ READ_COLUMNS: Final[tuple[str, ...]] = (
     *PLAN_COLUMNS,
 )
 """A row as the reader selects it: the plan's fields read by SQLite (`state.plan_fields`)."""
+_PLAN_AT: Final = len(READ_COLUMNS) - len(PLAN_COLUMNS)
+_ID, _SYMBOL, _ENTRY_TS, _EXIT_TS = 0, 1, 3, 4
+_STAMP: Final = READ_COLUMNS.index("updated_at_ms")
 _SELECT: Final = ", ".join((*(c for c in TRADE_COLUMNS if c != "plan_json"), PLAN_SQL))
 
 _CLOSED: Final = "status = ? AND policy != ?"
@@ -157,16 +160,15 @@ class JournalReader:
         return [records[i] for i in order.tolist()]
 
     # ------------------------------------------------------------------ trades
-    def _sync_trades(self, conn: sqlite3.Connection) -> dict[int, tuple[int, dict[str, Any]]]:
+    def _sync_trades(self, conn: sqlite3.Connection) -> dict[int, tuple[int, tuple[Any, ...]]]:
         """Drop trades that are gone; return the rows of those new or changed (by id).
         The first refresh reads every row in one query; later ones list the stamps and fetch
         only the rows that changed."""
-        fresh: dict[int, tuple[int, dict[str, Any]]] = {}
+        fresh: dict[int, tuple[int, tuple[Any, ...]]] = {}
         if not self._rows:
             rows = conn.execute(f"SELECT {_SELECT} FROM trades WHERE {self._where}", self._args)
             for values in rows:
-                row = dict(zip(READ_COLUMNS, values, strict=True))
-                fresh[row["id"]] = (row["updated_at_ms"], row)
+                fresh[values[_ID]] = (values[_STAMP], values)
             self._final.clear()
             self.fetched_last = len(fresh)
             return fresh
@@ -182,15 +184,14 @@ class JournalReader:
             marks = ", ".join("?" * len(ids))
             cursor = conn.execute(f"SELECT {_SELECT} FROM trades WHERE id IN ({marks})", ids)
             for values in cursor:
-                row = dict(zip(READ_COLUMNS, values, strict=True))
-                fresh[row["id"]] = (row["updated_at_ms"], row)
-                self._final.discard(row["id"])
+                fresh[values[_ID]] = (values[_STAMP], values)
+                self._final.discard(values[_ID])
         self.fetched_last = len(fresh)
         return fresh
 
     # ------------------------------------------------------------------ after-exit windows
     def _add_after_exit(
-        self, conn: sqlite3.Connection, fresh: dict[int, tuple[int, dict[str, Any]]]
+        self, conn: sqlite3.Connection, fresh: dict[int, tuple[int, tuple[Any, ...]]]
     ) -> None:
         """Give the fresh rows, and the cached trades whose window is still open, their
         after-exit extremes; mark the windows that are now closed for good."""
@@ -198,7 +199,7 @@ class JournalReader:
         recorded = after_exit.series(conn) if (fresh or reopened) else {}
         windows = []
         for trade_id, (_, row) in fresh.items():
-            symbol, exit_ts = row["symbol"], row["exit_ts_ms"] or row["entry_ts_ms"]
+            symbol, exit_ts = row[_SYMBOL], row[_EXIT_TS] or row[_ENTRY_TS]
             if symbol in recorded:
                 windows.append(
                     after_exit.Window(trade_id, symbol, exit_ts, exit_ts + self._window_ms)
@@ -224,7 +225,7 @@ class JournalReader:
         # leaves it as it was, and the next refresh fetches the same rows again.
         for trade_id, (stamp, row) in fresh.items():
             high, low = answers.get(trade_id, (None, None))
-            self._rows[trade_id] = (stamp, record_from_row(row, high, low))
+            self._rows[trade_id] = (stamp, record_from_values(row, high, low))
         for trade_id in reopened:
             stamp, record = self._rows[trade_id]
             high, low = answers.get(trade_id, (None, None))
@@ -242,45 +243,34 @@ def read_all(path: Path, *, missed_window_h: float) -> list[TradeRecord]:
 def record_from_row(
     row: Mapping[str, Any], after_high: float | None, after_low: float | None
 ) -> TradeRecord:
-    """One `trades` row (its `TRADE_COLUMNS`) as analytics sees it; see `state.journal` for how
-    imported rows store what the table cannot hold (an unrecorded MFE, a TP2 level)."""
-    tp2, stop, mfe_recorded, mae_recorded = plan_fields(row)
-    exit_ts = row["exit_ts_ms"]
-    exit_price = row["exit_price"]
-    return TradeRecord(
-        id=row["id"],
-        symbol=row["symbol"],
-        side=row["side"],
-        entry_ts_ms=row["entry_ts_ms"],
-        exit_ts_ms=exit_ts if exit_ts is not None else row["entry_ts_ms"],
-        entry_price=row["entry_price"],
-        exit_price=exit_price if exit_price is not None else row["entry_price"],
-        size=row["initial_size"],
-        realized_pnl=row["realized_pnl"],
-        fees=row["fees"],
-        exit_reason=row["exit_reason"],
-        venue=row["venue"],
-        mode=row["mode"],
-        policy=row["policy"],
-        leverage=row["leverage"],
-        mfe_pct=row["mfe_pct"] if mfe_recorded else None,
-        mae_pct=row["mae_pct"] if mae_recorded else None,
-        tp2_price=tp2,
-        quality_score=row["quality_score"],
-        atr=row["atr"],
-        adx=row["adx"],
-        rsi=row["rsi"],
-        volume_ratio=row["volume_ratio"],
-        price_position=row["price_position"],
-        confidence=row["confidence"],
-        regime=row["regime"],
-        strategy=row["strategy"],
-        timeframe=row["timeframe"],
-        ab_group=row["ab_group"],
-        after_exit_high=None if after_high is None else float(after_high),
-        after_exit_low=None if after_low is None else float(after_low),
-        initial_stop=stop,
-    )
+    """One `trades` row (its `TRADE_COLUMNS`, an ORM row's, or `READ_COLUMNS`) as analytics
+    sees it; see `state.journal` for how imported rows store what the table cannot hold (an
+    unrecorded MFE, a TP2 level)."""
+    return record_from_values(tuple(row.get(c) for c in READ_COLUMNS), after_high, after_low)
+
+
+def record_from_values(
+    v: Sequence[Any], after_high: float | None, after_low: float | None
+) -> TradeRecord:
+    """`record_from_row` of a row as the reader selects it (`READ_COLUMNS`, by position: no
+    mapping per row on a 100k-trade read). The fields are in `TradeRecord`'s order."""
+    tp2, stop, mfe_recorded, mae_recorded = plan_values(*v[_PLAN_AT:])
+    entry_ts, exit_ts, entry_price, exit_price = v[3], v[4], v[5], v[6]
+    fields: list[Any] = [
+        *v[:4],  # id, symbol, side, entry_ts_ms
+        exit_ts if exit_ts is not None else entry_ts,
+        entry_price,
+        exit_price if exit_price is not None else entry_price,
+        *v[7:15],  # initial_size .. leverage
+        v[15] if mfe_recorded else None,
+        v[16] if mae_recorded else None,
+        tp2,
+        *v[17:28],  # quality_score .. ab_group
+        None if after_high is None else float(after_high),
+        None if after_low is None else float(after_low),
+        stop,
+    ]
+    return TradeRecord(*fields)
 
 
 def columns_of(obj: object, names: Iterable[str] = TRADE_COLUMNS) -> dict[str, Any]:

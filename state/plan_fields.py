@@ -57,9 +57,18 @@ PLAN_SQL: Final = ", ".join(
 def plan_fields(row: Mapping[str, Any]) -> tuple[float | None, float | None, bool, bool]:
     """(TP2 level, plan stop, MFE recorded, MAE recorded) of a row with either `PLAN_COLUMNS`
     (read through `PLAN_SQL`) or only `plan_json` (an ORM row)."""
-    if row.get("plan_simple") == 1:
-        return _positive(row["plan_tp2"]), _positive(row["plan_stop"]), True, True
-    plan = _plan_dict(row["plan_json"])
+    return plan_values(
+        row.get("plan_simple"), row.get("plan_tp2"), row.get("plan_stop"), row["plan_json"]
+    )
+
+
+def plan_values(
+    simple: int | None, tp2: str | None, stop: str | None, text: str | None
+) -> tuple[float | None, float | None, bool, bool]:
+    """`plan_fields` of the four `PLAN_COLUMNS` values."""
+    if simple == 1:
+        return _positive(tp2), _positive(stop), True, True
+    plan = _plan_dict(text or "")
     source = plan.get("import")
     imported = source if isinstance(source, dict) else {}
     return (
