@@ -19,12 +19,12 @@ import contextlib
 import importlib
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from cockpit.config import Settings
 from cockpit.execution.errors import first_line
 from cockpit.execution.events import LatestState
-from cockpit.memory import freeze_long_lived
+from cockpit.memory import collector_paused, freeze_long_lived, release
 from state.store import Store
 
 if TYPE_CHECKING:  # numpy and scipy: imported in the analytics' thread, after the first price
@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # numpy and scipy: imported in the analytics' thread, after t
     from state.journal_reader import JournalReader
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 class History:
@@ -87,7 +88,7 @@ class History:
                 if self._reader is not None:
                     reader = self._reader
                     snapshot = await asyncio.to_thread(
-                        journal.reader_snapshot, reader, self._settings, self.baseline
+                        _quietly, journal.reader_snapshot, reader, self._settings, self.baseline
                     )
                 else:
                     snapshot = await journal.analytics_snapshot(
@@ -99,8 +100,11 @@ class History:
                 self._event("error", f"analytics not updated: {reason}")
                 self._latest.analytics_stale = reason  # the previous snapshot stays shown
             else:
+                retired: list[object] = [self._latest.analytics]
                 self._latest.analytics = snapshot
                 self._latest.analytics_stale = None
+                del snapshot
+                await asyncio.to_thread(release, retired)  # freed off the loop
                 # the reader's cached trades live as long as the session
                 freeze_long_lived("analytics")
             self._latest.history_version += 1
@@ -119,3 +123,9 @@ class History:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
             self._task = None
+
+
+def _quietly(build: Callable[..., _T], *args: object) -> _T:
+    """`build(*args)` with the garbage collector paused (`cockpit.memory`): in the worker."""
+    with collector_paused():
+        return build(*args)

@@ -14,7 +14,9 @@ called per close.
 
 from __future__ import annotations
 
+import contextlib
 import gc
+from collections.abc import Iterator
 
 _FROZEN: set[str] = set()
 
@@ -25,3 +27,25 @@ def freeze_long_lived(load: str) -> None:
     if load not in _FROZEN:
         _FROZEN.add(load)
         gc.freeze()
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """No automatic collection while a worker builds something big (an analytics snapshot
+    allocates lists and tuples of 100k trades): each collection would walk them, with the
+    GIL, and the event loop would wait. Their temporaries go by reference count meanwhile;
+    what survives is collected as usual afterwards. The collector is process-wide: if it
+    was already off (another worker), it is left as it was."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
+def release(box: list[object]) -> None:
+    """Drop what `box` holds, here (call it in a worker thread): freeing an old snapshot's
+    100k-element tuples one object at a time is not the event loop's work."""
+    box.clear()
