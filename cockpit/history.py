@@ -104,7 +104,8 @@ class History:
                 self._latest.analytics = snapshot
                 self._latest.analytics_stale = None
                 del snapshot
-                await asyncio.to_thread(release, retired)  # freed off the loop
+                with contextlib.suppress(RuntimeError):  # the executor shut down: freed here
+                    await asyncio.to_thread(release, retired)  # freed off the loop
                 # the reader's cached trades live as long as the session
                 freeze_long_lived("analytics")
             self._latest.history_version += 1
