@@ -16,7 +16,8 @@ Printed, beside a baseline measured in the same run on the same trades:
   and the same heartbeat over an idle loop for as long (the machine's noise floor). The stall is
   mostly the interpreter's full garbage collections (50-120 ms here: numba, scipy and ccxt make
   a large heap, and any thread's allocations trigger them); `--freeze` moves the start-up heap
-  out of their reach (`gc.freeze()`), which the cockpit itself does not do yet.
+  out of their reach (`gc.freeze()`), as the cockpit's ledger job now does once its sets are
+  built (`cockpit/memory.py`).
 Figures, never asserts: the machine is shared.
 """
 

@@ -5,9 +5,11 @@ the snapshot) in a worker thread: the event loop only awaits it, so a close neve
 cockpit, whatever the journal's size. On a SQLite file the session's `JournalReader` keeps the
 trades between runs and fetches only those closed since the last snapshot (`state.journal_reader`);
 another database is read through the store (the whole journal each time). Closes that arrive
-while a run is going are folded into one more run. Only the session's own account is read: a
-desk's other cockpits on the same database have their own analytics (`cockpit report
---account all` gives the desk's).
+while a run is going are folded into one more run. A run that fails (the database, the
+computation) keeps the previous snapshot on screen with the reason (`latest.analytics_stale`);
+the reader keeps nothing of a failed read, so the next run fetches what it missed. Only the
+session's own account is read: a desk's other cockpits on the same database have their own
+analytics (`cockpit report --account all` gives the desk's).
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ import contextlib
 import importlib
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from cockpit.config import Settings
+from cockpit.execution.errors import first_line
 from cockpit.execution.events import LatestState
+from cockpit.memory import collector_paused, freeze_long_lived, release
 from state.store import Store
 
 if TYPE_CHECKING:  # numpy and scipy: imported in the analytics' thread, after the first price
@@ -28,6 +32,7 @@ if TYPE_CHECKING:  # numpy and scipy: imported in the analytics' thread, after t
     from state.journal_reader import JournalReader
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 class History:
@@ -83,7 +88,7 @@ class History:
                 if self._reader is not None:
                     reader = self._reader
                     snapshot = await asyncio.to_thread(
-                        journal.reader_snapshot, reader, self._settings, self.baseline
+                        _quietly, journal.reader_snapshot, reader, self._settings, self.baseline
                     )
                 else:
                     snapshot = await journal.analytics_snapshot(
@@ -91,11 +96,20 @@ class History:
                     )
             except Exception as exc:  # a failed analysis must never stop trading
                 log.exception("analytics failed")
-                self._event("error", f"analytics not updated: {exc}")
+                reason = first_line(exc)
+                self._event("error", f"analytics not updated: {reason}")
+                self._latest.analytics_stale = reason  # the previous snapshot stays shown
             else:
+                retired: list[object] = [self._latest.analytics]
                 self._latest.analytics = snapshot
-                self._latest.history_version += 1
-                self._latest.touch()
+                self._latest.analytics_stale = None
+                del snapshot
+                with contextlib.suppress(RuntimeError):  # the executor shut down: freed here
+                    await asyncio.to_thread(release, retired)  # freed off the loop
+                # the reader's cached trades live as long as the session
+                freeze_long_lived("analytics")
+            self._latest.history_version += 1
+            self._latest.touch()
             if not self._again:
                 return
 
@@ -110,3 +124,9 @@ class History:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
             self._task = None
+
+
+def _quietly(build: Callable[..., _T], *args: object) -> _T:
+    """`build(*args)` with the garbage collector paused (`cockpit.memory`): in the worker."""
+    with collector_paused():
+        return build(*args)

@@ -13,11 +13,19 @@ frames loaded lazily. And a full collection runs after `FULL_EVERY` collections 
 generation instead of Python's 10 (about every 15 s at that rate instead of every 3-5). Every
 generation is still collected automatically, so cyclic garbage never piles up; only what is alive
 at a settle is frozen, and there are at most `MAX_SETTLES` of them (tests/cockpit/test_memory.py).
+
+Background jobs too (issue 18 item 8): any thread's allocations can trigger a full collection,
+so the ledger's kernel or the analytics stalled the event loop 50-160 ms on the loaded machine.
+`freeze_long_lived` freezes once a big, long-lived load has finished (the ledger's numba sets,
+the analytics' trade cache); `collector_paused` keeps automatic collections off while a worker
+builds a snapshot; `release` frees an old snapshot in the worker, not on the loop.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
+from collections.abc import Iterator
 
 FULL_EVERY = 50
 """Collections of generation 1 between two full collections (Python's default: 10)."""
@@ -48,3 +56,35 @@ class MemoryPolicy:
 
 
 POLICY = MemoryPolicy()
+
+_FROZEN: set[str] = set()
+
+
+def freeze_long_lived(load: str) -> None:
+    """What exists now lives as long as the cockpit: out of the collector's reach. Once per
+    `load` and process (a test process builds many sessions; only the first load freezes)."""
+    if load not in _FROZEN:
+        _FROZEN.add(load)
+        gc.freeze()
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """No automatic collection while a worker builds something big (an analytics snapshot
+    allocates lists and tuples of 100k trades): each collection would walk them, with the
+    GIL, and the event loop would wait. Their temporaries go by reference count meanwhile;
+    what survives is collected as usual afterwards. The collector is process-wide: if it
+    was already off (another worker), it is left as it was."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
+def release(box: list[object]) -> None:
+    """Drop what `box` holds, here (call it in a worker thread): freeing an old snapshot's
+    100k-element tuples one object at a time is not the event loop's work."""
+    box.clear()

@@ -23,9 +23,8 @@ One reader per journal and one refresh at a time (the session's `History` ensure
 from __future__ import annotations
 
 import dataclasses
-import json
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -36,6 +35,7 @@ from cockpit.analytics.trades import TradeRecord
 from cockpit.domain import EXTERNAL_POLICY
 from state import after_exit
 from state.phase_sql import phase_starts_sync
+from state.plan_fields import PLAN_COLUMNS, PLAN_SQL, plan_values
 from state.records import TradeStatus
 
 HOUR_MS: Final = 3_600_000
@@ -74,6 +74,16 @@ TRADE_COLUMNS: Final[tuple[str, ...]] = (
     "ab_group",
     "updated_at_ms",
 )
+
+READ_COLUMNS: Final[tuple[str, ...]] = (
+    *(c for c in TRADE_COLUMNS if c != "plan_json"),
+    *PLAN_COLUMNS,
+)
+"""A row as the reader selects it: the plan's fields read by SQLite (`state.plan_fields`)."""
+_PLAN_AT: Final = len(READ_COLUMNS) - len(PLAN_COLUMNS)
+_ID, _SYMBOL, _ENTRY_TS, _EXIT_TS = 0, 1, 3, 4
+_STAMP: Final = READ_COLUMNS.index("updated_at_ms")
+_SELECT: Final = ", ".join((*(c for c in TRADE_COLUMNS if c != "plan_json"), PLAN_SQL))
 
 _CLOSED: Final = "status = ? AND policy != ?"
 _CLOSED_ARGS: Final = (TradeStatus.CLOSED.value, EXTERNAL_POLICY)
@@ -128,9 +138,12 @@ class JournalReader:
     def path(self) -> Path:
         return self._path
 
+    def _connect(self) -> sqlite3.Connection:
+        return connect_read_only(self._path)
+
     def refresh(self) -> list[TradeRecord]:
         """Bring the cache up to the file and return every closed trade (see the module doc)."""
-        conn = connect_read_only(self._path)
+        conn = self._connect()
         try:
             conn.execute("BEGIN")  # one consistent view of trades and candles
             fresh = self._sync_trades(conn)
@@ -147,8 +160,18 @@ class JournalReader:
         return [records[i] for i in order.tolist()]
 
     # ------------------------------------------------------------------ trades
-    def _sync_trades(self, conn: sqlite3.Connection) -> dict[int, tuple[int, dict[str, Any]]]:
-        """Drop trades that are gone; return the rows of those new or changed (by id)."""
+    def _sync_trades(self, conn: sqlite3.Connection) -> dict[int, tuple[int, tuple[Any, ...]]]:
+        """Drop trades that are gone; return the rows of those new or changed (by id).
+        The first refresh reads every row in one query; later ones list the stamps and fetch
+        only the rows that changed."""
+        fresh: dict[int, tuple[int, tuple[Any, ...]]] = {}
+        if not self._rows:
+            rows = conn.execute(f"SELECT {_SELECT} FROM trades WHERE {self._where}", self._args)
+            for values in rows:
+                fresh[values[_ID]] = (values[_STAMP], values)
+            self._final.clear()
+            self.fetched_last = len(fresh)
+            return fresh
         listed = dict(
             conn.execute(f"SELECT id, updated_at_ms FROM trades WHERE {self._where}", self._args)
         )
@@ -156,22 +179,19 @@ class JournalReader:
             del self._rows[gone]
             self._final.discard(gone)
         stale = [i for i, stamp in listed.items() if self._rows.get(i, (None,))[0] != stamp]
-        columns = ", ".join(TRADE_COLUMNS)
-        fresh: dict[int, tuple[int, dict[str, Any]]] = {}
         for start in range(0, len(stale), _FETCH_CHUNK):
             ids = stale[start : start + _FETCH_CHUNK]
             marks = ", ".join("?" * len(ids))
-            cursor = conn.execute(f"SELECT {columns} FROM trades WHERE id IN ({marks})", ids)
+            cursor = conn.execute(f"SELECT {_SELECT} FROM trades WHERE id IN ({marks})", ids)
             for values in cursor:
-                row = dict(zip(TRADE_COLUMNS, values, strict=True))
-                fresh[row["id"]] = (row["updated_at_ms"], row)
-                self._final.discard(row["id"])
+                fresh[values[_ID]] = (values[_STAMP], values)
+                self._final.discard(values[_ID])
         self.fetched_last = len(fresh)
         return fresh
 
     # ------------------------------------------------------------------ after-exit windows
     def _add_after_exit(
-        self, conn: sqlite3.Connection, fresh: dict[int, tuple[int, dict[str, Any]]]
+        self, conn: sqlite3.Connection, fresh: dict[int, tuple[int, tuple[Any, ...]]]
     ) -> None:
         """Give the fresh rows, and the cached trades whose window is still open, their
         after-exit extremes; mark the windows that are now closed for good."""
@@ -179,7 +199,7 @@ class JournalReader:
         recorded = after_exit.series(conn) if (fresh or reopened) else {}
         windows = []
         for trade_id, (_, row) in fresh.items():
-            symbol, exit_ts = row["symbol"], row["exit_ts_ms"] or row["entry_ts_ms"]
+            symbol, exit_ts = row[_SYMBOL], row[_EXIT_TS] or row[_ENTRY_TS]
             if symbol in recorded:
                 windows.append(
                     after_exit.Window(trade_id, symbol, exit_ts, exit_ts + self._window_ms)
@@ -196,19 +216,23 @@ class JournalReader:
             symbol: after_exit.latest_bar_ms(conn, symbol, recorded[symbol])
             for symbol in {w.symbol for w in windows}
         }
+        closed_for_good = []
         for window in windows:
             latest = newest[window.symbol]
             if latest is not None and latest >= window.end_ms:
-                self._final.add(window.key)
+                closed_for_good.append(window.key)
+        # Only now, with every answer in hand, is the cache changed: a read that failed above
+        # leaves it as it was, and the next refresh fetches the same rows again.
         for trade_id, (stamp, row) in fresh.items():
             high, low = answers.get(trade_id, (None, None))
-            self._rows[trade_id] = (stamp, record_from_row(row, high, low))
+            self._rows[trade_id] = (stamp, record_from_values(row, high, low))
         for trade_id in reopened:
             stamp, record = self._rows[trade_id]
             high, low = answers.get(trade_id, (None, None))
             if high != record.after_exit_high or low != record.after_exit_low:
                 record = dataclasses.replace(record, after_exit_high=high, after_exit_low=low)
                 self._rows[trade_id] = (stamp, record)
+        self._final.update(closed_for_good)
 
 
 def read_all(path: Path, *, missed_window_h: float) -> list[TradeRecord]:
@@ -219,57 +243,34 @@ def read_all(path: Path, *, missed_window_h: float) -> list[TradeRecord]:
 def record_from_row(
     row: Mapping[str, Any], after_high: float | None, after_low: float | None
 ) -> TradeRecord:
-    """One `trades` row (its `TRADE_COLUMNS`) as analytics sees it; see `state.journal` for how
-    imported rows store what the table cannot hold (an unrecorded MFE, a TP2 level)."""
-    plan = _plan_dict(row["plan_json"])
-    source = plan.get("import")
-    imported = source if isinstance(source, dict) else {}
-    tp2 = plan.get("tp2_price")
-    stop = plan.get("stop_loss")
-    exit_ts = row["exit_ts_ms"]
-    exit_price = row["exit_price"]
-    return TradeRecord(
-        id=row["id"],
-        symbol=row["symbol"],
-        side=row["side"],
-        entry_ts_ms=row["entry_ts_ms"],
-        exit_ts_ms=exit_ts if exit_ts is not None else row["entry_ts_ms"],
-        entry_price=row["entry_price"],
-        exit_price=exit_price if exit_price is not None else row["entry_price"],
-        size=row["initial_size"],
-        realized_pnl=row["realized_pnl"],
-        fees=row["fees"],
-        exit_reason=row["exit_reason"],
-        venue=row["venue"],
-        mode=row["mode"],
-        policy=row["policy"],
-        leverage=row["leverage"],
-        mfe_pct=row["mfe_pct"] if imported.get("mfe_recorded", True) else None,
-        mae_pct=row["mae_pct"] if imported.get("mae_recorded", True) else None,
-        tp2_price=float(tp2) if isinstance(tp2, int | float) and tp2 > 0 else None,
-        quality_score=row["quality_score"],
-        atr=row["atr"],
-        adx=row["adx"],
-        rsi=row["rsi"],
-        volume_ratio=row["volume_ratio"],
-        price_position=row["price_position"],
-        confidence=row["confidence"],
-        regime=row["regime"],
-        strategy=row["strategy"],
-        timeframe=row["timeframe"],
-        ab_group=row["ab_group"],
-        after_exit_high=None if after_high is None else float(after_high),
-        after_exit_low=None if after_low is None else float(after_low),
-        initial_stop=float(stop) if isinstance(stop, int | float) and stop > 0 else None,
-    )
+    """One `trades` row (its `TRADE_COLUMNS`, an ORM row's, or `READ_COLUMNS`) as analytics
+    sees it; see `state.journal` for how imported rows store what the table cannot hold (an
+    unrecorded MFE, a TP2 level)."""
+    return record_from_values(tuple(row.get(c) for c in READ_COLUMNS), after_high, after_low)
 
 
-def _plan_dict(text: str) -> dict[str, Any]:
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
+def record_from_values(
+    v: Sequence[Any], after_high: float | None, after_low: float | None
+) -> TradeRecord:
+    """`record_from_row` of a row as the reader selects it (`READ_COLUMNS`, by position: no
+    mapping per row on a 100k-trade read). The fields are in `TradeRecord`'s order."""
+    tp2, stop, mfe_recorded, mae_recorded = plan_values(*v[_PLAN_AT:])
+    entry_ts, exit_ts, entry_price, exit_price = v[3], v[4], v[5], v[6]
+    fields: list[Any] = [
+        *v[:4],  # id, symbol, side, entry_ts_ms
+        exit_ts if exit_ts is not None else entry_ts,
+        entry_price,
+        exit_price if exit_price is not None else entry_price,
+        *v[7:15],  # initial_size .. leverage
+        v[15] if mfe_recorded else None,
+        v[16] if mae_recorded else None,
+        tp2,
+        *v[17:28],  # quality_score .. ab_group
+        None if after_high is None else float(after_high),
+        None if after_low is None else float(after_low),
+        stop,
+    ]
+    return TradeRecord(*fields)
 
 
 def columns_of(obj: object, names: Iterable[str] = TRADE_COLUMNS) -> dict[str, Any]:

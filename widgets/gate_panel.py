@@ -42,13 +42,20 @@ class GatePanel(Static):
     def on_mount(self) -> None:
         self.show(None)
 
-    def show(self, gates: Sequence[Gate] | None) -> None:
+    def show(self, gates: Sequence[Gate] | None, stale: str | None = None) -> None:
+        """The gates; `stale`: why they could not be brought up to date (the last refresh
+        failed), said under them so the trader knows they are older than the journal."""
         self.gates = tuple(gates or ())
-        if gates is None:
+        self.stale = None if stale is None else f"not updated: {stale}"
+        if gates is None and self.stale is None:
             self.update(Text("computing from the journal...", style="dim"))
             return
-        self.update(Text("\n").join(gate_line(gate) for gate in gates))
+        lines = [gate_line(gate) for gate in self.gates]
+        if self.stale is not None:
+            lines.append(Text(self.stale, style="bold yellow"))
+        self.update(Text("\n").join(lines))
 
     def line_texts(self) -> list[str]:
         """The panel's lines as plain text (what a test or a screen reader sees)."""
-        return [gate_line(gate).plain for gate in self.gates]
+        stale = [] if self.stale is None else [self.stale]
+        return [gate_line(gate).plain for gate in self.gates] + stale

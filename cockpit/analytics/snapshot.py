@@ -2,8 +2,9 @@
 
 The session builds a snapshot when its history reloads (at start and whenever a trade closes);
 the dashboard's gate panel, the analytics screen and `cockpit report` all render a snapshot, never
-their own numbers. Building one is pure: about 20 ms for 1k trades, 0.2 s for 10k, 1.5 s for 100k
-(over half of it the seeded bootstrap intervals), in the worker thread `state.journal` uses.
+their own numbers. Building one is pure: about 20 ms for 1k trades, 0.2 s for 10k, 1-1.5 s for
+100k (a third of it the seeded bootstrap intervals), in the session's worker thread
+(`cockpit/history.py`).
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from adapters.backoff import Backoff
 from cockpit.backtest.ledger_window import TIMEFRAME, Bar, window_end_ms
 from cockpit.config import Settings
+from cockpit.memory import freeze_long_lived
 from state.errors import StoreClosedError
 from state.ledger_rows import (
     LedgerRow,
@@ -173,6 +174,7 @@ class Ledger:
             return 0
         if self.sets is None:
             self.sets = await asyncio.to_thread(_sets, self._settings)
+            freeze_long_lived("ledger")  # numba's heap: no full collection walks it from now on
         sets = self.sets
         keys = [s.key for s in sets]
         missing, pending = await work_to_do(store, keys)

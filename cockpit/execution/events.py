@@ -51,6 +51,9 @@ class LatestState:
     mode: Mode = Mode.SHADOW
     # Metrics and decision gates over every closed trade; None until the first history load.
     analytics: AnalyticsSnapshot | None = None
+    # Why the last analytics refresh failed (None: `analytics` is up to date); the gate panel
+    # says it under the previous snapshot, which stays shown (cockpit/history.py).
+    analytics_stale: str | None = None
     # Why the database is not taking writes right now (None while it is): shown to the trader.
     db_failing: str | None = None
     # Who paused entries and when (None: entries allowed); the header shows it (pause.py).

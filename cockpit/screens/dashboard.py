@@ -224,8 +224,9 @@ class DashboardScreen(Screen[None]):
             )
             if latest.history_version != self._history_version:
                 self.query_one(HistoryTable).show(latest.closed_trades)
-                if latest.analytics is not None:
-                    self.query_one(GatePanel).show(latest.analytics.gates)
+                if latest.analytics is not None or latest.analytics_stale is not None:
+                    gates = None if latest.analytics is None else latest.analytics.gates
+                    self.query_one(GatePanel).show(gates, latest.analytics_stale)
                     self._settle_memory()
                 self._history_version = latest.history_version
         self._show_new_replay_result(latest.replay_result)

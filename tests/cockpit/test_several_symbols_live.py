@@ -109,8 +109,9 @@ async def test_a_stale_symbol_blocks_only_itself_and_exits_follow_their_own_pric
         await price(app, pilot, fake, BTC, 150.0)
         btc = await session.open_position(BTC, Side.LONG, 30.0, 2.0)
 
-        # ten seconds on: SOL keeps streaming (a price every 2 s, so the feed monitor, which
-        # polls on its own, never sees it older than the 5 s limit), BTC says nothing
+        # ten seconds on: SOL keeps streaming, BTC says nothing. The clock moves 2 s at a time
+        # with a SOL price at each step: one 10 s jump left SOL itself 10 s old until its next
+        # price, and a watchdog check in that gap (a loaded machine) rightly called it stale
         for _ in range(5):
             clock.advance(2_000)
             await price(app, pilot, fake, SOL, 150.0)

@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adapters.trades_csv import load_trades_csv
+from cockpit.analytics.trades import TradeRecord
 from cockpit.domain import Candle
 from state.after_exit import range_reduce
 from state.journal import closed_trade_records, import_trades
@@ -151,3 +152,20 @@ def test_range_reduce_equals_a_plain_slice(
             assert lows[i] == data[lo[i] : hi[i]].min()
         else:
             assert np.isnan(highs[i]) and np.isnan(lows[i])
+
+
+def test_each_column_lands_in_its_own_field() -> None:
+    """The reader builds records by position (no mapping per row): every column of a row with
+    a different value in each must come out in the field of that name."""
+    from state.journal_reader import READ_COLUMNS, record_from_values
+
+    row = {name: f"v{i}" for i, name in enumerate(READ_COLUMNS)}
+    row.update(plan_simple=1, plan_tp2="2.5", plan_stop="1.5", plan_json=None)
+    record = record_from_values(tuple(row[c] for c in READ_COLUMNS), 7.0, 3.0)
+    renamed = {"size": "initial_size"}
+    skip = {"tp2_price", "initial_stop", "after_exit_high", "after_exit_low"}
+    for field in TradeRecord.__dataclass_fields__:
+        if field not in skip:
+            assert getattr(record, field) == row[renamed.get(field, field)], field
+    assert (record.tp2_price, record.initial_stop) == (2.5, 1.5)
+    assert (record.after_exit_high, record.after_exit_low) == (7.0, 3.0)
