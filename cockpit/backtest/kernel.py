@@ -14,8 +14,9 @@ bar's prices (the open, levels crossed, the extremes, the close) in one loop and
 price inline; the helpers are inlined by numba (`inline="always"`: no call passes a dozen array
 structs), and no array view or allocation is made per trade or price. MFE/MAE keep the most
 favorable and adverse prices and divide once at the end (the percent is monotone in the price,
-so it is the same number without a division per price). The rows driver `simulate` reads plan rows; `grid_kernel.simulate_grid` builds each
-(trade, set) plan from numeric policy parameters inside the compiled loop instead.
+so it is the same number without a division per price). The rows driver `simulate` reads plan
+rows; `grid_kernel.simulate_grid` builds each (trade, set) plan from numeric policy parameters
+inside the compiled loop instead.
 
 The shortcut: a bar in which no level can be reached (the adverse extreme short of the stop, the
 favorable extreme short of the next target, of an untriggered breakeven/profit-lock trigger and
