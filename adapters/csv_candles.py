@@ -13,7 +13,6 @@ real exchange data has them; timestamps must be strictly increasing and on the t
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
@@ -21,6 +20,8 @@ from statistics import median
 
 from adapters.bounded_text import BoundedLines, TextLimitError
 from cockpit.domain import Candle
+from cockpit.timeframes import timeframe_label as timeframe_label
+from cockpit.timeframes import timeframe_ms as timeframe_ms
 
 HEADER = ("timestamp_ms", "open", "high", "low", "close", "volume")
 
@@ -28,8 +29,6 @@ HEADER = ("timestamp_ms", "open", "high", "low", "close", "volume")
 # ~7 million bars, over 13 years of 1m bars: anything larger is not one market's candle file.
 MAX_LINE_CHARS = 1_000
 MAX_FILE_CHARS = 512 * 1024 * 1024
-_UNIT_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
-_TIMEFRAME_RE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 
 
 class CandleFileError(ValueError):
@@ -41,28 +40,6 @@ class CandleFileError(ValueError):
         self.reason = reason
         where = f"{self.path}:{line}" if line is not None else str(self.path)
         super().__init__(f"{where}: {reason}")
-
-
-def timeframe_ms(timeframe: str) -> int:
-    """Milliseconds in a ccxt-style timeframe such as ``"1m"``, ``"5m"``, ``"4h"``, ``"1d"``.
-
-    Months are refused on purpose: they have no fixed length, and every aggregation here buckets
-    on a fixed epoch grid.
-    """
-    match = _TIMEFRAME_RE.match(timeframe)
-    if match is None or int(match.group(1)) <= 0:
-        raise ValueError(f"unknown timeframe {timeframe!r}: expected e.g. '1m', '5m', '1h', '1d'")
-    return int(match.group(1)) * _UNIT_MS[match.group(2)]
-
-
-def timeframe_label(ms: int) -> str:
-    """The shortest ccxt-style label for a bar length (inverse of `timeframe_ms`)."""
-    if ms <= 0:
-        raise ValueError(f"a timeframe must be positive, got {ms} ms")
-    for unit in ("w", "d", "h", "m", "s"):
-        if ms % _UNIT_MS[unit] == 0:
-            return f"{ms // _UNIT_MS[unit]}{unit}"
-    raise ValueError(f"{ms} ms is not a whole number of seconds")
 
 
 def _parse_price(path: Path, line: int, name: str, text: str) -> float:

@@ -27,6 +27,7 @@ from cockpit.config_venues import FEED_EXCHANGES as FEED_EXCHANGES
 from cockpit.config_venues import DriftConfig as DriftConfig
 from cockpit.config_venues import FeedConfig as FeedConfig
 from cockpit.domain import check_account
+from cockpit.ledger_config import LedgerConfig, check_ledger_sets
 from cockpit.secret_scan import refuse_keys, refuse_keys_in_env, refuse_keys_in_toml_text
 
 APP_NAME = "cockpit"
@@ -342,6 +343,8 @@ class Settings(BaseSettings):
     webhook: WebhookConfig = Field(default_factory=WebhookConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     ab: ABTests = Field(default_factory=list)  # [[ab]] A/B tests (cockpit/ab_config.py)
+    ledger: LedgerConfig = Field(default_factory=LedgerConfig)  # cockpit/ledger_config.py
+    _ledger_sets = field_validator("ledger")(check_ledger_sets)  # after [policy] etc.
     default_notional_usdt: float = Field(25.0, gt=0)
     default_leverage: float = Field(2.0, gt=0)
     ui_refresh_hz: float = Field(30.0, gt=0, le=60)  # at most; the screen redraws on change

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from cockpit.backtest.grid_kernel import SetParams, simulate_grid
-from cockpit.backtest.kernel import Results
 from cockpit.backtest.plans import Trades
+from cockpit.backtest.results import Results
 from cockpit.backtest.tables import F64, I64, SparseTables
 
 

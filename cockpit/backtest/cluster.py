@@ -25,7 +25,7 @@ import numpy as np
 
 from cockpit.backtest.chunks import Chunk, run_chunk
 from cockpit.backtest.grid_kernel import SetParams
-from cockpit.backtest.kernel import Results
+from cockpit.backtest.results import Results
 from cockpit.backtest.tables import F64, SparseTables, sparse_tables
 
 MISSING = (

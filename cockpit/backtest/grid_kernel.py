@@ -23,7 +23,7 @@ import numpy as np
 from numba import njit, prange
 
 from cockpit.backtest import kernel
-from cockpit.backtest.kernel import I8, I32, Results
+from cockpit.backtest.results import I8, I32, Results
 from cockpit.backtest.tables import F64, I64, SparseTables
 
 # Set row layout (float64).
@@ -50,12 +50,12 @@ class SetParams:
         return int(self.params.shape[0])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _positive(x: float) -> bool:  # pragma: no cover - compiled
     return math.isfinite(x) and x > 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def levels(
     params: F64, tiers: F64, si: int, sign: float, entry: float, atr: float, score: float
 ) -> tuple[
@@ -68,21 +68,20 @@ def levels(
     Refused (ok False) as `plan_for` refuses: no ATR (every policy: all policies trade the same
     entries), no baseline for the asset, a score outside 0-100 or below the lowest tier, and any
     level `build_plan` would reject."""
-    p = params[si]
-    policy = int(p[P_POLICY])
+    policy = int(params[si, P_POLICY])
     ok = math.isfinite(atr) and atr > 0.0
-    mult = p[P_LONG_MULT] if sign > 0.0 else p[P_SHORT_MULT]
+    mult = params[si, P_LONG_MULT] if sign > 0.0 else params[si, P_SHORT_MULT]
     f = 1.0
     if policy != FIXED:
-        baseline = p[P_BASELINE]
+        baseline = params[si, P_BASELINE]
         if math.isnan(baseline):
             ok = False
             baseline = 1.0
         f = atr / baseline
-        if f < p[P_FMIN]:
-            f = p[P_FMIN]
-        if f > p[P_FMAX]:
-            f = p[P_FMAX]
+        if f < params[si, P_FMIN]:
+            f = params[si, P_FMIN]
+        if f > params[si, P_FMAX]:
+            f = params[si, P_FMAX]
     trail = math.nan
     plan_atr = math.nan if policy == FIXED else atr
     if policy == QUALITY_TIERS:
@@ -93,42 +92,41 @@ def levels(
         tp2f = math.nan
         ok = ok and math.isfinite(score) and score >= 0.0 and score <= 100.0
         taken = False
-        for k in range(int(p[P_NTIERS])):
-            tier = tiers[si, k]
-            if score >= tier[T_MIN]:
+        for k in range(int(params[si, P_NTIERS])):
+            if score >= tiers[si, k, T_MIN]:
                 taken = True
-                if not math.isnan(tier[T_STOP_ATR]):
-                    stop = tier[T_STOP_ATR] * atr / entry
+                if not math.isnan(tiers[si, k, T_STOP_ATR]):
+                    stop = tiers[si, k, T_STOP_ATR] * atr / entry
                 else:
-                    stop = p[P_STOP] * f
-                tp1 = tier[T_TP1_ATR] * atr / entry * mult
-                if not math.isnan(tier[T_TP2_ATR]):
-                    tp2 = tier[T_TP2_ATR] * atr / entry * mult
-                tp1f = tier[T_TP1F]
-                tp2f = tier[T_TP2F]
-                trail = tier[T_TRAIL]
+                    stop = params[si, P_STOP] * f
+                tp1 = tiers[si, k, T_TP1_ATR] * atr / entry * mult
+                if not math.isnan(tiers[si, k, T_TP2_ATR]):
+                    tp2 = tiers[si, k, T_TP2_ATR] * atr / entry * mult
+                tp1f = tiers[si, k, T_TP1F]
+                tp2f = tiers[si, k, T_TP2F]
+                trail = tiers[si, k, T_TRAIL]
                 break
         ok = ok and taken
     elif policy == FIXED:
-        stop = p[P_STOP]
-        tp1 = p[P_TP1] * mult
-        tp2 = p[P_TP2] * mult
-        tp1f = p[P_TP1F]
-        tp2f = p[P_TP2F]
+        stop = params[si, P_STOP]
+        tp1 = params[si, P_TP1] * mult
+        tp2 = params[si, P_TP2] * mult
+        tp1f = params[si, P_TP1F]
+        tp2f = params[si, P_TP2F]
     else:
-        stop = p[P_STOP] * f
-        tp1 = p[P_TP1] * f * mult
-        tp2 = p[P_TP2] * f * mult
-        tp1f = p[P_TP1F]
-        tp2f = p[P_TP2F]
+        stop = params[si, P_STOP] * f
+        tp1 = params[si, P_TP1] * f * mult
+        tp2 = params[si, P_TP2] * f * mult
+        tp1f = params[si, P_TP1F]
+        tp2f = params[si, P_TP2F]
     if policy == FIXED:
-        be = p[P_BE]
-        lt = p[P_LT]
-        lm = p[P_LM]
+        be = params[si, P_BE]
+        lt = params[si, P_LT]
+        lm = params[si, P_LM]
     else:
-        be = p[P_BE] * f
-        lt = p[P_LT] * f
-        lm = p[P_LM] * f
+        be = params[si, P_BE] * f
+        lt = params[si, P_LT] * f
+        lm = params[si, P_LM] * f
     # engine.policy.build_plan's checks
     ok = ok and _positive(stop) and not (stop >= 1.0 and sign > 0.0)
     ok = ok and _positive(be) and _positive(lt)
@@ -140,7 +138,7 @@ def levels(
         ok = ok and _positive(tp2) and tp2 > tp1 and tp2f >= 0.0
     ok = ok and _positive(f)
     total = tp1f + tp2f
-    eps = p[P_RUNNER_EPS]
+    eps = params[si, P_RUNNER_EPS]
     runner = 1.0 - total
     if runner < eps:
         runner = 0.0

@@ -11,9 +11,12 @@ the floats (NaN is how a plan says "no TP2" or "no trail").
 
 Why it is flat: `trade` keeps a position's whole state in local scalars (registers), walks a
 bar's prices (the open, levels crossed, the extremes, the close) in one loop and decides each
-price inline; only a fill (at most three per trade) calls out (`_book`). Nothing is allocated
-per trade. The rows driver `simulate` reads plan rows; `grid_kernel.simulate_grid` builds each
-(trade, set) plan from numeric policy parameters inside the compiled loop instead.
+price inline; the helpers are inlined by numba (`inline="always"`: no call passes a dozen array
+structs), and no array view or allocation is made per trade or price. MFE/MAE keep the most
+favorable and adverse prices and divide once at the end (the percent is monotone in the price,
+so it is the same number without a division per price). The rows driver `simulate` reads plan
+rows; `grid_kernel.simulate_grid` builds each (trade, set) plan from numeric policy parameters
+inside the compiled loop instead.
 
 The shortcut: a bar in which no level can be reached (the adverse extreme short of the stop, the
 favorable extreme short of the next target, of an untriggered breakeven/profit-lock trigger and
@@ -30,39 +33,27 @@ the open); `CLOSES` feeds each bar's close as one tick.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 from numba import njit
 
+from cockpit.backtest.results import I8, I32, Results
+from cockpit.backtest.results import MAX_FILLS as MAX_FILLS
+from cockpit.backtest.results import REASONS as REASONS
 from cockpit.backtest.tables import CLOSES, F64, I64, SparseTables
-
-I8 = npt.NDArray[np.int8]
-I32 = npt.NDArray[np.int32]
 
 # Plan row layout (float64). A missing TP2 / trail / ATR is NaN.
 SIGN, ENTRY, SIZE, STOP, BE_TRIG, LOCK_TRIG, LOCK_STOP = 0, 1, 2, 3, 4, 5, 6
 TP1, TP1_FRAC, TP2, TP2_FRAC, RUNNER_FRAC, TRAIL_MULT, ATR = 7, 8, 9, 10, 11, 12, 13
 PLAN_FIELDS = 14
 
-# Fill reasons: the stop's role (0-3) is its reason, as `ExitReason.for_stop`.
-REASONS: tuple[str, ...] = (
-    "stop_loss",
-    "breakeven",
-    "profit_lock",
-    "trailing_stop",
-    "tp1",
-    "tp2",
-    "end_of_data",
-)
+# Fill reasons (results.REASONS): the stop's role (0-3) is its reason, as `ExitReason.for_stop`.
 R_STOP_LOSS, R_BREAKEVEN, R_PROFIT_LOCK, R_TRAIL, R_TP1, R_TP2, R_END = 0, 1, 2, 3, 4, 5, 6
-MAX_FILLS = 3  # TP1, TP2, then a stop or the end of the data
 
 SIZE_EPS = 1e-12  # engine.exits.SIZE_EPS
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _trail(
     s: float, price: float, peak: float, stop: float, role: int, can_trail: bool, dist: float
 ) -> tuple[float, float, int]:  # pragma: no cover - compiled
@@ -80,7 +71,7 @@ def _trail(
     return peak, stop, role
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _start_runner(
     s: float, entry: float, price: float, stop: float, role: int, can_trail: bool, dist: float
 ) -> tuple[float, float, int]:  # pragma: no cover - compiled
@@ -91,7 +82,7 @@ def _start_runner(
     return _trail(s, price, price, stop, role, can_trail, dist)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _book(
     row: int,
     bar: int,
@@ -156,7 +147,7 @@ def _book(
     return size, closed, tp1_done, tp2_done, trailing, stop, role, peak, nf, pnl
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _gallop(
     hi: F64, lo: F64, j: int, end: int, long: bool, fav: float, stop: float
 ) -> tuple[int, float, float]:  # pragma: no cover - compiled
@@ -255,8 +246,8 @@ def trade(
     lock_done = False
     closed = False
     peak = 0.0
-    mfe = 0.0
-    mae = 0.0
+    best = entry  # the most favorable and adverse prices seen: MFE/MAE at the end
+    worst = entry
     amb = 0
     nf = 0
     pnl = 0.0
@@ -284,18 +275,12 @@ def trade(
             # MFE/MAE over the quiet bars: every price they show lies within their extremes,
             # and the engine's percent is monotone in the price, so the extremes give the same
             # numbers.
-            best = mx if long else mn
-            worst = mn if long else mx
-            diff = s * (best - entry)
-            if diff > 0.0:
-                pct = 100.0 * (diff / entry)
-                if pct > mfe:
-                    mfe = pct
-            diff = s * (worst - entry)
-            if diff < 0.0:
-                pct = 100.0 * (diff / entry)
-                if pct < mae:
-                    mae = pct
+            xb = mx if long else mn
+            xw = mn if long else mx
+            if s * (xb - best) > 0.0:
+                best = xb
+            if s * (xw - worst) < 0.0:
+                worst = xw
             j = k
             if j >= end:
                 break
@@ -331,15 +316,10 @@ def trade(
         current = price
         while True:
             # engine.exits.on_price at `price`; decided closes booked in order afterwards.
-            diff = s * (price - entry)
-            if diff > 0.0:
-                pct = 100.0 * (diff / entry)
-                if pct > mfe:
-                    mfe = pct
-            elif diff < 0.0:
-                pct = 100.0 * (diff / entry)
-                if pct < mae:
-                    mae = pct
+            if s * (price - best) > 0.0:
+                best = price
+            elif s * (price - worst) < 0.0:
+                worst = price
             q1 = 0.0
             q2 = 0.0
             if s * (price - stop) <= 0.0:
@@ -445,8 +425,10 @@ def trade(
         nf += 1
         pnl += frac * (100.0 * (s * (price - entry) / entry))
     n_fills[row] = nf
-    mfe_out[row] = mfe
-    mae_out[row] = mae
+    diff = s * (best - entry)
+    mfe_out[row] = 100.0 * (diff / entry) if diff > 0.0 else 0.0
+    diff = s * (worst - entry)
+    mae_out[row] = 100.0 * (diff / entry) if diff < 0.0 else 0.0
     ambiguous_out[row] = amb
     pnl_out[row] = pnl
 
@@ -479,8 +461,7 @@ def simulate(
     A row whose entry (plans[r, ENTRY]) is NaN is a refused entry: left with 0 fills.
     """
     for r in range(plans.shape[0]):
-        p = plans[r]
-        if math.isnan(p[ENTRY]):
+        if math.isnan(plans[r, ENTRY]):
             n_fills[r] = 0
             mfe[r] = 0.0
             mae[r] = 0.0
@@ -489,67 +470,13 @@ def simulate(
             continue
         trade(
             open_, high, low, close, hi, lo, kind, optimistic,
-            p[SIGN], p[ENTRY], p[SIZE], p[STOP], p[BE_TRIG], p[LOCK_TRIG], p[LOCK_STOP],
-            p[TP1], p[TP1_FRAC], p[TP2], p[TP2_FRAC], p[RUNNER_FRAC], p[TRAIL_MULT], p[ATR],
+            plans[r, SIGN], plans[r, ENTRY], plans[r, SIZE], plans[r, STOP],
+            plans[r, BE_TRIG], plans[r, LOCK_TRIG], plans[r, LOCK_STOP],
+            plans[r, TP1], plans[r, TP1_FRAC], plans[r, TP2], plans[r, TP2_FRAC],
+            plans[r, RUNNER_FRAC], plans[r, TRAIL_MULT], plans[r, ATR],
             starts[r], ends[r], r,
             f_bar, f_price, f_frac, f_reason, n_fills, mfe, mae, ambiguous, pnl,
         )  # fmt: skip
-
-
-@dataclass(slots=True)
-class Results:
-    """Per-row outputs of `run`; fills beyond `n_fills[r]` are unused."""
-
-    fill_bar: I64
-    fill_price: F64
-    fill_frac: F64
-    fill_reason: I8
-    n_fills: I8
-    mfe_pct: F64
-    mae_pct: F64
-    ambiguous: I32
-    pnl_pct: F64
-
-    @classmethod
-    def empty(cls, n: int) -> Results:
-        """Zeroed outputs for n rows (the kernel writes every field of every row it runs)."""
-        return cls(
-            fill_bar=np.zeros((n, MAX_FILLS), dtype=np.int64),
-            fill_price=np.zeros((n, MAX_FILLS), dtype=np.float64),
-            fill_frac=np.zeros((n, MAX_FILLS), dtype=np.float64),
-            fill_reason=np.zeros((n, MAX_FILLS), dtype=np.int8),
-            n_fills=np.zeros(n, dtype=np.int8),
-            mfe_pct=np.zeros(n, dtype=np.float64),
-            mae_pct=np.zeros(n, dtype=np.float64),
-            ambiguous=np.zeros(n, dtype=np.int32),
-            pnl_pct=np.zeros(n, dtype=np.float64),
-        )
-
-    def outputs(self) -> tuple[I64, F64, F64, I8, I8, F64, F64, I32, F64]:
-        """The arrays in the compiled drivers' argument order."""
-        return (
-            self.fill_bar,
-            self.fill_price,
-            self.fill_frac,
-            self.fill_reason,
-            self.n_fills,
-            self.mfe_pct,
-            self.mae_pct,
-            self.ambiguous,
-            self.pnl_pct,
-        )
-
-    def fills(self, r: int) -> list[tuple[int, float, float, str]]:
-        """Row r's fills as (bar index, price, fraction of initial size, reason)."""
-        return [
-            (
-                int(self.fill_bar[r, i]),
-                float(self.fill_price[r, i]),
-                float(self.fill_frac[r, i]),
-                REASONS[int(self.fill_reason[r, i])],
-            )
-            for i in range(int(self.n_fills[r]))
-        ]
 
 
 def run(

@@ -2,11 +2,13 @@
 recorded candles (issue 15 item 4; docs/backtest.md "The counterfactual ledger").
 
 Each trade is re-run with its own side, entry, ATR and quality score under every configured
-policy (`ledger_sets`: fixed, atr_scaled and quality_tiers with the config's parameters) and
-under its own frozen plan without the trader's overrides (`OWN`): the engine's counterfactual,
-whose difference from the actual P&L is what discretion added or cost.
+policy (`ledger_sets`: fixed, atr_scaled and quality_tiers with the config's parameters, then
+the `[ledger]` grid's sets) and under its own frozen plan without the trader's overrides (`OWN`):
+the engine's counterfactual, whose difference from the actual P&L is what discretion added or
+cost.
 
-The path is `ledger_window.usable_path`'s: the recorded 1m bars from the entry on. The kernel
+The path is `LedgerWindow.usable_path`'s: the recorded bars (1m by default) from the entry on.
+The kernel
 (`cockpit.backtest.kernel`, the engine's exact semantics on candles, stop first when a bar
 touches both) runs every set at once. Nothing is guessed: a policy still open where the recorded
 bars stop (the recorder has not reached that far yet, or bars are missing) is `path_ended` with
@@ -27,7 +29,8 @@ from typing import Any, Final
 import numpy as np
 
 from cockpit.backtest import kernel
-from cockpit.backtest.ledger_window import BAR_MS, Bar, usable_path
+from cockpit.backtest.grid import ledger_grid
+from cockpit.backtest.ledger_window import DEFAULT, Bar, LedgerWindow
 from cockpit.backtest.plans import ParamSet, Trades, build_rows, plan_row
 from cockpit.backtest.tables import CANDLES, F64, sparse_tables
 from cockpit.config import POLICY_NAMES, Settings
@@ -36,6 +39,7 @@ from state.ledger_rows import LedgerRow, PathFacts, TradeInput, params_text
 
 E_RATIO_BARS: Final = (5, 20, 60)
 OWN: Final = "own"
+LABEL_MAX: Final = 128  # counterfactuals.label
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,25 +70,46 @@ def set_params(ps: ParamSet) -> dict[str, Any]:
     return params
 
 
-def own_set() -> LedgerSet:
-    params = {"policy": OWN}
+def _window_params(settings: Settings) -> dict[str, Any]:
+    """The candles the sets run on, in their keys unless they are the default 48 h of 1m (so
+    a ledger written before these could be set keeps its keys): another horizon or timeframe
+    gives other results, so new sets."""
+    cfg = settings.ledger
+    if cfg.default_window:
+        return {}
+    return {"window": {"horizon_h": cfg.horizon_h, "timeframe": cfg.timeframe}}
+
+
+def own_set(settings: Settings | None = None) -> LedgerSet:
+    params = {"policy": OWN, **(_window_params(settings) if settings is not None else {})}
     return LedgerSet(_key(params), OWN, "own plan, no overrides", params_text(params), None)
 
 
 def ledger_sets(settings: Settings) -> list[LedgerSet]:
-    """The configured policies with the settings' parameters, then the trade's own plan."""
-    out = []
-    for name in POLICY_NAMES:
-        ps = ParamSet(
+    """The configured policies with the settings' parameters, then the `[ledger]` grid's sets
+    (one that repeats an earlier set is run once), then the trade's own plan."""
+    window = _window_params(settings)
+    configured = [
+        ParamSet(
             name,
             fixed=settings.policy,
             tiers=settings.quality_tiers,
             atr=settings.atr,
             bias_cfg=settings.direction_bias,
         )
-        params = set_params(ps)
-        out.append(LedgerSet(_key(params), name, name, params_text(params), ps))
-    out.append(own_set())
+        for name in POLICY_NAMES
+    ]
+    out: list[LedgerSet] = []
+    seen: set[str] = set()
+    for ps in [*configured, *ledger_grid(settings)]:
+        params = {**set_params(ps), **window}
+        key = _key(params)
+        if key in seen:
+            continue
+        seen.add(key)
+        label = ps.policy if not ps.overrides and not ps.bias else ps.label
+        out.append(LedgerSet(key, ps.policy, label[:LABEL_MAX], params_text(params), ps))
+    out.append(own_set(settings))
     return out
 
 
@@ -135,10 +160,13 @@ def excursions(trade: TradeInput, path: Sequence[Bar]) -> dict[int, tuple[float,
 
 
 def run_trade(
-    trade: TradeInput, bars: Sequence[Bar], sets: Sequence[LedgerSet]
+    trade: TradeInput,
+    bars: Sequence[Bar],
+    sets: Sequence[LedgerSet],
+    window: LedgerWindow = DEFAULT,
 ) -> tuple[list[LedgerRow], PathFacts]:
     """Every set's result on the trade's recorded path, and the path's facts."""
-    path, complete = usable_path(trade, bars)
+    path, complete = window.usable_path(trade, bars)
     atr = trade.atr
     if atr is None:
         atr = _plan_atr(trade.plan_json)
@@ -165,7 +193,7 @@ def run_trade(
             plan_rows.append(row)
             running.append(ls)
     if running:
-        rows += _simulate(trade, path, complete, running, np.stack(plan_rows))
+        rows += _simulate(trade, path, complete, running, np.stack(plan_rows), window.bar_ms)
     order = {ls.key: i for i, ls in enumerate(sets)}
     rows.sort(key=lambda r: order[r.params_key])
     return rows, facts
@@ -177,6 +205,7 @@ def _simulate(
     complete: bool,
     sets: Sequence[LedgerSet],
     plan_rows: F64,
+    bar_ms: int,
 ) -> list[LedgerRow]:
     arr = np.array(path, dtype=np.float64)
     ts = [b[0] for b in path]
@@ -203,7 +232,7 @@ def _simulate(
             "fills_json": shown,
         }
         if reason == kernel.REASONS[kernel.R_END] and not complete:
-            end = ts[-1] + BAR_MS
+            end = ts[-1] + bar_ms
             out.append(
                 LedgerRow(
                     **common,

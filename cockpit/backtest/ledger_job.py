@@ -1,6 +1,7 @@
 """Keeps the counterfactual ledger in step with the journal, in the background.
 
-After each close (`kick`) and every `interval_s` (new candles arrive by the minute), one pass:
+After each close (`kick`) and every `interval_s` (new candles arrive by the minute), one pass
+(none at all with `[ledger] enabled = false`; `cockpit backtest --journal` still runs one):
 the database says which closed trades lack a row for a configured set, or wait for candles that
 have since arrived; their inputs and bars are read a page at a time (short awaits on the event
 loop), the policies run in a worker thread (`cockpit.backtest.ledger`, which imports numba:
@@ -20,7 +21,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from adapters.backoff import Backoff
-from cockpit.backtest.ledger_window import TIMEFRAME, Bar, window_end_ms
+from cockpit.backtest.ledger_window import Bar, LedgerWindow
 from cockpit.config import Settings
 from cockpit.memory import freeze_long_lived
 from state.errors import StoreClosedError
@@ -45,11 +46,13 @@ log = logging.getLogger(__name__)
 Work = list[tuple[TradeInput, list[Bar]]]
 
 
-def _ranges(trades: Sequence[TradeInput]) -> list[tuple[str, int, int, list[TradeInput]]]:
+def _ranges(
+    trades: Sequence[TradeInput], window: LedgerWindow
+) -> list[tuple[str, int, int, list[TradeInput]]]:
     """(symbol, first ms, end ms, trades) per run of trades whose windows overlap."""
     out: list[tuple[str, int, int, list[TradeInput]]] = []
     for trade in sorted(trades, key=lambda t: (t.symbol, t.entry_ts_ms)):
-        end = window_end_ms(trade)
+        end = window.end_ms(trade)
         if out and out[-1][0] == trade.symbol and trade.entry_ts_ms <= out[-1][2]:
             symbol, first, last, members = out[-1]
             out[-1] = (symbol, first, max(last, end), [*members, trade])
@@ -58,7 +61,9 @@ def _ranges(trades: Sequence[TradeInput]) -> list[tuple[str, int, int, list[Trad
     return out
 
 
-def _compute(work: Work, sets: Sequence[LedgerSet]) -> tuple[list[LedgerRow], list[PathFacts]]:
+def _compute(
+    work: Work, sets: Sequence[LedgerSet], window: LedgerWindow
+) -> tuple[list[LedgerRow], list[PathFacts]]:
     """Each trade on its own window of the bars read for its range (sliced here, off-loop)."""
     from cockpit.backtest.ledger import run_trade
 
@@ -70,18 +75,20 @@ def _compute(work: Work, sets: Sequence[LedgerSet]) -> tuple[list[LedgerRow], li
         if ts is None:
             ts = times[id(bars)] = [b[0] for b in bars]
         a = bisect.bisect_left(ts, trade.entry_ts_ms)
-        b = bisect.bisect_left(ts, window_end_ms(trade))
-        trade_rows, facts = run_trade(trade, bars[a:b], sets)
+        b = bisect.bisect_left(ts, window.end_ms(trade))
+        trade_rows, facts = run_trade(trade, bars[a:b], sets, window)
         rows += trade_rows
         paths.append(facts)
     return rows, paths
 
 
-def _settled(facts: PathFacts, newest: dict[str, int | None], trade: TradeInput) -> PathFacts:
+def _settled(
+    facts: PathFacts, newest: dict[str, int | None], trade: TradeInput, window: LedgerWindow
+) -> PathFacts:
     """A path is final once the recorder was past its window when it ran: only a backfill of
     a gap inside the window could add bars then, and the ledger does not wait for one."""
     latest = newest.get(trade.symbol)
-    if facts.complete or latest is None or latest < window_end_ms(trade):
+    if facts.complete or latest is None or latest < window.end_ms(trade):
         return facts
     return replace(facts, complete=True)
 
@@ -108,6 +115,7 @@ class Ledger:
         retry_max_s: float = 300.0,
     ) -> None:
         self._settings = settings
+        self._window = LedgerWindow.of(settings.ledger)
         self._store = store
         self._event = event
         self._clock = clock
@@ -137,13 +145,15 @@ class Ledger:
         self, work: Work, sets: Sequence[LedgerSet]
     ) -> tuple[list[LedgerRow], list[PathFacts]]:
         """The policies over a batch of trades: runs in a worker thread, never on the loop."""
-        return _compute(work, sets)
+        return _compute(work, sets, self._window)
 
     def kick(self) -> None:
         """A trade closed (or candles arrived): run a pass soon."""
         self._wake.set()
 
     async def run(self) -> None:
+        if not self._settings.ledger.enabled:
+            return  # [ledger] enabled = false: no pass in the background
         while True:
             wait = self._interval_s
             try:
@@ -186,15 +196,15 @@ class Ledger:
             trades = await trade_inputs(store, todo[start : start + self._batch])
             work: Work = []
             newest: dict[str, int | None] = {}
-            for symbol, first_ms, end_ms, members in _ranges(trades):
+            for symbol, first_ms, end_ms, members in _ranges(trades, self._window):
                 # one read for trades whose windows overlap: each bar crosses over once
-                bars = await path_bars(store, symbol, TIMEFRAME, first_ms, end_ms)
+                bars = await path_bars(store, symbol, self._window.timeframe, first_ms, end_ms)
                 work += [(trade, bars) for trade in members]
                 if symbol not in newest:
-                    newest[symbol] = await newest_bar_ms(store, symbol, TIMEFRAME)
+                    newest[symbol] = await newest_bar_ms(store, symbol, self._window.timeframe)
             rows, paths = await asyncio.to_thread(self.compute, work, sets)
             by_id = {t.id: t for t in trades}
-            paths = [_settled(p, newest, by_id[p.trade_id]) for p in paths]
+            paths = [_settled(p, newest, by_id[p.trade_id], self._window) for p in paths]
             await write_ledger(store, rows, paths, self._clock())
             for trade in trades:
                 seen = newest.get(trade.symbol)
@@ -218,14 +228,16 @@ class Ledger:
         due = []
         for trade in waiting:
             if trade.symbol not in newest:
-                newest[trade.symbol] = await newest_bar_ms(store, trade.symbol, TIMEFRAME)
+                newest[trade.symbol] = await newest_bar_ms(
+                    store, trade.symbol, self._window.timeframe
+                )
             latest = newest[trade.symbol]
             last = pending.get(trade.id)
             floor = last if last is not None else trade.entry_ts_ms - 1
             tried = self._tried.get(trade.id)
             if latest is None or latest <= floor or tried == latest:
                 continue
-            if tried is not None and tried >= window_end_ms(trade):
+            if tried is not None and tried >= self._window.end_ms(trade):
                 continue  # the recorder was past its window then: only a backfill would help
             due.append(trade.id)
         return due

@@ -21,8 +21,8 @@ from cockpit.backtest import kernel
 from cockpit.backtest.chunks import Chunk, chunks_of, concat, run_chunk
 from cockpit.backtest.data import Market
 from cockpit.backtest.grid_kernel import SetParams
-from cockpit.backtest.kernel import Results
 from cockpit.backtest.plans import ParamSet, Trades, build_rows, encode
+from cockpit.backtest.results import Results
 from cockpit.backtest.tables import F64, I64, SparseTables, sparse_tables
 
 CHUNK_TRADES = 500
